@@ -42,7 +42,8 @@ import torch
 from scipy.optimize import nnls
 from tqdm import tqdm
 
-from model.body.joint_names import COCO17_NAMES, LSP14_NAMES, SMPL_JOINT_NAMES, SMPL_PARENTS
+from model.body.joint_names import COCO17_NAMES, SMPL_JOINT_NAMES, SMPL_PARENTS
+from model.body.keypoints import head_top_row, lsp_from_coco
 
 DEFAULT_OUT = Path(__file__).with_name("free_smpl_layout.npz")
 MODEL_NAME = "free-smpl-layout"
@@ -274,6 +275,7 @@ def fit_joint_regressor(
     segment_weights: np.ndarray,
     ridge: float = 1e-6,
     radii: tuple[float, ...] = (0.06, 0.08, 0.1, 0.13, 0.17, 0.22, 0.3),
+    show_progress: bool = False,
 ) -> np.ndarray:
     """Sparse non-negative joint regressor with rows summing to one.
 
@@ -285,6 +287,7 @@ def fit_joint_regressor(
         ridge: Tikhonov weight that spreads each row over its candidates.
         radii: candidate neighbourhood radii in metres; the smallest whose held-in error is within
             1 mm of a larger one's is kept (small neighbourhoods keep rows local and sparse).
+        show_progress: draw a progress bar over the joints.
     Returns:
         (J, V) regressor.
     """
@@ -293,7 +296,7 @@ def fit_joint_regressor(
     mean_v, mean_j = verts.mean(0), joints.mean(0)
     reg = np.zeros((num_j, num_v))
     children = {j: [c for c, p in enumerate(SMPL_PARENTS) if p == j] for j in range(num_j)}
-    for j in range(num_j):
+    for j in tqdm(range(num_j), desc="fitting joint regressor", disable=not show_progress):
         near_segments = [j, *children[j]] + ([SMPL_PARENTS[j]] if SMPL_PARENTS[j] >= 0 else [])
         skinned = segment_weights[:, near_segments].sum(1) > 0.1
         dist = np.linalg.norm(mean_v - mean_j[j], axis=1)
@@ -322,16 +325,6 @@ def _nnls_sum_to_one(a: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
     y_full = np.concatenate([y, [rho], np.zeros(cols)])
     w, _ = nnls(a_full, y_full, maxiter=50 * cols)
     return w / w.sum()
-
-
-def head_top_row(mean_verts: np.ndarray, segment_weights: np.ndarray, head_joint: int) -> np.ndarray:
-    """Regressor row ``(V,)``: the mean of the head vertices within 1.5 cm of the crown."""
-    head = segment_weights[:, head_joint] > 0.9
-    top = mean_verts[head, 1].max()
-    sel = head & (mean_verts[:, 1] > top - 0.015)
-    row = np.zeros(mean_verts.shape[0])
-    row[sel] = 1.0 / sel.sum()
-    return row
 
 
 def build(cfg: BuildConfig, show_progress: bool = True) -> dict[str, np.ndarray]:
@@ -369,18 +362,11 @@ def build(cfg: BuildConfig, show_progress: bool = True) -> dict[str, np.ndarray]
     shape_err_mm = float(np.linalg.norm(recon - test_v, axis=-1).mean() * 1000)
 
     seg_np = seg_w.numpy()
-    j_reg = fit_joint_regressor(train_v, train_j, seg_np)
+    j_reg = fit_joint_regressor(train_v, train_j, seg_np, show_progress=show_progress)
     joint_err_mm = float(np.linalg.norm(np.einsum("jv,nvc->njc", j_reg, test_v) - test_j, axis=-1).mean() * 1000)
 
     coco = src.coco_regressor
-    lsp = np.zeros((len(LSP14_NAMES), coco.shape[1]))
-    for i, name in enumerate(LSP14_NAMES):
-        if name in COCO17_NAMES:
-            lsp[i] = coco[COCO17_NAMES.index(name)]
-    lsp[LSP14_NAMES.index("neck")] = 0.5 * (
-        coco[COCO17_NAMES.index("left_shoulder")] + coco[COCO17_NAMES.index("right_shoulder")]
-    )
-    lsp[LSP14_NAMES.index("head_top")] = head_top_row(mean, seg_np, SMPL_JOINT_NAMES.index("head"))
+    lsp = lsp_from_coco(coco, head_top_row(mean, seg_np, SMPL_JOINT_NAMES.index("head")))
 
     faces = src.faces
     face_uvs = src.face_uvs

