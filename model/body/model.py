@@ -198,11 +198,16 @@ class BodyModel(nn.Module):
             raise ValueError(f"transl must be ({b}, 3), got {tuple(transl.shape)}")
         device_type = betas.device.type
         with torch.autocast(device_type=device_type, enabled=False):
-            flat = pose.float().reshape(b, NUM_JOINTS, -1)
+            pose = pose.float()
+            if pose2rot:  # smplx wants flat axis-angle, or (B, J, 3, 3) matrices
+                pose = pose.reshape(b, NUM_JOINTS * 3)
+                root, body_pose = pose[:, :3], pose[:, 3:]
+            else:
+                root, body_pose = pose[:, :1], pose[:, 1:]
             out = self.smpl(
                 betas=betas.float(),
-                global_orient=flat[:, :1].reshape(b, -1),
-                body_pose=flat[:, 1:].reshape(b, -1),
+                global_orient=root,
+                body_pose=body_pose,
                 transl=None if transl is None else transl.float(),
                 pose2rot=pose2rot,
                 return_verts=True,

@@ -1,0 +1,463 @@
+"""Resolution degradation of person crops: the paper's bicubic down/up, and a realistic variant.
+
+RSC-Net trains on crops brought down to a random low resolution and back up to
+the network input size. Two modes:
+
+``"bicubic"`` (the paper)
+    Bicubic downsampling of the crop to ``size`` pixels (its longer side), then
+    bicubic upsampling to ``out_size``. Both steps use PyTorch's antialiased
+    bicubic (``F.interpolate(..., mode="bicubic", antialias=True)``), which is
+    PIL's/MATLAB's bicubic (``a = -0.5``) with a kernel widened by the scale
+    factor when downsampling, so small sizes are not aliased.
+
+``"realistic"``
+    Closer to a low-resolution camera: downsample as above, then at the *low*
+    resolution: an optical point-spread function (optional Gaussian blur,
+    defocus disk and linear motion blur, combined into one kernel; the blur
+    physically happens before sampling and, being linear, is applied right after
+    the antialiased downsampling, which is the same up to aliasing), sensor noise
+    (Gaussian read noise plus Poisson-like, signal-dependent shot noise),
+    8-bit quantisation and JPEG compression (OpenCV), then bicubic upsampling.
+    Blur sizes are in *low-resolution* pixels, intensities in ``[0, 1]``.
+
+Every random quantity comes from the ``torch.Generator`` passed in, so a seed
+gives bit-identical outputs (on the same device and library versions). Images
+are ``float`` tensors in ``[0, 1]`` on any device; outputs are clamped to
+``[0, 1]`` and keep the input's device (the realistic mode's low-resolution
+stage runs on the CPU: it is small, and JPEG needs the CPU anyway).
+
+The *size* of an image is ``max(H, W)`` (see :mod:`model.data.resolution`).
+Non-square images keep their aspect ratio: they become
+``round(H * size / M) x round(W * size / M)`` then
+``round(H * out / M) x round(W * out / M)`` with ``M = max(H, W)``; the crops of
+this project are square, giving ``out_size x out_size``. A ``size >= M`` means
+no downsampling: the image is only resized to the output size (and, in the
+realistic mode, degraded at that resolution only if
+``DegradeConfig.degrade_full_resolution``).
+
+Timings (``torch.set_num_threads(1)``, 224 x 224 in and out, 2-core CPU VM):
+see :func:`benchmark`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from model.data.resolution import ResolutionRanges
+
+__all__ = [
+    "DegradeConfig",
+    "MultiResolution",
+    "benchmark",
+    "bicubic_down_up",
+    "bicubic_resize",
+    "degrade",
+    "degrade_to_ranges",
+    "psf_kernel",
+]
+
+_MODES = ("bicubic", "realistic")
+
+# Columns of the per-image parameter draws (one ``torch.rand`` row per image).
+_N_PARAMS = 14
+
+
+def _as_float_images(images: Tensor) -> tuple[Tensor, bool]:
+    """``(B, C, H, W)`` float view of ``images`` (``(C, H, W)`` gets a batch dim; uint8 is /255)."""
+    if not isinstance(images, Tensor):
+        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
+    single = images.dim() == 3
+    if single:
+        images = images[None]
+    if images.dim() != 4:
+        raise ValueError(f"images must be (B, C, H, W) or (C, H, W), got {tuple(images.shape)}")
+    if images.dtype == torch.uint8:
+        images = images.float() / 255.0
+    elif not images.is_floating_point():
+        raise TypeError(f"images must be float in [0, 1] or uint8, got {images.dtype}")
+    elif images.dtype in (torch.float16, torch.bfloat16):
+        images = images.float()
+    return images, single
+
+
+def _as_sizes(sizes: int | Tensor | list[int], batch: int) -> list[int]:
+    """Per-sample integer sizes as a Python list of length ``batch``."""
+    if isinstance(sizes, (int, np.integer)):
+        out = [int(sizes)] * batch
+    else:
+        t = torch.as_tensor(sizes).reshape(-1)
+        if t.numel() == 1:
+            out = [int(round(float(t.item())))] * batch
+        elif t.numel() == batch:
+            out = [int(round(float(v))) for v in t.cpu().tolist()]
+        else:
+            raise ValueError(f"sizes: expected an int or {batch} values, got {t.numel()}")
+    if any(s < 1 for s in out):
+        raise ValueError(f"sizes must be >= 1, got {out}")
+    return out
+
+
+def _scaled_hw(h: int, w: int, size: int) -> tuple[int, int]:
+    """``(h, w)`` scaled so that the longer side becomes ``size`` (each side at least 1)."""
+    m = max(h, w)
+    return max(1, round(h * size / m)), max(1, round(w * size / m))
+
+
+def bicubic_resize(images: Tensor, hw: tuple[int, int]) -> Tensor:
+    """Antialiased bicubic resize of ``(B, C, H, W)`` images to ``hw``, clamped to ``[0, 1]``.
+
+    An input that already has size ``hw`` is only clamped (into a new tensor).
+    """
+    if tuple(images.shape[-2:]) == tuple(hw):
+        return images.clamp(0.0, 1.0)
+    out = F.interpolate(images, size=tuple(hw), mode="bicubic", align_corners=False, antialias=True)
+    return out.clamp_(0.0, 1.0)
+
+
+def bicubic_down_up(images: Tensor, size: int | Tensor | list[int], out_size: int) -> Tensor:
+    """The paper's degradation: bicubic down to ``size`` pixels, bicubic up to ``out_size``.
+
+    Args:
+        images: ``(B, 3, H, W)`` (or ``(3, H, W)``) float images in ``[0, 1]``
+            (uint8 is accepted and divided by 255).
+        size: target low resolution (longer side, pixels): an int for the whole
+            batch or ``(B,)`` per-sample sizes (samples with equal sizes are
+            processed together). ``size >= max(H, W)`` means no downsampling.
+        out_size: network input size (longer side of the output).
+
+    Returns:
+        ``(B, 3, out_size, out_size)`` float images in ``[0, 1]`` for square
+        inputs (``(3, out, out)`` for a single image), on the input's device.
+    """
+    x, single = _as_float_images(images)
+    b, c, h, w = x.shape
+    sizes = _as_sizes(size, b)
+    out_hw = _scaled_hw(h, w, out_size)
+    out = x.new_empty((b, c) + out_hw)
+    groups: dict[int, list[int]] = {}
+    for i, s in enumerate(sizes):
+        groups.setdefault(min(s, max(h, w)), []).append(i)
+    for s, idx in groups.items():
+        sel = x if len(idx) == b else x[idx]
+        low = bicubic_resize(sel, _scaled_hw(h, w, s))
+        up = bicubic_resize(low, out_hw)
+        if len(idx) == b:
+            out.copy_(up)
+        else:
+            out[idx] = up
+    return out[0] if single else out
+
+
+@dataclass(frozen=True)
+class DegradeConfig:
+    """Parameters of :func:`degrade`. Ranges are ``(low, high)``, drawn uniformly.
+
+    Attributes:
+        mode: ``"bicubic"`` (the paper; the other fields are ignored) or ``"realistic"``.
+        blur_prob: probability of a Gaussian optical blur.
+        blur_sigma_range: its standard deviation, low-resolution pixels.
+        defocus_prob: probability of a defocus (uniform disk) blur.
+        defocus_radius_range: disk radius, low-resolution pixels.
+        motion_blur_prob: probability of a linear motion blur (random direction).
+        motion_blur_len_range: motion length, low-resolution pixels.
+        noise_prob: probability of sensor noise.
+        noise_std_range: standard deviation of the Gaussian (read) noise, in ``[0, 1]`` units.
+        shot_noise_range: gain ``k`` of the signal-dependent noise, variance ``k * x``
+            (Poisson-like: ``x`` photons scaled by ``k``).
+        gray_noise_prob: probability that the noise is the same in all channels (luminance only).
+        jpeg_prob: probability of JPEG compression (otherwise only 8-bit quantisation).
+        jpeg_quality_range: JPEG quality, integers in ``[1, 100]``.
+        degrade_full_resolution: also degrade images that are not downsampled
+            (``size >= max(H, W)``); by default they are only resized, i.e. kept clean.
+    """
+
+    mode: str = "bicubic"
+    blur_prob: float = 0.5
+    blur_sigma_range: tuple[float, float] = (0.3, 1.0)
+    defocus_prob: float = 0.1
+    defocus_radius_range: tuple[float, float] = (0.5, 1.5)
+    motion_blur_prob: float = 0.1
+    motion_blur_len_range: tuple[float, float] = (1.0, 3.0)
+    noise_prob: float = 0.7
+    noise_std_range: tuple[float, float] = (0.0, 0.03)
+    shot_noise_range: tuple[float, float] = (0.0, 0.004)
+    gray_noise_prob: float = 0.3
+    jpeg_prob: float = 0.7
+    jpeg_quality_range: tuple[int, int] = (30, 95)
+    degrade_full_resolution: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}")
+        for name in ("blur_prob", "defocus_prob", "motion_blur_prob", "noise_prob", "gray_noise_prob", "jpeg_prob"):
+            p = getattr(self, name)
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {p}")
+        for name in (
+            "blur_sigma_range",
+            "defocus_radius_range",
+            "motion_blur_len_range",
+            "noise_std_range",
+            "shot_noise_range",
+            "jpeg_quality_range",
+        ):
+            r = tuple(getattr(self, name))
+            if len(r) != 2 or not 0 <= r[0] <= r[1]:
+                raise ValueError(f"{name} must be (low, high) with 0 <= low <= high, got {r}")
+            object.__setattr__(self, name, r)
+        q = self.jpeg_quality_range
+        if not (1 <= q[0] and q[1] <= 100) or int(q[0]) != q[0] or int(q[1]) != q[1]:
+            raise ValueError(f"jpeg_quality_range must be integers in [1, 100], got {q}")
+
+
+def _uniform(u: float, r: tuple[float, float]) -> float:
+    return r[0] + (r[1] - r[0]) * u
+
+
+def psf_kernel(
+    sigma: float = 0.0,
+    radius: float = 0.0,
+    length: float = 0.0,
+    angle: float = 0.0,
+    supersample: int = 5,
+) -> np.ndarray | None:
+    """Pixel kernel of a Gaussian ⊛ disk ⊛ line point-spread function.
+
+    The continuous PSF (Gaussian of std ``sigma``, uniform disk of ``radius``,
+    segment of ``length`` centred on the origin at ``angle`` radians from the
+    x axis, each skipped when 0) is built on a grid ``supersample`` times finer
+    than the pixels, the three are convolved (FFT) and the result integrated
+    over each pixel's area, so the kernel varies smoothly with the parameters.
+    The kernel is point-symmetric, so correlation (OpenCV's ``filter2D``) and
+    convolution agree.
+
+    Returns:
+        ``(2R+1, 2R+1)`` float32 kernel summing to 1, or ``None`` when all three
+        components are (near) zero.
+    """
+    ss = int(supersample)
+    if ss < 1 or ss % 2 == 0:
+        raise ValueError("supersample must be a positive odd integer")
+    tiny = 0.5 / ss
+    use_g, use_d, use_l = sigma > tiny / 2, radius > tiny, length > 2 * tiny
+    if not (use_g or use_d or use_l):
+        return None
+    extent = (3.0 * sigma if use_g else 0.0) + (radius if use_d else 0.0) + (0.5 * length if use_l else 0.0)
+    r_pix = int(math.ceil(extent + 0.5))
+    n = (2 * r_pix + 1) * ss
+    coords = (np.arange(n, dtype=np.float64) - (n - 1) / 2) / ss
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    parts = []
+    if use_g:
+        parts.append(np.exp(-(xx**2 + yy**2) / (2.0 * sigma**2)))
+    if use_d:
+        parts.append(np.clip((radius - np.hypot(xx, yy)) * ss + 0.5, 0.0, 1.0))
+    if use_l:
+        dx, dy = math.cos(angle), math.sin(angle)
+        t = np.clip(xx * dx + yy * dy, -0.5 * length, 0.5 * length)
+        dist = np.hypot(xx - t * dx, yy - t * dy)
+        parts.append(np.clip(1.0 - dist * ss, 0.0, 1.0))
+    parts = [p / p.sum() for p in parts if p.sum() > 0]
+    if len(parts) == 1:
+        psf = parts[0]
+    else:
+        spec = np.ones((n, n), dtype=np.complex128)
+        for p in parts:
+            spec *= np.fft.fft2(np.fft.ifftshift(p))
+        psf = np.fft.fftshift(np.real(np.fft.ifft2(spec)))
+        psf = np.maximum(psf, 0.0)
+    k = psf.reshape(2 * r_pix + 1, ss, 2 * r_pix + 1, ss).sum(axis=(1, 3))
+    k = np.where(k > 1e-6 * k.sum(), k, 0.0)  # drop Gaussian tails and FFT round-off
+    # Trim all-zero borders (a kernel smaller than the bound).
+    while k.shape[0] > 1 and not k[0].any() and not k[-1].any() and not k[:, 0].any() and not k[:, -1].any():
+        k = k[1:-1, 1:-1]
+    return (k / k.sum()).astype(np.float32)
+
+
+def _randn_cpu(shape: tuple[int, ...], generator: torch.Generator | None) -> Tensor:
+    device = generator.device if generator is not None else torch.device("cpu")
+    return torch.randn(shape, generator=generator, device=device, dtype=torch.float32).cpu()
+
+
+def _realistic_low(low: Tensor, p: list[float], cfg: DegradeConfig, generator: torch.Generator | None) -> Tensor:
+    """Blur, noise, quantisation and JPEG of one ``(C, h, w)`` low-resolution CPU image."""
+    c, h, w = low.shape
+    sigma = _uniform(p[1], cfg.blur_sigma_range) if p[0] < cfg.blur_prob else 0.0
+    radius = _uniform(p[3], cfg.defocus_radius_range) if p[2] < cfg.defocus_prob else 0.0
+    length = _uniform(p[5], cfg.motion_blur_len_range) if p[4] < cfg.motion_blur_prob else 0.0
+    img = low.permute(1, 2, 0).contiguous().numpy()  # (h, w, C) float32
+    kernel = psf_kernel(sigma, radius, length, math.pi * p[6])
+    if kernel is not None and kernel.size > 1:
+        img = cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+        if img.ndim == 2:
+            img = img[:, :, None]
+    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
+    if p[7] < cfg.noise_prob:
+        std_g = _uniform(p[8], cfg.noise_std_range)
+        gain = _uniform(p[9], cfg.shot_noise_range)
+        noise = _randn_cpu((1 if p[10] < cfg.gray_noise_prob else c, h, w), generator)
+        std = torch.sqrt(std_g**2 + gain * x.clamp(min=0.0))
+        x = x + std * noise
+    q = (x.clamp(0.0, 1.0) * 255.0).round_().to(torch.uint8)  # 8-bit sensor output
+    if p[11] < cfg.jpeg_prob and c == 3:
+        lo, hi = cfg.jpeg_quality_range
+        quality = int(lo + min(int(p[12] * (hi - lo + 1)), hi - lo))
+        bgr = np.ascontiguousarray(q.permute(1, 2, 0).numpy()[:, :, ::-1])
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise RuntimeError("cv2.imencode failed to write a JPEG")
+        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        q = torch.from_numpy(np.ascontiguousarray(dec[:, :, ::-1])).permute(2, 0, 1)
+    return q.float() / 255.0
+
+
+def degrade(
+    images: Tensor,
+    sizes: int | Tensor | list[int],
+    out_size: int,
+    config: DegradeConfig = DegradeConfig(),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Bring images down to ``sizes`` and back up to ``out_size`` (mode given by ``config``).
+
+    Args:
+        images: ``(B, 3, H, W)`` (or ``(3, H, W)``) float images in ``[0, 1]`` (uint8 accepted).
+        sizes: low resolution (longer side, pixels): an int or ``(B,)`` per-sample sizes.
+        out_size: output size (longer side), normally the network input size.
+        config: degradation parameters; ``DegradeConfig()`` is the paper's bicubic mode.
+        generator: source of every random draw (realistic mode). The draws are a
+            ``torch.rand((B, 14))`` of per-image parameters followed, in batch
+            order, by each noisy image's ``torch.randn`` noise.
+
+    Returns:
+        ``(B, 3, out_size, out_size)`` float images in ``[0, 1]`` on the input's
+        device (``(3, out, out)`` for a single image).
+    """
+    if config.mode == "bicubic":
+        return bicubic_down_up(images, sizes, out_size)
+    x, single = _as_float_images(images)
+    b, c, h, w = x.shape
+    size_list = _as_sizes(sizes, b)
+    out_hw = _scaled_hw(h, w, out_size)
+    gen_device = generator.device if generator is not None else torch.device("cpu")
+    params = torch.rand((b, _N_PARAMS), generator=generator, device=gen_device, dtype=torch.float64).cpu().tolist()
+    out = x.new_empty((b, c) + out_hw)
+    for i in range(b):
+        s = min(size_list[i], max(h, w))
+        low = bicubic_resize(x[i : i + 1], _scaled_hw(h, w, s))
+        if s < max(h, w) or config.degrade_full_resolution:
+            low_cpu = low[0].detach().to("cpu", torch.float32)
+            low = _realistic_low(low_cpu, params[i], config, generator)[None].to(x.device, x.dtype)
+        out[i] = bicubic_resize(low, out_hw)[0].clamp(0.0, 1.0)
+    return out[0] if single else out
+
+
+def degrade_to_ranges(
+    image: Tensor,
+    ranges: ResolutionRanges,
+    indices: list[int] | Tensor,
+    out_size: int,
+    config: DegradeConfig = DegradeConfig(),
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """The same crop at several resolutions (for the self-supervision loss).
+
+    For each row index ``k`` a size is drawn uniformly in that range
+    (:meth:`ResolutionRanges.sample_sizes`; row 0 gives ``ranges.full_size``)
+    and the crop is degraded to it with :func:`degrade`.
+
+    Args:
+        image: ``(3, H, W)`` clean high-resolution crop, float in ``[0, 1]``.
+        ranges: the resolution ranges.
+        indices: ``K`` row indices (repeats allowed).
+        out_size: output size.
+        config: degradation mode and parameters.
+        generator: source of randomness (sizes first, then :func:`degrade`'s draws).
+
+    Returns:
+        ``(images (K, 3, out, out), sizes (K,) int64 on the CPU)``.
+    """
+    if image.dim() != 3:
+        raise ValueError(f"image must be (3, H, W), got {tuple(image.shape)}")
+    sizes = ranges.sample_sizes(indices, generator)
+    k = sizes.numel()
+    batch = image[None].expand(k, *image.shape)
+    return degrade(batch, sizes, out_size, config, generator), sizes
+
+
+class MultiResolution:
+    """Callable wrapper of :func:`degrade_to_ranges` with fixed ranges, output size and config.
+
+    ``MultiResolution(ranges, 224)(image, [0, 1, 3], generator)`` returns
+    ``(images (3, 3, 224, 224), sizes (3,))``; ``indices=None`` means every range once.
+    """
+
+    def __init__(
+        self,
+        ranges: ResolutionRanges = ResolutionRanges(),
+        out_size: int = 224,
+        config: DegradeConfig = DegradeConfig(),
+    ) -> None:
+        self.ranges = ranges
+        self.out_size = int(out_size)
+        self.config = config
+
+    def __call__(
+        self,
+        image: Tensor,
+        indices: list[int] | Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        if indices is None:
+            indices = list(range(self.ranges.num_ranges))
+        return degrade_to_ranges(image, self.ranges, indices, self.out_size, self.config, generator)
+
+
+def benchmark(
+    n: int = 200,
+    size_in: int = 224,
+    out_size: int = 224,
+    ranges: ResolutionRanges = ResolutionRanges(),
+    seed: int = 0,
+) -> dict[str, float]:
+    """Milliseconds per image of both modes on one thread, sizes drawn over the non-full ranges.
+
+    Sets ``torch.set_num_threads(1)`` and ``cv2.setNumThreads(1)`` for the
+    measurement and restores them afterwards.
+    """
+    import time
+
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        g = torch.Generator().manual_seed(seed)
+        images = torch.rand((n, 3, size_in, size_in), generator=g)
+        idx = torch.randint(1, ranges.num_ranges, (n,), generator=g)
+        sizes = ranges.sample_sizes(idx, g)
+        result = {}
+        for mode in _MODES:
+            cfg = DegradeConfig(mode=mode)
+            degrade(images[:4], sizes[:4], out_size, cfg, g)  # warm-up
+            t0 = time.perf_counter()
+            for i in range(n):
+                degrade(images[i], sizes[i : i + 1], out_size, cfg, g)
+            result[f"{mode}_ms_per_image"] = (time.perf_counter() - t0) / n * 1e3
+            t0 = time.perf_counter()
+            degrade(images, sizes, out_size, cfg, g)
+            result[f"{mode}_batched_ms_per_image"] = (time.perf_counter() - t0) / n * 1e3
+        return result
+    finally:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv_threads)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(benchmark())
