@@ -1,0 +1,470 @@
+"""Procedural UV textures of clothed people for the body model's UV atlas.
+
+Used for synthetic training images (albedo of the rendered person) and as identities for
+re-identification: a texture is a deterministic function of the ``torch.Generator`` that drew it.
+
+How it works:
+
+* :class:`UVAtlas` is built once per body model and texture size (cached).  Every UV triangle is
+  rasterised at the texel centres (the texture layout of :mod:`model.render.texturing`: row 0 is
+  the top, ``v = 0`` the bottom row), giving per texel the body segment (skinning label of the
+  nearest corner), the 3D position on the template (zero pose, mean shape) and coordinates
+  derived from it: the position along each arm/leg (0 at the shoulder/hip joint, 1 at the
+  elbow/knee, 2 at the wrist/ankle), an "along" and an "around" coordinate for stripes and
+  checks, and a head-centred azimuth for the hairline.  Texels outside every triangle (UV
+  gutters) take the attributes of the nearest covered texel, so bilinear lookups next to seams
+  never mix in black.
+* :meth:`TextureSampler.sample` draws an outfit (sleeve length, trousers/shorts/skirt, shoes,
+  hairline, colours and patterns), turns the attributes into a region map (:data:`REGIONS`) with
+  a handful of comparisons, and composes the albedo with vectorised float arithmetic.  Patterns
+  are functions of the 3D template position (not of UV), so they run continuously across UV
+  seams.  Smooth noise comes from a bank of sums of random 3D plane waves evaluated once.
+
+Typical use::
+
+    sampler = TextureSampler(load_body_model(), size=256)
+    texture = sampler.sample(torch.Generator().manual_seed(7))            # (3, 256, 256) in [0, 1]
+    texture, regions = sampler.sample_with_regions(generator)               # regions (256, 256)
+    out = renderer.render(verts, body.faces, cams, texture=texture[None], face_uvs=body.face_uvs)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from torch import Tensor
+
+from model.body.joint_names import SMPL_JOINT_NAMES
+from model.render.cameras import PerspectiveCameras
+from model.render.rasterizer import RasterSettings, rasterize
+
+#: Region labels of :meth:`TextureSampler.sample_with_regions` (index = label value).
+REGIONS: tuple[str, ...] = (
+    "none", "skin", "hair", "upper", "lower", "shoes", "socks", "headwear", "eyes", "lips", "brows", "mouth",
+)  # fmt: skip
+REGION = {name: i for i, name in enumerate(REGIONS)}
+
+_J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
+
+# Body segment groups (skinning labels of SMPL_JOINT_NAMES).
+_HEAD = ("head",)
+_NECK = ("neck",)
+_TORSO = ("pelvis", "spine1", "spine2", "spine3", "left_collar", "right_collar")
+_ARM = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow")
+_HAND = ("left_wrist", "right_wrist", "left_hand", "right_hand")
+_LEG = ("left_hip", "right_hip", "left_knee", "right_knee")
+_FOOT = ("left_ankle", "right_ankle", "left_foot", "right_foot")
+
+
+# --------------------------------------------------------------------------------------------
+# Colours (sRGB albedo in [0, 1]).
+
+#: Skin tones from dark to light; a tone is a random point on this polyline plus a small jitter.
+SKIN_TONES = np.array(
+    [
+        [0.20, 0.12, 0.09],
+        [0.30, 0.19, 0.13],
+        [0.42, 0.27, 0.18],
+        [0.55, 0.37, 0.26],
+        [0.67, 0.48, 0.36],
+        [0.78, 0.60, 0.48],
+        [0.87, 0.70, 0.60],
+        [0.93, 0.79, 0.71],
+    ],
+    dtype=np.float64,
+)
+
+#: Hair colours and their weights.
+HAIR_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
+    ((0.04, 0.035, 0.03), 0.34),  # black
+    ((0.12, 0.08, 0.055), 0.22),  # dark brown
+    ((0.26, 0.17, 0.10), 0.14),  # brown
+    ((0.45, 0.32, 0.19), 0.06),  # light brown
+    ((0.72, 0.58, 0.36), 0.07),  # blond
+    ((0.42, 0.18, 0.08), 0.04),  # auburn / red
+    ((0.50, 0.49, 0.47), 0.07),  # grey
+    ((0.80, 0.79, 0.76), 0.03),  # white
+    ((0.35, 0.15, 0.40), 0.01),  # dyed purple
+    ((0.15, 0.30, 0.55), 0.01),  # dyed blue
+    ((0.80, 0.35, 0.55), 0.01),  # dyed pink
+)
+
+#: Clothing colours and their weights: dark and neutral colours dominate, saturated ones are rarer.
+CLOTHING_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
+    ((0.04, 0.04, 0.045), 0.16),  # black
+    ((0.15, 0.15, 0.16), 0.09),  # charcoal
+    ((0.35, 0.35, 0.36), 0.07),  # grey
+    ((0.60, 0.60, 0.60), 0.05),  # light grey
+    ((0.88, 0.88, 0.86), 0.08),  # white
+    ((0.80, 0.76, 0.66), 0.03),  # cream
+    ((0.07, 0.09, 0.20), 0.08),  # navy
+    ((0.14, 0.22, 0.38), 0.06),  # denim blue
+    ((0.33, 0.45, 0.62), 0.04),  # light blue
+    ((0.60, 0.53, 0.40), 0.05),  # khaki / beige
+    ((0.30, 0.21, 0.14), 0.05),  # brown
+    ((0.28, 0.30, 0.18), 0.04),  # olive
+    ((0.08, 0.20, 0.12), 0.03),  # dark green
+    ((0.32, 0.06, 0.09), 0.03),  # burgundy
+    ((0.70, 0.10, 0.10), 0.025),  # red
+    ((0.85, 0.40, 0.08), 0.015),  # orange
+    ((0.88, 0.75, 0.15), 0.015),  # yellow
+    ((0.85, 0.50, 0.62), 0.015),  # pink
+    ((0.35, 0.18, 0.48), 0.015),  # purple
+    ((0.08, 0.45, 0.45), 0.015),  # teal
+    ((0.25, 0.60, 0.20), 0.01),  # green
+    ((0.10, 0.35, 0.80), 0.015),  # royal blue
+)
+
+#: Shoe colours and their weights.
+SHOE_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
+    ((0.04, 0.04, 0.04), 0.40),
+    ((0.85, 0.85, 0.83), 0.20),
+    ((0.25, 0.16, 0.09), 0.15),
+    ((0.45, 0.45, 0.47), 0.10),
+    ((0.55, 0.42, 0.28), 0.07),
+    ((0.10, 0.12, 0.25), 0.05),
+    ((0.65, 0.12, 0.12), 0.03),
+)
+
+_IRIS_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
+    ((0.16, 0.09, 0.05), 0.6),
+    ((0.30, 0.20, 0.10), 0.2),
+    ((0.25, 0.35, 0.50), 0.12),
+    ((0.25, 0.35, 0.22), 0.08),
+)
+
+
+def _table(entries: tuple[tuple[tuple[float, float, float], float], ...]) -> tuple[np.ndarray, np.ndarray]:
+    colours = np.array([c for c, _ in entries], dtype=np.float64)
+    weights = np.array([w for _, w in entries], dtype=np.float64)
+    return colours, np.cumsum(weights) / weights.sum()
+
+
+_HAIR = _table(HAIR_COLOURS)
+_CLOTH = _table(CLOTHING_COLOURS)
+_SHOE = _table(SHOE_COLOURS)
+_IRIS = _table(_IRIS_COLOURS)
+
+
+class _Draws:
+    """Python floats drawn in blocks from a ``torch.Generator`` (deterministic, low overhead)."""
+
+    def __init__(self, generator: torch.Generator | None, block: int = 128) -> None:
+        self.generator = generator
+        self.block = block
+        self.values: list[float] = []
+
+    def u(self, lo: float = 0.0, hi: float = 1.0) -> float:
+        if not self.values:
+            self.values = torch.rand(self.block, generator=self.generator, dtype=torch.float64).tolist()[::-1]
+        return lo + (hi - lo) * self.values.pop()
+
+    def chance(self, p: float) -> bool:
+        return self.u() < p
+
+    def index(self, n: int) -> int:
+        return min(int(self.u() * n), n - 1)
+
+    def pick(self, cumulative: np.ndarray) -> int:
+        return min(int(np.searchsorted(cumulative, self.u(), side="right")), len(cumulative) - 1)
+
+    def normal(self) -> float:
+        return math.sqrt(-2.0 * math.log(max(self.u(), 1e-12))) * math.cos(2.0 * math.pi * self.u())
+
+
+def _jitter(colour: np.ndarray, r: _Draws, brightness: float = 0.12, hue: float = 0.04) -> np.ndarray:
+    c = colour * (1.0 + r.u(-brightness, brightness)) + np.array([r.u(-hue, hue) for _ in range(3)]) * (
+        0.3 + colour
+    )
+    return np.clip(c, 0.02, 0.95)
+
+
+def _clothing_colour(r: _Draws) -> np.ndarray:
+    colours, cum = _CLOTH
+    return _jitter(colours[r.pick(cum)], r)
+
+
+def _contrasting(base: np.ndarray, r: _Draws) -> np.ndarray:
+    """A second garment colour that differs visibly from ``base``."""
+    for _ in range(6):
+        mode = r.u()
+        if mode < 0.3:
+            c = np.full(3, 0.88) if base.mean() < 0.45 else np.full(3, 0.05)
+            c = _jitter(c, r, 0.05, 0.02)
+        elif mode < 0.45:  # lighter/darker shade of the same colour
+            c = np.clip(base * (0.45 if base.mean() > 0.35 else 2.2) + (0.0 if base.mean() > 0.35 else 0.08), 0.02, 0.95)
+        else:
+            c = _clothing_colour(r)
+        if np.abs(c - base).sum() > 0.25:
+            return c
+    return np.clip(1.0 - base, 0.05, 0.95)
+
+
+def _skin_colour(r: _Draws) -> np.ndarray:
+    t = r.u() * (len(SKIN_TONES) - 1)
+    i = min(int(t), len(SKIN_TONES) - 2)
+    c = SKIN_TONES[i] + (t - i) * (SKIN_TONES[i + 1] - SKIN_TONES[i])
+    c = c * (1.0 + r.u(-0.06, 0.06))
+    c = c + np.array([r.u(-0.02, 0.03), r.u(-0.02, 0.015), r.u(-0.02, 0.015)]) * c  # redness / yellowness
+    return np.clip(c, 0.03, 0.95)
+
+
+# --------------------------------------------------------------------------------------------
+# The atlas: per-texel attributes of the body model's UV layout.
+
+
+@dataclass(frozen=True)
+class UVAtlas:
+    """Per-texel attributes of a body model's UV layout at ``size x size`` (texture layout).
+
+    All maps are ``(S, S)`` (``position`` ``(3, S, S)``) with row 0 the top of the texture
+    (``v = 1``) and are defined on every texel: gutters hold the attributes of the nearest
+    covered texel.
+
+    Attributes:
+        size: S.
+        covered: texel centres inside some UV triangle.
+        part: skinning segment (index into SMPL_JOINT_NAMES) of the nearest face corner.
+        position: 3D template position (zero pose, mean shape; y up, facing +z, metres).
+        eyes, mouth: texels of the separate eyeball / mouth-interior meshes.
+        arm_t, leg_t: position along the arm / leg (0 shoulder/hip joint, 1 elbow/knee,
+            2 wrist/ankle); 0 elsewhere.
+        along, around: stripe coordinates in metres (height, or distance along the arm; and arc
+            length around the torso / limb axis).
+        head_phi: azimuth around the head's vertical axis (0 = facing forward, pi = back).
+        landmarks: heights and sizes used by the outfit rules (``y_top``, ``y_eye``, ``x_eye``,
+            ``z_eye``, ``y_mouth``, ``y_neck``, ``y_shoulder``, ``y_spine1``, ``y_pelvis``,
+            ``y_hip``, ``y_ankle``, ``y_knee``).
+        noise_low, noise_mid: ``(K, S, S)`` smooth unit-variance noise fields on the body surface
+            (wavelengths ~0.25-0.8 m and ~0.06-0.18 m).
+        grain: ``(2, S, S)`` per-texel fine noise (fabric grain).
+    """
+
+    size: int
+    covered: Tensor
+    part: Tensor
+    position: Tensor
+    eyes: Tensor
+    mouth: Tensor
+    arm_t: Tensor
+    leg_t: Tensor
+    along: Tensor
+    around: Tensor
+    head_phi: Tensor
+    landmarks: dict
+    noise_low: Tensor
+    noise_mid: Tensor
+    grain: Tensor
+
+    def group(self, names: tuple[str, ...]) -> Tensor:
+        """Texels whose segment is one of ``names``."""
+        m = torch.zeros_like(self.covered)
+        for n in names:
+            m |= self.part == _J[n]
+        return m
+
+
+def _rasterize_uv(face_uvs: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """Face index ``(S, S)`` (-1 outside) and barycentrics ``(S, S, 3)`` at the texel centres."""
+    nf = face_uvs.shape[0]
+    uv = face_uvs.reshape(-1, 2).double()
+    # Camera with x = u, y = -v at depth 1: pixel (i, j) centre <-> u = (j + .5)/S, v = 1 - (i + .5)/S.
+    verts = torch.stack([uv[:, 0], -uv[:, 1], torch.ones_like(uv[:, 0])], dim=-1)[None].float()
+    faces = torch.arange(3 * nf).view(nf, 3)
+    cam = PerspectiveCameras(
+        focal=torch.tensor([[float(size), float(size)]]),
+        principal=torch.tensor([[0.0, float(size)]]),
+        image_size=(size, size),
+    )
+    frags = rasterize(verts, faces, cam, RasterSettings(cull_backfaces=False))
+    return frags.face_index[0], frags.bary[0]
+
+
+def _components(faces: np.ndarray, num_vertices: int) -> np.ndarray:
+    rows = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2]])
+    cols = np.concatenate([faces[:, 1], faces[:, 2], faces[:, 0]])
+    adj = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, num_vertices))
+    return connected_components(adj, directed=False)[1]
+
+
+def _chain_param(p: np.ndarray, chain: np.ndarray) -> np.ndarray:
+    """Position of points ``(N, 3)`` along a joint chain ``(k, 3)``: bone ``i`` spans ``[i, i+1]``.
+
+    Each point is projected on its nearest bone; the first bone extends below 0 and the last
+    beyond ``k - 1``.
+    """
+    best_d = np.full(len(p), np.inf)
+    best_t = np.zeros(len(p))
+    nb = len(chain) - 1
+    for i in range(nb):
+        a, d = chain[i], chain[i + 1] - chain[i]
+        s = ((p - a) @ d) / (d @ d)
+        s = np.clip(s, -np.inf if i == 0 else 0.0, np.inf if i == nb - 1 else 1.0)
+        dist = np.linalg.norm(p - (a + s[:, None] * d), axis=1)
+        better = dist < best_d
+        best_d = np.where(better, dist, best_d)
+        best_t = np.where(better, i + s, best_t)
+    return best_t
+
+
+def _wave_bank(pos: np.ndarray, count: int, wavelengths: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """``count`` smooth fields on points ``(N, 3)``: sums of 6 random plane waves, unit variance."""
+    out = np.zeros((count, len(pos)), dtype=np.float32)
+    for k in range(count):
+        acc = np.zeros(len(pos))
+        for _ in range(6):
+            d = rng.normal(size=3)
+            d /= np.linalg.norm(d)
+            lam = math.exp(rng.uniform(math.log(wavelengths[0]), math.log(wavelengths[1])))
+            acc += np.sin(pos @ d * (2 * math.pi / lam) + rng.uniform(0, 2 * math.pi))
+        out[k] = acc / acc.std()
+    return out
+
+
+def build_atlas(body, size: int = 256) -> UVAtlas:
+    """Compute the :class:`UVAtlas` of ``body`` (a :class:`~model.body.model.BodyModel` with UVs)."""
+    if getattr(body, "face_uvs", None) is None:
+        raise ValueError(f"body model {body.name!r} has no UVs; procedural textures need a UV layout")
+    s = int(size)
+    with torch.no_grad():
+        neutral = body.neutral()
+    verts = neutral.vertices[0].double().cpu().numpy()
+    joints = neutral.joints[0].double().cpu().numpy()
+    faces = body.faces.cpu().numpy()
+    labels = body.part_labels.cpu().numpy()
+
+    face_index, bary = _rasterize_uv(body.face_uvs.detach().cpu(), s)
+    covered = (face_index >= 0).numpy()
+    # Nearest covered texel for every texel (identity on covered ones): fills the UV gutters.
+    near = ndimage.distance_transform_edt(~covered, return_distances=False, return_indices=True)
+    fi = face_index.numpy()[near[0], near[1]]  # (S, S) face of every texel
+    bc = bary.numpy()[near[0], near[1]].astype(np.float64)  # (S, S, 3)
+    corners = faces[fi]  # (S, S, 3)
+    pos = (bc[..., None] * verts[corners]).sum(-2)  # (S, S, 3)
+    part = labels[np.take_along_axis(corners, bc.argmax(-1)[..., None], -1)[..., 0]]
+
+    comp = _components(faces, len(verts))
+    main = np.bincount(comp).argmax()
+    comp_texel = comp[corners[..., 0]]
+    eyes = np.zeros((s, s), bool)
+    mouth = np.zeros((s, s), bool)
+    eye_centres = []
+    mouth_y = None
+    for c in np.unique(comp):
+        if c == main:
+            continue
+        centre = verts[comp == c].mean(0)
+        if abs(centre[0]) > 0.01:
+            eyes |= comp_texel == c
+            eye_centres.append(centre)
+        else:
+            mouth |= comp_texel == c
+            mouth_y = float(centre[1])
+
+    head_v = verts[labels == _J["head"]]
+    y_top = float(head_v[:, 1].max())
+    j_head = joints[_J["head"]]
+    if eye_centres:
+        y_eye = float(np.mean([c[1] for c in eye_centres]))
+        x_eye = float(np.mean([abs(c[0]) for c in eye_centres]))
+    else:  # typical proportions when the mesh has no eyeballs
+        y_eye = float(j_head[1] + 0.27 * (y_top - j_head[1]))
+        x_eye = 0.032
+    z_eye = float(head_v[np.abs(head_v[:, 1] - y_eye) < 0.01][:, 2].max()) if len(head_v) else 0.1
+    if mouth_y is None:
+        mouth_y = y_eye - 0.75 * (y_top - y_eye)
+    lm = {
+        "y_top": y_top,
+        "y_eye": y_eye,
+        "x_eye": x_eye,
+        "z_eye": z_eye,
+        "y_mouth": float(mouth_y),
+        "z_head": float(j_head[2]),
+        "y_head": float(j_head[1]),
+        "y_neck": float(joints[_J["neck"], 1]),
+        "y_shoulder": float(joints[_J["left_shoulder"], 1]),
+        "y_spine1": float(joints[_J["spine1"], 1]),
+        "y_pelvis": float(joints[_J["pelvis"], 1]),
+        "y_hip": float(joints[_J["left_hip"], 1]),
+        "y_knee": float(joints[_J["left_knee"], 1]),
+        "y_ankle": float(joints[_J["left_ankle"], 1]),
+    }
+
+    flat = pos.reshape(-1, 3)
+    left = flat[:, 0] > 0
+    arm_t = np.where(
+        left,
+        _chain_param(flat, joints[[_J["left_shoulder"], _J["left_elbow"], _J["left_wrist"]]]),
+        _chain_param(flat, joints[[_J["right_shoulder"], _J["right_elbow"], _J["right_wrist"]]]),
+    )
+    leg_t = np.where(
+        left,
+        _chain_param(flat, joints[[_J["left_hip"], _J["left_knee"], _J["left_ankle"]]]),
+        _chain_param(flat, joints[[_J["right_hip"], _J["right_knee"], _J["right_ankle"]]]),
+    )
+    part_flat = part.reshape(-1)
+    is_arm = np.isin(part_flat, [_J[n] for n in _ARM + _HAND])
+    is_leg = np.isin(part_flat, [_J[n] for n in _LEG + _FOOT])
+    arm_t = np.where(is_arm, arm_t, 0.0)
+    leg_t = np.where(is_leg, leg_t, 0.0)
+
+    # Stripe coordinates: along = height (torso, legs, head) or distance along the arm; around =
+    # arc length around the torso / leg / arm axis (front = 0).
+    x, y, z = flat[:, 0], flat[:, 1], flat[:, 2]
+    sh = joints[_J["left_shoulder"]]
+    along = np.where(is_arm, y.mean() * 0 + sh[1] - (np.abs(x) - sh[0]), y)
+    around_torso = 0.15 * np.arctan2(x, z - joints[_J["spine2"], 2])
+    hip_x = np.where(left, joints[_J["left_knee"], 0], joints[_J["right_knee"], 0])
+    around_leg = 0.075 * np.arctan2(x - hip_x, z - joints[_J["left_knee"], 2])
+    around_arm = 0.045 * np.arctan2(y - sh[1], z - sh[2]) * np.sign(x)
+    around = np.where(is_arm, around_arm, np.where(is_leg & (y < joints[_J["pelvis"], 1] - 0.12), around_leg, around_torso))
+    head_phi = np.abs(np.arctan2(x, z - j_head[2]))
+
+    rng = np.random.default_rng(20240611)
+    noise_low = _wave_bank(flat, 6, (0.25, 0.8), rng)
+    noise_mid = _wave_bank(flat, 6, (0.06, 0.18), rng)
+    grain = rng.normal(size=(2, s, s)).astype(np.float32)
+    grain = ndimage.uniform_filter(grain, size=(1, 2, 2)) * 2.0
+
+    def t(a: np.ndarray, dtype=torch.float32) -> Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(dtype)
+
+    return UVAtlas(
+        size=s,
+        covered=torch.from_numpy(covered),
+        part=t(part.reshape(s, s), torch.long),
+        position=t(pos.transpose(2, 0, 1)),
+        eyes=torch.from_numpy(eyes),
+        mouth=torch.from_numpy(mouth),
+        arm_t=t(arm_t.reshape(s, s)),
+        leg_t=t(leg_t.reshape(s, s)),
+        along=t(along.reshape(s, s)),
+        around=t(around.reshape(s, s)),
+        head_phi=t(head_phi.reshape(s, s)),
+        landmarks=lm,
+        noise_low=t(noise_low.reshape(-1, s, s)),
+        noise_mid=t(noise_mid.reshape(-1, s, s)),
+        grain=t(grain),
+    )
+
+
+_ATLAS_CACHE: dict[tuple[str, int], UVAtlas] = {}
+_ATLAS_LOCK = threading.Lock()
+
+
+def get_atlas(body, size: int = 256) -> UVAtlas:
+    """:func:`build_atlas`, cached per body model file and size."""
+    key = (f"{body.info.sha256}:{body.num_vertices}", int(size))
+    with _ATLAS_LOCK:
+        atlas = _ATLAS_CACHE.get(key)
+        if atlas is None:
+            atlas = build_atlas(body, size)
+            _ATLAS_CACHE[key] = atlas
+    return atlas
