@@ -153,7 +153,13 @@ def load_spin_npz(npz_path: str | Path) -> dict[str, np.ndarray]:
     path = Path(npz_path)
     if not path.is_file():
         raise FileNotFoundError(f"SPIN annotation file not found: {path}")
-    with np.load(path, allow_pickle=False) as data:
+    try:
+        data_file = np.load(path, allow_pickle=False)
+    except Exception as exc:  # zipfile/pickle/format errors do not name the file
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from exc
+    if not hasattr(data_file, "files"):
+        raise ValueError(f"{path}: expected an .npz archive, found a single array")
+    with data_file as data:
         keys = set(data.files)
         missing = {"imgname", "center", "scale"} - keys
         if missing:
@@ -234,7 +240,8 @@ class SpinNpzDataset(torch.utils.data.Dataset):
       ``S = input_size`` (see :func:`crop_image`).
     * ``keypoints2d_coco17`` ``(17, 3)`` and ``keypoints2d_lsp14`` ``(14, 3)``:
       ``[x, y, vis]`` in crop pixels (project convention), ``vis`` the file's
-      confidence (0 for unannotated joints; joints outside the crop keep theirs).
+      confidence; unannotated joints are all zeros; joints outside the crop keep
+      their confidence (as in SPIN) unless ``visible_inside_only``.
       COCO-17 takes nose/eyes/ears from SPIN's extra joints, the rest from LSP-14.
     * ``joints3d_lsp14`` ``(14, 3)``: metres, minus the mean of the two hips, when
       the file has ``S`` and all 14 joints are annotated; else zeros.
@@ -255,6 +262,8 @@ class SpinNpzDataset(torch.utils.data.Dataset):
         scale_factor: extra enlargement of SPIN's box (1.0 = SPIN's crops).
         use_smpl: allow ``has_smpl = 1``.
         antialias: antialiased downscaling of large boxes (see :func:`crop_image`).
+        visible_inside_only: set ``vis = 0`` for keypoints outside the crop
+            ``[0, S)^2`` (the synthetic data's definition of visible).
     """
 
     def __init__(
@@ -266,6 +275,7 @@ class SpinNpzDataset(torch.utils.data.Dataset):
         scale_factor: float = 1.0,
         use_smpl: bool = False,
         antialias: bool = True,
+        visible_inside_only: bool = False,
     ) -> None:
         if input_size < 1:
             raise ValueError(f"input_size must be positive, got {input_size}")
@@ -279,6 +289,7 @@ class SpinNpzDataset(torch.utils.data.Dataset):
         self.scale_factor = float(scale_factor)
         self.use_smpl = bool(use_smpl)
         self.antialias = bool(antialias)
+        self.visible_inside_only = bool(visible_inside_only)
         if dataset_name is None:
             dataset_name = self.npz_path.stem
         try:
@@ -333,6 +344,9 @@ class SpinNpzDataset(torch.utils.data.Dataset):
         part = torch.from_numpy(self.data["part"][index].astype(np.float64))
         xy = full_to_crop((part[None, :, :2] + 0.5), torch.from_numpy(bbox)[None], size)[0]
         kp24 = torch.cat([xy, part[:, 2:3]], dim=-1).float()
+        if self.visible_inside_only:
+            inside = ((kp24[:, :2] >= 0) & (kp24[:, :2] < size)).all(-1)
+            kp24[~inside, 2] = 0.0
         kp24[kp24[:, 2] <= 0] = 0.0
 
         joints3d = torch.zeros(14, 3)

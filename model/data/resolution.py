@@ -179,7 +179,10 @@ class ResolutionRanges:
         return indices, self.sample_sizes(indices, generator)
 
     def representative(self, index: int) -> int:
-        """A typical size of row ``index``: ``bounds[0]`` for row 0, else the middle of :meth:`limits` (rounded down)."""
+        """A typical size of row ``index``.
+
+        ``bounds[0]`` for row 0, else the middle of :meth:`limits`, rounded down.
+        """
         low, high = self.limits(index)
         return (low + high) // 2
 

@@ -356,6 +356,7 @@ def build_atlas(body, size: int = 256) -> UVAtlas:
     eyes = np.zeros((s, s), bool)
     mouth = np.zeros((s, s), bool)
     eye_centres = []
+    eye_ids: list[int] = []
     mouth_y = None
     for c in np.unique(comp):
         if c == main:
@@ -364,6 +365,7 @@ def build_atlas(body, size: int = 256) -> UVAtlas:
         if abs(centre[0]) > 0.01:
             eyes |= comp_texel == c
             eye_centres.append(centre)
+            eye_ids.append(int(c))
         else:
             mouth |= comp_texel == c
             mouth_y = float(centre[1])
@@ -380,12 +382,17 @@ def build_atlas(body, size: int = 256) -> UVAtlas:
     z_eye = float(head_v[np.abs(head_v[:, 1] - y_eye) < 0.01][:, 2].max()) if len(head_v) else 0.1
     if mouth_y is None:
         mouth_y = y_eye - 0.75 * (y_top - y_eye)
+    near_mouth = head_v[(np.abs(head_v[:, 1] - mouth_y) < 0.008) & (np.abs(head_v[:, 0]) < 0.01)]
+    z_mouth = float(near_mouth[:, 2].max()) if len(near_mouth) else z_eye
+    z_eyeball = float(verts[np.isin(comp, eye_ids), 2].max()) if eye_ids else z_eye
     lm = {
         "y_top": y_top,
         "y_eye": y_eye,
         "x_eye": x_eye,
         "z_eye": z_eye,
         "y_mouth": float(mouth_y),
+        "z_mouth": z_mouth,
+        "z_eyeball": z_eyeball,
         "z_head": float(j_head[2]),
         "y_head": float(j_head[1]),
         "y_neck": float(joints[_J["neck"], 1]),
@@ -419,7 +426,7 @@ def build_atlas(body, size: int = 256) -> UVAtlas:
     # arc length around the torso / leg / arm axis (front = 0).
     x, y, z = flat[:, 0], flat[:, 1], flat[:, 2]
     sh = joints[_J["left_shoulder"]]
-    along = np.where(is_arm, y.mean() * 0 + sh[1] - (np.abs(x) - sh[0]), y)
+    along = np.where(is_arm, sh[1] - (np.abs(x) - sh[0]), y)
     around_torso = 0.15 * np.arctan2(x, z - joints[_J["spine2"], 2])
     hip_x = np.where(left, joints[_J["left_knee"], 0], joints[_J["right_knee"], 0])
     around_leg = 0.075 * np.arctan2(x - hip_x, z - joints[_J["left_knee"], 2])
@@ -468,3 +475,335 @@ def get_atlas(body, size: int = 256) -> UVAtlas:
             atlas = build_atlas(body, size)
             _ATLAS_CACHE[key] = atlas
     return atlas
+
+
+# --------------------------------------------------------------------------------------------
+# The sampler.
+
+
+def _rgb(c: np.ndarray | tuple[float, float, float]) -> Tensor:
+    return torch.tensor(np.asarray(c, dtype=np.float32)).view(3, 1, 1)
+
+
+def _fract(x: Tensor) -> Tensor:
+    """``x - floor(x)`` in ``[0, 1)`` (``torch.frac`` keeps the sign of negative numbers)."""
+    return x - torch.floor(x)
+
+
+def _smoothstep(x: Tensor, lo: float, hi: float) -> Tensor:
+    t = ((x - lo) / max(hi - lo, 1e-6)).clamp_(0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+class TextureSampler:
+    """Draws random clothed-person UV textures for one body model.
+
+    Args:
+        body: a :class:`~model.body.model.BodyModel` with UVs (the embedded free model has them).
+        size: texture side S (256 or 512; any size works).
+
+    :meth:`sample` returns a ``(3, S, S)`` float32 albedo in ``[0, 1]`` in the renderer's texture
+    layout (row 0 = top = ``v = 1``); pass ``texture[None]`` with ``body.face_uvs`` to
+    :meth:`MeshRenderer.render`.  The result depends only on the generator's state.
+    """
+
+    def __init__(self, body, size: int = 256) -> None:
+        self.size = int(size)
+        self.atlas = get_atlas(body, self.size)
+        a = self.atlas
+        extra = a.eyes | a.mouth
+        self._head = a.group(_HEAD) & ~extra
+        self._neck = a.group(_NECK)
+        self._torso = a.group(_TORSO)
+        self._arm = a.group(_ARM)
+        self._hand = a.group(_HAND)
+        self._leg = a.group(_LEG)
+        self._foot = a.group(_FOOT)
+        self._x = a.position[0]
+        self._y = a.position[1]
+        self._z = a.position[2]
+        self._absx = self._x.abs()
+        lm = a.landmarks
+        self._front = self._z > 0.0
+        # Static face features.
+        face_front = self._head & (a.head_phi < 0.9)
+        dx_eye = (self._absx - lm["x_eye"]).abs()
+        self._brows = (
+            face_front
+            & (dx_eye < 0.021)
+            & (self._y > lm["y_eye"] + 0.014 + 0.25 * dx_eye)
+            & (self._y < lm["y_eye"] + 0.023 + 0.25 * dx_eye)
+            & (self._z > lm["z_eye"] - 0.03)
+        )
+        self._lips = (
+            face_front
+            & (self._absx < 0.024 - 0.25 * (self._y - lm["y_mouth"]).abs())
+            & ((self._y - lm["y_mouth"]).abs() < 0.011)
+            & (self._z > lm["z_mouth"] - 0.012)
+        )
+        self._iris = a.eyes & (self._z > lm["z_eyeball"] - 0.006)
+        self._pupil = a.eyes & (self._z > lm["z_eyeball"] - 0.0025)
+        self._features = {
+            name: torch.nonzero(mask.reshape(-1)).squeeze(1)
+            for name, mask in (
+                ("brows", self._brows),
+                ("lips", self._lips),
+                ("sclera", a.eyes),
+                ("iris", self._iris),
+                ("pupil", self._pupil),
+                ("mouth", a.mouth),
+            )
+        }
+        self._feature_region = {
+            "brows": REGION["brows"], "lips": REGION["lips"], "sclera": REGION["eyes"],
+            "iris": REGION["eyes"], "pupil": REGION["eyes"], "mouth": REGION["mouth"],
+        }  # fmt: skip
+        self._cheek = self._head & (a.head_phi < 1.3)
+        self._ears = self._head & ((a.head_phi - 1.55).abs() < 0.45) & (self._y < lm["y_eye"] + 0.025) & (
+            self._y > lm["y_mouth"]
+        )
+
+    # ----------------------------------------------------------------------------------------
+    @property
+    def covered(self) -> Tensor:
+        """``(S, S)`` bool: texels inside some UV triangle."""
+        return self.atlas.covered
+
+    def sample(self, generator: torch.Generator | None = None) -> Tensor:
+        """One texture ``(3, S, S)`` float32 in ``[0, 1]``."""
+        return self._sample(generator, want_regions=False)[0]
+
+    def sample_with_regions(self, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """One texture and its region map ``(S, S)`` uint8 (values index :data:`REGIONS`)."""
+        texture, regions = self._sample(generator, want_regions=True)
+        assert regions is not None
+        return texture, regions
+
+    def sample_batch(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` textures ``(n, 3, S, S)``."""
+        out = torch.empty(n, 3, self.size, self.size)
+        for i in range(n):
+            out[i] = self._sample(generator, want_regions=False)[0]
+        return out
+
+    # ----------------------------------------------------------------------------------------
+    def _noise(self, r: _Draws, bank: Tensor) -> Tensor:
+        i = r.index(bank.shape[0])
+        j = (i + 1 + r.index(bank.shape[0] - 1)) % bank.shape[0]
+        ang = r.u(0.0, 2.0 * math.pi)
+        return bank[i] * math.cos(ang) + bank[j] * math.sin(ang)
+
+    def _pattern(self, r: _Draws, base: np.ndarray, upper: bool) -> Tensor:
+        """A garment's albedo over the whole map: ``(3, S, S)`` or ``(3, 1, 1)`` for solid colours.
+
+        Upper garments: 45% plain, the rest stripes, checks, plaid, camouflage, prints and colour
+        blocks; lower garments: 80% plain.
+        """
+        a = self.atlas
+        c0 = _rgb(base)
+        if r.u() < (0.45 if upper else 0.8):  # plain, sometimes with fabric grain (denim, heather)
+            if r.chance(0.35):
+                return c0 + (0.25 * c0 + 0.02) * r.u(0.1, 0.35) * a.grain[r.index(2)]
+            return c0
+        # the other kinds, on a scale of 0.5 .. 1 (the thresholds below)
+        p = 0.5 + 0.5 * r.u() if upper else 0.5 + 0.36 * r.u()
+        c1 = _rgb(_contrasting(base, r))
+        if p < 0.63:  # stripes across the body (rings around the limbs)
+            period = math.exp(r.u(math.log(0.012), math.log(0.12)))
+            bit = _fract(a.along * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.15, 0.6)
+            return torch.addcmul(c0, c1 - c0, bit.float())
+        if p < 0.68:  # stripes along the body
+            period = math.exp(r.u(math.log(0.012), math.log(0.08)))
+            bit = _fract(a.around * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.1, 0.5)
+            return torch.addcmul(c0, c1 - c0, bit.float())
+        if p < 0.74:  # checks
+            period = math.exp(r.u(math.log(0.015), math.log(0.07)))
+            b1 = _fract(a.along * (1.0 / period) + r.u(0.0, 50.0)) < 0.5
+            b2 = _fract(a.around * (1.0 / period) + r.u(0.0, 50.0)) < 0.5
+            return torch.addcmul(c0, c1 - c0, (b1 ^ b2).float())
+        if p < 0.82:  # plaid: two band sets blended over the base, plus thin lines
+            c2 = _rgb(_contrasting(base, r))
+            period = r.u(0.04, 0.12)
+            b1 = (_fract(a.along * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.2, 0.45)).float()
+            b2 = (_fract(a.around * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.2, 0.45)).float()
+            w = r.u(0.4, 0.7)
+            out = torch.addcmul(c0, (c1 - c0) * w, b1)
+            out = torch.addcmul(out, (c2 - c0) * w, b2)
+            if r.chance(0.6):
+                line = (_fract(a.along * (1.0 / period) + 0.7) < 0.06) | (_fract(a.around * (1.0 / period) + 0.7) < 0.06)
+                out = torch.addcmul(out, _rgb(_contrasting(base, r)) - out, line.float())
+            return out
+        if p < 0.86:  # camouflage: smooth noise quantised into 3-4 colours
+            earthy = [np.array(c) for c in ((0.30, 0.31, 0.18), (0.20, 0.16, 0.10), (0.45, 0.40, 0.28), (0.08, 0.10, 0.07))]
+            if r.chance(0.6):
+                cols = [_jitter(earthy[(k + r.index(4)) % 4], r, 0.1, 0.02) for k in range(4)]
+            else:
+                cols = [base, _contrasting(base, r), _contrasting(base, r), np.clip(base * 0.5, 0.02, 1)]
+            n = self._noise(r, a.noise_mid)
+            out = _rgb(cols[0]).expand(3, self.size, self.size)
+            for k, thr in enumerate((-0.5, 0.2, 0.9)):
+                out = torch.addcmul(out, _rgb(cols[k + 1]) - out, (n > thr + r.u(-0.2, 0.2)).float())
+            return out
+        if upper and p < 0.95:  # print / logo on the chest or back
+            centre_y = self.atlas.landmarks["y_shoulder"] - r.u(0.08, 0.2)
+            half_h, half_w = r.u(0.03, 0.09), r.u(0.03, 0.12)
+            side = self._front if r.chance(0.75) else ~self._front
+            box = ((self._y - centre_y).abs() < half_h) & (self._absx < half_w) & side
+            if r.chance(0.35):  # round badge
+                box = side & (((self._y - centre_y) ** 2 + self._x**2) < half_h**2)
+            out = torch.addcmul(c0, c1 - c0, box.float())
+            if r.chance(0.5):  # lettering-like bars inside the print
+                bars = box & (_fract(self._y * (1.0 / r.u(0.012, 0.03))) < 0.45) & (
+                    _fract(self._x * (1.0 / r.u(0.01, 0.04)) + 0.3) < 0.7
+                )
+                out = torch.addcmul(out, _rgb(_contrasting(base, r)) - out, bars.float())
+            return out
+        # colour block: a band across the chest / thighs, or a yoke
+        lo = r.u(-0.5, 0.45)
+        band = (self._y > lo) & (self._y < lo + r.u(0.05, 0.25))
+        return torch.addcmul(c0, c1 - c0, band.float())
+
+    def _sample(self, generator: torch.Generator | None, want_regions: bool) -> tuple[Tensor, Tensor | None]:
+        a = self.atlas
+        lm = a.landmarks
+        r = _Draws(generator)
+        y = self._y
+        s = self.size
+
+        # ---- the outfit -------------------------------------------------------------------
+        dress = r.chance(0.07)
+        p = r.u()
+        if p < 0.1:
+            sleeve = r.u(-0.2, -0.02)  # sleeveless
+        elif p < 0.52:
+            sleeve = r.u(0.3, 0.75)  # short sleeves
+        elif p < 0.6:
+            sleeve = r.u(1.1, 1.6)  # three-quarter
+        else:
+            sleeve = r.u(2.02, 2.2)  # long
+        p = r.u()
+        skirt = dress or p < 0.1
+        if skirt:
+            leg = r.u(0.35, 1.5)
+        elif p < 0.62:
+            leg = 2.2  # trousers to the shoes
+        elif p < 0.84:
+            leg = r.u(0.3, 0.85)  # shorts
+        else:
+            leg = r.u(1.25, 1.75)  # capri / cropped
+        waist = r.u(lm["y_pelvis"] - 0.06, lm["y_spine1"] + 0.02) if not dress else lm["y_spine1"]
+        lower = (self._torso & (y < waist)) | ((self._leg | self._foot) & (a.leg_t < leg) & (y < waist))
+        upper = ((self._torso | self._leg) & (y >= waist)) | (self._arm & (a.arm_t < sleeve))
+        if dress:
+            lower = lower | ((self._leg | self._foot) & (a.leg_t < leg))
+        # neckline: crew, V or scoop; rarely a turtleneck
+        if r.chance(0.05):
+            upper = upper | (self._neck & (y < lm["y_neck"] + r.u(0.0, 0.05)))
+        else:
+            y_nl = lm["y_neck"] - r.u(0.005, 0.035)
+            depth = r.u(0.0, 0.12) if r.chance(0.4) else 0.0
+            width = r.u(0.04, 0.1)
+            cut = y > y_nl - depth * (1.0 - self._absx / width).clamp(min=0.0) * self._front.float()
+            upper = upper & ~(self._torso & cut)
+        # shoes and socks
+        q = r.u()
+        shoe_h = r.u(-0.01, 0.03) if q < 0.72 else (r.u(0.03, 0.06) if q < 0.88 else r.u(0.06, 0.16))
+        shoes = (self._foot | self._leg) & (y < lm["y_ankle"] + shoe_h)
+        socks = None
+        if leg < 1.9 and r.chance(0.5):
+            socks = (self._foot | self._leg) & (y < lm["y_ankle"] + shoe_h + r.u(0.03, 0.15))
+        # hair
+        h = lm["y_top"] - lm["y_eye"]
+        hair = None
+        if not r.chance(0.05):  # not bald
+            y_front = lm["y_eye"] + h * (r.u(0.15, 0.3) if r.chance(0.12) else r.u(0.3, 0.55))
+            style = r.u()
+            if style < 0.5:  # short
+                y_back = lm["y_eye"] - h * r.u(0.25, 0.75)
+            elif style < 0.8:  # medium: down to the nape
+                y_back = lm["y_mouth"] - h * r.u(0.0, 0.4)
+            else:  # long: also falls on the upper back
+                y_back = lm["y_neck"] - r.u(0.0, 0.03)
+            phi0 = r.u(0.85, 1.15)
+            thr = y_front + (y_back - y_front) * _smoothstep(a.head_phi, phi0, phi0 + r.u(0.3, 0.7))
+            hair = (self._head | self._neck) & (y > thr)
+            # in front of the ears hair stops at the sideburns (long hair: at the mouth, further back)
+            sideburn = self._cheek & (y < lm["y_eye"] - h * r.u(0.0, 0.3))
+            if style >= 0.8:
+                sideburn = (sideburn & (a.head_phi < 1.1)) | (self._cheek & (y < lm["y_mouth"]))
+            hair = hair & ~sideburn
+            if style < 0.5:
+                hair = hair & ~self._ears
+            elif style >= 0.8:
+                w = r.u(0.06, 0.14)
+                length = r.u(0.0, 0.25)
+                hair = hair | (
+                    (self._torso | self._neck)
+                    & ~self._front
+                    & (self._absx < w)
+                    & (y > lm["y_shoulder"] + 0.06 - length)
+                )
+        headwear = None
+        if r.chance(0.08):
+            headwear = self._head & (y > lm["y_eye"] + h * r.u(0.35, 0.6)) & (
+                (a.head_phi > 0.9) | (y > lm["y_eye"] + h * 0.3)
+            )
+
+        # ---- colours ------------------------------------------------------------------------
+        skin = _skin_colour(r)
+        hair_rgb = _HAIR[0][r.pick(_HAIR[1])] * (1.0 + r.u(-0.1, 0.1))
+        upper_rgb = _clothing_colour(r)
+        lower_rgb = upper_rgb if dress else (
+            _jitter(np.array([0.12, 0.18, 0.33]), r) if (not skirt and r.chance(0.3)) else _clothing_colour(r)
+        )
+        shoe_rgb = _jitter(_SHOE[0][r.pick(_SHOE[1])], r, 0.1, 0.02)
+        sock_rgb = _jitter(np.array((0.88, 0.88, 0.86) if r.chance(0.5) else (0.05, 0.05, 0.05)), r, 0.1, 0.02)
+        iris_rgb = _IRIS[0][r.pick(_IRIS[1])]
+
+        # ---- composition --------------------------------------------------------------------
+        tex = torch.addcmul(_rgb(skin), _rgb(skin), self._noise(r, a.noise_low), value=0.04)
+        upper_tex = self._pattern(r, upper_rgb, upper=True)
+        lower_tex = upper_tex if dress else self._pattern(r, lower_rgb, upper=False)
+
+        layers: list[tuple[Tensor, Tensor | None, int]] = [
+            (lower, lower_tex, REGION["lower"]),
+            (upper, upper_tex, REGION["upper"]),
+        ]
+        if socks is not None:
+            layers.append((socks, _rgb(sock_rgb), REGION["socks"]))
+        layers.append((shoes, _rgb(shoe_rgb), REGION["shoes"]))
+        if hair is not None:
+            hair_tex = torch.addcmul(_rgb(hair_rgb), _rgb(hair_rgb * 0.12 + 0.005), self._noise(r, a.noise_mid))
+            hair_tex = torch.addcmul(hair_tex, _rgb(hair_rgb * 0.1 + 0.005), a.grain[r.index(2)])
+            layers.append((hair, hair_tex, REGION["hair"]))
+        if headwear is not None:
+            layers.append((headwear, _rgb(_clothing_colour(r)), REGION["headwear"]))
+        regions = torch.full((s, s), float(REGION["skin"])) if want_regions else None
+        for mask, value, label in layers:
+            m = mask.float()
+            tex = torch.lerp(tex, value.expand(3, s, s) if value.shape[-1] == 1 else value, m)
+            if regions is not None:
+                regions = torch.lerp(regions, torch.full_like(regions, float(label)), m)
+        # small fixed face features: written through precomputed texel indices (cheap)
+        brow_rgb = skin * 0.5 if hair is None else np.minimum(skin * 0.6, 0.5 * skin + 0.5 * hair_rgb)
+        lip_rgb = np.clip(skin * np.array([0.85, 0.68, 0.68]) + np.array([0.03, 0.0, 0.0]), 0, 1)
+        features = (
+            ("brows", brow_rgb),
+            ("lips", lip_rgb),
+            ("sclera", (0.82, 0.80, 0.77)),
+            ("iris", iris_rgb),
+            ("pupil", (0.02, 0.02, 0.02)),
+            ("mouth", (0.30, 0.08, 0.08)),
+        )
+        flat = tex.view(3, -1)
+        for name, rgb in features:
+            idx = self._features[name]
+            flat[:, idx] = torch.tensor(np.asarray(rgb, dtype=np.float32))[:, None]
+            if regions is not None:
+                regions.view(-1)[idx] = float(self._feature_region[name])
+        # shading variation (folds, dirt, wear): smooth multiplicative noise
+        tex = tex * (1.0 + r.u(0.02, 0.1) * self._noise(r, a.noise_low))
+        tex = tex.clamp_(0.0, 1.0)
+        if regions is not None:
+            regions = regions.round().to(torch.uint8)
+        return tex, regions

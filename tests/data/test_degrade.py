@@ -113,7 +113,8 @@ def test_psf_kernel() -> None:
 def test_degrade_to_ranges() -> None:
     ranges = ResolutionRanges()
     x = _images(1, size=224)[0]
-    imgs, sizes = degrade_to_ranges(x, ranges, [0, 1, 2, 3, 4, 4], 224, DegradeConfig(), torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(0)
+    imgs, sizes = degrade_to_ranges(x, ranges, [0, 1, 2, 3, 4, 4], 224, DegradeConfig(), g)
     assert imgs.shape == (6, 3, 224, 224) and sizes.shape == (6,)
     assert torch.equal(ranges.index_tensor(sizes), torch.tensor([0, 1, 2, 3, 4, 4]))
     assert torch.allclose(imgs[0], x)

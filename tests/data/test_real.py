@@ -35,9 +35,9 @@ def _write_image(path: Path, h: int, w: int, dots: list[tuple[int, int, int]]) -
 def _make_dataset(tmp_path: Path, **npz_extra: np.ndarray) -> tuple[Path, Path, np.ndarray]:
     """Two images; entry 0 upsampled (box 60 px -> 64), entry 1 downsampled (box 240 px -> 32 / 64)."""
     root = tmp_path / "images"
-    # Entry 0: 100x80 image, keypoints at single-pixel dots (row, col).
+    # Entry 0: 100x80 image, keypoints at the centres of 3x3 dots (row, col).
     dots0 = [(40, 30), (20, 50), (55, 45)]
-    _write_image(root / "a" / "img0.png", 80, 100, [(r, c, 0) for r, c in dots0])
+    _write_image(root / "a" / "img0.png", 80, 100, [(r, c, 1) for r, c in dots0])
     # Entry 1: 300x300 image, bigger blobs (survive strong downscaling).
     dots1 = [(150, 150), (100, 200), (210, 90)]
     _write_image(root / "b" / "img1.png", 300, 300, [(r, c, 6) for r, c in dots1])
@@ -105,10 +105,22 @@ def test_single_dot_centroid_is_subpixel_exact(tmp_path: Path) -> None:
     part[0, 13] = (47, 61, 1)
     for side, size in [(50.0, 64), (110.0, 32), (90.0, 90)]:
         npz = tmp_path / f"one_{size}.npz"
-        np.savez(npz, imgname=np.array(["x.png"]), center=np.array([[52.3, 66.8]]), scale=np.array([side / 200]), part=part)
+        centre = np.array([[52.3, 66.8]])
+        np.savez(npz, imgname=np.array(["x.png"]), center=centre, scale=np.array([side / 200]), part=part)
         s = SpinNpzDataset(npz, root, input_size=size)[0]
         head_top = s["keypoints2d_lsp14"][13, :2].numpy()
         assert np.allclose(_blob_centroid(s["image"]), head_top, atol=0.05 * size / 32)
+
+
+def test_visible_inside_only(tmp_path: Path) -> None:
+    npz, root, part = _make_dataset(tmp_path)
+    part[0, 1] = (95, 5, 1)  # right knee: in the image, outside the crop
+    data = dict(np.load(npz))
+    data["part"] = part
+    np.savez(npz, **data)
+    assert SpinNpzDataset(npz, root, input_size=32)[0]["keypoints2d_lsp14"][1, 2] == 1.0
+    kp = SpinNpzDataset(npz, root, input_size=32, visible_inside_only=True)[0]["keypoints2d_lsp14"]
+    assert torch.equal(kp[1], torch.zeros(3)) and kp[0, 2] == 1.0
 
 
 def test_expected_crop_coordinates(tmp_path: Path) -> None:
@@ -129,10 +141,8 @@ def test_sample_keys_3d_and_smpl(tmp_path: Path) -> None:
     pose = g.normal(size=(2, 72)).astype(np.float32)
     shape = g.normal(size=(2, 10)).astype(np.float32)
     npz, root, _ = _make_dataset(tmp_path, S=S, pose=pose, shape=shape, has_smpl=np.array([1.0, 0.0]))
-    s0, s1 = SpinNpzDataset(npz, root, input_size=32, dataset_name="h36m")[0:2] if False else (
-        SpinNpzDataset(npz, root, input_size=32, dataset_name="h36m")[0],
-        SpinNpzDataset(npz, root, input_size=32, dataset_name="h36m")[1],
-    )
+    h36m = SpinNpzDataset(npz, root, input_size=32, dataset_name="h36m")
+    s0, s1 = h36m[0], h36m[1]
     assert tuple(s0) == SAMPLE_KEYS
     shapes = {k: tuple(v.shape) for k, v in s0.items() if isinstance(v, torch.Tensor)}
     assert shapes == {
@@ -168,6 +178,9 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="img0.png"):
         ds[0]
     bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="bad.npz"):
+        SpinNpzDataset(bad, root)
     np.savez(bad, imgname=np.array(["a.png"]), center=np.zeros((1, 2)))
     with pytest.raises(ValueError, match="bad.npz.*scale"):
         SpinNpzDataset(bad, root)

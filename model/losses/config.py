@@ -1,0 +1,89 @@
+"""Weights of the full RSC-Net objective: ``L = L_b + 0.1 L_s + 0.1 L_f`` (paper defaults).
+
+Every number that scales a loss is a field here or in
+:class:`model.losses.basic.BasicLossConfig`; the loss functions add no
+hidden factors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torch import Tensor
+
+from model.losses.basic import BasicLossConfig
+
+__all__ = ["LossWeights", "TotalLossConfig", "combine_losses"]
+
+
+def _default_output_weights() -> dict[str, float]:
+    # RSC-Net's official trainer weighs the consistency of each output like the
+    # supervised terms: pose (rotation matrices) 1, betas 0.001, camera 1e-4.
+    return {"rotmat": 1.0, "betas": 0.001, "cam": 1e-4}
+
+
+@dataclass(frozen=True)
+class TotalLossConfig:
+    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f)``.
+
+    Attributes:
+        basic: weights inside ``L_b`` (Eq. 8).
+        self_supervision_weight: ``w_s`` (paper: 0.1).
+        contrastive_weight: ``w_f`` (paper: 0.1).
+        self_supervision_mode: ``"directional"`` (Eq. 10), ``"symmetric"``
+            (SS-o) or ``"highest"`` (SS-h).
+        self_supervision_output_weights: per-output weights when ``L_s`` is
+            applied to several outputs with
+            :func:`model.losses.self_supervision.output_self_supervision_loss`
+            (keys are the trainer's output names).
+        contrastive_kind: ``"infonce"`` (Eq. 11-12), ``"mse"`` (MS) or ``"cosine"`` (CD).
+        contrastive_mode: resolution pairs of ``L_f`` (same choices as ``L_s``).
+        tau: InfoNCE temperature (paper: 0.1).
+        queue_size: negatives kept in the queue (paper: 8192).
+        projection_dim: size of the projected features in the queue (128).
+        normalize_by_resolutions: divide pair weights by ``K`` (official code).
+        overall_scale: factor on the whole loss (SPIN and the official code
+            use 60; 1 here -- with Adam it barely matters).
+    """
+
+    basic: BasicLossConfig = field(default_factory=BasicLossConfig)
+    self_supervision_weight: float = 0.1
+    contrastive_weight: float = 0.1
+    self_supervision_mode: str = "directional"
+    self_supervision_output_weights: dict[str, float] = field(default_factory=_default_output_weights)
+    contrastive_kind: str = "infonce"
+    contrastive_mode: str = "directional"
+    tau: float = 0.1
+    queue_size: int = 8192
+    projection_dim: int = 128
+    normalize_by_resolutions: bool = False
+    overall_scale: float = 1.0
+
+
+LossWeights = TotalLossConfig
+"""Alias of :class:`TotalLossConfig`."""
+
+
+def combine_losses(
+    basic: Tensor,
+    self_supervision: Tensor | None,
+    contrastive: Tensor | None,
+    config: TotalLossConfig = TotalLossConfig(),
+) -> tuple[Tensor, dict[str, float]]:
+    """``overall_scale * (L_b + w_s L_s + w_f L_f)``; a ``None`` term counts as 0.
+
+    Returns:
+        ``(total, terms)`` with the unweighted floats ``basic``,
+        ``self_supervision``, ``contrastive`` and the weighted ``total``.
+    """
+    total = basic
+    terms = {"basic": float(basic.detach()), "self_supervision": 0.0, "contrastive": 0.0}
+    if self_supervision is not None:
+        total = total + config.self_supervision_weight * self_supervision
+        terms["self_supervision"] = float(self_supervision.detach())
+    if contrastive is not None:
+        total = total + config.contrastive_weight * contrastive
+        terms["contrastive"] = float(contrastive.detach())
+    total = config.overall_scale * total
+    terms["total"] = float(total.detach())
+    return total, terms

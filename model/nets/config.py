@@ -1,0 +1,138 @@
+"""Configuration of the networks, kept apart from the code that builds them.
+
+Both dataclasses validate themselves on construction and round-trip through plain dictionaries
+(``to_dict`` gives JSON/YAML-serialisable nested dicts; ``from_dict`` rejects unknown keys and
+names them), so a network can be rebuilt from the config stored in a checkpoint:
+
+>>> cfg = NetConfig.from_dict({"backbone": {"depth": 18}, "input_size": 128})
+>>> NetConfig.from_dict(cfg.to_dict()) == cfg
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BLOCKS_PER_STAGE", "BackboneConfig", "NetConfig"]
+
+#: Residual blocks per stage (layer1..layer4) of the supported ResNet depths.
+BLOCKS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
+    18: (2, 2, 2, 2),
+    34: (3, 4, 6, 3),
+    50: (3, 4, 6, 3),
+}
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_keys(cls: type, data: Mapping[str, Any]) -> None:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{cls.__name__}.from_dict expects a mapping, got {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; known keys are {sorted(known)}")
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """ResNet backbone.
+
+    Attributes:
+        depth: 18, 34 (BasicBlock) or 50 (Bottleneck); the paper (like SPIN) uses 50.
+        num_ranges: P, rows of the resolution-aware table ``alpha`` (one per resolution range; the
+            paper has 5, see :mod:`model.data.resolution`).
+        resolution_aware: ``True``: residual branches are scaled by ``alpha[range_index, block]``.
+            ``False``: the plain baseline ResNet, which has no ``alpha`` parameter at all.
+    """
+
+    depth: int = 50
+    num_ranges: int = 5
+    resolution_aware: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.depth, bool) or self.depth not in BLOCKS_PER_STAGE:
+            raise ValueError(f"depth must be one of {sorted(BLOCKS_PER_STAGE)}, got {self.depth!r}")
+        _check_int("num_ranges", self.num_ranges, 1)
+        if not isinstance(self.resolution_aware, bool):
+            raise ValueError(f"resolution_aware must be a bool, got {self.resolution_aware!r}")
+
+    @property
+    def num_blocks(self) -> int:
+        """Residual blocks in the network (columns of ``alpha``): 8 for ResNet-18, 16 for 34 and 50."""
+        return sum(BLOCKS_PER_STAGE[self.depth])
+
+    @property
+    def feature_dim(self) -> int:
+        """C, channels of the pooled feature: 512 (18, 34) or 2048 (50)."""
+        return 2048 if self.depth == 50 else 512
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "BackboneConfig":
+        """Build from a mapping; missing keys take their defaults, unknown keys raise ``ValueError``."""
+        _check_keys(cls, data)
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """The whole RSC-Net: backbone, iterative regressor and contrastive projection head.
+
+    Attributes:
+        backbone: see :class:`BackboneConfig` (a mapping is accepted and converted).
+        regressor_iterations: refinement steps of the iterative regressor (HMR/SPIN: 3).
+        regressor_hidden_dim: width of the regressor's two fully connected layers (SPIN: 1024).
+        regressor_dropout: dropout probability after each of them (SPIN: 0.5).
+        projection_hidden_dim: hidden width of the projection MLP; ``None`` = the feature width C
+            (as in SimCLR / MoCo v2).
+        projection_dim: output width of the projection MLP (SimCLR / MoCo v2: 128).
+        input_size: S, side of the square images the network is given (pixels).
+    """
+
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    regressor_iterations: int = 3
+    regressor_hidden_dim: int = 1024
+    regressor_dropout: float = 0.5
+    projection_hidden_dim: int | None = None
+    projection_dim: int = 128
+    input_size: int = 224
+
+    def __post_init__(self) -> None:
+        if isinstance(self.backbone, Mapping):
+            object.__setattr__(self, "backbone", BackboneConfig.from_dict(self.backbone))
+        if not isinstance(self.backbone, BackboneConfig):
+            raise ValueError(f"backbone must be a BackboneConfig or a mapping, got {type(self.backbone).__name__}")
+        _check_int("regressor_iterations", self.regressor_iterations, 1)
+        _check_int("regressor_hidden_dim", self.regressor_hidden_dim, 1)
+        dropout = self.regressor_dropout
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"regressor_dropout must be a number in [0, 1), got {dropout!r}")
+        object.__setattr__(self, "regressor_dropout", float(dropout))
+        if self.projection_hidden_dim is not None:
+            _check_int("projection_hidden_dim", self.projection_hidden_dim, 1)
+        _check_int("projection_dim", self.projection_dim, 1)
+        _check_int("input_size", self.input_size, 32)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain dict (``backbone`` is a dict too)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "NetConfig":
+        """Build from a (nested) mapping; missing keys take their defaults.
+
+        Raises:
+            ValueError: unknown keys (at the top level or in ``backbone``; the message names them)
+                or invalid values.
+        """
+        _check_keys(cls, data)
+        return cls(**dict(data))

@@ -1,0 +1,150 @@
+"""RSC-Net: resolution-aware ResNet + iterative SMPL regressor + contrastive projection head.
+
+>>> net = RSCNet(NetConfig(), load_body_model().mean_params)
+>>> out = net(images, range_index)      # images (B, 3, 224, 224) in [0, 1], range_index (B,) long
+>>> out.pose_rotmat.shape, out.betas.shape, out.camera.shape   # (B, 24, 3, 3), (B, 10), (B, 3)
+>>> z = net.project(out.phi)            # (B, 128), for the contrastive loss
+
+Input convention: RGB float images in ``[0, 1]`` (not ImageNet-normalised). The network
+subtracts the ImageNet mean and divides by the ImageNet std itself (constant, non-persistent
+buffers), so callers never normalise and the ImageNet-pretrained backbone sees what it expects.
+
+Precision: the network runs in channels_last (``net.to(memory_format=torch.channels_last)``) and
+under ``torch.autocast(..., dtype=torch.bfloat16)``; the backbone then computes in bf16 while the
+pooled feature ``phi``, the regressor outputs and the projection are float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from model.body.model import MeanParams
+from model.nets.backbones.resnet import LoadReport, ResolutionAwareResNet, load_torchvision_state_dict
+from model.nets.config import NetConfig
+from model.nets.heads.projection import ProjectionHead
+from model.nets.heads.regressor import IterationOutput, IterativeRegressor
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "RSCNet", "RSCNetOutput"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class RSCNetOutput:
+    """Output of :class:`RSCNet` (all float32).
+
+    Attributes:
+        phi: ``(B, C)`` pooled backbone feature (input of the regressor and of :meth:`RSCNet.project`).
+        pose_rotmat: ``(B, 24, 3, 3)`` SMPL-layout joint rotations, joint 0 = global orientation.
+        betas: ``(B, 10)`` shape coefficients.
+        camera: ``(B, 3)`` weak-perspective camera ``[s, tx, ty]`` of the crop.
+        pose_6d: ``(B, 24, 6)`` raw 6D pose the rotations come from.
+        iterations: per-refinement-step predictions of the regressor (deep supervision).
+    """
+
+    phi: Tensor
+    pose_rotmat: Tensor
+    betas: Tensor
+    camera: Tensor
+    pose_6d: Tensor
+    iterations: list[IterationOutput] = field(default_factory=list)
+
+
+class RSCNet(nn.Module):
+    """The RSC-Net network.
+
+    Args:
+        config: :class:`NetConfig`.
+        mean_params: initial state of the regressor, normally ``load_body_model().mean_params``.
+
+    Submodules: ``backbone`` (:class:`ResolutionAwareResNet`; its resolution table is
+    ``backbone.alpha``), ``regressor`` (:class:`IterativeRegressor`), ``projection``
+    (:class:`ProjectionHead`).
+    """
+
+    pixel_mean: Tensor
+    pixel_std: Tensor
+
+    def __init__(self, config: NetConfig, mean_params: MeanParams) -> None:
+        super().__init__()
+        if not isinstance(config, NetConfig):
+            raise TypeError(f"config must be a NetConfig, got {type(config).__name__}")
+        self.config = config
+        self.backbone = ResolutionAwareResNet(config.backbone)
+        c = self.backbone.feature_dim
+        self.regressor = IterativeRegressor(
+            c,
+            mean_params,
+            num_iterations=config.regressor_iterations,
+            hidden_dim=config.regressor_hidden_dim,
+            dropout=config.regressor_dropout,
+        )
+        self.projection = ProjectionHead(c, config.projection_hidden_dim, config.projection_dim)
+        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    @property
+    def feature_dim(self) -> int:
+        """C: 512 (ResNet-18/34) or 2048 (ResNet-50)."""
+        return self.backbone.feature_dim
+
+    @property
+    def num_ranges(self) -> int:
+        return self.backbone.num_ranges
+
+    def normalize(self, images: Tensor) -> Tensor:
+        """``(images - ImageNet mean) / ImageNet std``; ``(B, 3, S, S)`` in [0, 1] -> same shape."""
+        return (images - self.pixel_mean.to(images.dtype)) / self.pixel_std.to(images.dtype)
+
+    def extract(self, images: Tensor, range_index: Tensor | None) -> Tensor:
+        """Only the pooled feature ``phi (B, C)`` float32 (e.g. for the contrastive branch)."""
+        self._check_images(images)
+        return self.backbone(self.normalize(images), range_index)
+
+    def forward(self, images: Tensor, range_index: Tensor | None) -> RSCNetOutput:
+        """Predict pose, shape and camera.
+
+        Args:
+            images: ``(B, 3, S, S)`` float RGB in ``[0, 1]``, ``S = config.input_size`` (low-resolution
+                crops are resized to S beforehand).
+            range_index: ``(B,)`` int64 resolution range of each sample (row of ``backbone.alpha``,
+                see :func:`model.data.resolution.resolution_index`); may be ``None`` only for the
+                baseline (``resolution_aware=False``).
+
+        Returns:
+            :class:`RSCNetOutput`.
+        """
+        phi = self.extract(images, range_index)
+        reg = self.regressor(phi)
+        return RSCNetOutput(
+            phi=phi,
+            pose_rotmat=reg.pose_rotmat,
+            betas=reg.betas,
+            camera=reg.camera,
+            pose_6d=reg.pose_6d,
+            iterations=reg.iterations,
+        )
+
+    def project(self, phi: Tensor) -> Tensor:
+        """Projection head for the contrastive loss: ``(B, C) -> (B, projection_dim)`` float32,
+        not normalised (the loss normalises)."""
+        return self.projection(phi)
+
+    def copy_alpha_row(self, src: int, dst: int) -> None:
+        """See :meth:`ResolutionAwareResNet.copy_alpha_row`."""
+        self.backbone.copy_alpha_row(src, dst)
+
+    def load_imagenet_backbone(self, state_dict: dict[str, Tensor], *, ignore_fc: bool = True) -> LoadReport:
+        """Load torchvision ResNet weights into the backbone (see :func:`load_torchvision_state_dict`)."""
+        return load_torchvision_state_dict(self.backbone, state_dict, ignore_fc=ignore_fc)
+
+    def _check_images(self, images: Tensor) -> None:
+        s = self.config.input_size
+        if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != s or images.shape[3] != s:
+            raise ValueError(f"images must be (B, 3, {s}, {s}) (config.input_size={s}), got {tuple(images.shape)}")
+        if not images.is_floating_point():
+            raise TypeError(f"images must be float in [0, 1], got dtype {images.dtype}")

@@ -1,0 +1,192 @@
+"""Tests for model.losses.basic."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from model.geometry.rotations import axis_angle_to_matrix
+from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss, normalize_keypoints
+
+F64 = torch.float64
+HIPS = (0, 1)
+
+
+def _batch(batch: int = 3, joints: int = 5, seed: int = 0, requires_grad: bool = True):
+    gen = torch.Generator().manual_seed(seed)
+    pose = 0.3 * torch.randn(batch, 24, 3, generator=gen, dtype=F64)
+    pred = BasicPrediction(
+        rotmat=axis_angle_to_matrix(0.3 * torch.randn(batch, 24, 3, generator=gen, dtype=F64)),
+        betas=torch.randn(batch, 10, generator=gen, dtype=F64),
+        joints3d=torch.randn(batch, joints, 3, generator=gen, dtype=F64),
+        keypoints2d=64 * torch.rand(batch, joints, 2, generator=gen, dtype=F64),
+    )
+    if requires_grad:
+        for name in ("rotmat", "betas", "joints3d", "keypoints2d"):
+            getattr(pred, name).requires_grad_(True)
+    kp_xy = 64 * torch.rand(batch, joints, 2, generator=gen, dtype=F64)
+    kp = torch.cat([kp_xy, torch.ones(batch, joints, 1, dtype=F64)], -1)
+    target = BasicTarget(
+        pose=pose,
+        betas=torch.randn(batch, 10, generator=gen, dtype=F64),
+        has_smpl=torch.ones(batch),
+        joints3d=torch.randn(batch, joints, 3, generator=gen, dtype=F64),
+        has_joints3d=torch.ones(batch),
+        keypoints2d=kp,
+    )
+    return pred, target
+
+
+def test_hand_computed_terms() -> None:
+    # One sample, 2 joints; SMPL pose identical except one entry.
+    rot = torch.eye(3, dtype=F64).expand(1, 24, 3, 3).clone()
+    gt_rot = rot.clone()
+    gt_rot[0, 5, 0, 1] = 0.6  # one entry off by 0.6 -> MSE 0.36 / 216
+    pred = BasicPrediction(
+        rotmat=rot,
+        betas=torch.zeros(1, 10, dtype=F64),
+        joints3d=torch.tensor([[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]], dtype=F64),
+        keypoints2d=torch.tensor([[[50.0, 50.0], [150.0, 100.0]]], dtype=F64),
+    )
+    target = BasicTarget(
+        pose=gt_rot,
+        betas=torch.full((1, 10), 2.0, dtype=F64),
+        has_smpl=torch.tensor([1]),
+        # pelvis-centred: pred -> [-.5, 0, 0], [.5, 0, 0]; gt shifted by 10 + one joint moved by 0.2 in y
+        joints3d=torch.tensor([[[10.0, 0.0, 0.0], [11.0, 0.2, 0.0]]], dtype=F64),
+        has_joints3d=torch.tensor([1]),
+        keypoints2d=torch.tensor([[[50.0, 50.0, 1.0], [100.0, 100.0, 0.5]]], dtype=F64),
+    )
+    cfg = BasicLossConfig()
+    total, terms = basic_loss(pred, target, crop_size=200, config=cfg, hips=HIPS)
+    pose = 0.36 / 216
+    betas = 4.0
+    # gt centred: [-.5, -.1, 0], [.5, .1, 0] -> errors .01 and .01 over 6 coords
+    joints3d = 0.02 / 6
+    # 2D: joint 1 x off by 50 px -> normalised 0.5 -> 0.25, conf 0.5, over 4 coords
+    keypoints2d = 0.5 * 0.25 / 4
+    assert terms["pose"] == pytest.approx(pose)
+    assert terms["betas"] == pytest.approx(betas)
+    assert terms["joints3d"] == pytest.approx(joints3d)
+    assert terms["keypoints2d"] == pytest.approx(keypoints2d)
+    expected = pose + 0.001 * betas + 5 * joints3d + 5 * keypoints2d
+    assert float(total) == pytest.approx(expected)
+    assert terms["total"] == pytest.approx(expected)
+
+
+def test_axis_angle_and_rotmat_targets_agree() -> None:
+    pred, target = _batch()
+    total_aa, _ = basic_loss(pred, target, 64, hips=HIPS)
+    target.pose = axis_angle_to_matrix(target.pose)
+    total_rm, _ = basic_loss(pred, target, 64, hips=HIPS)
+    torch.testing.assert_close(total_aa, total_rm)
+    target.pose = target.pose.reshape(3, 24, 9)[..., :0]  # nonsense shape must not silently pass
+    with pytest.raises(ValueError):
+        basic_loss(pred, target, 64, hips=HIPS)
+
+
+def test_masks_zero_out_missing_samples() -> None:
+    pred, target = _batch()
+    target.has_smpl = torch.tensor([1, 0, 1])
+    target.has_joints3d = torch.tensor([0, 1, 1])
+    # Garbage / NaN ground truth of the missing samples must not matter.
+    target.pose[1] = float("nan")
+    target.betas[1] = float("nan")
+    target.joints3d[0] = float("nan")
+    total, terms = basic_loss(pred, target, 64, hips=HIPS)
+    assert math.isfinite(float(total.detach()))
+    total.backward()
+    for name in ("rotmat", "betas", "joints3d", "keypoints2d"):
+        grad = getattr(pred, name).grad
+        assert torch.isfinite(grad).all()
+    assert torch.all(pred.rotmat.grad[1] == 0) and torch.all(pred.betas.grad[1] == 0)
+    assert torch.all(pred.joints3d.grad[0] == 0)
+
+    # Equals the loss of the valid samples alone (SPIN: select, then mean).
+    sub_pred, sub_target = _batch()
+    keep = torch.tensor([0, 2])
+    sel = BasicPrediction(sub_pred.rotmat[keep], sub_pred.betas[keep], None, None)
+    sel_target = BasicTarget(sub_target.pose[keep], sub_target.betas[keep], torch.ones(2))
+    _, sel_terms = basic_loss(sel, sel_target, 64)
+    assert terms["pose"] == pytest.approx(sel_terms["pose"])
+    assert terms["betas"] == pytest.approx(sel_terms["betas"])
+
+
+def test_all_missing_gives_exact_zero_without_nan() -> None:
+    pred, target = _batch()
+    target.has_smpl = torch.zeros(3)
+    target.has_joints3d = torch.zeros(3)
+    target.pose[:] = float("nan")
+    target.joints3d[:] = float("nan")
+    target.keypoints2d[..., 2] = 0.0
+    target.keypoints2d[..., :2] = float("nan")
+    total, terms = basic_loss(pred, target, 64, hips=HIPS)
+    assert float(total.detach()) == 0.0
+    assert all(v == 0.0 for v in terms.values())
+    total.backward()
+    for name in ("rotmat", "betas", "joints3d", "keypoints2d"):
+        assert torch.all(getattr(pred, name).grad == 0)
+
+
+def test_has_keypoints2d_mask_and_visibility() -> None:
+    pred, target = _batch()
+    target.has_keypoints2d = torch.tensor([0, 0, 0])
+    _, terms = basic_loss(pred, target, 64, hips=HIPS)
+    assert terms["keypoints2d"] == 0.0
+    target.has_keypoints2d = None
+    target.keypoints2d[1, :, 2] = 0.0
+    _, terms_vis = basic_loss(pred, target, 64, hips=HIPS)
+    target.keypoints2d[1, :, :2] += 1000.0  # invisible points may be anywhere
+    _, terms_moved = basic_loss(pred, target, 64, hips=HIPS)
+    assert terms_vis["keypoints2d"] == pytest.approx(terms_moved["keypoints2d"])
+
+
+def test_pelvis_centring_makes_joint_loss_translation_invariant() -> None:
+    pred, target = _batch()
+    _, t1 = basic_loss(pred, target, 64, hips=HIPS)
+    target.joints3d = target.joints3d + torch.tensor([1.0, -2.0, 5.0], dtype=F64)
+    _, t2 = basic_loss(pred, target, 64, hips=HIPS)
+    assert t1["joints3d"] == pytest.approx(t2["joints3d"])
+
+
+def test_joint_confidence_column_and_hips_required() -> None:
+    pred, target = _batch()
+    conf = torch.ones(3, 5, 1, dtype=F64)
+    conf[:, 3] = 0.0
+    target.joints3d = torch.cat([target.joints3d, conf], -1)
+    _, t1 = basic_loss(pred, target, 64, hips=HIPS)
+    target.joints3d[:, 3, :3] += 7.0
+    _, t2 = basic_loss(pred, target, 64, hips=HIPS)
+    assert t1["joints3d"] == pytest.approx(t2["joints3d"])
+    with pytest.raises(ValueError):
+        basic_loss(pred, target, 64)
+
+
+def test_keypoint_normalisation_and_crop_size_tensor() -> None:
+    uv = torch.tensor([[[0.0, 32.0], [64.0, 16.0]]])
+    torch.testing.assert_close(normalize_keypoints(uv, 64), torch.tensor([[[-1.0, 0.0], [1.0, -0.5]]]))
+    pred, target = _batch()
+    _, t_num = basic_loss(pred, target, 64, hips=HIPS)
+    _, t_ten = basic_loss(pred, target, torch.full((3,), 64.0), hips=HIPS)
+    assert t_num["keypoints2d"] == pytest.approx(t_ten["keypoints2d"])
+
+
+def test_weights_and_sample_weights_are_plain_multipliers() -> None:
+    pred, target = _batch()
+    base, terms = basic_loss(pred, target, 64, hips=HIPS)
+    doubled, _ = basic_loss(pred, target, 64, hips=HIPS, sample_weights=torch.full((3,), 2.0))
+    torch.testing.assert_close(doubled, 2 * base)
+    cfg = BasicLossConfig(pose_weight=0.0, betas_weight=0.0, joints3d_weight=0.0, keypoints2d_weight=1.0)
+    only_2d, _ = basic_loss(pred, target, 64, config=cfg)
+    assert float(only_2d.detach()) == pytest.approx(terms["keypoints2d"])
+
+
+def test_camera_regulariser() -> None:
+    pred, target = _batch()
+    pred.cam_scale = torch.tensor([0.0, 0.1, 1.0], dtype=F64)
+    cfg = BasicLossConfig(camera_reg_weight=1.0)
+    _, terms = basic_loss(pred, target, 64, config=cfg, hips=HIPS)
+    expected = (1.0 + math.exp(-2.0) + math.exp(-20.0)) / 3
+    assert terms["camera_reg"] == pytest.approx(expected)
