@@ -252,9 +252,7 @@ class BackgroundSampler:
     def sample(self, generator: torch.Generator | None, height: int, width: int) -> Tensor:
         """One background ``(3, height, width)`` float32 in ``[0, 1]``."""
         r = _Draws(generator)
-        use_photo = bool(self.photo_paths) and (
-            "procedural" not in self.sources or r.chance(self.photo_prob)
-        )
+        use_photo = bool(self.photo_paths) and ("procedural" not in self.sources or r.chance(self.photo_prob))
         if use_photo and self.photos:
             img = self._photo(r, height, width)
         else:
@@ -304,12 +302,12 @@ class BackgroundSampler:
             self._grids[(h, w)] = g
         return g
 
-    def _smooth_noise(self, r: _Draws, h: int, w: int, cells: int, channels: int = 1) -> Tensor:
+    def _smooth_noise(self, r: _Draws, h: int, w: int, cells: int, channels: int = 1, mode: str = "bicubic") -> Tensor:
         """Smooth random field ``(channels, h, w)`` in about ``[-1, 1]`` (upsampled random grid)."""
         gh = max(2, round(cells * h / max(h, w)))
         gw = max(2, round(cells * w / max(h, w)))
         seed = torch.rand(1, channels, gh, gw, generator=self._gen(r)) * 2.0 - 1.0
-        return F.interpolate(seed, size=(h, w), mode="bicubic", align_corners=False)[0]
+        return F.interpolate(seed, size=(h, w), mode=mode, align_corners=False)[0]
 
     @staticmethod
     def _gen(r: _Draws) -> torch.Generator:
@@ -326,7 +324,12 @@ class BackgroundSampler:
             c0, c1 = _colour(r), _colour(r)
             img = torch.lerp(c0.expand(3, h, w), c1.expand(3, h, w), t.clamp(0, 1))
         elif kind < 0.6:  # blotchy noise (foliage, gravel, camouflage-like clutter)
-            img = _colour(r) + r.u(0.1, 0.35) * self._smooth_noise(r, h, w, round(r.u(3, 24)), 3)
+            amp = r.u(0.1, 0.35)
+            cells = round(r.u(3, 24))
+            img = _colour(r) + amp * self._smooth_noise(r, h, w, cells, 1)
+            img = img + amp * r.u(0.0, 0.4) * self._smooth_noise(r, h, w, cells, 3)  # a little chroma
+            if r.chance(0.5):  # finer detail on top
+                img = img + amp * 0.5 * self._smooth_noise(r, h, w, cells * 4, 1)
         elif kind < 0.75:  # stripes (fences, blinds, facades)
             a = r.u(0.0, math.pi)
             period = r.u(0.03, 0.3)
@@ -337,18 +340,18 @@ class BackgroundSampler:
             img = torch.lerp(c0.expand(3, h, w), c1.expand(3, h, w), bit.clamp(0, 1))
         else:  # blurred shapes on a plain background
             img = self._shapes(r, h, w)
-        if r.chance(0.7):  # overlay a few blurred shapes
-            if r.chance(0.4):
-                img = torch.lerp(img, self._shapes(r, h, w), r.u(0.2, 0.6))
+        if r.chance(0.28):  # overlay a few blurred shapes
+            img = torch.lerp(img, self._shapes(r, h, w), r.u(0.2, 0.6))
         # uneven illumination and sensor grain
-        img = img * (1.0 + r.u(0.0, 0.35) * self._smooth_noise(r, h, w, 2))
+        img = img * (1.0 + r.u(0.0, 0.35) * self._smooth_noise(r, h, w, 2, mode="bilinear"))
         if r.chance(0.5):
             img = img + r.u(0.0, 0.03) * (torch.rand(1, h, w, generator=self._gen(r)) - 0.5)
         return img
 
     def _shapes(self, r: _Draws, h: int, w: int) -> Tensor:
-        """Random rectangles and ellipses drawn at low resolution, upsampled (so blurred)."""
-        k = 2 + r.index(10)  # blur scale
+        """Random rectangles and ellipses with soft (anti-aliased or blurred) edges, drawn at a
+        reduced resolution and upsampled."""
+        k = 2 + r.index(4)  # drawing resolution: 1/2 .. 1/5
         lh, lw = min(h, max(4, h // k)), min(w, max(4, w // k))
         ly = ((torch.arange(lh, dtype=torch.float32) + 0.5) / lh).view(lh, 1)
         lx = ((torch.arange(lw, dtype=torch.float32) + 0.5) / lw).view(1, lw)
@@ -356,11 +359,14 @@ class BackgroundSampler:
         for _ in range(1 + r.index(10)):
             cx, cy = r.u(), r.u()
             rx, ry = r.u(0.03, 0.4), r.u(0.03, 0.4)
+            soft = max(lh, lw) / max(1.0, r.u(0.5, 1.0) ** 3 * 60.0 * min(rx, ry))  # edge sharpness
             if r.chance(0.5):
-                m = (((lx - cx) / rx) ** 2 + ((ly - cy) / ry) ** 2) < 1.0
+                d = (((lx - cx) / rx) ** 2 + ((ly - cy) / ry) ** 2).sqrt()
+                inside = (1.0 - d) * min(rx, ry)
             else:
-                m = ((lx - cx).abs() < rx) & ((ly - cy).abs() < ry)
-            img = torch.lerp(img, _colour(r, 0.7).expand(3, lh, lw), m.float())
+                inside = torch.minimum(rx - (lx - cx).abs(), ry - (ly - cy).abs())
+            m = (inside * soft).clamp(0.0, 1.0)
+            img = torch.lerp(img, _colour(r, 0.7).expand(3, lh, lw), m)
         return F.interpolate(img[None], size=(h, w), mode="bilinear", align_corners=False)[0]
 
     def _room(self, r: _Draws, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:

@@ -488,19 +488,27 @@ class _PeriodicCurve:
 
 # One leg's angles (degrees) over a gait cycle starting at its heel strike. Thigh = hip flexion
 # relative to the vertical (the pelvis pitch is added on top); ankle + is plantarflexion.
-# Walking at ~1.3 m/s, toe-off at ~62% of the cycle.
-_WALK_THIGH = _PeriodicCurve(((0.0, 24.0), (0.15, 18.0), (0.3, 4.0), (0.5, -11.0), (0.6, -6.0), (0.75, 18.0), (0.88, 27.0)))
-_WALK_KNEE = _PeriodicCurve(((0.0, 3.0), (0.14, 17.0), (0.4, 5.0), (0.6, 37.0), (0.72, 60.0), (0.85, 28.0), (0.95, 4.0)))
-_WALK_ANKLE = _PeriodicCurve(((0.0, 0.0), (0.08, 6.0), (0.3, -4.0), (0.48, -10.0), (0.63, 17.0), (0.75, 2.0), (0.9, -2.0)))
-# Running at ~3.5 m/s, toe-off at ~38%, flight until the other foot lands at 50%.
-_RUN_THIGH = _PeriodicCurve(((0.0, 28.0), (0.17, 6.0), (0.38, -18.0), (0.55, 4.0), (0.7, 33.0), (0.87, 42.0)))
-_RUN_KNEE = _PeriodicCurve(((0.0, 18.0), (0.15, 40.0), (0.38, 20.0), (0.55, 88.0), (0.68, 105.0), (0.85, 40.0)))
+# Walking: a slow (0.6 m/s) and a normal (1.5 m/s) set, toe-off at 62% of the cycle; running at
+# 3.5 m/s, toe-off at 38%, flight until the other foot lands at 50%. The values started from
+# textbook gait curves and were then adjusted on the embedded body model so that the swing foot
+# clears the ground, both feet touch it in double support and the stance foot does not slide.
+_WALK_PHASES = (0.0, 0.12, 0.3, 0.5, 0.62, 0.75, 0.88)
+_WALK_SLOW_THIGH = _PeriodicCurve(tuple(zip(_WALK_PHASES, (15.1, 11.0, -1.5, -10.5, -5.0, 12.6, 21.5))))
+_WALK_FAST_THIGH = _PeriodicCurve(tuple(zip(_WALK_PHASES, (20.9, 17.5, 0.0, -14.1, -8.1, 19.9, 28.3))))
+_KNEE_PHASES = (0.0, 0.14, 0.4, 0.6, 0.72, 0.85, 0.95)
+_WALK_SLOW_KNEE = _PeriodicCurve(tuple(zip(_KNEE_PHASES, (3.0, 9.3, 10.3, 36.5, 52.4, 25.4, 1.6))))
+_WALK_FAST_KNEE = _PeriodicCurve(tuple(zip(_KNEE_PHASES, (4.2, 15.7, 12.9, 37.3, 62.4, 30.0, 3.7))))
+_ANKLE_PHASES = (0.0, 0.08, 0.3, 0.48, 0.62, 0.75, 0.9)
+_WALK_SLOW_ANKLE = _PeriodicCurve(tuple(zip(_ANKLE_PHASES, (-0.9, 2.8, 0.1, -10.0, 7.7, -1.2, -2.2))))
+_WALK_FAST_ANKLE = _PeriodicCurve(tuple(zip(_ANKLE_PHASES, (-0.5, 3.9, -4.3, -14.4, 14.1, 0.3, -2.0))))
+_RUN_THIGH = _PeriodicCurve(((0.0, 30.0), (0.1, 23.0), (0.2, 9.0), (0.3, -8.0), (0.38, -20.0), (0.55, 4.0), (0.7, 35.0), (0.87, 44.0)))
+_RUN_KNEE = _PeriodicCurve(((0.0, 20.0), (0.15, 36.0), (0.38, 18.0), (0.55, 88.0), (0.68, 105.0), (0.85, 40.0)))
 _RUN_ANKLE = _PeriodicCurve(((0.0, -4.0), (0.15, -18.0), (0.38, 25.0), (0.55, 12.0), (0.75, 0.0), (0.9, -6.0)))
 
 #: Stride length (m per gait cycle) against speed (m/s): the rate at which :func:`gait_pose`
 #: sweeps the stance foot backwards, measured on the embedded body model (see stride_frequency).
 _STRIDE_SPEEDS = (0.0, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.2, 2.6, 3.0, 3.5, 4.0, 4.5, 5.0)
-_STRIDE_LENGTHS = (0.3, 0.3, 0.6, 0.9, 1.2, 1.4, 1.5, 1.5, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6)
+_STRIDE_LENGTHS = (0.35, 0.38, 0.67, 0.91, 1.13, 1.32, 1.43, 1.49, 1.63, 1.95, 2.05, 2.16, 2.26, 2.37)
 
 
 def stride_length(speed: Tensor) -> Tensor:
@@ -523,12 +531,23 @@ def stride_frequency(speed: Tensor) -> Tensor:
     return v / stride_length(v)
 
 
+def _walk_blend(speed: Tensor) -> tuple[Tensor, Tensor]:
+    """(fade, mix): fade goes 0 -> 1 from standing to 0.6 m/s, mix 0 -> 1 from the slow to the
+    normal walking set (0.6 -> 1.5 m/s), extrapolating up to 1.45 (1.9 m/s)."""
+    return (speed / 0.6).clamp(0.0, 1.0), ((speed - 0.6) / 0.9).clamp(0.0, 1.45)
+
+
 def _leg_cycle(phase: Tensor, speed: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Thigh flexion (relative to vertical), knee flexion and ankle plantarflexion of ONE leg whose heel strikes at phase 0."""
-    amp = (speed / 1.3).clamp(0.0, 1.3) ** 0.8  # walking amplitude; 0 when standing still
-    hip_w = amp * _WALK_THIGH(phase)
-    knee_w = 3.0 + amp * (_WALK_KNEE(phase) - 3.0)
-    ankle_w = amp * _WALK_ANKLE(phase)
+    fade, mix = _walk_blend(speed)
+
+    def walk(slow: _PeriodicCurve, fast: _PeriodicCurve) -> Tensor:
+        a = slow(phase)
+        return fade * (a + mix * (fast(phase) - a))
+
+    hip_w = walk(_WALK_SLOW_THIGH, _WALK_FAST_THIGH)
+    knee_w = walk(_WALK_SLOW_KNEE, _WALK_FAST_KNEE)
+    ankle_w = walk(_WALK_SLOW_ANKLE, _WALK_FAST_ANKLE)
     ramp = (1.0 + 0.12 * (speed - 3.5)).clamp(0.85, 1.25)
     hip_r = ramp * _RUN_THIGH(phase)
     knee_r = ramp * _RUN_KNEE(phase)

@@ -17,8 +17,10 @@ How it works:
 * :meth:`TextureSampler.sample` draws an outfit (sleeve length, trousers/shorts/skirt, shoes,
   hairline, colours and patterns), turns the attributes into a region map (:data:`REGIONS`) with
   a handful of comparisons, and composes the albedo with vectorised float arithmetic.  Patterns
-  are functions of the 3D template position (not of UV), so they run continuously across UV
-  seams.  Smooth noise comes from a bank of sums of random 3D plane waves evaluated once.
+  are functions of the 3D template position (not of UV), so they run on across most UV seams
+  (the "around" coordinate has one seam at the back).  Smooth noise comes from a bank of sums of
+  random 3D plane waves evaluated once.  (``torch.where`` and gathers are avoided: on CPU they
+  cost several times more than float arithmetic with 0/1 masks.)
 
 Typical use::
 
@@ -133,6 +135,9 @@ SHOE_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
     ((0.65, 0.12, 0.12), 0.03),
 )
 
+#: Camouflage colours (olive, brown, khaki, near-black).
+_EARTHY = ((0.30, 0.31, 0.18), (0.20, 0.16, 0.10), (0.45, 0.40, 0.28), (0.08, 0.10, 0.07))
+
 _IRIS_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
     ((0.16, 0.09, 0.05), 0.6),
     ((0.30, 0.20, 0.10), 0.2),
@@ -180,9 +185,7 @@ class _Draws:
 
 
 def _jitter(colour: np.ndarray, r: _Draws, brightness: float = 0.12, hue: float = 0.04) -> np.ndarray:
-    c = colour * (1.0 + r.u(-brightness, brightness)) + np.array([r.u(-hue, hue) for _ in range(3)]) * (
-        0.3 + colour
-    )
+    c = colour * (1.0 + r.u(-brightness, brightness)) + np.array([r.u(-hue, hue) for _ in range(3)]) * (0.3 + colour)
     return np.clip(c, 0.02, 0.95)
 
 
@@ -199,7 +202,8 @@ def _contrasting(base: np.ndarray, r: _Draws) -> np.ndarray:
             c = np.full(3, 0.88) if base.mean() < 0.45 else np.full(3, 0.05)
             c = _jitter(c, r, 0.05, 0.02)
         elif mode < 0.45:  # lighter/darker shade of the same colour
-            c = np.clip(base * (0.45 if base.mean() > 0.35 else 2.2) + (0.0 if base.mean() > 0.35 else 0.08), 0.02, 0.95)
+            dark = base.mean() <= 0.35
+            c = np.clip(base * 2.2 + 0.08 if dark else base * 0.45, 0.02, 0.95)
         else:
             c = _clothing_colour(r)
         if np.abs(c - base).sum() > 0.25:
@@ -239,9 +243,10 @@ class UVAtlas:
         along, around: stripe coordinates in metres (height, or distance along the arm; and arc
             length around the torso / limb axis).
         head_phi: azimuth around the head's vertical axis (0 = facing forward, pi = back).
-        landmarks: heights and sizes used by the outfit rules (``y_top``, ``y_eye``, ``x_eye``,
-            ``z_eye``, ``y_mouth``, ``y_neck``, ``y_shoulder``, ``y_spine1``, ``y_pelvis``,
-            ``y_hip``, ``y_ankle``, ``y_knee``).
+        landmarks: template measurements used by the outfit rules (metres): ``y_top`` (crown),
+            ``y_eye``/``x_eye``/``z_eye``/``z_eyeball``, ``y_mouth``/``z_mouth``, ``y_head``/``z_head``
+            (head joint), and the joint heights ``y_neck``, ``y_shoulder``, ``y_spine1``,
+            ``y_pelvis``, ``y_hip``, ``y_knee``, ``y_ankle``.
         noise_low, noise_mid: ``(K, S, S)`` smooth unit-variance noise fields on the body surface
             (wavelengths ~0.25-0.8 m and ~0.06-0.18 m).
         grain: ``(2, S, S)`` per-texel fine noise (fabric grain).
@@ -316,16 +321,15 @@ def _chain_param(p: np.ndarray, chain: np.ndarray) -> np.ndarray:
 
 def _wave_bank(pos: np.ndarray, count: int, wavelengths: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """``count`` smooth fields on points ``(N, 3)``: sums of 6 random plane waves, unit variance."""
-    out = np.zeros((count, len(pos)), dtype=np.float32)
-    for k in range(count):
-        acc = np.zeros(len(pos))
-        for _ in range(6):
-            d = rng.normal(size=3)
-            d /= np.linalg.norm(d)
-            lam = math.exp(rng.uniform(math.log(wavelengths[0]), math.log(wavelengths[1])))
-            acc += np.sin(pos @ d * (2 * math.pi / lam) + rng.uniform(0, 2 * math.pi))
-        out[k] = acc / acc.std()
-    return out
+    waves = 6
+    d = rng.normal(size=(count * waves, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    lam = np.exp(rng.uniform(math.log(wavelengths[0]), math.log(wavelengths[1]), size=count * waves))
+    k = torch.from_numpy((d * (2 * math.pi / lam)[:, None]).T.astype(np.float32))  # (3, K*W)
+    phase = torch.from_numpy(rng.uniform(0, 2 * math.pi, size=count * waves).astype(np.float32))
+    p = torch.from_numpy(pos.astype(np.float32))
+    acc = torch.sin(p @ k + phase).view(len(pos), count, waves).sum(-1).T  # (K, N)
+    return (acc / acc.std(dim=1, keepdim=True)).numpy()
 
 
 def build_atlas(body, size: int = 256) -> UVAtlas:
@@ -428,10 +432,11 @@ def build_atlas(body, size: int = 256) -> UVAtlas:
     sh = joints[_J["left_shoulder"]]
     along = np.where(is_arm, sh[1] - (np.abs(x) - sh[0]), y)
     around_torso = 0.15 * np.arctan2(x, z - joints[_J["spine2"], 2])
-    hip_x = np.where(left, joints[_J["left_knee"], 0], joints[_J["right_knee"], 0])
-    around_leg = 0.075 * np.arctan2(x - hip_x, z - joints[_J["left_knee"], 2])
+    knee_x = np.where(left, joints[_J["left_knee"], 0], joints[_J["right_knee"], 0])
+    around_leg = 0.075 * np.arctan2(x - knee_x, z - joints[_J["left_knee"], 2])
     around_arm = 0.045 * np.arctan2(y - sh[1], z - sh[2]) * np.sign(x)
-    around = np.where(is_arm, around_arm, np.where(is_leg & (y < joints[_J["pelvis"], 1] - 0.12), around_leg, around_torso))
+    thigh_or_below = is_leg & (y < joints[_J["pelvis"], 1] - 0.12)
+    around = np.where(is_arm, around_arm, np.where(thigh_or_below, around_leg, around_torso))
     head_phi = np.abs(np.arctan2(x, z - j_head[2]))
 
     rng = np.random.default_rng(20240611)
@@ -468,6 +473,8 @@ _ATLAS_LOCK = threading.Lock()
 
 def get_atlas(body, size: int = 256) -> UVAtlas:
     """:func:`build_atlas`, cached per body model file and size."""
+    if getattr(body, "face_uvs", None) is None:
+        raise ValueError(f"body model {getattr(body, 'name', '?')!r} has no UVs; procedural textures need a UV layout")
     key = (f"{body.info.sha256}:{body.num_vertices}", int(size))
     with _ATLAS_LOCK:
         atlas = _ATLAS_CACHE.get(key)
@@ -559,8 +566,11 @@ class TextureSampler:
             "iris": REGION["eyes"], "pupil": REGION["eyes"], "mouth": REGION["mouth"],
         }  # fmt: skip
         self._cheek = self._head & (a.head_phi < 1.3)
-        self._ears = self._head & ((a.head_phi - 1.55).abs() < 0.45) & (self._y < lm["y_eye"] + 0.025) & (
-            self._y > lm["y_mouth"]
+        self._ears = (
+            self._head
+            & ((a.head_phi - 1.55).abs() < 0.45)
+            & (self._y < lm["y_eye"] + 0.025)
+            & (self._y > lm["y_mouth"])
         )
 
     # ----------------------------------------------------------------------------------------
@@ -630,11 +640,13 @@ class TextureSampler:
             out = torch.addcmul(c0, (c1 - c0) * w, b1)
             out = torch.addcmul(out, (c2 - c0) * w, b2)
             if r.chance(0.6):
-                line = (_fract(a.along * (1.0 / period) + 0.7) < 0.06) | (_fract(a.around * (1.0 / period) + 0.7) < 0.06)
+                line = (_fract(a.along * (1.0 / period) + 0.7) < 0.06) | (
+                    _fract(a.around * (1.0 / period) + 0.7) < 0.06
+                )
                 out = torch.addcmul(out, _rgb(_contrasting(base, r)) - out, line.float())
             return out
         if p < 0.86:  # camouflage: smooth noise quantised into 3-4 colours
-            earthy = [np.array(c) for c in ((0.30, 0.31, 0.18), (0.20, 0.16, 0.10), (0.45, 0.40, 0.28), (0.08, 0.10, 0.07))]
+            earthy = [np.array(c) for c in _EARTHY]
             if r.chance(0.6):
                 cols = [_jitter(earthy[(k + r.index(4)) % 4], r, 0.1, 0.02) for k in range(4)]
             else:
@@ -653,8 +665,10 @@ class TextureSampler:
                 box = side & (((self._y - centre_y) ** 2 + self._x**2) < half_h**2)
             out = torch.addcmul(c0, c1 - c0, box.float())
             if r.chance(0.5):  # lettering-like bars inside the print
-                bars = box & (_fract(self._y * (1.0 / r.u(0.012, 0.03))) < 0.45) & (
-                    _fract(self._x * (1.0 / r.u(0.01, 0.04)) + 0.3) < 0.7
+                bars = (
+                    box
+                    & (_fract(self._y * (1.0 / r.u(0.012, 0.03))) < 0.45)
+                    & (_fract(self._x * (1.0 / r.u(0.01, 0.04)) + 0.3) < 0.7)
                 )
                 out = torch.addcmul(out, _rgb(_contrasting(base, r)) - out, bars.float())
             return out
@@ -745,16 +759,18 @@ class TextureSampler:
                 )
         headwear = None
         if r.chance(0.08):
-            headwear = self._head & (y > lm["y_eye"] + h * r.u(0.35, 0.6)) & (
-                (a.head_phi > 0.9) | (y > lm["y_eye"] + h * 0.3)
+            headwear = (
+                self._head & (y > lm["y_eye"] + h * r.u(0.35, 0.6)) & ((a.head_phi > 0.9) | (y > lm["y_eye"] + h * 0.3))
             )
 
         # ---- colours ------------------------------------------------------------------------
         skin = _skin_colour(r)
         hair_rgb = _HAIR[0][r.pick(_HAIR[1])] * (1.0 + r.u(-0.1, 0.1))
         upper_rgb = _clothing_colour(r)
-        lower_rgb = upper_rgb if dress else (
-            _jitter(np.array([0.12, 0.18, 0.33]), r) if (not skirt and r.chance(0.3)) else _clothing_colour(r)
+        lower_rgb = (
+            upper_rgb
+            if dress
+            else (_jitter(np.array([0.12, 0.18, 0.33]), r) if (not skirt and r.chance(0.3)) else _clothing_colour(r))
         )
         shoe_rgb = _jitter(_SHOE[0][r.pick(_SHOE[1])], r, 0.1, 0.02)
         sock_rgb = _jitter(np.array((0.88, 0.88, 0.86) if r.chance(0.5) else (0.05, 0.05, 0.05)), r, 0.1, 0.02)

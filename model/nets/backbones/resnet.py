@@ -205,7 +205,8 @@ class ResolutionAwareResNet(nn.Module):
             raise ValueError("a resolution-aware backbone needs range_index (B,) long")
         if range_index.shape != (batch_size,) or range_index.dtype not in (torch.int64, torch.int32):
             raise ValueError(
-                f"range_index must be a ({batch_size},) int64 tensor, got {tuple(range_index.shape)} {range_index.dtype}"
+                f"range_index must be a ({batch_size},) int64 tensor, "
+                f"got {tuple(range_index.shape)} {range_index.dtype}"
             )
         if range_index.device.type == "cpu" and batch_size > 0:
             lo, hi = int(range_index.min()), int(range_index.max())

@@ -1,0 +1,152 @@
+"""Batched training augmentation that keeps the 3D ground truth consistent with the image.
+
+Applied to a collated batch (``images (B, K, 3, S, S)``: the ``K`` resolutions of a sample get
+the same augmentation, so the self-supervision targets stay the same picture):
+
+* horizontal flip: image, 2D keypoints (x -> S - x and left/right permutation), pose (mirrored
+  through the camera's x = 0 plane), 3D joints and camera translation (x -> -x);
+* in-plane rotation about the crop centre (= the camera's optical axis): image and 2D keypoints
+  rotate in the image, the root rotation, 3D joints and translation rotate about camera z;
+* colour: per-channel gain (SPIN's pixel noise factor), brightness and contrast;
+* additive Gaussian noise.
+
+Every draw comes from the given generator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from model.body.joint_names import (
+    COCO17_FLIP_PERMUTATION,
+    LSP14_FLIP_PERMUTATION,
+    SMPL_FLIP_PERMUTATION,
+)
+from model.data.poses import mirror_pose
+from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+_FLIP = {"smpl24": SMPL_FLIP_PERMUTATION, "coco17": COCO17_FLIP_PERMUTATION, "lsp14": LSP14_FLIP_PERMUTATION}
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation strengths (set a probability or strength to 0 to disable).
+
+    Attributes:
+        flip_prob: probability of a horizontal flip.
+        rotation_prob: probability of an in-plane rotation.
+        rotation_deg: its maximum angle (uniform in +-rotation_deg).
+        channel_gain: per-channel colour gain drawn in ``[1 - g, 1 + g]`` (SPIN: 0.4).
+        brightness: additive brightness in ``[-b, b]``.
+        contrast: contrast factor in ``[1 - c, 1 + c]`` about the image mean.
+        noise_std: maximum standard deviation of additive Gaussian noise.
+    """
+
+    flip_prob: float = 0.5
+    rotation_prob: float = 0.3
+    rotation_deg: float = 20.0
+    channel_gain: float = 0.3
+    brightness: float = 0.1
+    contrast: float = 0.2
+    noise_std: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("flip_prob", "rotation_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
+        for name in ("rotation_deg", "channel_gain", "brightness", "contrast", "noise_std"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+
+def _flip_batch(batch: dict[str, Tensor], mask: Tensor, size: int) -> None:
+    if not mask.any():
+        return
+    sel = mask.nonzero().flatten()
+    batch["images"][sel] = batch["images"][sel].flip(-1)
+    for key in ("silhouette", "image_hr"):
+        if key in batch:
+            batch[key][sel] = batch[key][sel].flip(-1)
+    if "pose" in batch:
+        batch["pose"][sel] = mirror_pose(batch["pose"][sel])
+    if "cam_t" in batch:
+        batch["cam_t"][sel, 0] = -batch["cam_t"][sel, 0]
+    for layout, perm in _FLIP.items():
+        p = torch.tensor(perm)
+        key2d, key3d = f"keypoints2d_{layout}", f"joints3d_{layout}"
+        if key2d in batch:
+            kp = batch[key2d][sel][:, p].clone()
+            kp[..., 0] = size - kp[..., 0]
+            batch[key2d][sel] = kp
+        if key3d in batch:
+            j = batch[key3d][sel][:, p].clone()
+            j[..., 0] = -j[..., 0]
+            batch[key3d][sel] = j
+
+
+def _rotate_batch(batch: dict[str, Tensor], angle: Tensor, size: int) -> None:
+    """Rotate by ``angle`` (B,) radians, counter-clockwise as seen in the image."""
+    if not (angle != 0).any():
+        return
+    c, s = torch.cos(angle), torch.sin(angle)
+    # Image: output pixel p samples the input at R(-angle) p (normalised coordinates about the centre).
+    theta = torch.zeros(angle.shape[0], 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1] = c, s
+    theta[:, 1, 0], theta[:, 1, 1] = -s, c
+    b, k = batch["images"].shape[:2]
+    imgs = batch["images"].reshape(b * k, *batch["images"].shape[2:])
+    grid = F.affine_grid(theta.repeat_interleave(k, 0).to(imgs.dtype), list(imgs.shape), align_corners=False)
+    batch["images"] = F.grid_sample(imgs, grid, mode="bilinear", padding_mode="zeros", align_corners=False).reshape(batch["images"].shape)
+    for key in ("silhouette", "image_hr"):
+        if key in batch:
+            g = F.affine_grid(theta.to(batch[key].dtype), list(batch[key].shape), align_corners=False)
+            batch[key] = F.grid_sample(batch[key], g, mode="bilinear", padding_mode="zeros", align_corners=False)
+    # Points: image y is down, so a counter-clockwise image rotation is Rz(-angle) in camera axes.
+    rz = axis_angle_to_matrix(torch.stack([torch.zeros_like(angle), torch.zeros_like(angle), -angle], -1))
+    centre = size / 2.0
+    for layout in _FLIP:
+        key2d, key3d = f"keypoints2d_{layout}", f"joints3d_{layout}"
+        if key2d in batch:
+            xy = batch[key2d][..., :2] - centre
+            rot = torch.einsum("bij,bkj->bki", rz[:, :2, :2], xy) + centre
+            inside = ((rot >= 0) & (rot < size)).all(-1).to(rot.dtype)
+            batch[key2d] = torch.cat([rot, (batch[key2d][..., 2] * inside)[..., None]], -1)
+        if key3d in batch:
+            batch[key3d] = torch.einsum("bij,bkj->bki", rz, batch[key3d])
+    if "cam_t" in batch:
+        batch["cam_t"] = torch.einsum("bij,bj->bi", rz, batch["cam_t"])
+    if "pose" in batch:
+        pose = batch["pose"].clone()
+        pose[:, 0] = matrix_to_axis_angle(rz @ axis_angle_to_matrix(pose[:, 0]))
+        batch["pose"] = pose
+
+
+def augment_batch(batch: dict[str, Tensor], config: AugmentConfig, gen: torch.Generator) -> dict[str, Tensor]:
+    """Augment a collated batch in place-safe fashion (tensors are cloned) and return it.
+
+    ``batch["images"]`` is ``(B, K, 3, S, S)`` in ``[0, 1]``; ground-truth keys follow
+    :mod:`model.data.synthetic` (missing keys are skipped, so real-data batches work too).
+    """
+    out = {k: (v.clone() if isinstance(v, Tensor) else v) for k, v in batch.items()}
+    b, _, _, size, _ = out["images"].shape
+    flip = torch.rand(b, generator=gen) < config.flip_prob
+    _flip_batch(out, flip, size)
+    rotate = torch.rand(b, generator=gen) < config.rotation_prob
+    angle = (torch.rand(b, generator=gen) * 2 - 1) * math.radians(config.rotation_deg) * rotate
+    _rotate_batch(out, angle, size)
+    gain = 1 + (torch.rand(b, 1, 3, 1, 1, generator=gen) * 2 - 1) * config.channel_gain
+    bright = (torch.rand(b, 1, 1, 1, 1, generator=gen) * 2 - 1) * config.brightness
+    contrast = 1 + (torch.rand(b, 1, 1, 1, 1, generator=gen) * 2 - 1) * config.contrast
+    noise_std = torch.rand(b, 1, 1, 1, 1, generator=gen) * config.noise_std
+    imgs = out["images"]
+    mean = imgs.mean(dim=(2, 3, 4), keepdim=True)
+    imgs = (imgs - mean) * contrast + mean
+    imgs = imgs * gain + bright
+    imgs = imgs + torch.randn(imgs.shape, generator=gen) * noise_std
+    out["images"] = imgs.clamp(0.0, 1.0)
+    return out

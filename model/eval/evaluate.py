@@ -1,0 +1,165 @@
+"""Evaluate checkpoints on the fixed synthetic test set at several crop resolutions.
+
+``python -m model.evaluate --checkpoint C [C2 ...] --resolutions 224,176,96,52,32,24 [--json]``
+
+The test set is rendered from a seed that training never uses (:data:`TEST_SEED`): ``--samples``
+people at 224 px. For a resolution ``r`` every crop is downsampled bicubically to ``r`` px and
+brought to the network's input size exactly as the service does with an ``r``-pixel crop
+(bicubic, the range row chosen from ``r``). Errors are MPJPE and PA-MPJPE in millimetres on the
+LSP-14 joints, both skeletons centred on the mean of their hips.
+
+Writes ``<out>/eval.md`` (a table per metric, checkpoints side by side), ``<out>/eval.png``
+(error vs resolution) and ``<out>/eval.json``; ``--json`` prints
+``{checkpoint: {resolution: {"mpjpe": .., "pa_mpjpe": ..}}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from model.body.joint_names import HIPS
+from model.data.degrade import bicubic_resize
+from model.data.synthetic import SyntheticConfig, SyntheticPeople
+from model.eval.metrics import mpjpe, pa_mpjpe, pelvis_center
+from model.inference import Predictor
+
+#: Seed of the evaluation people; training configs use other seeds (0 by default).
+TEST_SEED = 90_210
+TEST_CROP = 224
+DEFAULT_RESOLUTIONS = (224, 176, 96, 52, 32, 24)
+
+
+def render_test_set(samples: int, batch: int = 16, seed: int = TEST_SEED) -> dict[str, torch.Tensor]:
+    """Clean 224-px test crops ``images (N, 3, 224, 224)`` and ``joints3d_lsp14 (N, 14, 3)``."""
+    people = SyntheticPeople(SyntheticConfig(crop_size=TEST_CROP, seed=seed))
+    images, joints = [], []
+    for start in tqdm(range(0, samples, batch), desc="rendering test set", unit="batch"):
+        out = people.generate(list(range(start, min(start + batch, samples))))
+        images.append(out["image"].cpu())
+        joints.append(out["joints3d_lsp14"].cpu())
+    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints)}
+
+
+def load_test_set(samples: int, cache: Path | None) -> dict[str, torch.Tensor]:
+    """The test set, read from ``cache`` when it holds the same number of samples."""
+    if cache is not None and cache.is_file():
+        data = torch.load(cache, weights_only=True)
+        if data["images"].shape[0] == samples and int(data.get("seed", -1)) == TEST_SEED:
+            return data
+    data = render_test_set(samples)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({**data, "seed": TEST_SEED}, cache)
+    return data
+
+
+@torch.inference_mode()
+def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, float]]:
+    """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm}}`` for one predictor."""
+    results: dict[int, dict[str, float]] = {}
+    hips = HIPS["lsp14"]
+    s = predictor.input_size
+    for res in resolutions:
+        errs, pa_errs = [], []
+        range_row = predictor.ranges.index(res)
+        for start in range(0, data["images"].shape[0], batch):
+            imgs = data["images"][start : start + batch]
+            low = bicubic_resize(imgs, (res, res)) if res != imgs.shape[-1] else imgs
+            net_in = bicubic_resize(low, (s, s)).clamp(0, 1) if res != s else low
+            ri = torch.full((imgs.shape[0],), range_row, dtype=torch.long)
+            out = predictor.predict_tensor(net_in, ri)
+            pred = out.joints_lsp14.float().cpu()
+            gt = data["joints3d_lsp14"][start : start + batch]
+            errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))
+            pa_errs.append(pa_mpjpe(pred, gt))
+        results[res] = {
+            "mpjpe": float(torch.cat(errs).mean()),
+            "pa_mpjpe": float(torch.cat(pa_errs).mean()),
+        }
+    return results
+
+
+def markdown_table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int]) -> str:
+    lines = []
+    for metric, title in (("mpjpe", "MPJPE (mm)"), ("pa_mpjpe", "PA-MPJPE (mm)")):
+        lines += [f"### {title}, LSP-14 joints", "", "| checkpoint | " + " | ".join(f"{r} px" for r in resolutions) + " |",
+                  "|---|" + "---|" * len(resolutions)]
+        for name, res in results.items():
+            lines.append(f"| {name} | " + " | ".join(f"{res[r][metric]:.1f}" for r in resolutions) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
+    for ax, metric, title in zip(axes, ("mpjpe", "pa_mpjpe"), ("MPJPE", "PA-MPJPE")):
+        for name, res in results.items():
+            ax.plot(resolutions, [res[r][metric] for r in resolutions], marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_xticks(resolutions)
+        ax.set_xticklabels([str(r) for r in resolutions])
+        ax.invert_xaxis()
+        ax.set_xlabel("crop size (px)")
+        ax.set_ylabel(f"{title} (mm)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Error vs crop resolution (synthetic test set, LSP-14)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _label(path: str, taken: set[str]) -> str:
+    p = Path(path)
+    name = p.parent.name if p.stem in ("last", "model", "checkpoint") else p.stem
+    label, i = name, 2
+    while label in taken:
+        label, i = f"{name}-{i}", i + 1
+    taken.add(label)
+    return label
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", nargs="+", required=True, help="one or more checkpoints")
+    parser.add_argument("--resolutions", default=",".join(map(str, DEFAULT_RESOLUTIONS)), help="comma-separated crop sizes")
+    parser.add_argument("--samples", type=int, default=500, help="test-set size")
+    parser.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for eval.md/png/json")
+    parser.add_argument("--cache", type=Path, default=Path("data/eval/testset.pt"), help="cached test set ('' = none)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    resolutions = [int(r) for r in args.resolutions.split(",") if r]
+    data = load_test_set(args.samples, args.cache if str(args.cache) else None)
+    results: dict[str, dict[int, dict[str, float]]] = {}
+    taken: set[str] = set()
+    for ckpt in tqdm(args.checkpoint, desc="checkpoints"):
+        predictor = Predictor.from_checkpoint(ckpt, device=args.device)
+        results[_label(ckpt, taken)] = evaluate_checkpoint(predictor, data, resolutions)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = markdown_table(results, resolutions)
+    (args.out / "eval.md").write_text(f"Test set: {args.samples} synthetic people (seed {TEST_SEED}), bicubic down to each size.\n\n" + table)
+    plot(results, resolutions, args.out / "eval.png")
+    payload = {name: {str(r): v for r, v in res.items()} for name, res in results.items()}
+    (args.out / "eval.json").write_text(json.dumps(payload, indent=2))
+    if args.json:
+        print(json.dumps(payload))
+    else:
+        print(table)
+        print(f"wrote {args.out / 'eval.md'}, {args.out / 'eval.png'}, {args.out / 'eval.json'}")
+
+
+if __name__ == "__main__":
+    main()

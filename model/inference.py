@@ -1,0 +1,608 @@
+"""Inference: person crops in, 3D pose, shape, camera and 2D keypoints out.
+
+>>> predictor = Predictor.from_checkpoint("runs/rscnet/served.pt")     # or Predictor.random_init()
+>>> [pred] = predictor.predict([crop])       # crop: (H, W, 3) uint8 RGB person crop, any size
+>>> pred.keypoints2d_coco17                  # (17, 2) in the crop's own pixel coordinates
+>>> pred.to_dict()                           # JSON-ready
+
+What :meth:`Predictor.predict` does with each crop
+--------------------------------------------------
+1. Checks it: ``uint8``, ``(H, W, 3)`` RGB, both sides in ``[MIN_SIDE, MAX_SIDE]``; anything else
+   raises :class:`ValueError` naming the crop's index (a client error for the service).
+2. Pads it with **zeros** (black, like the border of the training crops, see
+   :mod:`model.data.real`) to the square of side ``P = max(H, W)`` centred on it: ``left = (P - W) // 2``
+   columns on the left, ``top = (P - H) // 2`` rows on top.
+3. Picks the resolution range (row of the backbone's ``alpha``) from the crop's size
+   ``P = max(H, W)`` with :meth:`ResolutionRanges.index`.
+4. Resizes the square bicubically (antialiased, clamped to ``[0, 1]``) to the network input size
+   ``S`` (the same resampling as training's :func:`model.data.degrade.bicubic_resize`).
+5. Runs the network in batches of ``batch_size`` under :func:`torch.inference_mode`, with the
+   precision chosen at construction (see below), then poses the body model in float32.
+
+Cameras and pixel coordinates
+-----------------------------
+The weak-perspective camera ``[s, tx, ty]`` becomes the translation
+``t = [tx, ty, 2 f_S / (S s)]`` with SPIN's focal ``f_S = focal_for_size(S)`` and the principal
+point at the centre of the network input (:func:`model.geometry.camera.weak_perspective_to_translation`,
+as in training). The same ``t`` is the camera of the *original* crop with the focal
+``focal = f_S * P / S`` (= ``focal_for_size(P)``) and the principal point at the centre of the padded
+square, ``principal = (P/2 - left, P/2 - top)`` in original-crop pixels. 2D keypoints are projected
+on the network input and mapped back: ``u_crop = u_net * P / S - left``, ``v_crop = v_net * P / S - top``,
+in the project's pixel convention (x right, y down, origin at the top-left corner of the top-left
+pixel, pixel centres at ``+0.5``; see :mod:`model.geometry.camera`). 3D joints are in that camera
+frame (metres, OpenCV axes), i.e. body-model joints plus ``t``.
+
+Precision
+---------
+``precision="auto"`` uses bf16 autocast on CUDA (fp16 where the GPU lacks bf16) and on CPUs with
+native bf16 (AVX-512 BF16 / AMX), else fp32. ``"fp32"``, ``"bf16"`` and ``"fp16"`` (CUDA only) force
+one. The backbone is channels_last; the regressor head and the body model always compute in float32
+and every output is float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from model.body.model import BodyModel, load_body_model
+from model.data.resolution import PAPER_RANGES, ResolutionRanges
+from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.geometry.rotations import matrix_to_axis_angle
+from model.nets.config import NetConfig
+from model.nets.rscnet import RSCNet, RSCNetOutput
+
+__all__ = [
+    "MAX_SIDE",
+    "MIN_SIDE",
+    "PRECISIONS",
+    "Prediction",
+    "Predictor",
+    "TensorPrediction",
+    "cpu_supports_bf16",
+]
+
+#: Smallest accepted crop side (pixels).
+MIN_SIDE = 8
+#: Largest accepted crop side (pixels).
+MAX_SIDE = 4096
+#: Values of the ``precision`` option.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), so bf16 autocast pays off."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001 - private op missing in some builds: fall back to the CPU flags
+        try:
+            flags = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return False
+        return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _resolve_device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _resolve_precision(precision: str, device: torch.device) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if device.type == "cpu" and cpu_supports_bf16() else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError(f"precision 'fp16' needs a CUDA device, got {device}")
+    return precision
+
+
+@dataclass
+class Prediction:
+    """The prediction for one crop (numpy float32 arrays).
+
+    Attributes:
+        betas: ``(10,)`` shape coefficients.
+        pose: ``(24, 3)`` axis-angle joint rotations, joint 0 = global orientation (camera axes).
+        camera_weak: ``(3,)`` weak-perspective camera ``[s, tx, ty]`` of the padded square crop.
+        translation: ``(3,)`` camera translation ``[tx, ty, tz]`` (metres) for ``focal``/``principal``.
+        focal: focal length in pixels of the original crop (SPIN's ``focal_for_size(max(H, W))``).
+        principal: ``(2,)`` principal point in original-crop pixels (centre of the padded square).
+        joints3d_smpl24: ``(24, 3)`` SMPL joints in the camera frame (metres, translation included).
+        joints3d_coco17: ``(17, 3)`` COCO keypoints in the camera frame.
+        keypoints2d_coco17: ``(17, 2)`` COCO keypoints in original-crop pixels ``(x, y)``.
+        resolution_index: resolution range row used (0 = full resolution).
+        input_size: the original crop's size ``max(H, W)`` in pixels.
+        vertices: ``(V, 3)`` mesh vertices in the camera frame, or ``None`` unless asked for.
+        phi: ``(C,)`` pooled backbone feature.
+    """
+
+    betas: np.ndarray
+    pose: np.ndarray
+    camera_weak: np.ndarray
+    translation: np.ndarray
+    focal: float
+    principal: np.ndarray
+    joints3d_smpl24: np.ndarray
+    joints3d_coco17: np.ndarray
+    keypoints2d_coco17: np.ndarray
+    resolution_index: int
+    input_size: int
+    vertices: np.ndarray | None
+    phi: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain Python numbers and (nested) lists, ready for ``json.dumps``."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                out[name] = value.tolist()
+            elif isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+                out[name] = int(value)
+            elif isinstance(value, (np.floating, float)):
+                out[name] = float(value)
+            else:
+                out[name] = value
+        return out
+
+
+@dataclass
+class TensorPrediction:
+    """Batched output of :meth:`Predictor.predict_tensor` (float32 tensors on the predictor's device).
+
+    Joints and vertices are in the body model's frame (the global orientation applied, no
+    translation); add ``translation[:, None]`` to put them in the camera frame of the network input.
+
+    Attributes:
+        phi: ``(B, C)`` pooled feature.
+        pose_rotmat: ``(B, 24, 3, 3)``.
+        pose_6d: ``(B, 24, 6)``.
+        betas: ``(B, 10)``.
+        camera: ``(B, 3)`` weak-perspective ``[s, tx, ty]``.
+        translation: ``(B, 3)`` with ``focal_for_size(S)`` and the principal point ``(S/2, S/2)``.
+        smpl24, coco17, lsp14: ``(B, 24|17|14, 3)`` joints.
+        vertices: ``(B, V, 3)`` or ``None``.
+    """
+
+    phi: Tensor
+    pose_rotmat: Tensor
+    pose_6d: Tensor
+    betas: Tensor
+    camera: Tensor
+    translation: Tensor
+    smpl24: Tensor
+    coco17: Tensor
+    lsp14: Tensor
+    vertices: Tensor | None = None
+
+    def keypoints(self, layout: str) -> Tensor:
+        """Joints of a layout: ``"smpl24"``, ``"coco17"`` or ``"lsp14"``."""
+        if layout not in ("smpl24", "coco17", "lsp14"):
+            raise KeyError(f"unknown keypoint layout {layout!r}; expected smpl24, coco17 or lsp14")
+        return getattr(self, layout)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One validated crop, ready for the network."""
+
+    image: Tensor  # (3, S, S) float in [0, 1] on the device
+    range_index: int
+    side: int  # P = max(H, W)
+    left: int
+    top: int
+
+
+class Predictor:
+    """RSC-Net plus the body model, ready to predict on person crops.
+
+    Build with :meth:`from_checkpoint` (a trained network) or :meth:`random_init` (an untrained one
+    with the same interface, e.g. for the service before a checkpoint exists).
+
+    Args:
+        net: the network (put in eval mode and moved to ``device``).
+        body: the body model it was trained with.
+        ranges: resolution ranges; one per row of the backbone's ``alpha``.
+        device: ``None``: CUDA when available, else the CPU.
+        precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA), see the module docstring.
+        channels_last: NHWC convolutions (default on).
+        checkpoint_path: where the weights came from (``None`` for random weights).
+        checkpoint_id: a short identifier of the weights (shown by the service).
+        is_trained: whether the weights are trained.
+    """
+
+    def __init__(
+        self,
+        net: RSCNet,
+        body: BodyModel,
+        ranges: ResolutionRanges,
+        *,
+        device: str | torch.device | None = None,
+        precision: str = "auto",
+        channels_last: bool = True,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+        checkpoint_id: str | None = None,
+        is_trained: bool = False,
+    ) -> None:
+        if not isinstance(net, RSCNet):
+            raise TypeError(f"net must be an RSCNet, got {type(net).__name__}")
+        if net.backbone.resolution_aware and net.num_ranges != ranges.num_ranges:
+            raise ValueError(
+                f"the network has {net.num_ranges} resolution rows but {ranges.num_ranges} ranges were given "
+                f"(bounds {ranges.bounds})"
+            )
+        self._device = _resolve_device(device)
+        self._precision = _resolve_precision(precision, self._device)
+        self._net = net.eval().to(self._device)
+        if channels_last:
+            self._net = self._net.to(memory_format=torch.channels_last)
+        self._body = body.eval().to(self._device)
+        self._ranges = ranges
+        self._checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
+        self._checkpoint_id = checkpoint_id or ("untrained" if not is_trained else "unknown")
+        self._is_trained = bool(is_trained)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike[str],
+        device: str | torch.device | None = None,
+        body: BodyModel | None = None,
+        *,
+        precision: str = "auto",
+        channels_last: bool = True,
+    ) -> "Predictor":
+        """Load a (training or served, fp16) checkpoint of :mod:`model.train.checkpoint`.
+
+        Args:
+            path: the checkpoint file.
+            device: ``None``: CUDA when available, else the CPU.
+            body: the body model; default :func:`load_body_model` (``$SMPL_MODEL_DIR`` or the
+                embedded free model). It must be the one the checkpoint was trained with.
+            precision, channels_last: see :class:`Predictor`.
+
+        Raises:
+            CheckpointError: (a ``ValueError``) unreadable checkpoint, inconsistent entries, or
+                weights that do not match the network exactly (strict loading).
+            ValueError: the checkpoint was trained with another body model (both ids are named).
+        """
+        from model.train.checkpoint import CheckpointError, load_checkpoint  # lazy: model.train is heavy
+
+        path = Path(path)
+        ckpt = load_checkpoint(path, map_location="cpu")
+        body = load_body_model() if body is None else body
+        entry = ckpt["body_model"]
+        if not isinstance(entry, Mapping) or "sha256" not in entry:
+            raise CheckpointError(f"checkpoint {path}: body_model entry {entry!r} lacks sha256")
+        if entry["sha256"] != body.info.sha256:
+            ckpt_id = entry.get("model_id") or f"{entry.get('name', '?')}:{str(entry['sha256'])[:16]}"
+            raise ValueError(
+                f"checkpoint {path} was trained with body model {ckpt_id}, but the loaded body model is "
+                f"{body.info.model_id} ({body.info.source}); load the matching model "
+                f"(set $SMPL_MODEL_DIR or pass body=...)"
+            )
+        try:
+            config = NetConfig.from_dict(ckpt["net_config"])
+            ranges = ResolutionRanges(tuple(int(b) for b in ckpt["resolution_bounds"]))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint {path}: invalid net_config or resolution_bounds: {exc}") from exc
+        if int(ckpt["input_size"]) != config.input_size:
+            raise CheckpointError(
+                f"checkpoint {path}: input_size {ckpt['input_size']} differs from net_config.input_size {config.input_size}"
+            )
+        state = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["model"].items()}
+        net = RSCNet(config, body.mean_params)
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"checkpoint {path}: weights do not match the network: {exc}") from exc
+        return cls(
+            net,
+            body,
+            ranges,
+            device=device,
+            precision=precision,
+            channels_last=channels_last,
+            checkpoint_path=path,
+            checkpoint_id=_file_id(path),
+            is_trained=True,
+        )
+
+    @classmethod
+    def random_init(
+        cls,
+        net_config: NetConfig | Mapping[str, Any] | None = None,
+        resolution_bounds: Sequence[int] = PAPER_RANGES,
+        device: str | torch.device | None = None,
+        seed: int = 0,
+        *,
+        body: BodyModel | None = None,
+        precision: str = "auto",
+        channels_last: bool = True,
+    ) -> "Predictor":
+        """An untrained predictor (deterministic for a ``seed``; the global RNG is left untouched).
+
+        With freshly initialised decoders the regressor starts at the mean parameters, so the
+        predictions are close to the mean body.
+        """
+        if net_config is None:
+            config = NetConfig()
+        elif isinstance(net_config, NetConfig):
+            config = net_config
+        else:
+            config = NetConfig.from_dict(net_config)
+        ranges = ResolutionRanges(tuple(resolution_bounds))
+        body = load_body_model() if body is None else body
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = RSCNet(config, body.mean_params)
+        return cls(
+            net,
+            body,
+            ranges,
+            device=device,
+            precision=precision,
+            channels_last=channels_last,
+            checkpoint_id=f"untrained-seed{seed}",
+            is_trained=False,
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def net(self) -> RSCNet:
+        return self._net
+
+    @property
+    def body_model(self) -> BodyModel:
+        return self._body
+
+    @property
+    def model_id(self) -> str:
+        """The body model's id, ``name:sha256[:16]``."""
+        return self._body.info.model_id
+
+    @property
+    def name(self) -> str:
+        """The body model's name (``"free-smpl-layout"`` or ``"smpl"``)."""
+        return self._body.name
+
+    @property
+    def input_size(self) -> int:
+        """S, side of the square network input."""
+        return self._net.config.input_size
+
+    @property
+    def ranges(self) -> ResolutionRanges:
+        return self._ranges
+
+    @property
+    def is_trained(self) -> bool:
+        return self._is_trained
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self._checkpoint_path
+
+    @property
+    def checkpoint_id(self) -> str:
+        """``sha256[:16]`` of the checkpoint file, or ``"untrained-seed<N>"``."""
+        return self._checkpoint_id
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def precision(self) -> str:
+        """The precision in use (``"auto"`` resolved)."""
+        return self._precision
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary (for logs and the service's info endpoint)."""
+        return {
+            "body_model": {"name": self.name, "model_id": self.model_id},
+            "checkpoint": None if self._checkpoint_path is None else str(self._checkpoint_path),
+            "checkpoint_id": self._checkpoint_id,
+            "is_trained": self._is_trained,
+            "input_size": self.input_size,
+            "resolution_bounds": list(self._ranges.bounds),
+            "backbone_depth": self._net.config.backbone.depth,
+            "device": str(self._device),
+            "precision": self._precision,
+        }
+
+    # ------------------------------------------------------------------ low level
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self._precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self._precision == "bf16" else torch.float16
+        return torch.autocast(self._device.type, dtype=dtype)
+
+    def _run(self, images: Tensor, range_index: Tensor, include_vertices: bool) -> TensorPrediction:
+        s = self.input_size
+        with self._autocast():  # the backbone goes channels_last itself when its weights are
+            out: RSCNetOutput = self._net(images, range_index)
+        posed = self._body(out.betas.float(), out.pose_rotmat.float())
+        translation = weak_perspective_to_translation(out.camera.float(), focal_for_size(s), s)
+        return TensorPrediction(
+            phi=out.phi.float(),
+            pose_rotmat=out.pose_rotmat.float(),
+            pose_6d=out.pose_6d.float(),
+            betas=out.betas.float(),
+            camera=out.camera.float(),
+            translation=translation,
+            smpl24=posed.joints,
+            coco17=posed.coco17,
+            lsp14=posed.lsp14,
+            vertices=posed.vertices if include_vertices else None,
+        )
+
+    def predict_tensor(
+        self, images: Tensor, range_index: Tensor | Sequence[int], include_vertices: bool = False
+    ) -> TensorPrediction:
+        """The network and the body model on ready-made network inputs (evaluation).
+
+        Args:
+            images: ``(B, 3, S, S)`` float RGB in ``[0, 1]``, any device (moved to the predictor's).
+            range_index: ``(B,)`` resolution rows.
+            include_vertices: also return ``(B, V, 3)`` vertices.
+
+        Returns:
+            :class:`TensorPrediction` on the predictor's device.
+        """
+        if not isinstance(images, Tensor) or not images.is_floating_point():
+            raise TypeError("images must be a float tensor (B, 3, S, S) in [0, 1]")
+        s = self.input_size
+        if images.ndim != 4 or tuple(images.shape[1:]) != (3, s, s):
+            raise ValueError(f"images must be (B, 3, {s}, {s}), got {tuple(images.shape)}")
+        idx = torch.as_tensor(range_index, dtype=torch.int64).reshape(-1)
+        if idx.numel() != images.shape[0]:
+            raise ValueError(f"range_index must have {images.shape[0]} entries, got {idx.numel()}")
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self._ranges.num_ranges):
+            raise ValueError(f"range_index must be in [0, {self._ranges.num_ranges}), got {idx.tolist()}")
+        with torch.inference_mode():
+            return self._run(images.to(self._device, torch.float32), idx.to(self._device), include_vertices)
+
+    # ------------------------------------------------------------------ crops
+    def _prepare(self, crop: np.ndarray) -> _Prepared:
+        """Pad, pick the range and resize one crop already checked by :meth:`_check`."""
+        h, w, _ = crop.shape
+        side = max(h, w)
+        top, left = (side - h) // 2, (side - w) // 2
+        if not (crop.flags.c_contiguous and crop.flags.writeable):  # torch.from_numpy wants both
+            crop = np.array(crop, order="C")
+        x = torch.from_numpy(crop).to(self._device).permute(2, 0, 1)
+        square = torch.zeros((3, side, side), dtype=torch.float32, device=self._device)
+        square[:, top : top + h, left : left + w] = x.float() / 255.0
+        s = self.input_size
+        if side == s:
+            image = square
+        else:
+            image = F.interpolate(square[None], size=(s, s), mode="bicubic", align_corners=False, antialias=True)[0]
+            image = image.clamp_(0.0, 1.0)
+        return _Prepared(image, self._ranges.index(side), side, left, top)
+
+    def predict(
+        self, crops: Sequence[np.ndarray], include_vertices: bool = False, batch_size: int = 32
+    ) -> list[Prediction]:
+        """Predict on person crops.
+
+        Args:
+            crops: ``(H, W, 3)`` uint8 RGB crops of any size in ``[MIN_SIDE, MAX_SIDE]`` (a
+                ``(N, H, W, 3)`` array is taken as ``N`` crops).
+            include_vertices: also return the mesh vertices of each crop.
+            batch_size: crops per network call.
+
+        Returns:
+            One :class:`Prediction` per crop, in order.
+
+        Raises:
+            ValueError: a bad crop (the message names its index) or a bad ``batch_size``.
+        """
+        if isinstance(crops, np.ndarray):
+            if crops.ndim != 4:
+                raise ValueError(f"crops: pass a list of (H, W, 3) arrays or one (N, H, W, 3) array, got shape {crops.shape}")
+            crops = list(crops)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        crops = list(crops)
+        # Validate every crop before any work, so a bad one fails fast and cheaply.
+        for i, crop in enumerate(crops):
+            self._check(i, crop)
+        results: list[Prediction] = []
+        s = self.input_size
+        f_net = float(focal_for_size(s))
+        with torch.inference_mode():
+            for start in range(0, len(crops), batch_size):
+                prepared = [self._prepare(c) for c in crops[start : start + batch_size]]
+                images = torch.stack([p.image for p in prepared])
+                idx = torch.tensor([p.range_index for p in prepared], dtype=torch.int64, device=self._device)
+                out = self._run(images, idx, include_vertices)
+                t = out.translation
+                principal = torch.full((t.shape[0], 2), s / 2.0, device=t.device)
+                kp_net = perspective_projection(out.coco17, t, f_net, principal)
+                side = torch.tensor([p.side for p in prepared], dtype=torch.float32, device=t.device)
+                offset = torch.tensor([[p.left, p.top] for p in prepared], dtype=torch.float32, device=t.device)
+                scale = (side / s)[:, None, None]
+                kp = kp_net * scale - offset[:, None, :]
+                principal_crop = side[:, None] / 2.0 - offset
+                pose_aa = matrix_to_axis_angle(out.pose_rotmat)
+                tt = t[:, None, :]
+                arrays = {
+                    "betas": out.betas,
+                    "pose": pose_aa,
+                    "camera_weak": out.camera,
+                    "translation": t,
+                    "principal": principal_crop,
+                    "joints3d_smpl24": out.smpl24 + tt,
+                    "joints3d_coco17": out.coco17 + tt,
+                    "keypoints2d_coco17": kp,
+                    "phi": out.phi,
+                }
+                if include_vertices:
+                    assert out.vertices is not None
+                    arrays["vertices"] = out.vertices + tt
+                host = {k: v.detach().float().cpu().numpy() for k, v in arrays.items()}
+                for j, p in enumerate(prepared):
+                    results.append(
+                        Prediction(
+                            betas=host["betas"][j],
+                            pose=host["pose"][j],
+                            camera_weak=host["camera_weak"][j],
+                            translation=host["translation"][j],
+                            focal=f_net * p.side / s,
+                            principal=host["principal"][j],
+                            joints3d_smpl24=host["joints3d_smpl24"][j],
+                            joints3d_coco17=host["joints3d_coco17"][j],
+                            keypoints2d_coco17=host["keypoints2d_coco17"][j],
+                            resolution_index=p.range_index,
+                            input_size=p.side,
+                            vertices=host["vertices"][j] if include_vertices else None,
+                            phi=host["phi"][j],
+                        )
+                    )
+        return results
+
+    def _check(self, i: int, crop: Any) -> None:
+        """Reject anything but a ``(H, W, 3)`` uint8 crop with sides in ``[MIN_SIDE, MAX_SIDE]``."""
+        if not isinstance(crop, np.ndarray):
+            raise ValueError(f"crop {i}: expected a numpy array (H, W, 3) uint8 RGB, got {type(crop).__name__}")
+        if crop.dtype != np.uint8:
+            raise ValueError(f"crop {i}: expected dtype uint8, got {crop.dtype}")
+        if crop.ndim != 3:
+            raise ValueError(f"crop {i}: expected 3 dimensions (H, W, 3), got shape {crop.shape}")
+        h, w, c = crop.shape
+        if c != 3:
+            raise ValueError(f"crop {i}: expected 3 RGB channels, got shape {crop.shape}")
+        if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
+            raise ValueError(f"crop {i}: sides must be in [{MIN_SIDE}, {MAX_SIDE}] pixels, got {h}x{w} (HxW)")
+
+    def __repr__(self) -> str:
+        return (
+            f"Predictor(body={self.model_id}, checkpoint={self._checkpoint_id}, input_size={self.input_size}, "
+            f"bounds={self._ranges.bounds}, device={self._device}, precision={self._precision})"
+        )
+
+
+def _file_id(path: Path) -> str:
+    """``sha256[:16]`` of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,280 @@
+"""Training configuration: YAML files validated into frozen dataclasses.
+
+``load_config("configs/train/cpu.yaml")`` reads a YAML file whose top-level keys are the fields
+of :class:`TrainConfig`. Every nested mapping is checked against its dataclass: unknown keys raise
+:class:`ConfigError` naming the key and the file, so a typo never silently falls back to a default.
+A config may name a ``base`` file (relative to itself) whose values it overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from model.data.augment import AugmentConfig
+from model.data.degrade import DegradeConfig
+from model.data.framing import FramingConfig
+from model.data.poses import PosePriorConfig
+from model.data.resolution import ResolutionRanges
+from model.losses.config import TotalLossConfig
+from model.nets.config import NetConfig
+
+
+class ConfigError(ValueError):
+    """A configuration file or mapping is invalid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One stage of progressive training.
+
+    Attributes:
+        ranges: resolution rows active in this stage (row 0 = full resolution).
+        steps: optimiser steps of the stage.
+    """
+
+    ranges: tuple[int, ...]
+    steps: int
+
+    def __post_init__(self) -> None:
+        if not self.ranges or min(self.ranges) < 0:
+            raise ValueError(f"stage ranges must be non-empty row indices, got {self.ranges}")
+        if self.steps < 1:
+            raise ValueError(f"stage steps must be >= 1, got {self.steps}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where training samples come from.
+
+    Attributes:
+        source: ``"shards"`` (pre-rendered, fast) or ``"synthetic"`` (rendered on the fly).
+        shards: shard folder for ``source: shards``.
+        synthetic_length: samples per epoch for ``source: synthetic``.
+        seed: synthetic base seed (the evaluation set uses a different one).
+        crop_size: rendered crop side (>= the network input size; crops are resized to it).
+        occluder_prob: see :class:`model.data.synthetic.SyntheticConfig`.
+        framing: viewpoint/framing of synthetic crops.
+        poses: pose prior of synthetic people.
+    """
+
+    source: str = "synthetic"
+    shards: str | None = None
+    synthetic_length: int = 100_000
+    seed: int = 0
+    crop_size: int = 224
+    occluder_prob: float = 0.15
+    framing: FramingConfig = field(default_factory=FramingConfig)
+    poses: PosePriorConfig = field(default_factory=PosePriorConfig)
+
+    def __post_init__(self) -> None:
+        if self.source not in ("shards", "synthetic"):
+            raise ValueError(f"data.source must be 'shards' or 'synthetic', got {self.source!r}")
+        if self.source == "shards" and not self.shards:
+            raise ValueError("data.source 'shards' needs data.shards (a folder written by python -m model.data.shards)")
+
+
+@dataclass(frozen=True)
+class ResolutionTrainConfig:
+    """Resolution ranges and degradation used in training.
+
+    Attributes:
+        bounds: range bounds (:class:`~model.data.resolution.ResolutionRanges`).
+        per_sample: K, resolutions of each training image (>= 2 for the SS and contrastive losses).
+        degrade: degradation mode and parameters.
+    """
+
+    bounds: tuple[int, ...] = (224, 128, 64, 40, 24)
+    per_sample: int = 2
+    degrade: DegradeConfig = field(default_factory=DegradeConfig)
+
+    @property
+    def ranges(self) -> ResolutionRanges:
+        return ResolutionRanges(self.bounds)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Adam settings. ``lr`` 5e-5 is the paper's."""
+
+    lr: float = 5e-5
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    grad_clip: float | None = None
+    warmup_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.batch_size < 1:
+            raise ValueError("optim.lr must be > 0 and optim.batch_size >= 1")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How the run executes.
+
+    Attributes:
+        precision: ``"bf16"`` (autocast; CPU AVX-512 BF16 or CUDA) or ``"fp32"``.
+        channels_last: NHWC memory format for the convolutions.
+        workers: DataLoader worker processes (each uses one torch thread).
+        threads: torch threads of the training process.
+        log_every: steps between scalar log lines.
+        checkpoint_every: steps between resumable checkpoints.
+        seed: seed of initialisation, shuffling and augmentation.
+        out_dir: run folder (checkpoints, ``log.jsonl``).
+    """
+
+    precision: str = "bf16"
+    channels_last: bool = True
+    workers: int = 1
+    threads: int = 1
+    log_every: int = 20
+    checkpoint_every: int = 250
+    seed: int = 0
+    out_dir: str = "runs/default"
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError(f"runtime.precision must be 'bf16' or 'fp32', got {self.precision!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole training run (see ``configs/train/*.yaml``).
+
+    Attributes:
+        name: run name (recorded in checkpoints).
+        description: what the run is for (e.g. the paper's table row).
+        net: network architecture.
+        loss: loss weights; ``self_supervision_weight: 0`` / ``contrastive_weight: 0`` switch the
+            SS and contrastive losses off.
+        data, resolution, optim, augment, runtime: see their classes.
+        stages: progressive schedule; one stage with all rows = no progressive training.
+    """
+
+    name: str
+    net: NetConfig
+    stages: tuple[StageConfig, ...]
+    description: str = ""
+    loss: TotalLossConfig = field(default_factory=TotalLossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    resolution: ResolutionTrainConfig = field(default_factory=ResolutionTrainConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def __post_init__(self) -> None:
+        p = len(self.resolution.bounds)
+        if self.net.backbone.num_ranges != p:
+            raise ValueError(f"net.backbone.num_ranges ({self.net.backbone.num_ranges}) must equal the number of resolution bounds ({p})")
+        for i, stage in enumerate(self.stages):
+            if max(stage.ranges) >= p:
+                raise ValueError(f"stage {i} uses row {max(stage.ranges)} but there are only {p} ranges")
+        if not self.stages:
+            raise ValueError("at least one stage is needed")
+        if self.data.crop_size < self.net.input_size:
+            raise ValueError(f"data.crop_size ({self.data.crop_size}) must be >= net.input_size ({self.net.input_size})")
+        uses_pairs = self.loss.self_supervision_weight > 0 or self.loss.contrastive_weight > 0
+        if uses_pairs and self.resolution.per_sample < 2:
+            raise ValueError("self-supervision/contrastive losses need resolution.per_sample >= 2")
+
+    @property
+    def total_steps(self) -> int:
+        return sum(s.steps for s in self.stages)
+
+    def stage_at(self, step: int) -> int:
+        """Index of the stage that contains optimiser step ``step`` (0-based)."""
+        end = 0
+        for i, s in enumerate(self.stages):
+            end += s.steps
+            if step < end:
+                return i
+        return len(self.stages) - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)
+
+
+# --------------------------------------------------------------------------- generic conversion
+def to_plain(obj: Any) -> Any:
+    """Dataclasses/tuples -> plain dicts/lists (YAML/JSON/weights_only-safe)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, Mapping):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    return obj
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+        return from_mapping(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(args[0], value, where) if len(args) == 1 else value
+    if origin is tuple and isinstance(value, (list, tuple)):
+        args = typing.get_args(tp)
+        inner = args[0] if args else Any
+        return tuple(_convert(inner, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def from_mapping(cls: type, data: Mapping[str, Any], where: str = "config") -> Any:
+    """Build dataclass ``cls`` from a nested mapping, rejecting unknown keys (named in the error)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys: {sorted(fields)}")
+    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a config file, resolving ``base:`` inheritance (paths relative to the file)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: invalid YAML: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{p}: top level must be a mapping")
+    data = dict(data)
+    base = data.pop("base", None)
+    if base is not None:
+        data = _merge(read_yaml(p.parent / base), data)
+    return data
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+    """Load and validate a training config (optionally with nested overrides)."""
+    data = read_yaml(path)
+    if overrides:
+        data = _merge(data, overrides)
+    return from_mapping(TrainConfig, data, where=str(path))

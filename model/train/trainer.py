@@ -1,0 +1,346 @@
+"""The RSC-Net training loop: progressive stages, the three losses, resumable checkpoints, DDP.
+
+One optimiser step:
+
+1. a batch of ``B`` samples, each at ``K`` resolutions (``images (B, K, 3, S, S)``), augmented
+   identically across its resolutions;
+2. the network on all ``B*K`` crops (bf16 autocast, channels_last), each with its own range row;
+3. ``L_b`` (Eq. 8) on every crop against the sample's ground truth; ``L_s`` (Eq. 10, or the SS-o /
+   SS-h variants) between the outputs of the K resolutions; ``L_f`` (Eqs. 11-12) between the
+   projected features with a queue of negatives; ``L = L_b + w_s L_s + w_f L_f``;
+4. Adam step, then the projected features enter the queue.
+
+Progressive training: stage ``s`` activates the rows listed in its config; a row that becomes
+active for the first time gets a copy of the row above it (``alpha[r] <- alpha[r-1]``) at the
+stage's start. Which rows were initialised is stored in the checkpoint, so resuming never copies a
+row twice.
+
+Distributed: under ``torchrun`` (``WORLD_SIZE > 1``) the network is wrapped in
+``DistributedDataParallel`` (gloo on CPU, nccl on CUDA); each rank renders different samples and
+keeps its own contrastive queue.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from model.body import BodyModel, load_body_model
+from model.body.joint_names import HIPS
+from model.data.augment import augment_batch
+from model.data.dataset import ResolutionConfig, SyntheticDataset, worker_init
+from model.data.shards import ShardDataset
+from model.data.synthetic import SyntheticConfig
+from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.losses import (
+    BasicPrediction,
+    BasicTarget,
+    FeatureQueue,
+    basic_loss,
+    combine_losses,
+    multi_resolution_contrastive_loss,
+    output_self_supervision_loss,
+)
+from model.nets import RSCNet
+from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
+from model.train.config import TrainConfig
+
+#: 3D joints supervised: LSP-14 (the evaluation layout) then the 24 SMPL joints.
+JOINTS3D_LAYOUTS = ("lsp14", "smpl24")
+#: 2D keypoints supervised: COCO-17 then LSP-14.
+KEYPOINTS2D_LAYOUTS = ("coco17", "lsp14")
+
+
+class TrainModule(nn.Module):
+    """The network plus its projection head in one ``forward`` (what DDP wraps)."""
+
+    def __init__(self, net: RSCNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: Tensor, range_index: Tensor, with_projection: bool) -> tuple[Any, Tensor | None]:
+        out = self.net(images, range_index)
+        proj = self.net.project(out.phi) if with_projection else None
+        return out, proj
+
+
+def predicted_keypoints(body: BodyModel, out: Any, crop_size: int) -> tuple[Tensor, Tensor]:
+    """Predicted 3D joints ``(N, 38, 3)`` (LSP-14 + SMPL-24) and 2D keypoints ``(N, 31, 2)`` (COCO + LSP).
+
+    The weak-perspective camera becomes a translation with SPIN's focal length for the crop size.
+    """
+    posed = body(out.betas, out.pose_rotmat)
+    j3d = torch.cat([posed.keypoints(k) for k in JOINTS3D_LAYOUTS], dim=1)
+    focal = focal_for_size(crop_size)
+    t = weak_perspective_to_translation(out.camera, focal, crop_size)
+    principal = torch.full((t.shape[0], 2), crop_size / 2.0, device=t.device)
+    kp = torch.cat([posed.keypoints(k) for k in KEYPOINTS2D_LAYOUTS], dim=1)
+    return j3d, perspective_projection(kp, t, focal, principal)
+
+
+def compute_losses(
+    model: nn.Module,
+    body: BodyModel,
+    batch: dict[str, Tensor],
+    config: TrainConfig,
+    queue: FeatureQueue | None,
+) -> tuple[Tensor, dict[str, float], Tensor | None]:
+    """Forward and loss of one batch; returns ``(loss, terms, projected features (K, B, D) or None)``."""
+    images, ranges = batch["images"], batch["range_index"]
+    b, k, _, s, _ = images.shape
+    flat = images.reshape(b * k, *images.shape[2:])
+    if config.runtime.channels_last:
+        flat = flat.contiguous(memory_format=torch.channels_last)
+    lw = config.loss
+    use_cl = lw.contrastive_weight > 0 and k > 1
+    device_type = flat.device.type
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.runtime.precision == "bf16"):
+        out, proj = model(flat, ranges.reshape(-1), use_cl)
+    j3d, kp2d = predicted_keypoints(body, out, s)
+
+    def rep(x: Tensor) -> Tensor:
+        return x.repeat_interleave(k, dim=0)
+
+    target = BasicTarget(
+        pose=rep(batch["pose"]),
+        betas=rep(batch["betas"]),
+        has_smpl=rep(batch["has_smpl"]),
+        joints3d=rep(torch.cat([batch[f"joints3d_{n}"] for n in JOINTS3D_LAYOUTS], dim=1)),
+        has_joints3d=rep(batch["has_joints3d"]),
+        keypoints2d=rep(torch.cat([batch[f"keypoints2d_{n}"] for n in KEYPOINTS2D_LAYOUTS], dim=1)),
+    )
+    pred = BasicPrediction(rotmat=out.pose_rotmat, betas=out.betas, joints3d=j3d, keypoints2d=kp2d)
+    l_basic, terms = basic_loss(pred, target, float(s), lw.basic, hips=HIPS["lsp14"])
+    l_ss = None
+    if lw.self_supervision_weight > 0 and k > 1:
+        per_res = [
+            {"rotmat": out.pose_rotmat.view(b, k, 24, 3, 3)[:, i], "betas": out.betas.view(b, k, -1)[:, i], "cam": out.camera.view(b, k, 3)[:, i]}
+            for i in range(k)
+        ]
+        l_ss, _ = output_self_supervision_loss(
+            per_res, lw.self_supervision_output_weights, lw.self_supervision_mode, normalize_by_resolutions=lw.normalize_by_resolutions
+        )
+    l_cl, feats = None, None
+    if use_cl and proj is not None:
+        feats = proj.float().view(b, k, -1).transpose(0, 1)  # (K, B, D)
+        l_cl = multi_resolution_contrastive_loss(
+            feats, queue, batch["index"], tau=lw.tau, kind=lw.contrastive_kind, mode=lw.contrastive_mode,
+            normalize_by_resolutions=lw.normalize_by_resolutions,
+        )
+    total, combined = combine_losses(l_basic, l_ss, l_cl, lw)
+    terms = {**{f"basic/{n}": v for n, v in terms.items()}, **combined}
+    return total, terms, None if feats is None else feats.detach()
+
+
+def _dist_info() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    return rank, world
+
+
+class Trainer:
+    """Runs a :class:`TrainConfig`; see the module docstring.
+
+    Args:
+        config: the run.
+        device: ``"cpu"``/``"cuda"``; default CUDA when available.
+        resume: continue from ``<out_dir>/last.pt`` when it exists.
+        max_steps: stop after this many optimiser steps in this call (tests, time boxes).
+        show_progress: draw a progress bar (rank 0).
+    """
+
+    def __init__(self, config: TrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+        self.config = config
+        self.rank, self.world = _dist_info()
+        if self.world > 1 and not dist.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
+            dist.init_process_group(backend)
+        if device is None:
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        torch.set_num_threads(config.runtime.threads)
+        torch.manual_seed(config.runtime.seed)
+        self.out_dir = Path(config.runtime.out_dir)
+        self.max_steps = max_steps
+        self.show_progress = show_progress and self.rank == 0
+        self.body = load_body_model().to(self.device)
+        self.net = RSCNet(config.net, self.body.mean_params).to(self.device)
+        if config.runtime.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.module: nn.Module = TrainModule(self.net)
+        if self.world > 1:
+            self.module = nn.parallel.DistributedDataParallel(
+                self.module, find_unused_parameters=config.loss.contrastive_weight == 0
+            )
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+        self.queue = FeatureQueue(config.loss.queue_size, config.net.projection_dim).to(self.device)
+        self.step = 0
+        self.epoch = 0
+        self.alpha_initialised: list[int] = [0]
+        self.wall_seconds = 0.0
+        self.aug_gen = torch.Generator().manual_seed(config.runtime.seed * 1000 + self.rank)
+        if resume and (self.out_dir / "last.pt").is_file():
+            self._restore(self.out_dir / "last.pt")
+        self.dataset = self._build_dataset()
+
+    # ------------------------------------------------------------------ data
+    def _build_dataset(self) -> torch.utils.data.Dataset:
+        cfg = self.config
+        res = ResolutionConfig(
+            ranges=cfg.resolution.ranges,
+            out_size=cfg.net.input_size,
+            per_sample=cfg.resolution.per_sample,
+            active=cfg.stages[cfg.stage_at(self.step)].ranges,
+            degrade=cfg.resolution.degrade,
+        )
+        if cfg.data.source == "shards":
+            return ShardDataset(cfg.data.shards, res)
+        syn = SyntheticConfig(
+            crop_size=cfg.data.crop_size, seed=cfg.data.seed, occluder_prob=cfg.data.occluder_prob,
+            framing=cfg.data.framing, poses=cfg.data.poses,
+        )
+        return SyntheticDataset(cfg.data.synthetic_length, syn, res)
+
+    def _batches(self) -> Iterator[dict[str, Tensor]]:
+        cfg = self.config
+        while True:
+            self.dataset.set_epoch(self.epoch)
+            sampler = None
+            if self.world > 1:
+                sampler = DistributedSampler(self.dataset, self.world, self.rank, shuffle=True, seed=cfg.runtime.seed, drop_last=True)
+                sampler.set_epoch(self.epoch)
+            gen = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
+            loader = DataLoader(
+                self.dataset, batch_size=cfg.optim.batch_size, shuffle=sampler is None, sampler=sampler,
+                num_workers=cfg.runtime.workers, worker_init_fn=worker_init if cfg.runtime.workers > 0 else None,
+                drop_last=True, generator=gen,
+            )
+            stage = cfg.stage_at(self.step)
+            for batch in loader:
+                yield batch
+                if cfg.stage_at(self.step) != stage:  # a new stage: new active ranges, new loader
+                    break
+            else:
+                self.epoch += 1
+
+    # ------------------------------------------------------------------ stages
+    def _enter_stage(self, stage: int) -> None:
+        active = self.config.stages[stage].ranges
+        for r in sorted(active):
+            if r not in self.alpha_initialised:
+                if self.net.backbone.resolution_aware and r > 0:
+                    self.net.copy_alpha_row(r - 1, r)
+                self.alpha_initialised.append(r)
+        self.dataset.set_active_ranges(active)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "model": self.net.state_dict(),
+            "net_config": cfg.net.to_dict(),
+            "train_config": cfg.to_dict(),
+            "body_model": body_model_entry(self.body.info),
+            "resolution_bounds": list(cfg.resolution.bounds),
+            "input_size": cfg.net.input_size,
+            "step": self.step,
+            "stage": cfg.stage_at(max(self.step - 1, 0)),
+            "epoch": self.epoch,
+            "alpha_initialised": list(self.alpha_initialised),
+            "optimizer": self.optimizer.state_dict(),
+            "queue": self.queue.state_dict(),
+            "wall_seconds": self.wall_seconds,
+        }
+
+    def save(self, name: str = "last.pt") -> Path:
+        path = save_checkpoint(self.state(), self.out_dir / name)
+        return path
+
+    def _restore(self, path: Path) -> None:
+        ckpt = load_checkpoint(path, map_location=self.device)
+        if ckpt["body_model"]["sha256"] != self.body.info.sha256:
+            raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
+        self.net.load_state_dict(ckpt["model"], strict=True)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.queue.load_state_dict(ckpt["queue"])
+        self.step = int(ckpt["step"])
+        self.epoch = int(ckpt.get("epoch", 0)) + 1
+        self.alpha_initialised = [int(r) for r in ckpt["alpha_initialised"]]
+        self.wall_seconds = float(ckpt.get("wall_seconds", 0.0))
+
+    # ------------------------------------------------------------------ loop
+    def _lr(self) -> float:
+        o = self.config.optim
+        if o.warmup_steps and self.step < o.warmup_steps:
+            return o.lr * (self.step + 1) / o.warmup_steps
+        return o.lr
+
+    def train(self) -> dict[str, float]:
+        """Train until the schedule ends (or ``max_steps`` more steps); returns the last log line."""
+        cfg = self.config
+        total = cfg.total_steps
+        end = total if self.max_steps is None else min(total, self.step + self.max_steps)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.out_dir / "log.jsonl"
+        stage = cfg.stage_at(self.step)
+        self._enter_stage(stage)
+        self.module.train()
+        last: dict[str, float] = {}
+        bar = tqdm(total=end, initial=self.step, desc=cfg.name, disable=not self.show_progress, unit="step")
+        t_last, samples = time.perf_counter(), 0
+        batches = self._batches()
+        while self.step < end:
+            new_stage = cfg.stage_at(self.step)
+            if new_stage != stage:
+                stage = new_stage
+                self._enter_stage(stage)
+                batches = self._batches()
+            t0 = time.perf_counter()
+            batch = next(batches)
+            batch = augment_batch(batch, cfg.augment, self.aug_gen)
+            batch = {k: v.to(self.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
+            for group in self.optimizer.param_groups:
+                group["lr"] = self._lr()
+            loss, terms, feats = compute_losses(self.module, self.body, batch, cfg, self.queue)
+            if not math.isfinite(float(loss)):
+                raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {terms}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.optim.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.optim.grad_clip)
+            self.optimizer.step()
+            if feats is not None:
+                self.queue.enqueue_resolutions(feats, batch["index"])
+            self.step += 1
+            self.wall_seconds += time.perf_counter() - t0
+            samples += batch["images"].shape[0]
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(loss):.3f}", stage=stage)
+            if self.rank == 0 and (self.step % cfg.runtime.log_every == 0 or self.step == end):
+                now = time.perf_counter()
+                last = {"step": self.step, "stage": stage, "epoch": self.epoch, "lr": self._lr(),
+                        "samples_per_s": samples / max(now - t_last, 1e-9), "wall_seconds": self.wall_seconds, **terms}
+                t_last, samples = now, 0
+                with open(log_path, "a") as fh:
+                    fh.write(json.dumps(last) + "\n")
+            if self.rank == 0 and (self.step % cfg.runtime.checkpoint_every == 0 or self.step == end):
+                self.save()
+        bar.close()
+        return last
+
+
+def with_steps(config: TrainConfig, steps: list[int]) -> TrainConfig:
+    """A copy of ``config`` with each stage's step count replaced (for short test runs)."""
+    stages = tuple(replace(s, steps=n) for s, n in zip(config.stages, steps))
+    return replace(config, stages=stages)
