@@ -493,22 +493,22 @@ class _PeriodicCurve:
 # textbook gait curves and were then adjusted on the embedded body model so that the swing foot
 # clears the ground, both feet touch it in double support and the stance foot does not slide.
 _WALK_PHASES = (0.0, 0.12, 0.3, 0.5, 0.62, 0.75, 0.88)
-_WALK_SLOW_THIGH = _PeriodicCurve(tuple(zip(_WALK_PHASES, (15.1, 11.0, -1.5, -10.5, -5.0, 12.6, 21.5))))
-_WALK_FAST_THIGH = _PeriodicCurve(tuple(zip(_WALK_PHASES, (20.9, 17.5, 0.0, -14.1, -8.1, 19.9, 28.3))))
+_WALK_SLOW_THIGH = _PeriodicCurve(tuple(zip(_WALK_PHASES, (12.7, 6.9, -2.1, -8.1, -4.0, 12.3, 23.3))))
+_WALK_FAST_THIGH = _PeriodicCurve(tuple(zip(_WALK_PHASES, (20.3, 15.2, 0.6, -13.0, -9.7, 19.3, 28.7))))
 _KNEE_PHASES = (0.0, 0.14, 0.4, 0.6, 0.72, 0.85, 0.95)
-_WALK_SLOW_KNEE = _PeriodicCurve(tuple(zip(_KNEE_PHASES, (3.0, 9.3, 10.3, 36.5, 52.4, 25.4, 1.6))))
-_WALK_FAST_KNEE = _PeriodicCurve(tuple(zip(_KNEE_PHASES, (4.2, 15.7, 12.9, 37.3, 62.4, 30.0, 3.7))))
+_WALK_SLOW_KNEE = _PeriodicCurve(tuple(zip(_KNEE_PHASES, (5.0, 8.0, 13.7, 34.0, 53.0, 25.5, 0.3))))
+_WALK_FAST_KNEE = _PeriodicCurve(tuple(zip(_KNEE_PHASES, (4.8, 14.3, 17.6, 34.0, 63.1, 30.1, 3.3))))
 _ANKLE_PHASES = (0.0, 0.08, 0.3, 0.48, 0.62, 0.75, 0.9)
-_WALK_SLOW_ANKLE = _PeriodicCurve(tuple(zip(_ANKLE_PHASES, (-0.9, 2.8, 0.1, -10.0, 7.7, -1.2, -2.2))))
-_WALK_FAST_ANKLE = _PeriodicCurve(tuple(zip(_ANKLE_PHASES, (-0.5, 3.9, -4.3, -14.4, 14.1, 0.3, -2.0))))
-_RUN_THIGH = _PeriodicCurve(((0.0, 30.0), (0.1, 23.0), (0.2, 9.0), (0.3, -8.0), (0.38, -20.0), (0.55, 4.0), (0.7, 35.0), (0.87, 44.0)))
-_RUN_KNEE = _PeriodicCurve(((0.0, 20.0), (0.15, 36.0), (0.38, 18.0), (0.55, 88.0), (0.68, 105.0), (0.85, 40.0)))
-_RUN_ANKLE = _PeriodicCurve(((0.0, -4.0), (0.15, -18.0), (0.38, 25.0), (0.55, 12.0), (0.75, 0.0), (0.9, -6.0)))
+_WALK_SLOW_ANKLE = _PeriodicCurve(tuple(zip(_ANKLE_PHASES, (-0.3, 2.0, -0.2, -9.6, 4.4, -0.8, -2.2))))
+_WALK_FAST_ANKLE = _PeriodicCurve(tuple(zip(_ANKLE_PHASES, (-0.7, 3.7, -5.4, -14.1, 12.5, 0.5, -2.0))))
+_RUN_THIGH = _PeriodicCurve(((0.0, 28.1), (0.1, 17.9), (0.2, 3.9), (0.3, -12.0), (0.38, -18.7), (0.55, 7.8), (0.7, 35.8), (0.87, 30.2)))
+_RUN_KNEE = _PeriodicCurve(((0.0, 25.7), (0.15, 33.3), (0.38, 25.0), (0.55, 79.9), (0.68, 106.3), (0.85, 35.8)))
+_RUN_ANKLE = _PeriodicCurve(((0.0, -2.0), (0.15, -16.5), (0.38, 8.1), (0.55, 8.8), (0.75, 0.7), (0.9, -9.4)))
 
 #: Stride length (m per gait cycle) against speed (m/s): the rate at which :func:`gait_pose`
 #: sweeps the stance foot backwards, measured on the embedded body model (see stride_frequency).
 _STRIDE_SPEEDS = (0.0, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.2, 2.6, 3.0, 3.5, 4.0, 4.5, 5.0)
-_STRIDE_LENGTHS = (0.35, 0.38, 0.67, 0.91, 1.13, 1.32, 1.43, 1.49, 1.63, 1.95, 2.05, 2.16, 2.26, 2.37)
+_STRIDE_LENGTHS = (0.05, 0.48, 0.96, 1.11, 1.26, 1.41, 1.56, 1.58, 1.67, 2.14, 2.27, 2.39, 2.51, 2.63)
 
 
 def stride_length(speed: Tensor) -> Tensor:

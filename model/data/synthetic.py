@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from model.body import BodyModel, load_body_model
+from model.body import BodyModel, BodyOutput, load_body_model
 from model.data.appearance import BackgroundSampler, TextureSampler, sample_lights
 from model.data.framing import FramingConfig, View, camera_root_rotation, concat_views, frame_person, sample_view
 from model.data.poses import PosePrior, PosePriorConfig, sample_betas
@@ -191,7 +191,10 @@ class SyntheticPeople:
         root = camera_root_rotation(view.yaw, view.elevation).to(dev) @ axis_angle_to_matrix(pose[:, 0])
         pose = pose.clone()
         pose[:, 0] = matrix_to_axis_angle(root)
-        out = self.body(betas, pose)
+        # One body-model call per sample: batched matmuls round differently for different batch
+        # sizes, and a sample must not depend on the batch it is rendered in.
+        parts = [self.body(betas[i : i + 1], pose[i : i + 1]) for i in range(b)]
+        out = BodyOutput(*(torch.cat([getattr(o, f) for o in parts]) for f in ("vertices", "joints", "coco17", "lsp14")))
         focal = view.focal.to(dev)
         t = frame_person(out.vertices, focal, s, view.box_scale.to(dev), view.centre_offset.to(dev))
         verts = out.vertices + t[:, None]

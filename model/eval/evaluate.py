@@ -73,7 +73,7 @@ def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], res
             net_in = bicubic_resize(low, (s, s)).clamp(0, 1) if res != s else low
             ri = torch.full((imgs.shape[0],), range_row, dtype=torch.long)
             out = predictor.predict_tensor(net_in, ri)
-            pred = out.joints_lsp14.float().cpu()
+            pred = out.lsp14.float().cpu()
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))
             pa_errs.append(pa_mpjpe(pred, gt))
@@ -135,14 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resolutions", default=",".join(map(str, DEFAULT_RESOLUTIONS)), help="comma-separated crop sizes")
     parser.add_argument("--samples", type=int, default=500, help="test-set size")
     parser.add_argument("--out", type=Path, default=Path("runs/eval"), help="folder for eval.md/png/json")
-    parser.add_argument("--cache", type=Path, default=Path("data/eval/testset.pt"), help="cached test set ('' = none)")
+    parser.add_argument("--cache", default="data/eval/testset.pt", help="cached test set file ('' = do not cache)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
-    data = load_test_set(args.samples, args.cache if str(args.cache) else None)
+    data = load_test_set(args.samples, Path(args.cache) if args.cache else None)
     results: dict[str, dict[int, dict[str, float]]] = {}
     taken: set[str] = set()
     for ckpt in tqdm(args.checkpoint, desc="checkpoints"):

@@ -180,9 +180,8 @@ class Trainer:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.module: nn.Module = TrainModule(self.net)
         if self.world > 1:
-            self.module = nn.parallel.DistributedDataParallel(
-                self.module, find_unused_parameters=config.loss.contrastive_weight == 0
-            )
+            # The projection head is idle whenever a batch has a single resolution (K = 1).
+            self.module = nn.parallel.DistributedDataParallel(self.module, find_unused_parameters=True)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
         self.queue = FeatureQueue(config.loss.queue_size, config.net.projection_dim).to(self.device)
         self.step = 0
@@ -313,7 +312,7 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr()
             loss, terms, feats = compute_losses(self.module, self.body, batch, cfg, self.queue)
-            if not math.isfinite(float(loss)):
+            if not math.isfinite(float(loss.detach())):
                 raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {terms}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -337,6 +336,10 @@ class Trainer:
             if self.rank == 0 and (self.step % cfg.runtime.checkpoint_every == 0 or self.step == end):
                 self.save()
         bar.close()
+        if self.world > 1:  # each rank records its weights' checksum: DDP keeps them identical
+            checksum = float(sum(p.detach().double().sum() for p in self.net.parameters()))
+            record = {"rank": self.rank, "world": self.world, "step": self.step, "param_checksum": checksum}
+            (self.out_dir / f"rank{self.rank}.json").write_text(json.dumps(record))
         return last
 
 

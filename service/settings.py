@@ -1,0 +1,112 @@
+"""Service configuration: validated data read from the environment (prefix ``RSCNET_``).
+
+Every field can be set by an environment variable named ``RSCNET_<FIELD>`` (case-insensitive),
+e.g. ``RSCNET_MAX_BATCH_SIZE=16``; structured fields (``RANDOM_INIT_NET``,
+``RANDOM_INIT_BOUNDS``) take JSON. The body-model directory is also read from the project-wide
+``SMPL_MODEL_DIR``. Invalid values fail at start-up with a message naming the variable.
+
+>>> settings = ServiceSettings(device="cpu", max_batch_size=4)
+>>> settings.resolved_max_batch_size("cpu")
+4
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_CHECKPOINT", "ENV_PREFIX", "ServiceSettings"]
+
+#: Prefix of every environment variable of the service.
+ENV_PREFIX = "RSCNET_"
+#: Where the committed default checkpoint lives (relative to the working directory).
+DEFAULT_CHECKPOINT = Path("checkpoints/rscnet-cpu/model.pt")
+#: Default batch sizes by device type.
+_DEFAULT_BATCH = {"cuda": 32, "cpu": 8}
+
+
+class ServiceSettings(BaseSettings):
+    """All knobs of the HTTP service (see the module docstring for how to set them)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+
+    # ----------------------------------------------------------------- network / server
+    host: str = Field("127.0.0.1", description="Interface uvicorn binds (the Docker image sets 0.0.0.0).")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0 = any free port).")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    # ----------------------------------------------------------------- model
+    device: str = Field("auto", description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice).")
+    checkpoint: Path = Field(DEFAULT_CHECKPOINT, description="RSC-Net checkpoint (training or served).")
+    allow_random_init: bool = Field(
+        True, description="Serve a randomly initialised network (with a warning) when the checkpoint file is absent."
+    )
+    random_init_net: dict[str, Any] | None = Field(
+        None, description="NetConfig (JSON) of the random network, e.g. {\"backbone\": {\"depth\": 18}, \"input_size\": 64}."
+    )
+    random_init_bounds: tuple[int, ...] = Field((224, 128, 64, 40, 24), description="Resolution bounds (JSON list).")
+    random_init_seed: int = 0
+    smpl_model_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("RSCNET_SMPL_MODEL_DIR", "SMPL_MODEL_DIR"),
+        description="Directory (or file) of the SMPL model; unset = the embedded free-smpl-layout model.",
+    )
+    warmup: bool = Field(True, description="Run dummy batches before reporting ready.")
+    ready_delay_s: float = Field(0.0, ge=0.0, description="Extra seconds to stay not-ready after warm-up.")
+
+    # ----------------------------------------------------------------- batching
+    max_batch_size: int | None = Field(None, ge=1, le=1024, description="Default 32 on CUDA, 8 on CPU.")
+    max_delay_ms: float = Field(10.0, ge=0.0, le=10_000.0, description="Longest wait to fill a batch.")
+    queue_size: int = Field(512, ge=1, description="Crops waiting for the worker at most (429 beyond).")
+    request_timeout_s: float = Field(60.0, gt=0.0, description="Past this a request answers 504.")
+    shutdown_timeout_s: float = Field(30.0, ge=0.0, description="Graceful shutdown: time to drain the queue.")
+
+    # ----------------------------------------------------------------- input limits
+    max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest request body (413 beyond).")
+    max_image_pixels: int = Field(4096 * 4096, ge=64, description="Largest image / video frame, W*H (413 beyond).")
+    max_images: int = Field(32, ge=1, description="Images in one /v1/smpl request at most (413 beyond).")
+    max_frames: int = Field(300, ge=1, description="Frames in one /v1/sequence request at most (413 beyond).")
+    max_render_size: int = Field(1024, ge=16, le=4096, description="Largest side of a rendered PNG.")
+
+    # ----------------------------------------------------------------- security
+    api_key: SecretStr | None = Field(None, description="When set, /v1/* requires the header X-API-Key.")
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+            return value
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
+
+    @field_validator("random_init_bounds")
+    @classmethod
+    def _check_bounds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(b <= 0 for b in value) or any(a <= b for a, b in zip(value, value[1:])):
+            raise ValueError(f"random_init_bounds must be strictly decreasing positive integers, got {list(value)}")
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _empty_key_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or not value.get_secret_value() else value
+
+    @model_validator(mode="after")
+    def _check_queue(self) -> "ServiceSettings":
+        need = max(self.max_images, self.max_frames)
+        if self.queue_size < need:
+            raise ValueError(
+                f"queue_size ({self.queue_size}) must hold the largest request: max(max_images, max_frames) = {need}"
+            )
+        return self
+
+    def resolved_max_batch_size(self, device_type: str) -> int:
+        """``max_batch_size`` or its default for a device type (``"cuda"`` / ``"cpu"``)."""
+        if self.max_batch_size is not None:
+            return self.max_batch_size
+        return _DEFAULT_BATCH.get(device_type, _DEFAULT_BATCH["cpu"])

@@ -1,0 +1,61 @@
+"""The trainer: a few steps, checkpoints, progressive alpha initialisation, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from model.train.checkpoint import load_checkpoint
+from model.train.config import load_config
+from model.train.trainer import Trainer, compute_losses
+
+
+def test_trains_and_writes_a_safe_checkpoint(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file)
+    trainer = Trainer(cfg, device="cpu", show_progress=False)
+    last = trainer.train()
+    assert trainer.step == cfg.total_steps == 4
+    assert last["step"] == 4 and last["contrastive"] > 0 and last["basic"] > 0
+    ckpt = load_checkpoint(Path(cfg.runtime.out_dir) / "last.pt")  # weights_only=True inside
+    assert ckpt["step"] == 4 and ckpt["resolution_bounds"] == [32, 24] and ckpt["input_size"] == 32
+    assert ckpt["body_model"]["name"] == "free-smpl-layout"
+    assert ckpt["train_config"]["name"] == "tiny"
+    assert sorted(ckpt["alpha_initialised"]) == [0, 1]
+    lines = (Path(cfg.runtime.out_dir) / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and json.loads(lines[-1])["stage"] == 1
+
+
+def test_new_range_copies_the_row_above_once(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file)
+    trainer = Trainer(cfg, device="cpu", max_steps=2, show_progress=False)
+    trainer.train()  # stage 0 only: row 1 untouched
+    alpha = trainer.net.backbone.alpha.detach().clone()
+    assert not torch.equal(alpha[0], torch.ones_like(alpha[0]))  # row 0 was trained
+    assert torch.equal(alpha[1], torch.ones_like(alpha[1]))
+    trainer.max_steps = 1
+    trainer.train()  # enters stage 1: row 1 <- row 0, then one step
+    assert 1 in trainer.alpha_initialised
+    after = trainer.net.backbone.alpha.detach().clone()
+    assert not torch.equal(after[1], torch.ones_like(after[1]))
+
+    resumed = Trainer(cfg, device="cpu", resume=True, show_progress=False)
+    assert resumed.step == 3
+    before = resumed.net.backbone.alpha.detach().clone()
+    resumed._enter_stage(1)  # resuming inside stage 1 must not copy row 0 again
+    assert torch.equal(resumed.net.backbone.alpha.detach(), before)
+    assert not torch.equal(before[0], before[1])
+    resumed.train()
+    assert resumed.step == 4
+
+
+def test_losses_switch_off(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file, {"loss": {"self_supervision_weight": 0.0, "contrastive_weight": 0.0}})
+    trainer = Trainer(cfg, device="cpu", show_progress=False)
+    batch = next(trainer._batches())
+    loss, terms, feats = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
+    assert feats is None and terms["self_supervision"] == 0.0 and terms["contrastive"] == 0.0
+    assert torch.isclose(loss, torch.tensor(terms["basic"]))
+    loss.backward()
+    assert trainer.net.backbone.conv1.weight.grad is not None
