@@ -94,10 +94,12 @@ def _rotate_batch(batch: dict[str, Tensor], angle: Tensor, size: int) -> None:
     if not (angle != 0).any():
         return
     c, s = torch.cos(angle), torch.sin(angle)
-    # Image: output pixel p samples the input at R(-angle) p (normalised coordinates about the centre).
+    # Points move by M = [[c, s], [-s, c]] (image axes, y down: counter-clockwise on screen), so
+    # output pixel p samples the input at M^-1 p = [[c, -s], [s, c]] p (normalised coordinates
+    # about the centre).
     theta = torch.zeros(angle.shape[0], 2, 3)
-    theta[:, 0, 0], theta[:, 0, 1] = c, s
-    theta[:, 1, 0], theta[:, 1, 1] = -s, c
+    theta[:, 0, 0], theta[:, 0, 1] = c, -s
+    theta[:, 1, 0], theta[:, 1, 1] = s, c
     b, k = batch["images"].shape[:2]
     imgs = batch["images"].reshape(b * k, *batch["images"].shape[2:])
     grid = F.affine_grid(theta.repeat_interleave(k, 0).to(imgs.dtype), list(imgs.shape), align_corners=False)
@@ -109,6 +111,9 @@ def _rotate_batch(batch: dict[str, Tensor], angle: Tensor, size: int) -> None:
     # Points: image y is down, so a counter-clockwise image rotation is Rz(-angle) in camera axes.
     rz = axis_angle_to_matrix(torch.stack([torch.zeros_like(angle), torch.zeros_like(angle), -angle], -1))
     centre = size / 2.0
+    # The body model turns the root about its rest pelvis, not about the camera origin: keep the
+    # (unrotated) pelvis to move cam_t consistently with the joints.
+    pelvis = batch["joints3d_smpl24"][:, 0].clone() if "joints3d_smpl24" in batch else None
     for layout in _FLIP:
         key2d, key3d = f"keypoints2d_{layout}", f"joints3d_{layout}"
         if key2d in batch:
@@ -119,7 +124,10 @@ def _rotate_batch(batch: dict[str, Tensor], angle: Tensor, size: int) -> None:
         if key3d in batch:
             batch[key3d] = torch.einsum("bij,bkj->bki", rz, batch[key3d])
     if "cam_t" in batch:
-        batch["cam_t"] = torch.einsum("bij,bj->bi", rz, batch["cam_t"])
+        if pelvis is None:
+            batch["cam_t"] = torch.einsum("bij,bj->bi", rz, batch["cam_t"])
+        else:  # body(pose).pelvis = rest pelvis = pelvis - cam_t, whatever the root rotation
+            batch["cam_t"] = torch.einsum("bij,bj->bi", rz, pelvis) - (pelvis - batch["cam_t"])
     if "pose" in batch:
         pose = batch["pose"].clone()
         pose[:, 0] = matrix_to_axis_angle(rz @ axis_angle_to_matrix(pose[:, 0]))

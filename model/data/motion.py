@@ -12,8 +12,9 @@ and walks along +z, heading +pi/2 along +x. The root rotation of ``pose`` is
 ``bank`` the lean into turns. ``transl`` is the SMPL translation: for the neutral shape the pelvis
 is at ``transl`` and, in every frame, the lowest point of the soles is on y = 0 (a runner's is
 above it in the flight phases); this per-frame grounding produces the gait's vertical bob. For
-another body shape, :func:`ground_clip` shifts the clip so that its feet touch the ground. The scene composer places the camera and may move/rotate a
-clip with :meth:`MotionClip.transformed`.
+another body shape, :func:`ground_clip` shifts the clip so that its feet touch the ground.
+Clips start at the world origin with a random heading; the scene composer places the camera and
+may move/rotate a clip with :meth:`MotionClip.transformed`.
 """
 
 from __future__ import annotations
@@ -163,9 +164,12 @@ def _speed_profile(cfg: MotionConfig, g: torch.Generator, t: Tensor, moving: boo
         else:
             v = v0 * _smoothstep((t0 + ramp - t) / ramp)  # stopping
         return v.clamp(lo, hi)
+    # a constant acceleration plus a slow wobble, together within max_accel
     accel = _u(g, -1.0, 1.0) * 0.5 * cfg.max_accel
-    wobble = _u(g, 0.0, 0.05) * v0 * torch.sin(2.0 * math.pi * (t / _u(g, 1.5, 4.0) + _u(g, 0.0, 1.0)))
-    return (v0 + accel * (t - 0.5 * duration) + wobble).clamp(max(lo, 0.0), hi)
+    period = _u(g, 1.5, 4.0)
+    wobble_amp = min(_u(g, 0.0, 0.05) * v0, 0.4 * cfg.max_accel * period / (2.0 * math.pi))
+    wobble = wobble_amp * torch.sin(2.0 * math.pi * (t / period + _u(g, 0.0, 1.0)))
+    return (v0 + accel * (t - 0.5 * duration) + wobble).clamp(lo, hi)
 
 
 def _heading_profile(cfg: MotionConfig, g: torch.Generator, t: Tensor, moving: bool) -> Tensor:
@@ -204,8 +208,8 @@ def _idle_angles(g: torch.Generator, t: Tensor) -> Tensor:
     n = t.shape[0]
     base = P._Angles(1)
     P._standing_legs(base, g)
-    P._relaxed_arm(base, g, "left")
-    P._relaxed_arm(base, g, "right")
+    P._standing_arms(base, g)
+    base.e[:, P._J["left_shoulder"], 2] += base.e[:, 0, 2]  # clear of the hiked hip, as in the pose prior
     a = P._Angles(n)
     a.e[:] = base.e
     J = P._J
@@ -215,8 +219,9 @@ def _idle_angles(g: torch.Generator, t: Tensor) -> Tensor:
 
     sway = osc(_u(g, 0.5, 2.0))  # pelvis roll
     a.e[:, 0, 2] += sway
+    # raw z angles about (nearly) the same axis: subtracting the roll keeps both legs vertical
     a.e[:, J["left_hip"], 2] -= sway
-    a.e[:, J["right_hip"], 2] -= sway  # right abduction is stored negated, so this keeps both legs vertical
+    a.e[:, J["right_hip"], 2] -= sway
     a.e[:, J["spine1"], 2] -= 0.6 * sway
     a.e[:, 0, 0] += osc(_u(g, 0.3, 1.0))
     for j in ("left_ankle", "right_ankle"):
@@ -227,7 +232,7 @@ def _idle_angles(g: torch.Generator, t: Tensor) -> Tensor:
     a.e[:, J["head"], 0] += osc(_u(g, 0.0, 4.0))
     for side in ("left", "right"):
         a.e[:, J[f"{side}_shoulder"], 0] += osc(_u(g, 0.0, 3.0))
-        a.e[:, J[f"{side}_elbow"], 1] += osc(_u(g, 0.0, 4.0))
+        a.e[:, J[f"{side}_elbow"], 0] += osc(_u(g, 0.0, 4.0))
     return a.e
 
 
@@ -300,7 +305,13 @@ def _rot_z(angle: Tensor) -> Tensor:
 
 
 def sample_clip(config: MotionConfig, generator: torch.Generator) -> MotionClip:
-    """One clip, deterministic given the generator state."""
+    """One clip, deterministic given the generator state.
+
+    Idle clips stand with slow sway and head turns; moving clips walk or run with a smoothly
+    changing speed (acceleration within ``max_accel``, sometimes starting from or stopping to
+    standing) and heading (turn rate within ``heading_change_deg_per_s``, leaning into turns).
+    Walking and idle clips may carry an arm gesture, held or raised/lowered during the clip.
+    """
     cfg, g = config, generator
     n = int(cfg.length)
     dt = 1.0 / cfg.fps
@@ -319,11 +330,12 @@ def sample_clip(config: MotionConfig, generator: torch.Generator) -> MotionClip:
     family = ("running" if float(speed.mean()) >= 2.5 else "walking") if moving else "standing"
     is_running = float(P._run_weight(speed).max()) > 0.5
     if not is_running and bool(torch.rand((), generator=g) < cfg.gesture_prob):
-        kinds = ("phone", "pointing", "carrying") if not moving else ("phone", "carrying", "pointing")
-        probs = torch.tensor((0.45, 0.25, 0.3) if not moving else (0.45, 0.45, 0.1))
+        kinds = ("phone", "pointing", "carrying")
+        probs = torch.tensor((0.45, 0.1, 0.45) if moving else (0.45, 0.25, 0.3))
         kind = kinds[int(torch.multinomial(probs, 1, generator=g))]
         weight = torch.ones(n)
-        if not moving and bool(torch.rand((), generator=g) < 0.5) or kind == "pointing":
+        # pointing is always a transition (raising or lowering the arm); other idle gestures half the time
+        if kind == "pointing" or (not moving and bool(torch.rand((), generator=g) < 0.5)):
             dur = _u(g, 0.4, 1.0)
             start = _u(g, -0.5 * dur, max(float(t[-1]) - 0.5 * dur, -0.5 * dur))
             weight = _smoothstep((t - start) / dur)

@@ -8,35 +8,40 @@ Joint-angle convention
 ----------------------
 SMPL's local joint frames are all aligned with the canonical body frame in the rest pose (y up,
 the body facing +z, the person's left at +x; the rest pose is a T-pose with the arms along
-+-x). Every non-root joint's local rotation is written as
++-x and the palms down). Every non-root joint's local rotation is written as
 
-    R_local = Rx(x) @ Rz(z) @ Ry(y) @ B_j
+    R_local = A_j @ Rx(x) @ Rz(z) @ Ry(y) @ B_j
 
-i.e. intrinsic Euler angles in the order x, then z, then y, applied to a fixed *base* rotation
-``B_j``. ``B_j`` is the identity except for the shoulders, where it lowers the arm from the T-pose
-to hanging straight down (``Rz(-90 deg)`` left, ``Rz(+90 deg)`` right), so that shoulder angles
-read like hip angles. Angles are stored in the order ``(x, y, z)`` (the axis they turn about),
-not in the order they are applied. Meanings, for the person's LEFT side and for the midline
-joints (the right side is the mirror image: same x, negated y and z):
+i.e. intrinsic Euler angles in the order x, then z, then y (so y is the innermost rotation),
+between fixed rotations ``A_j`` and ``B_j``, which are the identity except for
 
-==========================  ======================================  ==============================  ===============================
-joint                       x                                       y                               z
-==========================  ======================================  ==============================  ===============================
-spine1/2/3, neck, head      flexion (+ bends forward)               axial twist (+ turns to left)   lateral bend (+ bends to right)
-hip                         -flexion (- swings the thigh forward)    external rotation (+ toes out)  abduction (+ leg outwards)
-knee                        flexion (+ heel towards buttock)        tibial rotation                 varus/valgus (tiny)
-ankle                       plantarflexion (+ toes down)            toe-out                         inversion/eversion
-foot (toes)                 toe flexion (+ toes down)               --                              --
-collar                      roll about the clavicle                 -protraction (- forwards)       elevation (+ shrug)
-shoulder (arm-down base)    -flexion (- swings the arm forward)     external rotation               abduction (+ arm outwards)
-elbow                       forearm twist (pronation/supination)    -flexion (- forearm forwards)   carrying angle (tiny)
-wrist                       twist                                   radial/ulnar deviation          flexion/extension
-hand                        small finger-base bend                  small                           small
-==========================  ======================================  ==============================  ===============================
+* the shoulders: ``B = Rz(-90 deg)`` (left) / ``Rz(+90 deg)`` (right) lowers the arm from the
+  T-pose to hanging straight down, so that the angles read like hip angles (zero = arm down);
+* the elbows: ``A = Rz(-/+90 deg)``, ``B = A^T``, a change of axes (zero is still the rest pose)
+  that makes x the hinge (flexion) axis and y the forearm's long axis, like the knee.
 
-The root (joint 0) uses the same Euler order without a base: x = pitch (+ leans forward), y = yaw,
-z = roll (+ raises the person's left side). Sampled poses have no mean yaw: the scene composer
-adds heading and camera.
+Angles are stored in the order ``(x, y, z)`` (the axis they turn about), not in the order they
+are applied. Meanings, for the person's LEFT side and for the midline joints (the right side is
+the mirror image: same x, negated y and z):
+
+=========================  =========================================  ===============================  ================================
+joint                      x                                          y                                z
+=========================  =========================================  ===============================  ================================
+spine1/2/3, neck, head     flexion (+ bends forward)                  axial twist (+ turns to left)    lateral bend (+ bends to right)
+hip                        -flexion (- swings the thigh forward)      external rotation (+ toes out)   abduction (+ leg outwards)
+knee                       flexion (+ heel towards buttock)           tibial rotation                  varus/valgus (tiny)
+ankle                      plantarflexion (+ toes down)               toe-out                          inversion/eversion
+foot (toes)                toe flexion (+ toes down)                  --                               --
+collar                     roll about the clavicle                    -protraction (- forwards)        elevation (+ shrug)
+shoulder (arm-down zero)   -flexion (- swings the arm forward)        external rotation of the arm     abduction (+ arm outwards)
+elbow                      flexion (+ forearm forwards)               forearm twist (- supination)     carrying angle (tiny)
+wrist                      forearm twist (- supination)               radial/ulnar deviation           flexion/extension
+hand                       small finger-base bend                     small                            small
+=========================  =========================================  ===============================  ================================
+
+The root (joint 0) uses the same Euler order with no extra rotations: x = pitch (+ leans
+forward), y = yaw, z = roll (+ raises the person's left side). Sampled poses have no mean yaw:
+the scene composer adds heading and camera.
 
 :func:`clamp_to_limits` decomposes each joint rotation into these angles (choosing, of the two
 Euler solutions, the one closer to the feasible box), clamps each angle to :data:`JOINT_LIMITS_DEG`
@@ -53,7 +58,7 @@ import torch
 from torch import Tensor
 
 from model.body.joint_names import SMPL_FLIP_PERMUTATION, SMPL_JOINT_NAMES
-from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from model.geometry.rotations import axis_angle_to_matrix, matrix_to_quaternion, quaternion_to_axis_angle
 
 __all__ = [
     "FAMILIES",
@@ -107,7 +112,7 @@ JOINT_LIMITS_DEG: dict[str, tuple[tuple[float, float, float], tuple[float, float
     "left_foot": ((-50.0, -10.0, -10.0), (30.0, 10.0, 10.0)),
     "left_collar": ((-20.0, -30.0, -15.0), (20.0, 20.0, 35.0)),
     "left_shoulder": ((-175.0, -95.0, -50.0), (65.0, 90.0, 175.0)),
-    "left_elbow": ((-90.0, -155.0, -20.0), (90.0, 5.0, 20.0)),
+    "left_elbow": ((-5.0, -85.0, -20.0), (155.0, 85.0, 20.0)),
     "left_wrist": ((-70.0, -35.0, -80.0), (70.0, 35.0, 80.0)),
     "left_hand": ((-20.0, -20.0, -30.0), (20.0, 20.0, 30.0)),
 }
@@ -131,15 +136,24 @@ def _limit_tensors() -> tuple[Tensor, Tensor]:
 _LIMIT_LO, _LIMIT_HI = _limit_tensors()
 
 
-def _base_rotations() -> Tensor:
-    base = torch.eye(3, dtype=torch.float64).repeat(NUM_JOINTS, 1, 1)
-    for name, ang in (("left_shoulder", -90.0), ("right_shoulder", 90.0)):
-        c, s = math.cos(ang * _DEG), math.sin(ang * _DEG)
-        base[_J[name]] = torch.tensor([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
-    return base
+def _rot_z_deg(angle: float) -> Tensor:
+    c, s = math.cos(angle * _DEG), math.sin(angle * _DEG)
+    return torch.tensor([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
 
 
-_BASE = _base_rotations()  # (24, 3, 3)
+def _frame_rotations() -> tuple[Tensor, Tensor]:
+    """(A, B), each (24, 3, 3): ``R_local = A @ E @ B`` (see the module docstring)."""
+    pre = torch.eye(3, dtype=torch.float64).repeat(NUM_JOINTS, 1, 1)
+    post = pre.clone()
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        post[_J[f"{side}_shoulder"]] = _rot_z_deg(-90.0 * sign)  # arm hanging down at E = 0
+        pre[_J[f"{side}_elbow"]] = _rot_z_deg(-90.0 * sign)  # a change of axes: E = 0 is the rest
+        post[_J[f"{side}_elbow"]] = _rot_z_deg(90.0 * sign)
+    return pre, post
+
+
+_PRE, _POST = _frame_rotations()  # (24, 3, 3) each
+_PRE_Q, _POST_Q = matrix_to_quaternion(_PRE), matrix_to_quaternion(_POST)  # (24, 4) each
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,15 +225,43 @@ def pose_to_euler(pose: Tensor) -> Tensor:
     if pose.shape[-2:] != (NUM_JOINTS, 3):
         raise ValueError(f"pose must be (..., 24, 3), got {tuple(pose.shape)}")
     rot = axis_angle_to_matrix(pose.double())
-    return matrix_to_euler(rot @ _BASE.transpose(-1, -2)).to(pose.dtype)
+    return matrix_to_euler(_PRE.transpose(-1, -2) @ rot @ _POST.transpose(-1, -2)).to(pose.dtype)
+
+
+def _quat_mul(p: Tensor, q: Tensor) -> Tensor:
+    """Hamilton product of scalar-first quaternions ``(..., 4)``."""
+    pw, px, py, pz = p.unbind(-1)
+    qw, qx, qy, qz = q.unbind(-1)
+    return torch.stack(
+        (
+            pw * qw - px * qx - py * qy - pz * qz,
+            pw * qx + px * qw + py * qz - pz * qy,
+            pw * qy - px * qz + py * qw + pz * qx,
+            pw * qz + px * qy - py * qx + pz * qw,
+        ),
+        dim=-1,
+    )
 
 
 def euler_to_pose(euler: Tensor) -> Tensor:
-    """Joint angles ``(..., 24, 3)`` (radians, module convention) -> axis-angle pose ``(..., 24, 3)``."""
+    """Joint angles ``(..., 24, 3)`` (radians, module convention) -> axis-angle pose ``(..., 24, 3)``.
+
+    Composes the elementary rotations as quaternions (cheaper than 3x3 matrices).
+    """
     if euler.shape[-2:] != (NUM_JOINTS, 3):
         raise ValueError(f"euler must be (..., 24, 3), got {tuple(euler.shape)}")
-    rot = euler_to_matrix(euler) @ _BASE.to(euler)
-    return matrix_to_axis_angle(rot)
+    half = 0.5 * euler
+    c, s = torch.cos(half), torch.sin(half)
+    cx, cy, cz = c.unbind(-1)
+    sx, sy, sz = s.unbind(-1)
+    # Rx(x) Rz(z) = (cx cz, sx cz, -sx sz, cx sz); then times Ry(y) = (cy, 0, sy, 0)
+    w0, x0, y0, z0 = cx * cz, sx * cz, -sx * sz, cx * sz
+    quat = torch.stack(
+        (w0 * cy - y0 * sy, x0 * cy - z0 * sy, w0 * sy + y0 * cy, z0 * cy + x0 * sy), dim=-1
+    )
+    pre, post = _PRE_Q.to(euler), _POST_Q.to(euler)
+    quat = _quat_mul(_quat_mul(pre, quat), post)
+    return quaternion_to_axis_angle(quat)
 
 
 def limit_violation(pose: Tensor) -> Tensor:
@@ -227,16 +269,20 @@ def limit_violation(pose: Tensor) -> Tensor:
     return _project_euler(pose_to_euler(pose.double()))[1].to(pose.dtype)
 
 
+_CLAMP_TOL = 1e-5
+
+
 def clamp_to_limits(pose: Tensor) -> Tensor:
     """Project axis-angle poses ``(..., 24, 3)`` into :data:`JOINT_LIMITS_DEG`.
 
-    Joints already inside their limits (and the root, always) are returned unchanged (bit-exact);
-    the others are decomposed into joint angles, clamped and recomposed.
+    Joints inside their limits (up to ``_CLAMP_TOL`` radians, which absorbs float32 round-off)
+    and the root are returned unchanged (bit-exact); the others are decomposed into joint angles,
+    clamped and recomposed.
     """
     euler = pose_to_euler(pose.double())
     clamped, violation = _project_euler(euler)
     new = euler_to_pose(clamped).to(pose.dtype)
-    changed = (violation > 0)[..., None]
+    changed = (violation > _CLAMP_TOL)[..., None]
     changed[..., 0, :] = False
     return torch.where(changed, new, pose)
 
@@ -308,13 +354,10 @@ class _Angles:
         self._set("shoulder", side, -flex, ext, abd)
 
     def elbow(self, side: str, flex: Value = 0.0, twist: Value = 0.0) -> None:
-        self._set("elbow", side, twist, -flex, None)
+        self._set("elbow", side, flex, twist, None)
 
     def wrist(self, side: str, flex: Value = 0.0, dev: Value = 0.0, twist: Value = 0.0) -> None:
         self._set("wrist", side, twist, dev, flex)
-
-    def get(self, joint: str, axis: int) -> Tensor:
-        return self.e[:, _J[joint], axis]
 
 
 def _uniform(g: torch.Generator, m: int, lo: float, hi: float) -> Tensor:
@@ -381,7 +424,7 @@ def _standing_legs(a: _Angles, g: torch.Generator) -> None:
 def _relaxed_arm(a: _Angles, g: torch.Generator, side: str, swing: Value = 0.0) -> None:
     m = a.m
     a.collar(side, elev=_uniform(g, m, -3.0, 3.0), protr=_uniform(g, m, -3.0, 5.0))
-    a.shoulder(side, flex=_uniform(g, m, -3.0, 10.0) + swing, abd=_uniform(g, m, 7.0, 15.0), ext=_uniform(g, m, -10.0, 15.0))
+    a.shoulder(side, flex=_uniform(g, m, -3.0, 10.0) + swing, abd=_uniform(g, m, 9.0, 16.0), ext=_uniform(g, m, -10.0, 15.0))
     a.elbow(side, flex=_uniform(g, m, 5.0, 25.0), twist=_uniform(g, m, -10.0, 20.0))
     a.wrist(side, flex=_normal(g, m, 8.0), dev=_normal(g, m, 5.0))
 
@@ -436,6 +479,8 @@ def _standing(m: int, g: torch.Generator) -> Tensor:
     a = _Angles(m)
     _standing_legs(a, g)
     _standing_arms(a, g)
+    # the hip on the weight-bearing (left) side is hiked up: let the left arm hang clear of it
+    a.e[:, _J["left_shoulder"], 2] += a.e[:, 0, 2]
     return a.e
 
 
@@ -531,6 +576,24 @@ def stride_frequency(speed: Tensor) -> Tensor:
     return v / stride_length(v)
 
 
+# All gait curves tabulated on a fine periodic grid, evaluated together by linear interpolation
+# (the interpolation error is far below 0.01 deg; one gather instead of nine spline evaluations).
+_CURVE_GRID = 1024
+_GAIT_CURVES = (
+    _WALK_SLOW_THIGH, _WALK_FAST_THIGH, _WALK_SLOW_KNEE, _WALK_FAST_KNEE, _WALK_SLOW_ANKLE, _WALK_FAST_ANKLE,
+    _RUN_THIGH, _RUN_KNEE, _RUN_ANKLE,
+)  # fmt: skip
+_GAIT_TABLE = torch.stack([c(torch.arange(_CURVE_GRID + 1) / _CURVE_GRID) for c in _GAIT_CURVES])  # (9, G + 1)
+
+
+def _gait_curves(phase: Tensor) -> Tensor:
+    """(9, ...) values of :data:`_GAIT_CURVES` at ``phase`` (cycles)."""
+    x = torch.remainder(phase, 1.0) * _CURVE_GRID
+    i = x.floor().long().clamp(0, _CURVE_GRID - 1)
+    f = x - i
+    return _GAIT_TABLE[:, i] * (1.0 - f) + _GAIT_TABLE[:, i + 1] * f
+
+
 def _walk_blend(speed: Tensor) -> tuple[Tensor, Tensor]:
     """(fade, mix): fade goes 0 -> 1 from standing to 0.6 m/s, mix 0 -> 1 from the slow to the
     normal walking set (0.6 -> 1.5 m/s), extrapolating up to 1.45 (1.9 m/s)."""
@@ -540,18 +603,10 @@ def _walk_blend(speed: Tensor) -> tuple[Tensor, Tensor]:
 def _leg_cycle(phase: Tensor, speed: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Thigh flexion (relative to vertical), knee flexion and ankle plantarflexion of ONE leg whose heel strikes at phase 0."""
     fade, mix = _walk_blend(speed)
-
-    def walk(slow: _PeriodicCurve, fast: _PeriodicCurve) -> Tensor:
-        a = slow(phase)
-        return fade * (a + mix * (fast(phase) - a))
-
-    hip_w = walk(_WALK_SLOW_THIGH, _WALK_FAST_THIGH)
-    knee_w = walk(_WALK_SLOW_KNEE, _WALK_FAST_KNEE)
-    ankle_w = walk(_WALK_SLOW_ANKLE, _WALK_FAST_ANKLE)
+    c = _gait_curves(phase)
+    hip_w, knee_w, ankle_w = (fade * (c[k] + mix * (c[k + 1] - c[k])) for k in (0, 2, 4))
     ramp = (1.0 + 0.12 * (speed - 3.5)).clamp(0.85, 1.25)
-    hip_r = ramp * _RUN_THIGH(phase)
-    knee_r = ramp * _RUN_KNEE(phase)
-    ankle_r = _RUN_ANKLE(phase)
+    hip_r, knee_r, ankle_r = ramp * c[6], ramp * c[7], c[8]
     w = _run_weight(speed)
     return hip_w + w * (hip_r - hip_w), knee_w + w * (knee_r - knee_w), ankle_w + w * (ankle_r - ankle_w)
 
@@ -609,7 +664,8 @@ def gait_pose(
     """
     phase = torch.as_tensor(phase, dtype=torch.float32).reshape(-1)
     n = phase.shape[0]
-    speed_t = torch.as_tensor(speed, dtype=torch.float32).expand(n) if not isinstance(speed, Tensor) or speed.ndim == 0 else speed.float()
+    speed_t = torch.as_tensor(speed, dtype=torch.float32)
+    speed_t = speed_t.expand(n) if speed_t.ndim == 0 else speed_t.reshape(-1)
     a = _Angles(n)
     lean = None if lean_deg is None else torch.as_tensor(lean_deg, dtype=torch.float32).expand(n)
     _gait(a, torch.remainder(phase, 1.0), speed_t, arm_swing=torch.as_tensor(arm_swing, dtype=torch.float32), lean=lean)
@@ -649,9 +705,9 @@ def _phone_arms(a: _Angles, g: torch.Generator) -> None:
     m = a.m
     at_ear = (torch.rand(m, generator=g) < 0.6)
     ear = _Angles(m)
-    ear.collar("right", elev=_uniform(g, m, 4.0, 10.0), protr=_uniform(g, m, 0.0, 6.0))
-    ear.shoulder("right", flex=_uniform(g, m, 85.0, 102.0), abd=_uniform(g, m, 15.0, 40.0), ext=_uniform(g, m, -20.0, -8.0))
-    ear.elbow("right", flex=_uniform(g, m, 135.0, 143.0), twist=_uniform(g, m, 20.0, 40.0))
+    ear.collar("right", elev=_uniform(g, m, 6.0, 12.0), protr=_uniform(g, m, 0.0, 6.0))
+    ear.shoulder("right", flex=_uniform(g, m, 72.0, 92.0), abd=_uniform(g, m, 0.0, 25.0), ext=_uniform(g, m, -15.0, 0.0))
+    ear.elbow("right", flex=_uniform(g, m, 140.0, 150.0), twist=_uniform(g, m, -10.0, 20.0))
     ear.wrist("right", flex=_uniform(g, m, -10.0, 10.0))
     ear.mid("neck", lat=-_uniform(g, m, 2.0, 8.0))
     ear.mid("head", lat=-_uniform(g, m, 0.0, 6.0))
@@ -659,10 +715,12 @@ def _phone_arms(a: _Angles, g: torch.Generator) -> None:
     both = (torch.rand(m, generator=g) < 0.5).float()
     for side, on in (("right", torch.ones(m)), ("left", both)):
         text.collar(side, protr=on * _uniform(g, m, 3.0, 8.0))
-        text.shoulder(side, flex=on * _uniform(g, m, 10.0, 30.0) + (1 - on) * _uniform(g, m, -5.0, 10.0),
-                      abd=on * _uniform(g, m, 5.0, 15.0) + (1 - on) * 10.0,
-                      ext=on * _uniform(g, m, -35.0, -15.0))  # fmt: skip
-        text.elbow(side, flex=on * _uniform(g, m, 85.0, 110.0) + (1 - on) * 15.0, twist=on * _uniform(g, m, 30.0, 60.0))
+        text.shoulder(side, flex=on * _uniform(g, m, 12.0, 25.0) + (1 - on) * _uniform(g, m, -3.0, 10.0),
+                      abd=on * _uniform(g, m, 0.0, 8.0) + (1 - on) * 10.0,
+                      ext=on * _uniform(g, m, -35.0, -20.0))  # fmt: skip
+        # palms up: supinate the forearm (negative twist), split between elbow and wrist as in SMPL
+        text.elbow(side, flex=on * _uniform(g, m, 78.0, 95.0) + (1 - on) * 15.0, twist=on * _uniform(g, m, -80.0, -60.0))
+        text.wrist(side, twist=on * _uniform(g, m, -55.0, -35.0), flex=on * _uniform(g, m, -15.0, 5.0))
     text.mid("neck", flex=_uniform(g, m, 15.0, 30.0))
     text.mid("head", flex=_uniform(g, m, 5.0, 20.0))
     joints = [_J[n] for n in ("right_collar", "right_shoulder", "right_elbow", "right_wrist")]
@@ -702,8 +760,8 @@ def _carrying_arms(a: _Angles, g: torch.Generator) -> None:
     x.e[:] = a.e
     for side in ("left", "right"):
         x.collar(side, protr=_uniform(g, m, 3.0, 8.0))
-        x.shoulder(side, flex=_uniform(g, m, 5.0, 25.0), abd=_uniform(g, m, 5.0, 18.0), ext=_uniform(g, m, -20.0, 0.0))
-        x.elbow(side, flex=_uniform(g, m, 60.0, 85.0), twist=_uniform(g, m, 40.0, 70.0))
+        x.shoulder(side, flex=_uniform(g, m, 5.0, 20.0), abd=_uniform(g, m, 8.0, 18.0), ext=_uniform(g, m, -25.0, -10.0))
+        x.elbow(side, flex=_uniform(g, m, 70.0, 90.0), twist=_uniform(g, m, -10.0, 20.0))
     for j in ("spine1", "spine2"):
         x.e[:, _J[j], 0] -= _uniform(g, m, 0.0, 4.0)
     a.e[:] = torch.where(bag[:, None, None], b.e, x.e)
@@ -819,7 +877,7 @@ def _noise_scale() -> Tensor:
         s[_J[f"{side}_ankle"]] = torch.tensor([0.6, 0.5, 0.5])
         s[_J[f"{side}_foot"]] = torch.tensor([0.5, 0.2, 0.2])
         s[_J[f"{side}_collar"]] = torch.tensor([0.3, 0.5, 0.5])
-        s[_J[f"{side}_shoulder"]] = torch.tensor([1.3, 1.3, 1.0])
+        s[_J[f"{side}_shoulder"]] = torch.tensor([1.3, 1.3, 0.7])
         s[_J[f"{side}_elbow"]] = torch.tensor([1.2, 1.3, 0.3])
         s[_J[f"{side}_wrist"]] = torch.tensor([1.5, 1.0, 1.5])
         s[_J[f"{side}_hand"]] = torch.tensor([1.0, 1.0, 1.5])
@@ -906,7 +964,7 @@ class PosePrior:
                 euler[idx] = _BUILDERS[name](idx.numel(), generator)
         if self.config.noise_deg > 0:
             euler = euler + torch.randn(n, NUM_JOINTS, 3, generator=generator) * (_NOISE_SCALE * self.config.noise_deg)
-        euler, _ = _project_euler(_wrap(euler.double() * _DEG))
+        euler, _ = _project_euler(_wrap(euler * _DEG))
         mirrored = torch.rand(n, generator=generator) < self.config.mirror_prob
         return euler, family, mirrored
 

@@ -20,9 +20,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in this call")
     parser.add_argument("--out-dir", default=None, help="override runtime.out_dir")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--threads", type=int, default=None, help="override runtime.threads")
+    parser.add_argument("--workers", type=int, default=None, help="override runtime.workers")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    overrides = {"runtime": {"out_dir": args.out_dir}} if args.out_dir else None
+    runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads), ("workers", args.workers)) if v is not None}
+    overrides = {"runtime": runtime} if runtime else None
     config = load_config(args.config, overrides)
     trainer = Trainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
     last = trainer.train()

@@ -1,0 +1,82 @@
+"""Smoke tests of the data command lines: preview grid, throughput bench, shard writer help."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
+    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def keep_threads():
+    """The bench sets torch's thread count for the whole process; restore it afterwards."""
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def test_preview_writes_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from model.data import preview
+
+    out = tmp_path / "g.png"
+    preview.main(["--out", str(out), "--samples", "2", "--resolutions", "64,24", "--crop-size", "64"])
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 2000  # a real picture, not an empty canvas
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
+    from model.data import bench
+
+    report = tmp_path / "b.md"
+    bench.main(["--samples", "16", "--batch", "8", "--sizes", "64", "--modes", "bicubic", "--report", str(report)])
+    text = report.read_text()
+    assert "samples/s" in text
+    row = re.search(r"^\| 64 \| bicubic \| 16 \| ([0-9.]+) \| ([0-9.]+) \|$", text, re.MULTILINE)
+    assert row, text
+    seconds, rate = float(row.group(1)), float(row.group(2))
+    assert seconds > 0 and rate > 0
+    rows = json.loads(report.with_suffix(".json").read_text())
+    assert len(rows) == 1 and rows[0]["size"] == 64 and rows[0]["samples"] == 16
+    assert rows[0]["samples_per_s"] == pytest.approx(16 / rows[0]["seconds"])
+    assert "samples/s" in capsys.readouterr().out
+
+
+def test_shards_help(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m model.data.shards --help`` exits 0 (run in-process the way ``-m`` does, to
+    save a second interpreter start-up with torch)."""
+    monkeypatch.setattr(sys, "argv", ["shards", "--help"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "found in sys.modules": already imported
+        with pytest.raises(SystemExit) as exc:
+            runpy.run_module("model.data.shards", run_name="__main__", alter_sys=True)
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m model.data.shards")
+    for flag in ("--out", "--samples", "--start", "--shard-size", "--workers", "--quality"):
+        assert flag in out
+
+
+def test_shards_requires_arguments() -> None:
+    from model.data import shards
+
+    with pytest.raises(SystemExit) as exc:
+        shards.main([])
+    assert exc.value.code == 2

@@ -1,0 +1,166 @@
+"""Framing: camera root rotation (upright, facing the camera, seen from above) and crop framing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from model.body import COCO17_NAMES, SMPL_JOINT_NAMES, load_body_model
+from model.data.framing import (
+    FramingConfig,
+    _projected_box,
+    camera_root_rotation,
+    concat_views,
+    frame_person,
+    sample_view,
+)
+
+HEAD = SMPL_JOINT_NAMES.index("head")
+PELVIS = SMPL_JOINT_NAMES.index("pelvis")
+ANKLES = [SMPL_JOINT_NAMES.index("left_ankle"), SMPL_JOINT_NAMES.index("right_ankle")]
+NOSE = COCO17_NAMES.index("nose")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
+    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def body():
+    return load_body_model()
+
+
+def _posed(body, yaw: list[float], elevation: list[float]):
+    """Body in the zero pose seen from ``yaw``/``elevation`` (pose with root = camera rotation)."""
+    b = len(yaw)
+    rot = camera_root_rotation(torch.tensor(yaw), torch.tensor(elevation))
+    pose = torch.eye(3).expand(b, 24, 3, 3).clone()
+    pose[:, 0] = rot
+    return body(torch.zeros(b, 10), pose)
+
+
+def test_camera_root_rotation_is_a_rotation() -> None:
+    r = camera_root_rotation(torch.tensor([0.0, 1.0, -2.5]), torch.tensor([0.0, 0.3, 0.7]))
+    assert r.shape == (3, 3, 3)
+    torch.testing.assert_close(r @ r.transpose(1, 2), torch.eye(3).expand(3, 3, 3), atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.linalg.det(r), torch.ones(3), atol=1e-6, rtol=0)
+
+
+def test_yaw0_upright_and_facing_camera(body) -> None:
+    out = _posed(body, [0.0], [0.0])
+    j, nose = out.joints[0], out.coco17[0, NOSE]
+    # OpenCV camera axes: y down, z forward. Upright = head above feet = smaller y.
+    assert j[HEAD, 1] < j[ANKLES, 1].min() - 1.0  # more than a metre apart
+    # Facing the camera: the nose is in front of the head centre (closer to the camera).
+    assert nose[2] < j[HEAD, 2] - 0.03
+    # Eye level: head and feet at about the same depth; upright: head and feet at about the same x.
+    assert abs(float(j[HEAD, 2] - j[ANKLES, 2].mean())) < 0.1
+    assert abs(float(j[HEAD, 0] - j[ANKLES, 0].mean())) < 0.1
+    # Facing the camera, the person's left is on the viewer's right (camera +x).
+    left_hip, right_hip = out.joints[0, SMPL_JOINT_NAMES.index("left_hip")], out.joints[0, SMPL_JOINT_NAMES.index("right_hip")]
+    assert left_hip[0] > right_hip[0]
+
+
+def test_yaw_pi_faces_away(body) -> None:
+    out = _posed(body, [math.pi], [0.0])
+    j, nose = out.joints[0], out.coco17[0, NOSE]
+    assert j[HEAD, 1] < j[ANKLES, 1].min() - 1.0
+    assert nose[2] > j[HEAD, 2] + 0.03
+
+
+def test_elevation_shows_camera_above(body) -> None:
+    out = _posed(body, [0.0, 0.0, 1.0], [0.0, math.radians(30), math.radians(30)])
+    head_z = out.joints[:, HEAD, 2]
+    feet_z = out.joints[:, ANKLES, 2].mean(1)
+    height = (out.joints[:, ANKLES, 1].mean(1) - out.joints[:, HEAD, 1])
+    # Seen from above, the head is closer to the camera than the feet, by about h*sin(elevation).
+    assert abs(float(head_z[0] - feet_z[0])) < 0.1
+    for i in (1, 2):
+        assert head_z[i] < feet_z[i] - 0.5
+        assert float(feet_z[i] - head_z[i]) == pytest.approx(float(height[0]) * math.sin(math.radians(30)), abs=0.1)
+        assert height[i] > 0  # still upright in the image
+
+
+def _box_after_framing(points: torch.Tensor, focal: torch.Tensor, s: int, scale: torch.Tensor, offset: torch.Tensor):
+    t = frame_person(points, focal, s, scale, offset)
+    return t, *_projected_box(points + t[:, None], focal)
+
+
+@pytest.mark.parametrize("focal_mult", [1.3, 5.5, 22.0])
+@pytest.mark.parametrize("s", [64, 224])
+def test_frame_person_box_size_and_centre(body, focal_mult: float, s: int) -> None:
+    out = _posed(body, [0.0, 2.0, -1.0], [0.0, 0.5, 0.2])
+    pts = out.vertices
+    b = pts.shape[0]
+    focal = torch.full((b,), focal_mult * s)
+    scale = torch.tensor([1.2, 1.0, 0.8])
+    offset = torch.tensor([[0.0, 0.0], [0.06, -0.04], [-0.1, 0.12]])
+    t, side, centre = _box_after_framing(pts, focal, s, scale, offset)
+    assert (t[:, 2] > 0).all()
+    torch.testing.assert_close(side, s / scale, atol=0.5, rtol=0)
+    torch.testing.assert_close(centre, offset * s, atol=0.5, rtol=0)
+    # Independently projected (pixel coordinates with the principal point at S/2).
+    cam = pts + t[:, None]
+    uv = focal[:, None, None] * cam[..., :2] / cam[..., 2:] + s / 2
+    lo, hi = uv.amin(1), uv.amax(1)
+    torch.testing.assert_close((lo + hi) / 2, s / 2 + offset * s, atol=0.5, rtol=0)
+    torch.testing.assert_close((hi - lo).amax(1), s / scale, atol=0.5, rtol=0)
+
+
+def test_frame_person_depth_scales_with_focal(body) -> None:
+    pts = _posed(body, [0.3, 0.3], [0.2, 0.2]).vertices
+    s = 96
+    t = frame_person(pts, torch.tensor([22.0 * s, 11.0 * s]), s, torch.tensor([1.2, 1.2]), torch.zeros(2, 2))
+    # At long focal lengths perspective is weak: halving the focal about halves the distance.
+    assert float(t[0, 2] / t[1, 2]) == pytest.approx(2.0, rel=0.02)
+
+
+def test_sample_view_ranges_and_reproducible() -> None:
+    cfg = FramingConfig()
+    s = 96
+    views = [sample_view(cfg, s, torch.Generator().manual_seed(i)) for i in range(200)]
+    v = concat_views(views)
+    assert v.yaw.shape == (200,) and v.centre_offset.shape == (200, 2)
+    assert (v.yaw.abs() <= math.pi).all()
+    assert (v.elevation >= 0).all() and (v.elevation <= math.radians(45) + 1e-6).all()
+    assert (v.focal >= 1.3 * s - 1e-3).all() and (v.focal <= 22 * s + 1e-3).all()
+    assert (v.box_scale >= 0.75 - 1e-6).all() and (v.box_scale <= 1.35 + 1e-6).all()
+    assert (v.centre_offset.abs() <= 0.12 + 1e-6).all()
+    # Log-uniform focal: the median is near the geometric mean of the range.
+    assert float(v.focal.median()) / s == pytest.approx(math.sqrt(1.3 * 22), rel=0.35)
+    again = sample_view(cfg, s, torch.Generator().manual_seed(7))
+    for name in ("yaw", "elevation", "focal", "box_scale", "centre_offset"):
+        assert torch.equal(getattr(again, name), getattr(views[7], name))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"elevation_deg": (-20.0, 10.0)},
+        {"elevation_deg": (30.0, 10.0)},
+        {"elevation_deg": (0.0, 90.0)},
+        {"focal_range": (5.0, 2.0)},
+        {"focal_range": (0.05, 2.0)},
+        {"box_scale": (1.3, 1.1)},
+        {"box_scale": (0.1, 1.0)},
+        {"truncation_scale": (0.5, 4.0)},
+        {"centre_jitter": 0.6},
+        {"centre_jitter": -0.1},
+        {"truncation_prob": 1.5},
+    ],
+)
+def test_framing_config_validation(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        FramingConfig(**kwargs)
+
+
+def test_framing_config_accepts_edges() -> None:
+    FramingConfig(elevation_deg=(-10.0, 80.0), focal_range=(0.1, 0.1), box_scale=(0.3, 3.0), centre_jitter=0.5, truncation_prob=1.0)

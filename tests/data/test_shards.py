@@ -1,0 +1,119 @@
+"""Shards: write, read back (same GT as a fresh render, JPEG-close crops, exact silhouettes), index."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from model.body import load_body_model
+from model.data.dataset import ResolutionConfig
+from model.data.degrade import DegradeConfig
+from model.data.resolution import ResolutionRanges
+from model.data.shards import INDEX_FILE, ShardDataset, write_shards
+from model.data.synthetic import SyntheticConfig, SyntheticPeople
+
+S = 64
+N = 5
+CONFIG = SyntheticConfig(crop_size=S, seed=3)
+RES = ResolutionConfig(ranges=ResolutionRanges((64, 48, 32, 24)), out_size=S, per_sample=2, degrade=DegradeConfig(mode="realistic"))
+START = 20  # scene index of the first sample
+CHECK = [1, 2, 4]  # shards hold [0, 1], [2, 3], [4]: ends of each
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
+    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def shard_dir(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("shards")
+    # batch_size 3 does not divide shard_size 2: exercises splitting batches across shards.
+    path = write_shards(out, N, CONFIG, start=START, shard_size=2, batch_size=3, show_progress=False)
+    assert path == out / INDEX_FILE
+    return out
+
+
+@pytest.fixture(scope="module")
+def fresh() -> dict[str, torch.Tensor]:
+    return SyntheticPeople(CONFIG).generate([START + i for i in CHECK])
+
+
+def test_files_and_index(shard_dir) -> None:
+    files = sorted(p.name for p in shard_dir.glob("shard-*.npz"))
+    assert files == ["shard-00000.npz", "shard-00001.npz", "shard-00002.npz"]
+    index = json.loads((shard_dir / INDEX_FILE).read_text())
+    assert index["files"] == files
+    assert index["samples"] == N and index["start"] == START
+    assert index["crop_size"] == S and index["seed"] == 3 and index["jpeg_quality"] == 95
+    assert index["body_model"] == load_body_model().info.model_id
+    assert index["synthetic_config"]["crop_size"] == S and index["synthetic_config"]["seed"] == 3
+    assert index["synthetic_config"]["framing"]["focal_range"] == list(CONFIG.framing.focal_range)
+    sizes = []
+    for name in files:
+        with np.load(shard_dir / name) as npz:
+            sizes.append(len(npz["jpeg_offsets"]) - 1)
+            assert npz["silhouette"].dtype == np.uint8  # bit-packed
+            assert npz["silhouette"].shape[1:] == (S, S // 8)
+            assert npz["index"].dtype == np.int64
+    assert sizes == [2, 2, 1]
+
+
+def test_clean_matches_fresh_render(shard_dir, fresh: dict[str, torch.Tensor]) -> None:
+    data = ShardDataset(shard_dir, RES)
+    assert len(data) == N and data.crop_size == S
+    for row, i in enumerate(CHECK):
+        sample = data.clean(i)
+        assert set(sample) == set(fresh), set(sample) ^ set(fresh)
+        for key, value in fresh.items():
+            got = sample[key]
+            assert got.shape == value[row].shape, key
+            if key == "image":
+                assert got.dtype == torch.float32 and got.min() >= 0 and got.max() <= 1
+                assert (got - value[row]).abs().mean() < 0.03, "JPEG crop too far from the render"
+            else:
+                assert got.dtype == value[row].dtype, key
+                assert torch.equal(got, value[row]), key  # GT arrays and silhouettes are exact
+        assert int(sample["index"]) == START + i
+
+
+def test_getitem_degrades_reproducibly(shard_dir) -> None:
+    data = ShardDataset(shard_dir, RES, keep_clean=True)
+    a, b = data[3], data[3]
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert a["images"].shape == (2, 3, S, S) and a["image_hr"].shape == (3, S, S)
+    ri = a["range_index"].tolist()
+    assert ri == sorted(set(ri))
+    assert torch.equal(a["joints3d_smpl24"], data.clean(3)["joints3d_smpl24"])
+    # A new epoch: same GT, fresh degradations.
+    data.set_epoch(1)
+    c = data[3]
+    assert torch.equal(c["joints3d_smpl24"], a["joints3d_smpl24"])
+    assert torch.equal(c["image_hr"], a["image_hr"])
+    assert not (torch.equal(c["images"], a["images"]) and torch.equal(c["sizes"], a["sizes"]))
+    data.set_active_ranges((3,))
+    assert data[3]["range_index"].tolist() == [3]
+
+
+def test_limit_and_bounds(shard_dir) -> None:
+    data = ShardDataset(shard_dir, RES, limit=3)
+    assert len(data) == 3
+    with pytest.raises(IndexError):
+        data.clean(3)
+    with pytest.raises(IndexError):
+        data.clean(-1)
+    assert len(ShardDataset(shard_dir, RES, limit=100)) == N
+
+
+def test_missing_folder_message(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no shard index at .*index\.json.*python -m model\.data\.shards"):
+        ShardDataset(tmp_path / "nope")
