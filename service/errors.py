@@ -11,7 +11,7 @@ status  codes
 404     ``not_found``; 405 ``method_not_allowed``
 413     ``too_many_bytes``, ``too_many_pixels``, ``too_many_images``, ``too_many_frames``
 415     ``unsupported_media_type`` (request content type), ``undecodable_image``, ``undecodable_video``
-422     ``invalid_field``, ``image_too_small``, ``invalid_box``, ``not_enough_frames``
+422     ``invalid_field``, ``image_too_small``, ``invalid_box``, ``not_enough_frames``, ``no_person``
 429     ``queue_full`` (with ``Retry-After``)
 500     ``internal_error`` (a bug; never for bad input)
 501     ``not_supported`` (e.g. texture output with a body model that has no UV map)

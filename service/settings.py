@@ -31,26 +31,31 @@ _DEFAULT_BATCH = {"cuda": 32, "cpu": 8}
 class ServiceSettings(BaseSettings):
     """All knobs of the HTTP service (see the module docstring for how to set them)."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", validate_default=True, populate_by_name=True
+    )
 
     # ----------------------------------------------------------------- network / server
     host: str = Field("127.0.0.1", description="Interface uvicorn binds (the Docker image sets 0.0.0.0).")
     port: int = Field(8000, ge=0, le=65535, description="TCP port (0 = any free port).")
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="Log level.")
 
     # ----------------------------------------------------------------- model
     device: str = Field("auto", description="'auto' (CUDA when present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="Network precision: auto = bf16/fp16 autocast on CUDA, bf16 on CPUs that have it, else fp32.",
+    )
     torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice).")
     checkpoint: Path = Field(DEFAULT_CHECKPOINT, description="RSC-Net checkpoint (training or served).")
     allow_random_init: bool = Field(
         True, description="Serve a randomly initialised network (with a warning) when the checkpoint file is absent."
     )
     random_init_net: dict[str, Any] | None = Field(
-        None, description="NetConfig (JSON) of the random network, e.g. {\"backbone\": {\"depth\": 18}, \"input_size\": 64}."
+        None, description='NetConfig (JSON) of the random network, e.g. {"backbone": {"depth": 18}, "input_size": 64}.'
     )
     random_init_bounds: tuple[int, ...] = Field((224, 128, 64, 40, 24), description="Resolution bounds (JSON list).")
-    random_init_seed: int = 0
+    random_init_seed: int = Field(0, description="Seed of the random network.")
     smpl_model_dir: Path | None = Field(
         None,
         validation_alias=AliasChoices("RSCNET_SMPL_MODEL_DIR", "SMPL_MODEL_DIR"),
@@ -69,6 +74,11 @@ class ServiceSettings(BaseSettings):
     # ----------------------------------------------------------------- input limits
     max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest request body (413 beyond).")
     max_image_pixels: int = Field(4096 * 4096, ge=64, description="Largest image / video frame, W*H (413 beyond).")
+    max_request_pixels: int = Field(
+        64 * 1024 * 1024,
+        ge=64,
+        description="Decoded pixels kept per request, all images / crops together (413 beyond).",
+    )
     max_images: int = Field(32, ge=1, description="Images in one /v1/smpl request at most (413 beyond).")
     max_frames: int = Field(300, ge=1, description="Frames in one /v1/sequence request at most (413 beyond).")
     max_render_size: int = Field(1024, ge=16, le=4096, description="Largest side of a rendered PNG.")
@@ -91,13 +101,18 @@ class ServiceSettings(BaseSettings):
             raise ValueError(f"random_init_bounds must be strictly decreasing positive integers, got {list(value)}")
         return value
 
+    @field_validator("smpl_model_dir", mode="before")
+    @classmethod
+    def _empty_dir_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("api_key")
     @classmethod
     def _empty_key_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return None if value is None or not value.get_secret_value() else value
 
     @model_validator(mode="after")
-    def _check_queue(self) -> "ServiceSettings":
+    def _check_queue(self) -> ServiceSettings:
         need = max(self.max_images, self.max_frames)
         if self.queue_size < need:
             raise ValueError(

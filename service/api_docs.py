@@ -1,0 +1,157 @@
+"""OpenAPI pieces the routes share: documented error answers and upload request bodies.
+
+The upload endpoints parse their bodies themselves (:mod:`service.uploads`, to accept both
+multipart and base64 JSON and to enforce limits before decoding), so their request bodies are
+described here from the same pydantic models that validate the fields.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from service.errors import error_body
+from service.images import IMAGE_FORMATS
+from service.schemas import ErrorResponse
+
+__all__ = ["IMAGE_MEDIA_TYPES", "error_responses", "upload_body"]
+
+#: Media types of accepted image uploads.
+IMAGE_MEDIA_TYPES = ", ".join(f"image/{f.lower()}" for f in IMAGE_FORMATS)
+
+_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: (
+        "Malformed request (multipart / JSON syntax, base64, missing file field).",
+        "bad_request",
+        "malformed JSON body: Expecting value: line 1 column 1 (char 0)",
+    ),
+    401: ("Missing or wrong X-API-Key (only when the server has a key).", "unauthorized", "missing X-API-Key header"),
+    413: (
+        "Too many bytes, pixels, images or frames (checked before decoding).",
+        "too_many_pixels",
+        "images[0] is 100000x100000 = 10000000000 pixels; at most 16777216 are accepted",
+    ),
+    415: (
+        "Unsupported content type, or an undecodable / unsupported image or video.",
+        "undecodable_image",
+        "images[0] is not a decodable image; accepted formats: JPEG, PNG, WEBP, BMP",
+    ),
+    422: (
+        "Invalid field value, person crop too small, box outside the image.",
+        "image_too_small",
+        "the person crop is 4x4 pixels (WxH); both sides must be at least 8",
+    ),
+    429: (
+        "The inference queue is full; retry after the Retry-After header's seconds.",
+        "queue_full",
+        "the inference queue is full (512 of 512 items waiting, 1 more requested); retry in 2 s",
+    ),
+    501: (
+        "Not supported by the loaded models (e.g. texture output without a UV map).",
+        "not_supported",
+        "the loaded body model 'smpl' has no UV map; texture output needs the free-smpl-layout model",
+    ),
+    503: (
+        "Not ready yet, shutting down, or out of device memory.",
+        "not_ready",
+        "the service is not ready (status: loading)",
+    ),
+    504: (
+        "The request did not finish within the request timeout.",
+        "timeout",
+        "the request did not finish within 60.0 s; retry later",
+    ),
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for the given error statuses, each with the JSON error shape and an example."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        description, code, detail = _ERRORS[status]
+        entry: dict[str, Any] = {
+            "model": ErrorResponse,
+            "description": description,
+            "content": {"application/json": {"example": error_body(code, detail)}},
+        }
+        if status == 429:
+            entry["headers"] = {
+                "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+            }
+        out[status] = entry
+    return out
+
+
+def upload_body(
+    params: type[BaseModel],
+    files: Mapping[str, tuple[bool, str, str, bool]],
+    *,
+    json_fields: Collection[str] = (),
+    json_example: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``openapi_extra`` with a ``requestBody`` for multipart and base64-JSON uploads.
+
+    Args:
+        params: the pydantic model of the non-file fields.
+        files: file field name -> (repeatable, media types, description, required).
+        json_fields: fields sent as JSON text in multipart.
+        json_example: example JSON body.
+    """
+    schema = params.model_json_schema()
+    props: dict[str, Any] = schema.get("properties", {})
+    multipart_props: dict[str, Any] = {}
+    json_props: dict[str, Any] = {}
+    encoding: dict[str, Any] = {}
+    required: list[str] = []
+    for name, (repeat, media, description, needed) in files.items():
+        if needed:
+            required.append(name)
+        binary = {"type": "string", "format": "binary"}
+        b64 = {"type": "string", "contentEncoding": "base64"}
+        multipart_props[name] = (
+            {"type": "array", "items": binary, "description": description}
+            if repeat
+            else {**binary, "description": description}
+        )
+        json_props[name] = (
+            {"type": "array", "items": b64, "description": f"{description} (base64; {media})"}
+            if repeat
+            else {**b64, "description": f"{description} (base64; {media})"}
+        )
+        encoding[name] = {"contentType": media}
+    for name, prop in props.items():
+        prop = copy.deepcopy(prop)
+        prop.pop("title", None)
+        json_props[name] = prop
+        if name in json_fields:
+            multipart_props[name] = {"type": "string", "description": f"JSON text: {prop.get('description', '')}"}
+        else:
+            multipart_props[name] = prop
+    body: dict[str, Any] = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": multipart_props,
+                    "required": required,
+                    "additionalProperties": False,
+                },
+                "encoding": encoding,
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": json_props,
+                    "required": required,
+                    "additionalProperties": False,
+                }
+            },
+        },
+    }
+    if json_example is not None:
+        body["content"]["application/json"]["example"] = dict(json_example)
+    return {"requestBody": body}

@@ -1,0 +1,82 @@
+"""The FastAPI application: :func:`create_app` wires settings, lifecycle, middleware and routes.
+
+>>> from service.app import create_app
+>>> from service.settings import ServiceSettings
+>>> app = create_app(ServiceSettings(device="cpu"))   # serve with uvicorn.run(app)
+
+Middleware, outermost first: metrics (every request counted, also refused ones), identity
+headers, request-body size limit; then FastAPI's error handlers (JSON errors) and the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import service
+from service.errors import install_error_handlers
+from service.identity import IdentityHeadersMiddleware
+from service.limits import BodySizeLimitMiddleware
+from service.metrics import MetricsMiddleware, ServiceMetrics
+from service.routes import sequence, smpl, system, texture
+from service.settings import ServiceSettings
+from service.state import ServiceState
+
+__all__ = ["API_DESCRIPTION", "create_app"]
+
+API_DESCRIPTION = """\
+3D human pose, shape and texture from low-resolution person crops (RSC-Net).
+
+* Uploads: `multipart/form-data` (file parts) or `application/json` (the same fields, files as base64).
+* Every JSON answer names the body model (`body_model`, e.g. `free-smpl-layout`) and the checkpoint;
+  every response carries the headers `X-Body-Model` and `X-Checkpoint-Id` once a model is loaded.
+* Errors are always JSON `{"error": code, "detail": text}`; one bad item of a multi-item request
+  fails only its own entry.
+* Overload: 429 with `Retry-After`. Not ready / shutting down: 503. Timeout: 504.
+* The free `free-smpl-layout` body model has SMPL's layout but is not SMPL-compatible.
+"""
+
+_TAGS = [
+    {"name": "inference", "description": "Body estimates from images and videos (batched on one worker per device)."},
+    {"name": "models", "description": "What is loaded."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+
+def create_app(settings: ServiceSettings | None = None, *, state: ServiceState | None = None) -> FastAPI:
+    """Build the app (nothing is loaded until the server starts it: loading runs in its lifespan).
+
+    Args:
+        settings: defaults to :class:`ServiceSettings` read from the environment.
+        state: a ready-made :class:`ServiceState` (tests); default one for ``settings``.
+    """
+    settings = settings or ServiceSettings()
+    state = state or ServiceState(settings, ServiceMetrics())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await state.start()
+        try:
+            yield
+        finally:
+            await state.stop()
+
+    app = FastAPI(
+        title="rscnet",
+        version=service.__version__,
+        description=API_DESCRIPTION,
+        openapi_tags=_TAGS,
+        lifespan=lifespan,
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    )
+    app.state.service = state
+    install_error_handlers(app)
+    for module in (system, smpl, sequence, texture):
+        app.include_router(module.router)
+    known = {getattr(r, "path", "") for r in app.routes}
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(IdentityHeadersMiddleware, state=state)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics, known_paths=known)
+    return app

@@ -1,0 +1,346 @@
+"""Dynamic batcher: a bounded queue of items and one worker that runs them in batches.
+
+Requests :meth:`~DynamicBatcher.submit` items (e.g. person crops) and await one future per
+item. One worker task per device collects up to ``max_batch_size`` items, waiting at most
+``max_delay_s`` after the first one for more, and runs ``process(items)`` as one call in a
+dedicated worker thread (off the event loop). Items of different requests and endpoints share
+batches.
+
+Guarantees:
+
+* **Backpressure**: the queue holds at most ``max_queue`` items; a submission that does not fit
+  whole is refused with :class:`QueueFullError` (the service answers 429 with ``Retry-After``
+  from :meth:`~DynamicBatcher.retry_after_s`). Nothing of a refused submission is queued.
+* **Isolation**: ``process`` returns one result *or exception* per item; an exception fails only
+  its item's future. If ``process`` itself raises, every item of that batch fails with that
+  exception and the worker goes on with the next batch: the worker never dies of an item.
+* **Timeouts**: :meth:`~DynamicBatcher.run` gives up after ``timeout`` seconds and cancels the
+  request's futures; cancelled items still queued are dropped without computing them.
+* **Shutdown**: :meth:`~DynamicBatcher.stop` refuses new items (:class:`BatcherClosedError`),
+  drains what is queued (up to a timeout), then fails whatever is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+__all__ = ["BatchObserver", "BatcherClosedError", "DynamicBatcher", "QueueFullError"]
+
+log = logging.getLogger("service.batcher")
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+
+
+class QueueFullError(Exception):
+    """The queue cannot take the submission now.
+
+    Attributes:
+        requested: items of the refused submission.
+        queued: items waiting when it was refused.
+        capacity: the queue bound.
+        retry_after_s: suggested wait before retrying (whole seconds, >= 1).
+    """
+
+    def __init__(self, requested: int, queued: int, capacity: int, retry_after_s: int) -> None:
+        super().__init__(
+            f"the inference queue is full ({queued} of {capacity} items waiting, {requested} more requested); "
+            f"retry in {retry_after_s} s"
+        )
+        self.requested = requested
+        self.queued = queued
+        self.capacity = capacity
+        self.retry_after_s = retry_after_s
+
+
+class BatcherClosedError(Exception):
+    """The batcher is shutting down (or not started) and takes no more items."""
+
+
+class BatchObserver(Protocol):
+    """What the batcher reports (e.g. to Prometheus); every method must be cheap and never raise."""
+
+    def on_queue_length(self, length: int) -> None: ...
+
+    def on_batch(self, size: int, seconds: float) -> None: ...
+
+    def on_rejected(self, items: int) -> None: ...
+
+
+class _NullObserver:
+    def on_queue_length(self, length: int) -> None:
+        pass
+
+    def on_batch(self, size: int, seconds: float) -> None:
+        pass
+
+    def on_rejected(self, items: int) -> None:
+        pass
+
+
+@dataclass
+class _Entry(Generic[ItemT, ResultT]):
+    item: ItemT
+    future: asyncio.Future[ResultT]
+
+
+class DynamicBatcher(Generic[ItemT, ResultT]):
+    """Bounded queue plus one batching worker (see the module docstring).
+
+    Args:
+        process: ``process(items) -> results``, called in the worker thread with ``1 <= len(items)
+            <= max_batch_size`` items; returns one result or :class:`BaseException` per item, in order.
+        max_batch_size: most items per ``process`` call.
+        max_delay_s: longest wait for more items after the first item of a batch is taken.
+        max_queue: most items waiting (not counting the batch being computed).
+        observer: receives queue lengths, batch sizes and times, rejections.
+        name: for logs and the worker thread's name.
+    """
+
+    def __init__(
+        self,
+        process: Callable[[list[ItemT]], Sequence[ResultT | BaseException]],
+        *,
+        max_batch_size: int,
+        max_delay_s: float,
+        max_queue: int,
+        observer: BatchObserver | None = None,
+        name: str = "worker",
+    ) -> None:
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        if max_delay_s < 0:
+            raise ValueError(f"max_delay_s must be >= 0, got {max_delay_s}")
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+        self._process = process
+        self.max_batch_size = int(max_batch_size)
+        self.max_delay_s = float(max_delay_s)
+        self.max_queue = int(max_queue)
+        self._observer: BatchObserver = observer or _NullObserver()
+        self.name = name
+        self._queue: collections.deque[_Entry[ItemT, ResultT]] = collections.deque()
+        self._not_empty: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._closing = False
+        self._batch_seconds_ema: float | None = None
+        self.batches_run = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Start the worker on the running event loop (idempotent)."""
+        if self._task is not None:
+            return
+        self._not_empty = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rscnet-{self.name}")
+        self._closing = False
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.name}")
+
+    @property
+    def running(self) -> bool:
+        """Started, not stopping, and the worker task alive."""
+        return self._task is not None and not self._task.done() and not self._closing
+
+    @property
+    def queue_length(self) -> int:
+        """Items waiting (not counting the batch being computed)."""
+        return len(self._queue)
+
+    async def stop(self, drain: bool = True, timeout: float | None = None) -> None:
+        """Refuse new items; with ``drain`` finish the queued ones (at most ``timeout`` s); stop the worker."""
+        self._closing = True
+        if self._task is None:
+            return
+        assert self._not_empty is not None and self._idle is not None
+        self._not_empty.set()  # wake the worker so it sees the closing flag
+        if drain:
+            try:
+                await asyncio.wait_for(self._drained(), timeout)
+            except TimeoutError:
+                log.warning("%s: shutdown drain timed out with %d items queued", self.name, len(self._queue))
+        while self._queue:
+            entry = self._queue.popleft()
+            if not entry.future.done():
+                entry.future.set_exception(BatcherClosedError("the service is shutting down"))
+        self._observer.on_queue_length(0)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._task = None
+
+    async def _drained(self) -> None:
+        assert self._idle is not None
+        while self._queue or not self._idle.is_set():
+            await asyncio.sleep(0.005)
+
+    # ------------------------------------------------------------------ submission
+    def retry_after_s(self) -> int:
+        """Seconds a refused client should wait: the time to work off the current queue (>= 1)."""
+        per_batch = self._batch_seconds_ema if self._batch_seconds_ema is not None else 0.1
+        batches = math.ceil(len(self._queue) / self.max_batch_size) + 1
+        return max(1, math.ceil(batches * per_batch))
+
+    def check_capacity(self, n: int) -> None:
+        """Raise :class:`QueueFullError` if ``n`` items would not fit now (nothing is queued or counted).
+
+        Lets a caller refuse early, before preparing the items; :meth:`submit` checks again.
+        """
+        if len(self._queue) + n > self.max_queue:
+            self._observer.on_rejected(n)
+            raise QueueFullError(n, len(self._queue), self.max_queue, self.retry_after_s())
+
+    def submit(self, items: Sequence[ItemT]) -> list[asyncio.Future[ResultT]]:
+        """Queue ``items`` (all or none) and return one future per item.
+
+        Raises:
+            BatcherClosedError: not started or shutting down.
+            QueueFullError: the items do not fit in the queue now.
+        """
+        if self._task is None or self._closing or self._task.done():
+            raise BatcherClosedError("the inference worker is not running (starting up or shutting down)")
+        assert self._not_empty is not None
+        n = len(items)
+        if n == 0:
+            return []
+        if len(self._queue) + n > self.max_queue:
+            self._observer.on_rejected(n)
+            raise QueueFullError(n, len(self._queue), self.max_queue, self.retry_after_s())
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[ResultT]] = []
+        for item in items:
+            fut: asyncio.Future[ResultT] = loop.create_future()
+            self._queue.append(_Entry(item, fut))
+            futures.append(fut)
+        self._observer.on_queue_length(len(self._queue))
+        self._not_empty.set()
+        return futures
+
+    async def run(self, items: Sequence[ItemT], timeout: float | None = None) -> list[ResultT | BaseException]:
+        """Submit ``items`` and wait for all of them: one result or exception per item, in order.
+
+        Raises:
+            BatcherClosedError, QueueFullError: see :meth:`submit`.
+            TimeoutError: not all items were done within ``timeout`` seconds (the unfinished ones
+                are cancelled and will not be computed if still queued).
+        """
+        futures = self.submit(items)
+        if not futures:
+            return []
+        try:
+            done, pending = await asyncio.wait(futures, timeout=timeout)
+        except asyncio.CancelledError:
+            for fut in futures:
+                fut.cancel()
+            raise
+        if pending:
+            for fut in pending:
+                fut.cancel()
+            for fut in done:
+                fut.exception()  # mark retrieved: the request is answered with 504 anyway
+            raise TimeoutError(f"{len(pending)} of {len(futures)} items not done within {timeout} s")
+        out: list[ResultT | BaseException] = []
+        for fut in futures:
+            exc = fut.exception()
+            out.append(exc if exc is not None else fut.result())
+        return out
+
+    # ------------------------------------------------------------------ worker
+    def _pop_live(self) -> _Entry[ItemT, ResultT] | None:
+        """Next queued entry whose future is still wanted (cancelled ones are dropped)."""
+        while self._queue:
+            entry = self._queue.popleft()
+            if not entry.future.done():
+                return entry
+        return None
+
+    async def _collect(self) -> list[_Entry[ItemT, ResultT]]:
+        """Wait for a first item, then up to ``max_delay_s`` for more (or until the batch is full)."""
+        assert self._not_empty is not None
+        loop = asyncio.get_running_loop()
+        batch: list[_Entry[ItemT, ResultT]] = []
+        while not batch:
+            first = self._pop_live()
+            if first is not None:
+                batch.append(first)
+                break
+            self._not_empty.clear()
+            if self._closing:
+                return batch
+            await self._not_empty.wait()
+        deadline = loop.time() + self.max_delay_s
+        while len(batch) < self.max_batch_size:
+            entry = self._pop_live()
+            if entry is not None:
+                batch.append(entry)
+                continue
+            self._not_empty.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing:
+                break
+            try:
+                await asyncio.wait_for(self._not_empty.wait(), remaining)
+            except TimeoutError:
+                break
+        return batch
+
+    async def _loop(self) -> None:
+        assert self._idle is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            self._observer.on_queue_length(len(self._queue))
+            if not batch:
+                if self._closing:
+                    await asyncio.sleep(0.01)  # stop() cancels us once it has drained
+                continue
+            self._idle.clear()
+            try:
+                await self._run_batch(loop, batch)
+            except asyncio.CancelledError:
+                for entry in batch:
+                    if not entry.future.done():
+                        entry.future.set_exception(BatcherClosedError("the service is shutting down"))
+                raise
+            except Exception:  # noqa: BLE001 - never let the worker die
+                log.exception("%s: unexpected error while delivering a batch", self.name)
+            finally:
+                self._idle.set()
+
+    async def _run_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Entry[ItemT, ResultT]]) -> None:
+        items = [e.item for e in batch]
+        start = time.perf_counter()
+        results: Sequence[ResultT | BaseException]
+        try:
+            results = await loop.run_in_executor(self._executor, self._process, items)
+            if len(results) != len(items):
+                raise RuntimeError(f"process returned {len(results)} results for {len(items)} items")
+        except Exception as exc:  # noqa: BLE001 - the batch fails, the worker goes on
+            log.exception("%s: batch of %d items failed", self.name, len(items))
+            results = [exc] * len(items)
+        seconds = time.perf_counter() - start
+        self.batches_run += 1
+        ema = self._batch_seconds_ema
+        self._batch_seconds_ema = seconds if ema is None else 0.8 * ema + 0.2 * seconds
+        self._observer.on_batch(len(items), seconds)
+        for entry, result in zip(batch, results):
+            if entry.future.done():  # timed out or cancelled meanwhile
+                continue
+            if isinstance(result, BaseException):
+                entry.future.set_exception(result)
+            else:
+                entry.future.set_result(result)

@@ -1,0 +1,229 @@
+"""From uploaded files to predictions: decode and crop (in threads), then run through the batcher.
+
+Per-item failures (an undecodable image, a box outside its image, a crop too small, a crop the
+network fails on) come back as :class:`~service.errors.ApiError` values in the item's slot;
+request-wide conditions raise: 429 ``queue_full`` (with ``Retry-After``), 504 ``timeout``, 503
+``shutting_down``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio
+import numpy as np
+from fastapi import Header
+
+from model.inference import Prediction
+from service.batcher import BatcherClosedError, DynamicBatcher, QueueFullError
+from service.engine import CropItem
+from service.errors import ApiError
+from service.images import Box, BudgetExceeded, Crop, PixelBudget, crop_box, decode_image
+from service.schemas import item_error_json
+from service.state import ServiceState
+from service.video import iter_video_frames
+
+__all__ = [
+    "RequestTimeoutHeader",
+    "Deadline",
+    "PreparedCrop",
+    "check_capacity",
+    "crops_from_video",
+    "decode_crops",
+    "error_entry",
+    "predict_crops",
+    "raise_if_all_failed",
+]
+
+#: The optional client deadline header of the inference endpoints (seconds, capped by the server's).
+RequestTimeoutHeader = Annotated[
+    float | None,
+    Header(
+        alias="X-Request-Timeout",
+        gt=0,
+        description="Give up (504) after this many seconds, if sooner than the server's request timeout.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The request's time budget (``request_timeout_s`` from its arrival)."""
+
+    expires: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    @classmethod
+    def for_request(cls, server_timeout_s: float, client_timeout_s: float | None) -> Deadline:
+        """The server's timeout, shortened by the client's ``X-Request-Timeout`` when that is smaller."""
+        seconds = server_timeout_s if client_timeout_s is None else min(server_timeout_s, client_timeout_s)
+        return cls.after(seconds)
+
+    def remaining(self) -> float:
+        return max(0.0, self.expires - time.monotonic())
+
+
+@dataclass(frozen=True)
+class PreparedCrop:
+    """A decoded person crop and how long decoding took."""
+
+    crop: Crop
+    decode_ms: float
+
+
+def _crop(image: np.ndarray, box: Box | None, max_pixels: int, what: str) -> Crop:
+    if box is None:
+        return Crop(pixels=image, offset=(0, 0))
+    return crop_box(image, box, max_pixels=max_pixels, what=what)
+
+
+def _decode_all(
+    blobs: Sequence[bytes], boxes: Sequence[Box | None], max_pixels: int, budget: PixelBudget, name: str
+) -> list[PreparedCrop | ApiError]:
+    out: list[PreparedCrop | ApiError] = []
+    for i, (data, box) in enumerate(zip(blobs, boxes)):
+        start = time.perf_counter()
+        try:
+            image = decode_image(data, max_pixels=max_pixels, what=f"{name}[{i}]", budget=budget)
+            crop = _crop(image, box, max_pixels, f"box of {name}[{i}]")
+        except BudgetExceeded:
+            raise
+        except ApiError as exc:
+            out.append(exc)
+            continue
+        out.append(PreparedCrop(crop, (time.perf_counter() - start) * 1000.0))
+    return out
+
+
+async def decode_crops(
+    state: ServiceState, blobs: Sequence[bytes], boxes: Sequence[Box | None] | None, name: str
+) -> list[PreparedCrop | ApiError]:
+    """Decode images (and cut their boxes) in a worker thread; one crop or error per image.
+
+    Raises:
+        ApiError: 413 ``too_many_pixels`` when the images together exceed ``max_request_pixels``.
+    """
+    boxes = list(boxes) if boxes is not None else [None] * len(blobs)
+    s = state.settings
+    budget = PixelBudget(s.max_request_pixels)
+    return await anyio.to_thread.run_sync(
+        _decode_all, list(blobs), boxes, s.max_image_pixels, budget, name, limiter=state.cpu_limiter
+    )
+
+
+def _crops_from_video(
+    data: bytes, track: Sequence[Box | None] | None, max_pixels: int, max_frames: int, budget: PixelBudget
+) -> list[PreparedCrop | ApiError | None]:
+    out: list[PreparedCrop | ApiError | None] = []
+    frames = iter_video_frames(
+        data, max_pixels=max_pixels, max_frames=max_frames, num_frames=None if track is None else len(track)
+    )
+    for i, frame in enumerate(frames):
+        start = time.perf_counter()
+        box = None if track is None else track[i]
+        if track is not None and box is None:
+            out.append(None)  # no person in this frame
+            continue
+        try:
+            crop = _crop(frame, box, max_pixels, f"track[{i}]")
+        except ApiError as exc:
+            out.append(exc)
+            continue
+        h, w = crop.pixels.shape[:2]
+        budget.take(h * w, f"frame {i}")  # only the crops are kept, not the frames
+        out.append(PreparedCrop(crop, (time.perf_counter() - start) * 1000.0))
+    return out
+
+
+async def crops_from_video(
+    state: ServiceState, data: bytes, track: Sequence[Box | None] | None
+) -> list[PreparedCrop | ApiError | None]:
+    """Decode a video frame by frame and cut the track's boxes (``None`` where the track has no box).
+
+    Without a track every frame is a whole crop. Decoding runs in a worker thread.
+
+    Raises:
+        ApiError: see :func:`service.video.iter_video_frames`; 413 ``too_many_pixels`` when the kept
+            crops exceed ``max_request_pixels``.
+    """
+    s = state.settings
+    budget = PixelBudget(s.max_request_pixels)
+    return await anyio.to_thread.run_sync(
+        _crops_from_video, data, track, s.max_image_pixels, s.max_frames, budget, limiter=state.cpu_limiter
+    )
+
+
+def check_capacity(batcher: DynamicBatcher[CropItem, Any], items: int) -> None:
+    """429 before any decoding when the queue cannot take ``items`` more crops now."""
+    try:
+        batcher.check_capacity(items)
+    except QueueFullError as exc:
+        raise ApiError(429, "queue_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
+
+
+async def predict_crops(
+    state: ServiceState,
+    batcher: DynamicBatcher[CropItem, Any],
+    crops: Sequence[np.ndarray],
+    *,
+    include_vertices: bool,
+    deadline: Deadline,
+) -> list[Prediction | ApiError]:
+    """Run crops through the shared batcher: one prediction or per-item error per crop.
+
+    Raises:
+        ApiError: 429 ``queue_full``, 504 ``timeout`` or 503 ``shutting_down`` for the whole request.
+    """
+    items = [CropItem(c, include_vertices) for c in crops]
+    try:
+        results = await batcher.run(items, timeout=deadline.remaining())
+    except QueueFullError as exc:
+        raise ApiError(429, "queue_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
+    except TimeoutError:
+        raise ApiError(
+            504,
+            "timeout",
+            "the request did not finish within its timeout (server limit or X-Request-Timeout); retry later",
+        ) from None
+    except BatcherClosedError as exc:
+        raise ApiError(503, "shutting_down", str(exc)) from None
+    out: list[Prediction | ApiError] = []
+    for result in results:
+        if isinstance(result, Prediction):
+            out.append(result)
+            continue
+        if isinstance(result, ApiError):
+            error = result
+        elif isinstance(result, BatcherClosedError):
+            error = ApiError(503, "shutting_down", str(result))
+        else:
+            error = ApiError(500, "internal_error", f"prediction failed on this item ({type(result).__name__})")
+        out.append(error)
+    return out
+
+
+def raise_if_all_failed(entries: Sequence[dict[str, Any]], what: str) -> None:
+    """When no entry succeeded, raise the first entry's error with every entry's error in ``items``."""
+    if not entries or any(e.get("ok") for e in entries):
+        return
+    first = entries[0]
+    if len(entries) == 1:
+        raise ApiError(first["status"], first["error"], first["detail"])
+    raise ApiError(
+        first["status"],
+        first["error"],
+        f"every {what} failed; first: {first['detail']}",
+        extra={"items": list(entries)},
+    )
+
+
+def error_entry(state: ServiceState, index: int, error: ApiError) -> dict[str, Any]:
+    """An item-error dict for ``error`` at ``index`` (counted in ``rscnet_item_errors_total``)."""
+    state.metrics.item_errors.labels(error.code).inc()
+    return item_error_json(index, error.status, error.code, error.detail)

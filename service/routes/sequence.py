@@ -1,0 +1,227 @@
+"""``POST /v1/sequence``: temporally smoothed body estimates for the frames of a clip.
+
+Interim behaviour, until RSC-Net's temporal (GRU) module lands: every frame is predicted on its
+own through the shared batcher, then the per-frame parameters are smoothed with the filter of
+:mod:`service.smoothing`. Answers say so in ``temporal_model`` (``kind: "filter"``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from model.inference import Prediction
+from service.api_docs import IMAGE_MEDIA_TYPES, error_responses, upload_body
+from service.auth import require_api_key
+from service.deps import StateDep
+from service.errors import ApiError
+from service.pipeline import (
+    Deadline,
+    PreparedCrop,
+    RequestTimeoutHeader,
+    check_capacity,
+    crops_from_video,
+    decode_crops,
+    error_entry,
+    predict_crops,
+    raise_if_all_failed,
+)
+from service.schemas import SequenceParams, SequenceResponse, item_error_json, prediction_json, to_box
+from service.smoothing import FILTER_NAME, smooth_predictions
+from service.uploads import parse_fields, read_upload
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_DESCRIPTION = (
+    "Interim: per-frame RSC-Net predictions smoothed by a zero-phase Gaussian filter over valid frames "
+    "(rotations: chordal mean projected to SO(3); betas and weak camera: weighted means); "
+    "RSC-Net's GRU temporal module is not loaded."
+)
+
+
+@router.post(
+    "/v1/sequence",
+    operation_id="estimate_sequence",
+    tags=["inference"],
+    summary="Temporally smoothed body estimates for ordered frames or a video",
+    dependencies=[Depends(require_api_key)],
+    responses={
+        200: {
+            "model": SequenceResponse,
+            "description": "One entry per frame; failed or skipped frames are entries with ok=false.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "body_model": "free-smpl-layout",
+                        "body_model_id": "free-smpl-layout:c396bc99c5ec44d6",
+                        "checkpoint_id": "untrained-seed0",
+                        "is_trained": False,
+                        "temporal_model": {
+                            "name": FILTER_NAME,
+                            "kind": "filter",
+                            "sigma": 1.5,
+                            "description": _DESCRIPTION,
+                        },
+                        "num_frames": 2,
+                        "frames": [
+                            {
+                                "index": 0,
+                                "ok": True,
+                                "smoothed": {"index": 0, "ok": True, "betas": [0.0] * 10, "...": "as in /v1/smpl"},
+                            },
+                            {
+                                "index": 1,
+                                "ok": False,
+                                "status": 422,
+                                "error": "no_person",
+                                "detail": "track[1] is null: no person in this frame",
+                            },
+                        ],
+                    }
+                }
+            },
+        },
+        **error_responses(400, 401, 413, 415, 422, 429, 503, 504),
+    },
+    openapi_extra=upload_body(
+        SequenceParams,
+        {
+            "frames": (
+                True,
+                IMAGE_MEDIA_TYPES,
+                "Ordered frames (person crops, or full frames with 'track'); one file part per frame",
+                False,
+            ),
+            "video": (False, "video/mp4, video/x-msvideo", "One MP4 or AVI video instead of 'frames'", False),
+        },
+        json_fields={"track"},
+        json_example={
+            "frames": ["<base64 PNG>", "<base64 PNG>", "<base64 PNG>"],
+            "sigma": 1.5,
+            "include_single_frame": True,
+        },
+    ),
+)
+async def estimate_sequence(
+    request: Request,
+    state: StateDep,
+    request_timeout: RequestTimeoutHeader = None,
+) -> JSONResponse:
+    """Send either ``frames`` (ordered image files) or one ``video`` (MP4 / AVI), optionally with a
+    ``track`` of per-frame person boxes (JSON; ``null`` where the person is not visible). Returns
+    per-frame smoothed results (same fields as ``/v1/smpl``) and, with ``include_single_frame``,
+    the unsmoothed ones.
+    """
+    deadline = Deadline.for_request(state.settings.request_timeout_s, request_timeout)
+    predictor, batcher = state.require_ready()
+    s = state.settings
+    upload = await read_upload(
+        request,
+        file_fields={"frames", "video"},
+        max_files=s.max_frames,
+        too_many_code="too_many_frames",
+        too_many_what="frames",
+    )
+    params = parse_fields(SequenceParams, upload, json_fields={"track"})
+    frames_files = upload.files.get("frames", [])
+    videos = upload.files.get("video", [])
+    if bool(frames_files) == bool(videos):
+        raise ApiError(400, "bad_request", "send either image files in 'frames' or exactly one file in 'video'")
+    if len(videos) > 1:
+        raise ApiError(400, "bad_request", f"send one video, got {len(videos)}")
+    track = None if params.track is None else [to_box(b, f"track[{i}]") for i, b in enumerate(params.track)]
+    if track is not None and len(track) > s.max_frames:
+        raise ApiError(
+            413, "too_many_frames", f"track has {len(track)} entries; at most {s.max_frames} frames are accepted"
+        )
+
+    prepared: list[PreparedCrop | ApiError | None]
+    if frames_files:
+        if track is not None and len(track) != len(frames_files):
+            raise ApiError(422, "invalid_field", f"track has {len(track)} entries for {len(frames_files)} frames")
+        present = [i for i in range(len(frames_files)) if track is None or track[i] is not None]
+        check_capacity(batcher, len(present))
+        decoded = await decode_crops(
+            state,
+            [frames_files[i].data for i in present],
+            None if track is None else [track[i] for i in present],
+            "frames",
+        )
+        prepared = [None] * len(frames_files)
+        for i, d in zip(present, decoded):
+            prepared[i] = d
+    else:
+        check_capacity(batcher, 1 if track is None else max(1, sum(b is not None for b in track)))
+        prepared = await crops_from_video(state, videos[0].data, track)
+
+    ok = [(i, p) for i, p in enumerate(prepared) if isinstance(p, PreparedCrop)]
+    started = time.perf_counter()
+    preds = await predict_crops(
+        state, batcher, [p.crop.pixels for _, p in ok], include_vertices=params.include_vertices, deadline=deadline
+    )
+    inference_ms = (time.perf_counter() - started) * 1000.0
+
+    per_frame: list[Prediction | None] = [None] * len(prepared)
+    entries: list[dict[str, Any] | None] = [None] * len(prepared)
+    for i, p in enumerate(prepared):
+        if p is None:
+            entries[i] = item_error_json(i, 422, "no_person", f"track[{i}] is null: no person in this frame")
+        elif isinstance(p, ApiError):
+            entries[i] = error_entry(state, i, p)
+    for (i, _), pred in zip(ok, preds):
+        if isinstance(pred, ApiError):
+            entries[i] = error_entry(state, i, pred)
+        else:
+            per_frame[i] = pred
+
+    started = time.perf_counter()
+    smoothed = await anyio.to_thread.run_sync(
+        lambda: smooth_predictions(
+            per_frame,
+            predictor.body_model,
+            sigma=params.sigma,
+            input_size=predictor.input_size,
+            include_vertices=params.include_vertices,
+        ),
+        limiter=state.cpu_limiter,
+    )
+    smoothing_ms = (time.perf_counter() - started) * 1000.0
+    for i, p in ok:
+        raw, smooth = per_frame[i], smoothed[i]
+        if raw is None or smooth is None:
+            continue
+        timings = {"decode": p.decode_ms, "inference": inference_ms, "smoothing": smoothing_ms}
+        entry: dict[str, Any] = {
+            "index": i,
+            "ok": True,
+            "smoothed": prediction_json(smooth, index=i, offset=p.crop.offset, crop_box=p.crop.box, timings_ms=timings),
+        }
+        if params.include_single_frame:
+            entry["single_frame"] = prediction_json(
+                raw, index=i, offset=p.crop.offset, crop_box=p.crop.box, timings_ms=timings
+            )
+        entries[i] = entry
+    results = [e for e in entries if e is not None]
+    raise_if_all_failed(results, "frame")
+    return JSONResponse(
+        {
+            "body_model": predictor.name,
+            "body_model_id": predictor.model_id,
+            "checkpoint_id": predictor.checkpoint_id,
+            "is_trained": predictor.is_trained,
+            "temporal_model": {
+                "name": FILTER_NAME,
+                "kind": "filter",
+                "sigma": params.sigma,
+                "description": _DESCRIPTION,
+            },
+            "num_frames": len(results),
+            "frames": results,
+        }
+    )

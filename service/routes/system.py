@@ -1,0 +1,239 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics, and what is loaded."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+import fastapi
+import torch
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+
+import service
+from model.inference import MIN_SIDE
+from service.api_docs import error_responses
+from service.auth import require_api_key
+from service.deps import StateDep
+from service.errors import error_body
+from service.images import IMAGE_FORMATS
+from service.meshes import DEFAULT_TEXTURE_NAME
+from service.schemas import ModelsResponse
+from service.smoothing import FILTER_NAME
+from service.video import VIDEO_CONTAINERS
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get(
+    "/healthz",
+    operation_id="healthz",
+    tags=["operations"],
+    summary="Liveness: the process is up",
+    responses={200: {"content": {"application/json": {"example": {"status": "alive"}}}}},
+)
+async def healthz() -> dict[str, str]:
+    """Always 200 while the process serves HTTP (use ``/readyz`` to know whether it can predict)."""
+    return {"status": "alive"}
+
+
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    tags=["operations"],
+    summary="Readiness: model loaded and warmed up",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "ready",
+                        "device": "cpu",
+                        "body_model": "free-smpl-layout",
+                        "checkpoint_id": "untrained-seed0",
+                    }
+                }
+            }
+        },
+        503: {
+            "description": "Still loading, failed to load, or shutting down.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        **error_body("not_ready", "the service is not ready (status: loading)"),
+                        "status": "loading",
+                        "device": None,
+                    }
+                }
+            },
+        },
+    },
+)
+async def readyz(state: StateDep) -> JSONResponse:
+    """200 once the model is loaded and warmed up; 503 before, on failure, and while shutting down."""
+    predictor = state.predictor
+    device = None if predictor is None else str(predictor.device)
+    if state.ready and predictor is not None:
+        return JSONResponse(
+            {
+                "status": "ready",
+                "device": device,
+                "body_model": predictor.name,
+                "checkpoint_id": predictor.checkpoint_id,
+            }
+        )
+    detail = f"the service is not ready (status: {state.status})"
+    if state.error:
+        detail += f": {state.error}"
+    body = {
+        **error_body("not_ready" if state.status != "stopping" else "shutting_down", detail),
+        "status": state.status,
+        "device": device,
+    }
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    tags=["operations"],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}, "example": "rscnet_queue_length 0.0\n"}}}
+    },
+)
+async def metrics(state: StateDep) -> Response:
+    """Requests by endpoint and status, latency histograms, queue length, batch sizes and compute times."""
+    body, content_type = state.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+def _ranges(bounds: tuple[int, ...]) -> list[dict[str, Any]]:
+    out = []
+    for i, low in enumerate(bounds):
+        high = None if i == 0 else bounds[i - 1]
+        if i == len(bounds) - 1:
+            low = MIN_SIDE  # sizes below the last bound still use the last row
+        out.append({"index": i, "min_size": low, "max_size_exclusive": high})
+    return out
+
+
+_MODELS_EXAMPLE = {
+    "status": "ready",
+    "body_model": {"name": "free-smpl-layout", "model_id": "free-smpl-layout:c396bc99c5ec44d6", "has_uv_map": True},
+    "checkpoint": {
+        "path": None,
+        "id": "untrained-seed0",
+        "is_trained": False,
+        "warning": "checkpoint ... not found: serving a RANDOMLY INITIALISED network ...",
+    },
+    "network": {
+        "input_size": 224,
+        "backbone_depth": 50,
+        "resolution_bounds": [224, 128, 64, 40, 24],
+        "device": "cpu",
+        "precision": "fp32",
+    },
+    "modules": {
+        "smpl": {"loaded": True, "trained": False},
+        "sequence": {"temporal_model": "gaussian-chordal", "kind": "filter", "gru_loaded": False},
+        "texture": {"texture_model": None, "loaded": False, "texture": "flat-default"},
+    },
+    "batching": {"max_batch_size": 8, "max_delay_ms": 10.0, "queue_size": 512},
+    "limits": {"max_images": 32, "max_frames": 300},
+    "versions": {"service": "0.1.0", "api": "v1"},
+}
+
+
+@router.get(
+    "/v1/models",
+    operation_id="get_models",
+    tags=["models"],
+    summary="What is loaded: body model, checkpoint, network, modules, limits, versions",
+    response_model=ModelsResponse,
+    dependencies=[Depends(require_api_key)],
+    responses={200: {"content": {"application/json": {"example": _MODELS_EXAMPLE}}}, **error_responses(401, 503)},
+)
+async def get_models(state: StateDep) -> JSONResponse:
+    """Say exactly what answers requests, including what is *not* loaded yet (GRU, texture network)."""
+    predictor, _ = state.require_ready()
+    loaded = state.loaded
+    assert loaded is not None
+    s = state.settings
+    body = predictor.body_model
+    info = body.info
+    trained = predictor.is_trained
+    return JSONResponse(
+        {
+            "status": state.status,
+            "body_model": {
+                "name": info.name,
+                "model_id": info.model_id,
+                "sha256": info.sha256,
+                "source": info.source,
+                "num_vertices": info.num_vertices,
+                "has_uv_map": body.face_uvs is not None,
+            },
+            "checkpoint": {
+                "path": None if predictor.checkpoint_path is None else str(predictor.checkpoint_path),
+                "configured_path": str(s.checkpoint),
+                "id": predictor.checkpoint_id,
+                "is_trained": trained,
+                "warning": loaded.warning,
+            },
+            "network": {
+                "input_size": predictor.input_size,
+                "backbone_depth": predictor.net.config.backbone.depth,
+                "resolution_aware": predictor.net.config.backbone.resolution_aware,
+                "resolution_bounds": list(predictor.ranges.bounds),
+                "resolution_ranges": _ranges(tuple(predictor.ranges.bounds)),
+                "device": str(predictor.device),
+                "precision": predictor.precision,
+            },
+            "modules": {
+                "smpl": {"loaded": True, "trained": trained, "endpoints": ["/v1/smpl", "/v1/sequence", "/v1/texture"]},
+                "sequence": {
+                    "temporal_model": FILTER_NAME,
+                    "kind": "filter",
+                    "gru_loaded": False,
+                    "note": "RSC-Net's temporal (GRU) module is not loaded: "
+                    "/v1/sequence predicts each frame and smooths "
+                    "the parameters with a Gaussian filter (rotations by chordal mean).",
+                },
+                "texture": {
+                    "texture_model": None,
+                    "loaded": False,
+                    "texture": DEFAULT_TEXTURE_NAME,
+                    "formats": ["glb", "obj", "png"],
+                    "note": "No texture network is loaded: "
+                    "/v1/texture returns the predicted mesh with a flat default texture.",
+                },
+            },
+            "batching": {
+                "max_batch_size": state.max_batch_size,
+                "max_delay_ms": s.max_delay_ms,
+                "queue_size": s.queue_size,
+            },
+            "limits": {
+                "max_upload_bytes": s.max_upload_bytes,
+                "max_image_pixels": s.max_image_pixels,
+                "max_images": s.max_images,
+                "max_frames": s.max_frames,
+                "max_render_size": s.max_render_size,
+                "request_timeout_s": s.request_timeout_s,
+                "image_formats": list(IMAGE_FORMATS),
+                "video_containers": list(VIDEO_CONTAINERS),
+            },
+            "versions": {
+                "service": service.__version__,
+                "api": "v1",
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "cuda": torch.version.cuda,
+                "fastapi": fastapi.__version__,
+            },
+        }
+    )

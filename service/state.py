@@ -1,0 +1,151 @@
+"""The service's lifecycle: load the model, warm up, serve, drain and stop.
+
+States (reported by ``/readyz`` and ``/v1/models``)::
+
+    starting -> loading -> warming_up -> ready -> stopping
+                     \\-------------\\-> failed   (model could not be loaded / warm-up failed)
+
+Loading runs in the background after the server starts listening, so ``/healthz`` answers at
+once and ``/readyz`` answers 503 until the model is loaded and warmed up (the usual liveness /
+readiness split of orchestrators). On shutdown the service stops taking work (503
+``shutting_down``) and the batcher drains its queue before the worker stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import anyio
+import numpy as np
+
+from model.inference import Predictor
+from service.batcher import DynamicBatcher
+from service.engine import CropItem, PredictorEngine
+from service.errors import ApiError
+from service.metrics import ServiceMetrics
+from service.model_loader import LoadedPredictor, load_predictor
+from service.settings import ServiceSettings
+
+__all__ = ["ServiceState"]
+
+log = logging.getLogger("service.state")
+
+#: CPU-side jobs (image decoding, mesh export, rendering, smoothing) running at once.
+_CPU_JOBS = 2
+
+
+class ServiceState:
+    """Everything a request needs: settings, metrics, the predictor and the batcher.
+
+    Args:
+        settings: validated service settings.
+        metrics: where to report.
+        loader: builds the predictor (default :func:`service.model_loader.load_predictor`; tests
+            may pass another).
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        metrics: ServiceMetrics,
+        loader: Any = load_predictor,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._loader = loader
+        self.status = "starting"
+        self.error: str | None = None
+        self.loaded: LoadedPredictor | None = None
+        self.engine: PredictorEngine | None = None
+        self.batcher: DynamicBatcher[CropItem, Any] | None = None
+        self.max_batch_size: int | None = None
+        self.started_at = time.time()
+        self.ready_at: float | None = None
+        self.cpu_limiter = anyio.CapacityLimiter(_CPU_JOBS)
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def predictor(self) -> Predictor | None:
+        return None if self.loaded is None else self.loaded.predictor
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready" and self.batcher is not None and self.batcher.running
+
+    def require_ready(self) -> tuple[Predictor, DynamicBatcher[CropItem, Any]]:
+        """The predictor and batcher, or 503 (``not_ready`` / ``shutting_down``)."""
+        if self.status == "stopping":
+            raise ApiError(503, "shutting_down", "the service is shutting down; retry on another replica")
+        if not self.ready or self.loaded is None or self.batcher is None:
+            detail = f"the service is not ready (status: {self.status})"
+            if self.error:
+                detail += f": {self.error}"
+            raise ApiError(503, "not_ready", detail, headers={"Retry-After": "1"})
+        return self.loaded.predictor, self.batcher
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Begin loading in the background (returns at once)."""
+        self._task = asyncio.get_running_loop().create_task(self._load_and_warm_up(), name="rscnet-startup")
+
+    async def _load_and_warm_up(self) -> None:
+        s = self.settings
+        try:
+            self.status = "loading"
+            self.loaded = await anyio.to_thread.run_sync(self._loader, s)
+            predictor = self.loaded.predictor
+            self.max_batch_size = s.resolved_max_batch_size(predictor.device.type)
+            self.engine = PredictorEngine(predictor)
+            self.status = "warming_up"
+            if s.warmup:
+                await anyio.to_thread.run_sync(self._warm_up)
+            self.batcher = DynamicBatcher(
+                self.engine.run_batch,
+                max_batch_size=self.max_batch_size,
+                max_delay_s=s.max_delay_ms / 1000.0,
+                max_queue=s.queue_size,
+                observer=self.metrics,
+                name=str(predictor.device),
+            )
+            await self.batcher.start()
+            if s.ready_delay_s > 0:
+                await asyncio.sleep(s.ready_delay_s)
+            self.status = "ready"
+            self.ready_at = time.time()
+            self.metrics.ready.set(1)
+            log.info("ready: %s, max_batch_size=%d", predictor, self.max_batch_size)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported on /readyz; the process stays up
+            self.status = "failed"
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.exception("the model could not be loaded; /readyz will answer 503")
+
+    def _warm_up(self) -> None:
+        """One single-crop pass with vertices and one full batch (allocates the device memory)."""
+        assert self.engine is not None and self.loaded is not None and self.max_batch_size is not None
+        side = self.loaded.predictor.input_size
+        crop = np.zeros((side, side, 3), dtype=np.uint8)
+        started = time.perf_counter()
+        for items in ([CropItem(crop, include_vertices=True)], [CropItem(crop)] * self.max_batch_size):
+            for result in self.engine.run_batch(items):
+                if isinstance(result, BaseException):
+                    raise RuntimeError(f"warm-up failed: {result}") from result
+        log.info("warm-up done in %.2f s", time.perf_counter() - started)
+
+    async def stop(self) -> None:
+        """Stop taking work, drain the queue, stop the worker."""
+        self.status = "stopping"
+        self.metrics.ready.set(0)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.batcher is not None:
+            await self.batcher.stop(drain=True, timeout=self.settings.shutdown_timeout_s)
+        log.info("stopped")

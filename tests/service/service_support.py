@@ -1,0 +1,180 @@
+"""Helpers of the service tests: image and video bytes, and real uvicorn servers in subprocesses.
+
+Integration servers run ``python -m service --host 127.0.0.1 --port 0`` in a subprocess with a
+tiny randomly initialised network (ResNet-18, 64 px input, one torch thread); the port uvicorn
+picked is read from its log. Both servers of the suite are launched together at the start of the
+session (start-up is mostly imports) and stopped with SIGTERM at the end, checking that they
+shut down cleanly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_NET = '{"backbone": {"depth": 18, "num_ranges": 5}, "input_size": 64, "regressor_hidden_dim": 64}'
+TINY_NET_DICT = {"backbone": {"depth": 18, "num_ranges": 5}, "input_size": 64, "regressor_hidden_dim": 64}
+BOUNDS = (224, 128, 64, 40, 24)
+API_KEY = "test-key-123"
+
+
+# ---------------------------------------------------------------------------------------- images
+def random_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def encode(image: np.ndarray, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def png_bytes(h: int, w: int, seed: int = 0) -> bytes:
+    return encode(random_rgb(h, w, seed), "PNG")
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_bomb_header(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header declares ``width x height`` RGB pixels (its data is a few bytes)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def mp4_bytes(frames: int = 5, h: int = 48, w: int = 32) -> bytes:
+    """A small MP4 (mp4v) with frames of increasing brightness."""
+    import cv2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "clip.mp4")
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 10, (w, h))
+        assert writer.isOpened(), "OpenCV cannot write mp4v here"
+        for i in range(frames):
+            frame = random_rgb(h, w, seed=i)
+            writer.write(frame)
+        writer.release()
+        return Path(path).read_bytes()
+
+
+# ---------------------------------------------------------------------------------------- servers
+@dataclass
+class Server:
+    """A running ``python -m service`` subprocess."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    port: int | None = None
+    early: dict[str, int] = field(default_factory=dict)  # statuses seen before the model was ready
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_listening(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.log())
+            if match:
+                self.port = int(match.group(1))
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server {self.name} exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.05)
+        raise TimeoutError(f"server {self.name} did not listen within {timeout} s:\n{self.log()}")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.url, timeout=5) as client:
+            while time.monotonic() < deadline:
+                if client.get("/readyz").status_code == 200:
+                    return
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise TimeoutError(f"server {self.name} not ready within {timeout} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, wait; returns the exit code (kills after ``timeout``)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def launch(name: str, settings: Mapping[str, str], tmp: Path) -> Server:
+    """Start ``python -m service`` on 127.0.0.1 (any free port) with ``RSCNET_*`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSCNET_") and k != "SMPL_MODEL_DIR"}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+            "RSCNET_DEVICE": "cpu",
+            "RSCNET_PRECISION": "fp32",
+            "RSCNET_TORCH_THREADS": "1",
+            "RSCNET_CHECKPOINT": str(tmp / "absent" / "model.pt"),  # never the committed one: tests use a tiny net
+            "RSCNET_RANDOM_INIT_NET": TINY_NET,
+            "RSCNET_LOG_LEVEL": "info",
+            "OMP_NUM_THREADS": "1",
+        }
+    )
+    env.update(settings)
+    log_path = tmp / f"{name}.log"
+    fh = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", "0"],
+        cwd=REPO,
+        env=env,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+    )
+    fh.close()
+    return Server(name=name, proc=proc, log_path=log_path)
+
+
+MAIN_SETTINGS = {
+    "RSCNET_MAX_BATCH_SIZE": "8",
+    "RSCNET_MAX_DELAY_MS": "50",
+    "RSCNET_READY_DELAY_S": "1.0",
+    "RSCNET_MAX_IMAGES": "8",
+    "RSCNET_MAX_FRAMES": "16",
+    "RSCNET_QUEUE_SIZE": "64",
+    "RSCNET_MAX_RENDER_SIZE": "256",
+}
+SMALL_SETTINGS = {
+    "RSCNET_MAX_BATCH_SIZE": "2",
+    "RSCNET_MAX_DELAY_MS": "5",
+    "RSCNET_QUEUE_SIZE": "4",
+    "RSCNET_MAX_IMAGES": "2",
+    "RSCNET_MAX_FRAMES": "4",
+    "RSCNET_MAX_UPLOAD_BYTES": "200000",
+    "RSCNET_MAX_IMAGE_PIXELS": "40000",
+    "RSCNET_MAX_REQUEST_PIXELS": "60000",
+    "RSCNET_API_KEY": API_KEY,
+    "RSCNET_WARMUP": "false",
+}

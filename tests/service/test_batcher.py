@@ -1,0 +1,236 @@
+"""service.batcher.DynamicBatcher: batch formation, backpressure, per-item errors, timeouts, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from service.batcher import BatcherClosedError, DynamicBatcher, QueueFullError
+
+
+class Recorder:
+    """A ``process`` function that records batches; optionally blocks until released."""
+
+    def __init__(self, fail: Callable[[Any], BaseException | None] = lambda item: None, raise_on: Any = None) -> None:
+        self.batches: list[list[Any]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.started = threading.Event()
+        self.fail = fail
+        self.raise_on = raise_on
+
+    def __call__(self, items: list[Any]) -> list[Any]:
+        self.started.set()
+        self.release.wait(5)
+        self.batches.append(list(items))
+        if self.raise_on is not None and self.raise_on in items:
+            raise RuntimeError("the whole batch failed")
+        out: list[Any] = []
+        for item in items:
+            err = self.fail(item)
+            out.append(err if err is not None else item * 10)
+        return out
+
+
+class Observer:
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.rejected = 0
+        self.lengths: list[int] = []
+
+    def on_queue_length(self, length: int) -> None:
+        self.lengths.append(length)
+
+    def on_batch(self, size: int, seconds: float) -> None:
+        self.sizes.append(size)
+
+    def on_rejected(self, items: int) -> None:
+        self.rejected += items
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+def make(process: Recorder, **kw: Any) -> DynamicBatcher[Any, Any]:
+    kw.setdefault("max_batch_size", 4)
+    kw.setdefault("max_delay_s", 0.02)
+    kw.setdefault("max_queue", 64)
+    return DynamicBatcher(process, **kw)
+
+
+def test_batches_are_cut_at_max_batch_size() -> None:
+    rec, obs = Recorder(), Observer()
+
+    async def main() -> list[Any]:
+        b = make(rec, observer=obs)
+        await b.start()
+        out = await b.run(list(range(10)))
+        await b.stop()
+        return out
+
+    assert run(main()) == [i * 10 for i in range(10)]
+    assert [len(x) for x in rec.batches] == [4, 4, 2]
+    assert [x for batch in rec.batches for x in batch] == list(range(10))  # FIFO
+    assert obs.sizes == [4, 4, 2]
+
+
+def test_items_of_concurrent_requests_share_a_batch_within_max_delay() -> None:
+    rec = Recorder()
+
+    async def main() -> list[list[Any]]:
+        b = make(rec, max_batch_size=8, max_delay_s=0.3)
+        await b.start()
+        first = asyncio.create_task(b.run([1]))
+        await asyncio.sleep(0.02)  # well inside the 300 ms window
+        second = asyncio.create_task(b.run([2, 3]))
+        results = await asyncio.gather(first, second)
+        await b.stop()
+        return results
+
+    assert run(main()) == [[10], [20, 30]]
+    assert rec.batches == [[1, 2, 3]]
+
+
+def test_a_lone_item_waits_at_most_max_delay() -> None:
+    rec = Recorder()
+
+    async def main() -> float:
+        b = make(rec, max_batch_size=8, max_delay_s=0.05)
+        await b.start()
+        start = time.perf_counter()
+        await b.run([1])
+        elapsed = time.perf_counter() - start
+        await b.stop()
+        return elapsed
+
+    elapsed = run(main())
+    assert rec.batches == [[1]]
+    assert 0.04 <= elapsed < 2.0  # waited for the window, then ran alone
+
+
+def test_full_queue_refuses_whole_submissions_with_retry_after() -> None:
+    rec, obs = Recorder(), Observer()
+    rec.release.clear()  # the worker blocks inside its first batch
+
+    async def main() -> None:
+        b = make(rec, max_batch_size=1, max_queue=3, observer=obs)
+        await b.start()
+        busy = asyncio.create_task(b.run([0]))
+        while not rec.started.is_set():
+            await asyncio.sleep(0.005)
+        queued = b.submit([1, 2])  # fits: 2 of 3
+        with pytest.raises(QueueFullError) as info:
+            b.submit([3, 4])  # would need 4 slots
+        assert info.value.retry_after_s >= 1 and info.value.queued == 2 and info.value.capacity == 3
+        assert b.queue_length == 2  # nothing of the refused submission was queued
+        with pytest.raises(QueueFullError):
+            b.check_capacity(2)  # the early check refuses like submit, without queuing
+        b.check_capacity(1)
+        queued += b.submit([5])  # exactly full
+        with pytest.raises(QueueFullError):
+            b.submit([6])
+        rec.release.set()
+        assert await busy == [0]
+        assert [await f for f in queued] == [10, 20, 50]
+        await b.stop()
+
+    run(main())
+    assert obs.rejected == 5
+    assert [x for batch in rec.batches for x in batch] == [0, 1, 2, 5]
+
+
+def test_an_item_error_fails_only_that_item() -> None:
+    rec = Recorder(fail=lambda item: ValueError(f"bad {item}") if item == 2 else None)
+
+    async def main() -> list[Any]:
+        b = make(rec)
+        await b.start()
+        out = await b.run([1, 2, 3])
+        await b.stop()
+        return out
+
+    out = run(main())
+    assert out[0] == 10 and out[2] == 30
+    assert isinstance(out[1], ValueError) and "bad 2" in str(out[1])
+    assert rec.batches == [[1, 2, 3]]
+
+
+def test_a_failing_batch_does_not_kill_the_worker() -> None:
+    rec = Recorder(raise_on="boom")
+
+    async def main() -> tuple[list[Any], list[Any]]:
+        b = make(rec, max_batch_size=4)
+        await b.start()
+        failed = await b.run(["boom", 1])
+        ok = await b.run([2])
+        assert b.running
+        await b.stop()
+        return failed, ok
+
+    failed, ok = run(main())
+    assert all(isinstance(r, RuntimeError) for r in failed)
+    assert ok == [20]
+
+
+def test_timeout_cancels_queued_items() -> None:
+    rec = Recorder()
+    rec.release.clear()
+
+    async def main() -> None:
+        b = make(rec, max_batch_size=1)
+        await b.start()
+        busy = asyncio.create_task(b.run([0]))
+        while not rec.started.is_set():
+            await asyncio.sleep(0.005)
+        with pytest.raises(TimeoutError):
+            await b.run([1, 2], timeout=0.05)
+        rec.release.set()
+        assert await busy == [0]
+        assert await b.run([3]) == [30]
+        await b.stop()
+
+    run(main())
+    assert [x for batch in rec.batches for x in batch] == [0, 3]  # 1 and 2 were dropped, never computed
+
+
+def test_stop_drains_the_queue_then_refuses() -> None:
+    rec = Recorder()
+    rec.release.clear()
+
+    async def main() -> None:
+        b = make(rec, max_batch_size=2)
+        await b.start()
+        futures = b.submit([1, 2, 3, 4, 5])
+        while not rec.started.is_set():
+            await asyncio.sleep(0.005)
+        stopping = asyncio.create_task(b.stop(drain=True, timeout=5))
+        await asyncio.sleep(0.02)
+        with pytest.raises(BatcherClosedError):
+            b.submit([6])
+        rec.release.set()
+        await stopping
+        assert [f.result() for f in futures] == [10, 20, 30, 40, 50]
+        assert not b.running
+
+    run(main())
+
+
+def test_submit_before_start_is_refused() -> None:
+    async def main() -> None:
+        b = make(Recorder())
+        with pytest.raises(BatcherClosedError):
+            b.submit([1])
+
+    run(main())
+
+
+@pytest.mark.parametrize("kw", [{"max_batch_size": 0}, {"max_delay_s": -1.0}, {"max_queue": 0}])
+def test_invalid_configuration(kw: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        make(Recorder(), **kw)

@@ -1,0 +1,125 @@
+"""service.engine.PredictorEngine: per-item validation and isolation, vertices, OOM splitting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+import torch
+from service_support import BOUNDS, TINY_NET_DICT, random_rgb
+
+from model.inference import Prediction, Predictor
+from service.engine import CropItem, PredictorEngine, check_crop, is_out_of_memory
+from service.errors import ApiError
+
+
+def fake_prediction(crop: np.ndarray, with_vertices: bool) -> Prediction:
+    z = np.zeros
+    side = max(crop.shape[:2])
+    return Prediction(
+        betas=z(10, np.float32), pose=z((24, 3), np.float32), camera_weak=np.array([1, 0, 0], np.float32),
+        translation=z(3, np.float32), focal=1.0, principal=z(2, np.float32), joints3d_smpl24=z((24, 3), np.float32),
+        joints3d_coco17=z((17, 3), np.float32), keypoints2d_coco17=z((17, 2), np.float32), resolution_index=0,
+        input_size=side, vertices=z((5, 3), np.float32) if with_vertices else None, phi=z(4, np.float32),
+    )  # fmt: skip
+
+
+class FakePredictor:
+    """Records batch sizes; OOMs on batches above ``oom_above``; raises on crops whose first pixel is 255."""
+
+    def __init__(self, oom_above: int | None = None) -> None:
+        self.calls: list[int] = []
+        self.oom_above = oom_above
+
+    def predict(
+        self, crops: Sequence[np.ndarray], include_vertices: bool = False, batch_size: int = 32
+    ) -> list[Prediction]:
+        self.calls.append(len(crops))
+        if self.oom_above is not None and len(crops) > self.oom_above:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        if any(c[0, 0, 0] == 255 for c in crops):
+            raise RuntimeError("poisoned crop")
+        return [fake_prediction(c, include_vertices) for c in crops]
+
+
+def crop(h: int = 32, w: int = 16, value: int = 0) -> np.ndarray:
+    return np.full((h, w, 3), value, dtype=np.uint8)
+
+
+def test_check_crop() -> None:
+    assert check_crop(crop()) is None
+    small = check_crop(crop(4, 30))
+    assert isinstance(small, ApiError) and small.status == 422 and small.code == "image_too_small"
+    big = check_crop(crop(5000, 10))
+    assert isinstance(big, ApiError) and big.status == 413
+    for bad in (np.zeros((20, 20), np.uint8), np.zeros((20, 20, 3), np.float32), np.zeros((20, 20, 4), np.uint8), "x"):
+        err = check_crop(bad)
+        assert isinstance(err, ApiError) and err.status == 422
+
+
+def test_bad_crops_fail_alone_and_good_ones_share_one_pass() -> None:
+    fake = FakePredictor()
+    out = PredictorEngine(fake).run_batch([CropItem(crop()), CropItem(crop(3, 3)), CropItem(crop(40, 20))])
+    assert isinstance(out[0], Prediction) and isinstance(out[2], Prediction)
+    assert isinstance(out[1], ApiError) and out[1].code == "image_too_small"
+    assert fake.calls == [2]
+
+
+def test_vertices_only_for_items_that_asked() -> None:
+    out = PredictorEngine(FakePredictor()).run_batch([CropItem(crop(), True), CropItem(crop(), False)])
+    assert out[0].vertices is not None and out[1].vertices is None  # type: ignore[union-attr]
+
+
+def test_an_exception_is_isolated_to_its_item() -> None:
+    fake = FakePredictor()
+    out = PredictorEngine(fake).run_batch([CropItem(crop()), CropItem(crop(value=255)), CropItem(crop())])
+    assert isinstance(out[0], Prediction) and isinstance(out[2], Prediction)
+    assert isinstance(out[1], ApiError) and out[1].status == 500 and out[1].code == "internal_error"
+    assert fake.calls == [3, 1, 1, 1]  # the batch, then one by one
+
+
+def test_out_of_memory_splits_the_batch() -> None:
+    fake = FakePredictor(oom_above=2)
+    engine = PredictorEngine(fake)
+    out = engine.run_batch([CropItem(crop()) for _ in range(7)])
+    assert all(isinstance(p, Prediction) for p in out)
+    assert engine.oom_splits == 3  # 7 -> 3 + 4 -> (1 + 2) + (2 + 2)
+    assert sorted(c for c in fake.calls if c <= 2) == [1, 2, 2, 2]  # every crop computed exactly once
+
+
+def test_out_of_memory_on_a_single_crop_is_a_503_for_that_crop() -> None:
+    out = PredictorEngine(FakePredictor(oom_above=0)).run_batch([CropItem(crop()), CropItem(crop())])
+    assert all(isinstance(e, ApiError) and e.status == 503 and e.code == "out_of_memory" for e in out)
+
+
+def test_is_out_of_memory() -> None:
+    assert is_out_of_memory(torch.cuda.OutOfMemoryError("x"))
+    assert is_out_of_memory(RuntimeError("CUDA error: out of memory"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+def test_real_predictor_batch() -> None:
+    predictor = Predictor.random_init(TINY_NET_DICT, BOUNDS, device="cpu", precision="fp32")
+    items = [
+        CropItem(random_rgb(50, 30), include_vertices=True),
+        CropItem(random_rgb(2, 30)),
+        CropItem(random_rgb(24, 24)),
+    ]
+    out = PredictorEngine(predictor).run_batch(items)
+    assert isinstance(out[0], Prediction) and out[0].vertices is not None and out[0].vertices.shape[1] == 3
+    assert isinstance(out[1], ApiError) and out[1].code == "image_too_small"
+    assert isinstance(out[2], Prediction) and out[2].vertices is None
+    # Batched results equal single-crop results (the batch is one forward pass of independent crops).
+    [alone] = predictor.predict([items[2].crop])
+    np.testing.assert_allclose(out[2].joints3d_coco17, alone.joints3d_coco17, atol=1e-4)
+
+
+@pytest.mark.parametrize("value", [0, 255])
+def test_fake_predictor_sanity(value: int) -> None:
+    fake = FakePredictor()
+    if value == 255:
+        with pytest.raises(RuntimeError):
+            fake.predict([crop(value=value)])
+    else:
+        assert len(fake.predict([crop(value=value)])) == 1

@@ -1,0 +1,87 @@
+"""The committed OpenAPI document equals the app's, and documents what the issue asks for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.openapi import openapi_document, render
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = REPO / "openapi" / "openapi.json"
+
+OPERATIONS = {
+    ("/healthz", "get"): "healthz",
+    ("/readyz", "get"): "readyz",
+    ("/metrics", "get"): "metrics",
+    ("/v1/models", "get"): "get_models",
+    ("/v1/smpl", "post"): "estimate_smpl",
+    ("/v1/sequence", "post"): "estimate_sequence",
+    ("/v1/texture", "post"): "estimate_texture",
+}
+UPLOAD_ERRORS = {"400", "401", "413", "415", "422", "429", "503", "504"}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return openapi_document()
+
+
+def test_committed_spec_is_up_to_date(document: dict) -> None:
+    assert SPEC.is_file(), "missing openapi/openapi.json: run python -m service.openapi --out openapi/openapi.json"
+    assert SPEC.read_text() == render(document), (
+        "openapi/openapi.json drifted: run python -m service.openapi --out openapi/openapi.json"
+    )
+
+
+def test_operations_have_readable_ids(document: dict) -> None:
+    found = {
+        (path, method): op["operationId"] for path, item in document["paths"].items() for method, op in item.items()
+    }
+    assert found == OPERATIONS
+
+
+def _has_example(content: dict) -> bool:
+    return any("example" in media or "examples" in media for media in content.values())
+
+
+def test_every_endpoint_has_examples_and_documents_errors(document: dict) -> None:
+    for (path, method), _ in OPERATIONS.items():
+        op = document["paths"][path][method]
+        ok = op["responses"]["200"]
+        assert ok.get("description"), path
+        if path != "/v1/texture":
+            assert _has_example(ok["content"]), f"{path}: no response example"
+        if method == "post":
+            body = op["requestBody"]["content"]
+            assert set(body) == {"multipart/form-data", "application/json"}, path
+            assert "example" in body["application/json"], f"{path}: no request example"
+            assert set(op["responses"]) >= UPLOAD_ERRORS, (
+                f"{path}: undocumented errors {UPLOAD_ERRORS - set(op['responses'])}"
+            )
+            for status in UPLOAD_ERRORS:
+                err = op["responses"][status]["content"]["application/json"]
+                assert err["schema"] == {"$ref": "#/components/schemas/ErrorResponse"} and set(err["example"]) == {
+                    "error",
+                    "detail",
+                }
+            assert "Retry-After" in op["responses"]["429"]["headers"]
+            assert any(p["name"] == "X-Request-Timeout" for p in op["parameters"])
+
+
+def test_binary_media_types(document: dict) -> None:
+    texture = document["paths"]["/v1/texture"]["post"]["responses"]["200"]["content"]
+    assert set(texture) == {"model/gltf-binary", "application/zip", "image/png"}
+    assert all(m["schema"] == {"type": "string", "format": "binary"} for m in texture.values())
+    multipart = document["paths"]["/v1/smpl"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert multipart["schema"]["properties"]["images"]["items"]["format"] == "binary"
+    assert "image/png" in multipart["encoding"]["images"]["contentType"]
+    assert "text/plain" in document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+
+
+def test_document_does_not_depend_on_the_environment(monkeypatch: pytest.MonkeyPatch, document: dict) -> None:
+    monkeypatch.setenv("RSCNET_MAX_UPLOAD_BYTES", "4096")
+    monkeypatch.setenv("RSCNET_API_KEY", "x")
+    assert json.loads(render(openapi_document())) == json.loads(render(document))
