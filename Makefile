@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXTRAS ?= dev,body-build
 PYTEST_ARGS ?=
 
-.PHONY: setup serve test preview clean
+.PHONY: setup serve test preview openapi clean
 
 # The virtualenv is (re)installed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -16,9 +16,14 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Until the HTTP service lands, "serve" draws the embedded body model (body.png).
+SERVE_ARGS ?=
+
+# Start the HTTP service (python -m service; 127.0.0.1:8000 unless RSCNET_HOST / RSCNET_PORT or SERVE_ARGS say otherwise).
 serve: setup
-	$(BIN)/python -m model.body.preview --out body.png
+	$(BIN)/python -m service $(SERVE_ARGS)
+
+openapi: setup
+	$(BIN)/python -m service.openapi --out openapi/openapi.json
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
