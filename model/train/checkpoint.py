@@ -17,6 +17,8 @@ step, stage          optimiser steps done and the current stage
 alpha_initialised    rows of ``alpha`` already copied from their predecessor (not re-copied on resume)
 optimizer, queue     optimiser and contrastive-queue state (resumable checkpoints only)
 wall_seconds         training wall time so far
+int8_scales          served checkpoints only: per-output-channel scales of the weights stored
+                     as int8 (see :func:`export_served`); :func:`load_checkpoint` dequantizes them
 ===================  ==========================================================================
 """
 
@@ -53,7 +55,7 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load with ``weights_only=True`` and check the required entries."""
+    """Load with ``weights_only=True``, check the required entries and dequantize int8 weights."""
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint {p} does not exist")
@@ -66,14 +68,54 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         raise CheckpointError(f"checkpoint {p} lacks {missing}")
     if ckpt["format"] != FORMAT:
         raise CheckpointError(f"checkpoint {p} has format {ckpt['format']!r}, expected {FORMAT!r}")
-    return ckpt
+    return _dequantize(ckpt)
 
 
-def export_served(ckpt: dict[str, Any], path: str | os.PathLike[str], half: bool = True) -> Path:
-    """Strip optimiser/queue state and store floating weights as fp16 (alpha stays fp32)."""
-    model = {
-        k: (v.half() if half and v.is_floating_point() and not k.endswith("alpha") else v)
-        for k, v in ckpt["model"].items()
-    }
+def quantize_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric per-output-channel int8: ``weight ~= q * scale`` with ``scale (C_out, 1, ...)``."""
+    dims = tuple(range(1, weight.ndim))
+    scale = weight.float().abs().amax(dim=dims, keepdim=True).clamp_min(1e-12) / 127.0
+    q = torch.round(weight.float() / scale).clamp(-127, 127).to(torch.int8)
+    return q, scale
+
+
+def _dequantize(ckpt: dict[str, Any]) -> dict[str, Any]:
+    scales = ckpt.pop("int8_scales", None)
+    if not scales:
+        return ckpt
+    model = dict(ckpt["model"])
+    for key, scale in scales.items():
+        if key not in model or model[key].dtype != torch.int8:
+            raise CheckpointError(f"int8 scale given for {key!r}, which is not an int8 tensor of the checkpoint")
+        model[key] = model[key].float() * scale.float()
+    return {**ckpt, "model": model}
+
+
+def export_served(
+    ckpt: dict[str, Any], path: str | os.PathLike[str], half: bool = True, int8_min_numel: int | None = None
+) -> Path:
+    """Write the checkpoint the service loads: no optimiser/queue state, fp16 floating weights.
+
+    Args:
+        ckpt: a training checkpoint (from :func:`load_checkpoint`).
+        path: output file.
+        half: store floating weights as fp16 (``alpha`` stays fp32).
+        int8_min_numel: additionally store convolution weights with at least this many elements
+            as int8 with per-output-channel fp32 scales (weight-only quantization, to keep the file
+            under the 25 MB limit); ``None`` = off. :func:`load_checkpoint` dequantizes them.
+    """
+    model: dict[str, torch.Tensor] = {}
+    scales: dict[str, torch.Tensor] = {}
+    for k, v in ckpt["model"].items():
+        if int8_min_numel is not None and v.is_floating_point() and v.ndim == 4 and v.numel() >= int8_min_numel:
+            model[k], scales[k] = quantize_int8(v)
+        elif half and v.is_floating_point() and not k.endswith("alpha"):
+            model[k] = v.half()
+        else:
+            model[k] = v
     keep = {k: v for k, v in ckpt.items() if k not in ("optimizer", "queue", "model", "format")}
-    return save_checkpoint({**keep, "model": model, "weights_dtype": "float16" if half else "float32"}, path)
+    extra: dict[str, Any] = {"weights_dtype": "float16" if half else "float32"}
+    if scales:
+        extra["int8_scales"] = scales
+        extra["weights_dtype"] += "+int8"
+    return save_checkpoint({**keep, "model": model, **extra}, path)

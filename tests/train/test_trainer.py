@@ -59,3 +59,25 @@ def test_losses_switch_off(tiny_config_file: Path) -> None:
     assert torch.isclose(loss, torch.tensor(terms["basic"]))
     loss.backward()
     assert trainer.net.backbone.conv1.weight.grad is not None
+
+
+def test_served_export_fp16_and_int8(tiny_config_file: Path, tmp_path: Path) -> None:
+    from model.train.checkpoint import export_served
+
+    cfg = load_config(tiny_config_file)
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    trainer.train()
+    full = load_checkpoint(Path(cfg.runtime.out_dir) / "last.pt")
+    served = export_served(full, tmp_path / "served.pt", int8_min_numel=100_000)
+    raw = torch.load(served, weights_only=True)
+    assert "optimizer" not in raw and "queue" not in raw and raw["int8_scales"]
+    q_key = next(iter(raw["int8_scales"]))
+    assert raw["model"][q_key].dtype == torch.int8 and raw["model"]["backbone.conv1.weight"].dtype == torch.float16
+    loaded = load_checkpoint(served)
+    assert "int8_scales" not in loaded
+    for key, value in full["model"].items():
+        got = loaded["model"][key].float()
+        rel = 1e-2 if key in raw["int8_scales"] else 2e-3  # int8: half a step of max/127 per channel
+        tol = rel * float(value.float().abs().max()) + 1e-6
+        assert torch.allclose(got, value.float(), atol=tol), key
+    assert served.stat().st_size < (Path(cfg.runtime.out_dir) / "last.pt").stat().st_size
