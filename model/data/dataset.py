@@ -84,6 +84,28 @@ class ResolutionTransform:
         return {"images": images, "sizes": sizes, "range_index": chosen.to(torch.int64)}
 
 
+    def apply(self, sample: dict[str, Tensor], gen: torch.Generator, keep_clean: bool = False) -> dict[str, Tensor]:
+        """Replace a clean sample's ``image`` by its degraded resolutions (see the class docstring).
+
+        When the crop side differs from ``out_size`` the 2D keypoints and the focal length are
+        rescaled to the network input's pixels (exact for pixel-centre coordinates); the clean
+        crop and the silhouette keep the crop's size.
+        """
+        image = sample.pop("image")
+        sample.update(self(image, gen))
+        factor = self.config.out_size / image.shape[-1]
+        if factor != 1.0:
+            for key in [k for k in sample if k.startswith("keypoints2d_")]:
+                kp = sample[key].clone()
+                kp[..., :2] = kp[..., :2] * factor
+                sample[key] = kp
+            if "focal" in sample:
+                sample["focal"] = sample["focal"] * factor
+        if keep_clean:
+            sample["image_hr"] = image
+        return sample
+
+
 def unbatch(batch: dict[str, Tensor]) -> list[dict[str, Tensor]]:
     """Split a dict of batched tensors into per-sample dicts."""
     n = len(next(iter(batch.values())))
@@ -153,11 +175,7 @@ class SyntheticDataset(Dataset):
     def finish(self, sample: dict[str, Tensor]) -> dict[str, Tensor]:
         """Add the degraded resolutions to a clean sample (drops or keeps the clean crop)."""
         gen = generator_for(self.synthetic.seed, "resolution", int(sample["index"]))
-        image = sample.pop("image")
-        sample.update(self.transform(image, gen))
-        if self.keep_clean:
-            sample["image_hr"] = image
-        return sample
+        return self.transform.apply(sample, gen, self.keep_clean)
 
 
 def worker_init(worker_id: int) -> None:

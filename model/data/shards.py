@@ -210,11 +210,7 @@ class ShardDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         sample = self.clean(index)
         gen = generator_for(int(self.index["seed"]), "shard-resolution", int(sample["index"]), self.epoch)
-        image = sample.pop("image")
-        sample.update(self.transform(image, gen))
-        if self.keep_clean:
-            sample["image_hr"] = image
-        return sample
+        return self.transform.apply(sample, gen, self.keep_clean)
 
 
 def main(argv: list[str] | None = None) -> None:

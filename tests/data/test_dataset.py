@@ -190,3 +190,16 @@ def test_make_loader_shuffle_is_seeded() -> None:
 def test_people_built_lazily(data: SyntheticDataset) -> None:
     assert _dataset()._people is None  # nothing rendered, nothing built (cheap to send to workers)
     assert isinstance(data.people, SyntheticPeople) and data.people is data.people
+
+
+def test_keypoints_follow_the_resize_to_the_network_input() -> None:
+    from model.data.dataset import ResolutionConfig, SyntheticDataset
+    from model.data.synthetic import SyntheticConfig
+
+    big = SyntheticDataset(4, SyntheticConfig(crop_size=64), ResolutionConfig(out_size=64, per_sample=1))[1]
+    small = SyntheticDataset(4, SyntheticConfig(crop_size=64), ResolutionConfig(out_size=32, per_sample=1))[1]
+    assert small["images"].shape[-1] == 32
+    for key in ("keypoints2d_coco17", "keypoints2d_lsp14", "keypoints2d_smpl24"):
+        torch.testing.assert_close(small[key][..., :2], big[key][..., :2] * 0.5)
+        torch.testing.assert_close(small[key][..., 2], big[key][..., 2])
+    torch.testing.assert_close(small["focal"], big["focal"] * 0.5)
