@@ -1,0 +1,62 @@
+"""The evaluation CLI: table, plot and JSON for several checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.body import load_body_model
+from model.eval import evaluate
+from model.nets import RSCNet
+from model.nets.config import NetConfig
+from model.train.checkpoint import body_model_entry, save_checkpoint
+
+
+def _checkpoint(path: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    body = load_body_model()
+    cfg = NetConfig.from_dict({"backbone": {"depth": 18, "num_ranges": 2}, "input_size": 32, "regressor_hidden_dim": 32})
+    net = RSCNet(cfg, body.mean_params)
+    return save_checkpoint(
+        {"model": net.state_dict(), "net_config": cfg.to_dict(), "body_model": body_model_entry(body.info),
+         "resolution_bounds": [32, 24], "input_size": 32},
+        path,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def test_set() -> dict[str, torch.Tensor]:
+    return evaluate.render_test_set(3, batch=3)
+
+
+def test_evaluate_checkpoint_gives_errors_per_resolution(tmp_path: Path, test_set) -> None:
+    from model.inference import Predictor
+
+    predictor = Predictor.from_checkpoint(_checkpoint(tmp_path / "a.pt", 0), device="cpu")
+    res = evaluate.evaluate_checkpoint(predictor, test_set, [224, 24])
+    assert set(res) == {224, 24}
+    for r in res.values():
+        assert r["pa_mpjpe"] <= r["mpjpe"] + 1e-3 and r["mpjpe"] > 0
+
+
+def test_cli_writes_table_plot_and_json(tmp_path: Path, test_set, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(evaluate, "load_test_set", lambda samples, cache: test_set)
+    a, b = _checkpoint(tmp_path / "a" / "last.pt", 0), _checkpoint(tmp_path / "b.pt", 1)
+    out = tmp_path / "eval"
+    evaluate.main(["--checkpoint", str(a), str(b), "--resolutions", "224,32", "--samples", "3", "--out", str(out), "--json", "--cache", ""])
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(printed) == {"a", "b"} and set(printed["a"]) == {"224", "32"}
+    assert set(printed["b"]["32"]) == {"mpjpe", "pa_mpjpe"}
+    assert (out / "eval.png").stat().st_size > 1000
+    table = (out / "eval.md").read_text()
+    assert "PA-MPJPE" in table and "| a |" in table and "| b |" in table
+
+
+def test_test_set_is_fixed_and_not_the_training_seed() -> None:
+    assert evaluate.TEST_SEED != 0
+    a = evaluate.render_test_set(2, batch=2)
+    b = evaluate.render_test_set(2, batch=1)
+    torch.testing.assert_close(a["joints3d_lsp14"], b["joints3d_lsp14"])
