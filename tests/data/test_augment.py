@@ -21,16 +21,6 @@ ROTATE_ONLY = AugmentConfig(flip_prob=0.0, rotation_prob=1.0, rotation_deg=30.0,
 TORSO_COCO = [COCO17_NAMES.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
-    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def people() -> SyntheticPeople:
     return SyntheticPeople(SyntheticConfig(crop_size=S))

@@ -13,16 +13,6 @@ import pytest
 import torch
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
-    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture
 def keep_threads():
     """The bench sets torch's thread count for the whole process; restore it afterwards."""

@@ -16,16 +16,6 @@ RANGES = ResolutionRanges((64, 48, 32, 24, 16))
 K = 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
-    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _dataset(length: int = 6, per_sample: int = K, active=None, **kwargs) -> SyntheticDataset:
     res = ResolutionConfig(ranges=RANGES, out_size=S, per_sample=per_sample, active=active, degrade=DegradeConfig(mode="realistic"))
     return SyntheticDataset(length, SyntheticConfig(crop_size=S), res, **kwargs)

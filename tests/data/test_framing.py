@@ -23,16 +23,6 @@ ANKLES = [SMPL_JOINT_NAMES.index("left_ankle"), SMPL_JOINT_NAMES.index("right_an
 NOSE = COCO17_NAMES.index("nose")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
-    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def body():
     return load_body_model()

@@ -23,16 +23,6 @@ START = 20  # scene index of the first sample
 CHECK = [1, 2, 4]  # shards hold [0, 1], [2, 3], [4]: ends of each
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: the 2 cores are shared (training runs beside the tests), and
-    oversubscribed OpenMP threads spin; restored afterwards for the other test modules."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def shard_dir(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("shards")

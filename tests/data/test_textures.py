@@ -15,15 +15,6 @@ TOES = [SMPL_JOINT_NAMES.index(n) for n in ("left_foot", "right_foot")]
 BELLY = SMPL_JOINT_NAMES.index("spine1")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny tensors: intra-op threads only add overhead (and stall badly on a busy 2-core box)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def body():
     return load_body_model()
