@@ -84,6 +84,23 @@ def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], res
     return results
 
 
+def mean_params_predictor(reference: Predictor) -> Predictor:
+    """A predictor that always answers the body model's mean parameters (decoders zeroed).
+
+    Same input size and ranges as ``reference``: the floor any trained network must beat.
+    """
+    from model.nets.config import NetConfig
+
+    config = NetConfig.from_dict({**reference.net.config.to_dict(), "regressor_iterations": 1})
+    mean = Predictor.random_init(config, reference.ranges.bounds, device=str(reference.device), precision="fp32")
+    reg = mean.net.regressor
+    with torch.no_grad():
+        for dec in (reg.decpose, reg.decshape, reg.deccam):
+            dec.weight.zero_()
+            dec.bias.zero_()
+    return mean
+
+
 def markdown_table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int]) -> str:
     lines = []
     for metric, title in (("mpjpe", "MPJPE (mm)"), ("pa_mpjpe", "PA-MPJPE (mm)")):
@@ -139,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--mean-baseline", action="store_true", help="add a row for the constant mean-parameters answer")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
@@ -148,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     for ckpt in tqdm(args.checkpoint, desc="checkpoints"):
         predictor = Predictor.from_checkpoint(ckpt, device=args.device)
         results[_label(ckpt, taken)] = evaluate_checkpoint(predictor, data, resolutions)
+    if args.mean_baseline:
+        results["mean-params (no network)"] = evaluate_checkpoint(mean_params_predictor(predictor), data, resolutions)
     args.out.mkdir(parents=True, exist_ok=True)
     table = markdown_table(results, resolutions)
     (args.out / "eval.md").write_text(f"Test set: {args.samples} synthetic people (seed {TEST_SEED}), bicubic down to each size.\n\n" + table)

@@ -60,3 +60,14 @@ def test_test_set_is_fixed_and_not_the_training_seed() -> None:
     a = evaluate.render_test_set(2, batch=2)
     b = evaluate.render_test_set(2, batch=1)
     torch.testing.assert_close(a["joints3d_lsp14"], b["joints3d_lsp14"])
+
+
+def test_mean_params_predictor_is_constant(tmp_path: Path, test_set) -> None:
+    from model.inference import Predictor
+
+    reference = Predictor.from_checkpoint(_checkpoint(tmp_path / "a.pt", 0), device="cpu")
+    mean = evaluate.mean_params_predictor(reference)
+    images = test_set["images"][:2, :, :32, :32].contiguous()
+    out = mean.predict_tensor(images, torch.zeros(2, dtype=torch.long))
+    torch.testing.assert_close(out.lsp14[0] - out.lsp14[0].mean(0), out.lsp14[1] - out.lsp14[1].mean(0))
+    torch.testing.assert_close(out.betas, torch.zeros_like(out.betas))
