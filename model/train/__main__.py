@@ -1,20 +1,34 @@
-"""``python -m model.train --config configs/train/cpu.yaml [--resume] [--max-steps N]``
+"""``python -m model.train --config C [--resume] [--max-steps N]``
 
-Trains RSC-Net as the config says, writing ``<out_dir>/last.pt`` (resumable) and ``log.jsonl``.
-Under ``torchrun --nproc_per_node N -m model.train ...`` it runs data-parallel (gloo on CPU).
+One entry point for every trainer. The config's top-level ``kind:`` picks it (absent: ``rscnet``):
+
+* ``rscnet`` - RSC-Net (:mod:`model.train.trainer`), e.g. ``configs/train/cpu.yaml``;
+* ``video`` - the temporal GRU module and motion discriminator (:mod:`model.train.video`);
+* ``reid`` - the re-identification network (:mod:`model.train.reid`);
+* ``texture`` - the TexGlo texture network (:mod:`model.train.texture`).
+
+Each writes ``<out_dir>/last.pt`` (resumable) and ``log.jsonl``. Under
+``torchrun --nproc_per_node N -m model.train ...`` the RSC-Net trainer runs data-parallel.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 
-from model.train.config import load_config
+from model.train.config import config_kind, load_config
 from model.train.trainer import Trainer
 
+#: kind -> module with ``train_from_args(args: argparse.Namespace) -> None``.
+_TRAINER_MODULES = {"video": "model.train.video", "reid": "model.train.reid", "texture": "model.train.texture"}
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m model.train", description="Train RSC-Net from a YAML config.")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m model.train",
+        description="Train a network from a YAML config; its 'kind:' (rscnet, video, reid, texture) picks the trainer.",
+    )
     parser.add_argument("--config", required=True, help="YAML config (see configs/train/)")
     parser.add_argument("--resume", action="store_true", help="continue from <out_dir>/last.pt")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in this call")
@@ -23,15 +37,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="override runtime.threads")
     parser.add_argument("--workers", type=int, default=None, help="override runtime.workers")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def runtime_overrides(args: argparse.Namespace) -> dict | None:
+    """``{"runtime": {...}}`` from the command-line overrides, or ``None``."""
     runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads), ("workers", args.workers)) if v is not None}
-    overrides = {"runtime": runtime} if runtime else None
-    config = load_config(args.config, overrides)
+    return {"runtime": runtime} if runtime else None
+
+
+def train_rscnet(args: argparse.Namespace) -> None:
+    config = load_config(args.config, runtime_overrides(args))
     trainer = Trainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
     last = trainer.train()
     if trainer.rank == 0:
         print(json.dumps(last))
         print(f"checkpoint: {trainer.out_dir / 'last.pt'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    kind = config_kind(args.config)
+    if kind == "rscnet":
+        train_rscnet(args)
+    else:
+        importlib.import_module(_TRAINER_MODULES[kind]).train_from_args(args)
 
 
 if __name__ == "__main__":

@@ -272,9 +272,24 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+#: Trainers ``python -m model.train`` dispatches to, by a config's top-level ``kind:`` key.
+TRAINER_KINDS = ("rscnet", "video", "reid", "texture")
+
+
+def config_kind(path: str | Path) -> str:
+    """The ``kind:`` of a config file (``base:`` chains included); ``"rscnet"`` when absent."""
+    kind = read_yaml(path).get("kind", "rscnet")
+    if kind not in TRAINER_KINDS:
+        raise ConfigError(f"{path}: unknown kind {kind!r}; known kinds: {list(TRAINER_KINDS)}")
+    return kind
+
+
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
-    """Load and validate a training config (optionally with nested overrides)."""
+    """Load and validate an RSC-Net training config (optionally with nested overrides)."""
     data = read_yaml(path)
+    kind = data.pop("kind", "rscnet")
+    if kind != "rscnet":
+        raise ConfigError(f"{path}: kind {kind!r} is not an RSC-Net config (python -m model.train dispatches it)")
     if overrides:
         data = _merge(data, overrides)
     return from_mapping(TrainConfig, data, where=str(path))
