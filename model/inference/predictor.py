@@ -1,4 +1,4 @@
-"""Inference: person crops in, 3D pose, shape, camera and 2D keypoints out.
+"""Single-crop inference: person crops in, 3D pose, shape, camera and 2D keypoints out.
 
 >>> predictor = Predictor.from_checkpoint("runs/rscnet/served.pt")     # or Predictor.random_init()
 >>> [pred] = predictor.predict([crop])       # crop: (H, W, 3) uint8 RGB person crop, any size
