@@ -17,10 +17,16 @@ from service.errors import error_body
 from service.images import IMAGE_FORMATS
 from service.schemas import ErrorResponse
 
-__all__ = ["IMAGE_MEDIA_TYPES", "error_responses", "upload_body"]
+__all__ = ["EXAMPLE_PNG_BASE64", "IMAGE_MEDIA_TYPES", "error_responses", "finalize_openapi", "upload_body"]
 
 #: Media types of accepted image uploads.
 IMAGE_MEDIA_TYPES = ", ".join(f"image/{f.lower()}" for f in IMAGE_FORMATS)
+
+#: A real 16 x 32 PNG (a figure on black), so that the request examples can be sent as they are.
+EXAMPLE_PNG_BASE64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAABAAAAAgCAIAAACU62+bAAAAOklEQVR42mNgIBEwYgo927cAzpZySkCTZSLVBoo1nFhQgYdLjg0s"
+    "EKPHt2gpR9GNYxqGNUwqmGgAQDX7wmYenIdEQAAAABJRU5ErkJggg=="
+)
 
 _ERRORS: dict[int, tuple[str, str, str]] = {
     400: (
@@ -58,6 +64,11 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
         "Not ready yet, shutting down, or out of device memory.",
         "not_ready",
         "the service is not ready (status: loading)",
+    ),
+    500: (
+        "A bug, or the inference worker crashed on this request's items (it recovers); never bad input.",
+        "internal_error",
+        "the inference worker crashed on this item (SystemExit) and was restarted",
     ),
     504: (
         "The request did not finish within the request timeout.",
@@ -112,12 +123,12 @@ def upload_body(
         binary = {"type": "string", "format": "binary"}
         b64 = {"type": "string", "contentEncoding": "base64"}
         multipart_props[name] = (
-            {"type": "array", "items": binary, "description": description}
+            {"type": "array", "items": binary, "minItems": 1, "description": description}
             if repeat
             else {**binary, "description": description}
         )
         json_props[name] = (
-            {"type": "array", "items": b64, "description": f"{description} (base64; {media})"}
+            {"type": "array", "items": b64, "minItems": 1, "description": f"{description} (base64; {media})"}
             if repeat
             else {**b64, "description": f"{description} (base64; {media})"}
         )
@@ -127,7 +138,10 @@ def upload_body(
         prop.pop("title", None)
         json_props[name] = prop
         if name in json_fields:
-            multipart_props[name] = {"type": "string", "description": f"JSON text: {prop.get('description', '')}"}
+            multipart_props[name] = {
+                "type": "string",
+                "description": f"JSON text (empty: not given): {prop.get('description', '')}",
+            }
         else:
             multipart_props[name] = prop
     body: dict[str, Any] = {
@@ -155,3 +169,62 @@ def upload_body(
     if json_example is not None:
         body["content"]["application/json"]["example"] = dict(json_example)
     return {"requestBody": body}
+
+
+def _optional_api_key(operation: dict[str, Any]) -> None:
+    """The X-API-Key scheme is enforced only when the server has a key: mark it optional (``{}``)."""
+    security = operation.get("security")
+    if security and {} not in security:
+        operation["security"] = [*security, {}]
+
+
+def _binary_file_parts(schema: Any) -> None:
+    """File parts of multipart bodies as ``format: binary``.
+
+    FastAPI >= 0.129.1 describes ``UploadFile`` parameters with ``contentMediaType`` (the JSON
+    Schema 2020-12 way); openapi-python-client then types files as ``str`` and its requests are
+    refused. Rewriting them keeps any future ``UploadFile`` route correct in generated clients.
+    """
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and "contentMediaType" in schema:
+            schema.pop("contentMediaType")
+            schema["format"] = "binary"
+        for value in schema.values():
+            _binary_file_parts(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _binary_file_parts(value)
+
+
+def _openapi_error(status: int) -> dict[str, Any]:
+    description, code, detail = _ERRORS[status]
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorResponse"},
+                "example": error_body(code, detail),
+            }
+        },
+    }
+
+
+def finalize_openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """Post-process FastAPI's document (in place; returned): optional API key, binary file parts, 500s.
+
+    Every upload operation also documents 500 ``internal_error`` (a bug, or the worker crashed on
+    its items), which FastAPI cannot know from the route.
+    """
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            _optional_api_key(operation)
+            body = operation.get("requestBody", {}).get("content", {})
+            if "multipart/form-data" in body:
+                _binary_file_parts(body["multipart/form-data"].get("schema"))
+                operation.setdefault("responses", {}).setdefault("500", _openapi_error(500))
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        if isinstance(schema, dict) and schema.get("title", "").startswith("Body_"):
+            _binary_file_parts(schema)
+    return document

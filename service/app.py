@@ -5,7 +5,9 @@
 >>> app = create_app(ServiceSettings(device="cpu"))   # serve with uvicorn.run(app)
 
 Middleware, outermost first: metrics (every request counted, also refused ones), identity
-headers, request-body size limit; then FastAPI's error handlers (JSON errors) and the routes.
+headers, request-body size limit, client-disconnect watch; then FastAPI's error handlers (JSON
+errors) and the routes. The OpenAPI document is post-processed by
+:func:`service.api_docs.finalize_openapi` (optional API key, binary file parts).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import service
+from service.api_docs import finalize_openapi
+from service.disconnect import DisconnectWatchMiddleware
 from service.errors import install_error_handlers
 from service.identity import IdentityHeadersMiddleware
 from service.limits import BodySizeLimitMiddleware
@@ -76,6 +80,15 @@ def create_app(settings: ServiceSettings | None = None, *, state: ServiceState |
     for module in (system, smpl, sequence, texture):
         app.include_router(module.router)
     known = {getattr(r, "path", "") for r in app.routes}
+    build_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = finalize_openapi(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(DisconnectWatchMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(IdentityHeadersMiddleware, state=state)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, known_paths=known)

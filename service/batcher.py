@@ -14,8 +14,14 @@ Guarantees:
 * **Isolation**: ``process`` returns one result *or exception* per item; an exception fails only
   its item's future. If ``process`` itself raises, every item of that batch fails with that
   exception and the worker goes on with the next batch: the worker never dies of an item.
+* **Crashes**: if ``process`` dies with a ``BaseException`` that is not an ``Exception`` (e.g.
+  ``SystemExit`` raised inside a library), the worker thread pool is replaced and the items of
+  that batch are re-run one by one, so only the item that crashes it again fails (with
+  :class:`WorkerCrashedError`); the others and later batches are served. Should the worker task
+  itself ever end unexpectedly, it is restarted.
 * **Timeouts**: :meth:`~DynamicBatcher.run` gives up after ``timeout`` seconds and cancels the
-  request's futures; cancelled items still queued are dropped without computing them.
+  request's futures; cancelled items still queued are dropped without computing them (also when
+  the caller is cancelled, e.g. because its client disconnected).
 * **Shutdown**: :meth:`~DynamicBatcher.stop` refuses new items (:class:`BatcherClosedError`),
   drains what is queued (up to a timeout), then fails whatever is left.
 """
@@ -33,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["BatchObserver", "BatcherClosedError", "DynamicBatcher", "QueueFullError"]
+__all__ = ["BatchObserver", "BatcherClosedError", "DynamicBatcher", "QueueFullError", "WorkerCrashedError"]
 
 log = logging.getLogger("service.batcher")
 
@@ -66,6 +72,10 @@ class BatcherClosedError(Exception):
     """The batcher is shutting down (or not started) and takes no more items."""
 
 
+class WorkerCrashedError(Exception):
+    """``process`` died (with a non-``Exception`` ``BaseException``) on this item, even alone."""
+
+
 class BatchObserver(Protocol):
     """What the batcher reports (e.g. to Prometheus); every method must be cheap and never raise."""
 
@@ -74,6 +84,9 @@ class BatchObserver(Protocol):
     def on_batch(self, size: int, seconds: float) -> None: ...
 
     def on_rejected(self, items: int) -> None: ...
+
+    # Optional (looked up with getattr): ``on_crash()`` per crashed batch, ``on_dropped(items)``
+    # for queued items dropped uncomputed because their request was cancelled or timed out.
 
 
 class _NullObserver:
@@ -136,6 +149,9 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._closing = False
         self._batch_seconds_ema: float | None = None
         self.batches_run = 0
+        self.crashes = 0
+        self.restarts = 0
+        self.items_dropped = 0
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -147,7 +163,22 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._idle.set()
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rscnet-{self.name}")
         self._closing = False
+        self._spawn_worker()
+
+    def _spawn_worker(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.name}")
+        self._task.add_done_callback(self._on_worker_exit)
+
+    def _on_worker_exit(self, task: asyncio.Task[None]) -> None:
+        """Restart the worker task if it ended while the batcher is running (a bug; never silent)."""
+        if task is not self._task or self._closing or task.cancelled():
+            return
+        exc = task.exception()
+        log.error("%s: the worker task ended unexpectedly (%r); restarting it", self.name, exc)
+        self.restarts += 1
+        assert self._idle is not None
+        self._idle.set()
+        self._spawn_worker()
 
     @property
     def running(self) -> bool:
@@ -266,6 +297,10 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
             entry = self._queue.popleft()
             if not entry.future.done():
                 return entry
+            self.items_dropped += 1
+            on_dropped = getattr(self._observer, "on_dropped", None)
+            if on_dropped is not None:
+                on_dropped(1)
         return None
 
     async def _collect(self) -> list[_Entry[ItemT, ResultT]]:
@@ -325,13 +360,22 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         items = [e.item for e in batch]
         start = time.perf_counter()
         results: Sequence[ResultT | BaseException]
+        work = loop.run_in_executor(self._executor, self._process, items)
         try:
-            results = await loop.run_in_executor(self._executor, self._process, items)
+            results = await work
             if len(results) != len(items):
                 raise RuntimeError(f"process returned {len(results)} results for {len(items)} items")
         except Exception as exc:  # noqa: BLE001 - the batch fails, the worker goes on
             log.exception("%s: batch of %d items failed", self.name, len(items))
             results = [exc] * len(items)
+        except BaseException as exc:
+            # Only a crash *of the batch function* is handled here (its future holds the exception);
+            # cancellation and anything raised on the event loop itself propagate.
+            from_process = work.done() and not work.cancelled() and work.exception() is exc
+            if isinstance(exc, asyncio.CancelledError) or not from_process:
+                raise
+            await self._recover_from_crash(loop, batch, exc)
+            return
         seconds = time.perf_counter() - start
         self.batches_run += 1
         ema = self._batch_seconds_ema
@@ -344,3 +388,29 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
                 entry.future.set_exception(result)
             else:
                 entry.future.set_result(result)
+
+    async def _recover_from_crash(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Entry[ItemT, ResultT]], exc: BaseException
+    ) -> None:
+        """New thread pool; re-run a crashed multi-item batch item by item; fail a crashed single item."""
+        self.crashes += 1
+        log.error("%s: the batch function crashed (%r) on a batch of %d items", self.name, exc, len(batch))
+        on_crash = getattr(self._observer, "on_crash", None)
+        if on_crash is not None:
+            on_crash()
+        old = self._executor
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rscnet-{self.name}")
+        if old is not None:
+            old.shutdown(wait=False, cancel_futures=True)
+        if len(batch) == 1:
+            entry = batch[0]
+            if not entry.future.done():
+                entry.future.set_exception(
+                    WorkerCrashedError(
+                        f"the inference worker crashed on this item ({type(exc).__name__}) and was restarted"
+                    )
+                )
+            return
+        for entry in batch:
+            if not entry.future.done():
+                await self._run_batch(loop, [entry])

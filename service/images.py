@@ -4,7 +4,9 @@ Decoding is defensive: the image header is read first and an image with more tha
 ``max_pixels`` pixels is refused (413) **before** its pixels are decoded, so a decompression
 bomb (a tiny PNG declaring 100000 x 100000 pixels) never allocates. Accepted formats are
 JPEG, PNG, WebP and BMP; anything else, or a corrupt / truncated file, is a 415. EXIF
-orientation is ignored: coordinates always refer to the stored pixel grid.
+orientation is ignored: coordinates always refer to the stored pixel grid. Every mode becomes
+8-bit RGB: 16-bit samples are scaled (not clipped), transparency is composited over black, grey /
+palette / CMYK images are converted.
 
 Boxes follow the project convention ``(x0, y0, w, h)`` in image pixels (see
 :mod:`model.geometry.camera`). :func:`crop_box` cuts the integer pixel rectangle covering the
@@ -124,7 +126,7 @@ def decode_image(data: bytes, *, max_pixels: int, what: str = "image", budget: P
                 if budget is not None:
                     budget.take(width * height, what)
                 img.load()
-                rgb = img.convert("RGB")
+                rgb = _to_rgb(img)
     except ApiError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -135,7 +137,32 @@ def decode_image(data: bytes, *, max_pixels: int, what: str = "image", budget: P
         ) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # corrupt / truncated data
         raise ApiError(415, "undecodable_image", f"{what} could not be decoded: {exc}") from None
-    return np.asarray(rgb, dtype=np.uint8)
+    return rgb
+
+
+#: Modes holding more than 8 bits per sample (16-bit PNGs open as one of these).
+_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB of a decoded image of any accepted mode.
+
+    * 16-bit samples are scaled to 8 bits (``v / 257``); PIL's own conversion clips them at 255.
+    * Transparency (RGBA, LA, palette with ``tRNS``) is composited over black, the colour of the
+      padding around the training crops.
+    * Grey, bilevel, palette and CMYK images are converted by PIL.
+    """
+    if img.mode in _WIDE_MODES:
+        wide = np.asarray(img, dtype=np.float64)
+        grey = np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.uint16)
+        alpha = rgba[..., 3:4]
+        return ((rgba[..., :3] * alpha + 127) // 255).astype(np.uint8)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
 def crop_box(image: np.ndarray, box: Box, *, max_pixels: int, what: str = "box") -> Crop:

@@ -13,6 +13,8 @@ name                               type      labels / meaning
 ``rscnet_batch_compute_seconds``   histogram seconds per forward pass (batch function)
 ``rscnet_items_rejected_total``    counter   crops refused because the queue was full (429)
 ``rscnet_item_errors_total``       counter   ``code``: crops that failed individually
+``rscnet_items_dropped_total``     counter   queued crops dropped uncomputed (client gone / timed out)
+``rscnet_worker_crashes_total``    counter   batches whose batch function crashed (worker recovered)
 ``rscnet_ready``                   gauge     1 when ready to serve
 ================================== ========= ===================================================
 """
@@ -61,6 +63,14 @@ class ServiceMetrics:
         )
         self.rejected = Counter("rscnet_items_rejected_total", "Crops refused because the queue was full", registry=r)
         self.item_errors = Counter("rscnet_item_errors_total", "Crops that failed individually", ["code"], registry=r)
+        self.dropped = Counter(
+            "rscnet_items_dropped_total",
+            "Queued crops dropped uncomputed because their request was cancelled or timed out",
+            registry=r,
+        )
+        self.crashes = Counter(
+            "rscnet_worker_crashes_total", "Batches whose batch function crashed (the worker recovered)", registry=r
+        )
         self.ready = Gauge("rscnet_ready", "1 when the service is ready to serve", registry=r)
 
     # BatchObserver
@@ -73,6 +83,12 @@ class ServiceMetrics:
 
     def on_rejected(self, items: int) -> None:
         self.rejected.inc(items)
+
+    def on_dropped(self, items: int) -> None:
+        self.dropped.inc(items)
+
+    def on_crash(self) -> None:
+        self.crashes.inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

@@ -3,11 +3,14 @@
 Per-item failures (an undecodable image, a box outside its image, a crop too small, a crop the
 network fails on) come back as :class:`~service.errors.ApiError` values in the item's slot;
 request-wide conditions raise: 429 ``queue_full`` (with ``Retry-After``), 504 ``timeout``, 503
-``shutting_down``.
+``shutting_down``, and 499 ``client_closed_request`` when the client disconnects while its crops
+wait (they are then dropped from the queue uncomputed, see :mod:`service.disconnect`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +21,8 @@ import numpy as np
 from fastapi import Header
 
 from model.inference import Prediction
-from service.batcher import BatcherClosedError, DynamicBatcher, QueueFullError
+from service.batcher import BatcherClosedError, DynamicBatcher, QueueFullError, WorkerCrashedError
+from service.disconnect import current_channel, wait_for_disconnect
 from service.engine import CropItem
 from service.errors import ApiError
 from service.images import Box, BudgetExceeded, Crop, PixelBudget, crop_box, decode_image
@@ -43,8 +47,10 @@ RequestTimeoutHeader = Annotated[
     float | None,
     Header(
         alias="X-Request-Timeout",
-        gt=0,
-        description="Give up (504) after this many seconds, if sooner than the server's request timeout.",
+        ge=1.0,
+        le=3600.0,
+        description="Give up (504) after this many seconds, if sooner than the server's request timeout. "
+        "At least 1 s (smaller values are refused with 422: no batch can be promised sooner).",
     ),
 ]
 
@@ -182,7 +188,7 @@ async def predict_crops(
     """
     items = [CropItem(c, include_vertices) for c in crops]
     try:
-        results = await batcher.run(items, timeout=deadline.remaining())
+        results = await _run_unless_disconnected(batcher, items, deadline.remaining())
     except QueueFullError as exc:
         raise ApiError(429, "queue_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
     except TimeoutError:
@@ -202,10 +208,37 @@ async def predict_crops(
             error = result
         elif isinstance(result, BatcherClosedError):
             error = ApiError(503, "shutting_down", str(result))
+        elif isinstance(result, WorkerCrashedError):
+            error = ApiError(500, "internal_error", str(result))
         else:
             error = ApiError(500, "internal_error", f"prediction failed on this item ({type(result).__name__})")
         out.append(error)
     return out
+
+
+async def _run_unless_disconnected(
+    batcher: DynamicBatcher[CropItem, Any], items: list[CropItem], timeout: float
+) -> list[Any]:
+    """``batcher.run(items)``, cancelled (499) when the request's client disconnects meanwhile."""
+    channel = current_channel()
+    if channel is None or not channel.body_complete or not items:
+        return await batcher.run(items, timeout=timeout)
+    run = asyncio.ensure_future(batcher.run(items, timeout=timeout))
+    watch = asyncio.ensure_future(wait_for_disconnect(channel))
+    try:
+        await asyncio.wait({run, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if not run.done() and channel.disconnected:  # the client is gone: drop its queued crops
+            run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await run
+            raise ApiError(499, "client_closed_request", "the client disconnected before its crops were computed")
+        return await run
+    finally:
+        for task in (watch, run):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 def raise_if_all_failed(entries: Sequence[dict[str, Any]], what: str) -> None:

@@ -78,12 +78,20 @@ def _b64decode(value: Any, where: str) -> bytes:
 
 
 async def read_upload(
-    request: Request, *, file_fields: Collection[str], max_files: int, too_many_code: str, too_many_what: str
+    request: Request,
+    *,
+    file_fields: Collection[str],
+    max_files: int,
+    too_many_code: str,
+    too_many_what: str,
+    single_file_fields: Collection[str] = (),
 ) -> Upload:
     """Parse the body of ``request`` (multipart or JSON) into files and fields.
 
     Args:
         file_fields: names of the fields that hold files.
+        single_file_fields: those of ``file_fields`` that hold one file: in JSON one base64 string
+            (a list is a 422); the others take a JSON list of base64 strings (a bare string is a 422).
         max_files: most files accepted in total (413 ``too_many_code`` beyond).
         too_many_code, too_many_what: error code and noun for that 413 (e.g. ``"too_many_images"``).
 
@@ -136,6 +144,13 @@ async def read_upload(
         upload.from_json = True
         for name, value in obj.items():
             if name in file_fields:
+                single = name in single_file_fields
+                if single and isinstance(value, list):
+                    raise ApiError(422, "invalid_field", f"{name} must be one base64 string, not a list")
+                if not single and not isinstance(value, list):
+                    raise ApiError(
+                        422, "invalid_field", f"{name} must be a list of base64 strings, got {type(value).__name__}"
+                    )
                 values = value if isinstance(value, list) else [value]
                 if len(upload.files.get(name, [])) + len(values) > max_files:
                     raise ApiError(
@@ -143,7 +158,7 @@ async def read_upload(
                         too_many_code,
                         f"more than {max_files} {too_many_what} sent; at most {max_files} are accepted",
                     )
-                where = [f"{name}[{i}]" for i in range(len(values))] if isinstance(value, list) else [name]
+                where = [f"{name}[{i}]" for i in range(len(values))] if not single else [name]
                 upload.files[name] = [UploadedFile(_b64decode(v, w)) for v, w in zip(values, where)]
             else:
                 upload.fields[name] = value
@@ -169,19 +184,25 @@ def format_validation_error(exc: ValidationError) -> str:
 def parse_fields(model: type[ModelT], upload: Upload, json_fields: Collection[str] = ()) -> ModelT:
     """Validate the non-file fields of ``upload`` with ``model`` (422 ``invalid_field`` on failure).
 
+    JSON bodies are validated strictly (``"true"`` is not a boolean there); multipart text fields
+    are converted (``include_vertices=true``).
+
     Args:
-        json_fields: fields whose multipart text is JSON (parsed before validation).
+        json_fields: fields whose multipart text is JSON (parsed before validation); an empty text
+            part counts as not given.
     """
     data = dict(upload.fields)
     if not upload.from_json:
         for name in json_fields:
             text = data.get(name)
-            if isinstance(text, str):
+            if isinstance(text, str) and not text.strip():
+                del data[name]
+            elif isinstance(text, str):
                 try:
                     data[name] = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise ApiError(422, "invalid_field", f"{name}: not valid JSON ({exc})") from None
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=upload.from_json)
     except ValidationError as exc:
         raise ApiError(422, "invalid_field", format_validation_error(exc)) from None

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from model.inference import Prediction
-from service.api_docs import IMAGE_MEDIA_TYPES, error_responses, upload_body
+from service.api_docs import EXAMPLE_PNG_BASE64, IMAGE_MEDIA_TYPES, error_responses, upload_body
 from service.auth import require_api_key
 from service.deps import StateDep
 from service.errors import ApiError
@@ -102,7 +102,7 @@ _DESCRIPTION = (
         },
         json_fields={"track"},
         json_example={
-            "frames": ["<base64 PNG>", "<base64 PNG>", "<base64 PNG>"],
+            "frames": [EXAMPLE_PNG_BASE64] * 3,
             "sigma": 1.5,
             "include_single_frame": True,
         },
@@ -124,6 +124,7 @@ async def estimate_sequence(
     upload = await read_upload(
         request,
         file_fields={"frames", "video"},
+        single_file_fields={"video"},
         max_files=s.max_frames,
         too_many_code="too_many_frames",
         too_many_what="frames",

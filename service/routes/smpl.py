@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from service.api_docs import IMAGE_MEDIA_TYPES, error_responses, upload_body
+from service.api_docs import EXAMPLE_PNG_BASE64, IMAGE_MEDIA_TYPES, error_responses, upload_body
 from service.auth import require_api_key
 from service.deps import StateDep
 from service.errors import ApiError
@@ -90,8 +90,8 @@ _EXAMPLE_RESULT = {
         },
         json_fields={"boxes"},
         json_example={
-            "images": ["<base64 PNG>", "<base64 JPEG>"],
-            "boxes": [None, [120, 40, 64, 160]],
+            "images": [EXAMPLE_PNG_BASE64, EXAMPLE_PNG_BASE64],
+            "boxes": [None, [2, 0, 12, 32]],
             "include_vertices": False,
         },
     ),

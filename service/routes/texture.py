@@ -9,7 +9,7 @@ from __future__ import annotations
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
 
-from service.api_docs import IMAGE_MEDIA_TYPES, error_responses, upload_body
+from service.api_docs import EXAMPLE_PNG_BASE64, IMAGE_MEDIA_TYPES, error_responses, upload_body
 from service.auth import require_api_key
 from service.deps import StateDep
 from service.errors import ApiError
@@ -69,7 +69,7 @@ _HEADERS_DOC = {
         TextureParams,
         {"image": (False, IMAGE_MEDIA_TYPES, "One person crop, or a full image with 'box'", True)},
         json_fields={"box"},
-        json_example={"image": "<base64 PNG>", "format": "png", "yaw": 30, "size": 256},
+        json_example={"image": EXAMPLE_PNG_BASE64, "format": "png", "yaw": 30, "size": 256},
     ),
 )
 async def estimate_texture(
@@ -86,7 +86,12 @@ async def estimate_texture(
     predictor, batcher = state.require_ready()
     s = state.settings
     upload = await read_upload(
-        request, file_fields={"image"}, max_files=1, too_many_code="too_many_images", too_many_what="images"
+        request,
+        file_fields={"image"},
+        single_file_fields={"image"},
+        max_files=1,
+        too_many_code="too_many_images",
+        too_many_what="images",
     )
     params = parse_fields(TextureParams, upload, json_fields={"box"})
     files = upload.files.get("image", [])
