@@ -65,6 +65,7 @@ from model.nets.rscnet import RSCNet, RSCNetOutput
 __all__ = [
     "MAX_SIDE",
     "MIN_SIDE",
+    "CropGeometry",
     "PRECISIONS",
     "Prediction",
     "Predictor",
@@ -144,6 +145,12 @@ class Prediction:
     vertices: np.ndarray | None
     phi: np.ndarray
 
+    def geometry(self) -> "CropGeometry":
+        """The crop geometry this prediction was made with (padding offsets from ``principal``)."""
+        left = int(round(self.input_size / 2.0 - float(self.principal[0])))
+        top = int(round(self.input_size / 2.0 - float(self.principal[1])))
+        return CropGeometry(int(self.input_size), left, top, int(self.resolution_index))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain Python numbers and (nested) lists, ready for ``json.dumps``."""
         out: dict[str, Any] = {}
@@ -194,6 +201,20 @@ class TensorPrediction:
         if layout not in ("smpl24", "coco17", "lsp14"):
             raise KeyError(f"unknown keypoint layout {layout!r}; expected smpl24, coco17 or lsp14")
         return getattr(self, layout)
+
+
+@dataclass(frozen=True)
+class CropGeometry:
+    """Where a network input came from: the crop was padded to a ``side x side`` square, its
+    top-left corner at ``(left, top)`` in that square, and ran with resolution row ``range_index``.
+
+    :meth:`Prediction.geometry` recovers it from a prediction.
+    """
+
+    side: int
+    left: int
+    top: int
+    range_index: int
 
 
 @dataclass(frozen=True)
@@ -434,17 +455,27 @@ class Predictor:
         return torch.autocast(self._device.type, dtype=dtype)
 
     def _run(self, images: Tensor, range_index: Tensor, include_vertices: bool) -> TensorPrediction:
-        s = self.input_size
         with self._autocast():  # the backbone goes channels_last itself when its weights are
             out: RSCNetOutput = self._net(images, range_index)
-        posed = self._body(out.betas.float(), out.pose_rotmat.float())
-        translation = weak_perspective_to_translation(out.camera.float(), focal_for_size(s), s)
+        return self.decode(out.phi, out.pose_rotmat, out.pose_6d, out.betas, out.camera, include_vertices)
+
+    def decode(
+        self, phi: Tensor, pose_rotmat: Tensor, pose_6d: Tensor, betas: Tensor, camera: Tensor, include_vertices: bool = False
+    ) -> TensorPrediction:
+        """Regressor outputs ``(B, ...)`` -> :class:`TensorPrediction` (body model, camera translation).
+
+        Used for the single-frame network's outputs and for any head that predicts the same
+        parameters from the same features (the temporal module of :mod:`model.inference.sequence`).
+        """
+        s = self.input_size
+        posed = self._body(betas.float(), pose_rotmat.float())
+        translation = weak_perspective_to_translation(camera.float(), focal_for_size(s), s)
         return TensorPrediction(
-            phi=out.phi.float(),
-            pose_rotmat=out.pose_rotmat.float(),
-            pose_6d=out.pose_6d.float(),
-            betas=out.betas.float(),
-            camera=out.camera.float(),
+            phi=phi.float(),
+            pose_rotmat=pose_rotmat.float(),
+            pose_6d=pose_6d.float(),
+            betas=betas.float(),
+            camera=camera.float(),
             translation=translation,
             smpl24=posed.joints,
             coco17=posed.coco17,
@@ -525,58 +556,69 @@ class Predictor:
         for i, crop in enumerate(crops):
             self._check(i, crop)
         results: list[Prediction] = []
-        s = self.input_size
-        f_net = float(focal_for_size(s))
         with torch.inference_mode():
             for start in range(0, len(crops), batch_size):
                 prepared = [self._prepare(c) for c in crops[start : start + batch_size]]
                 images = torch.stack([p.image for p in prepared])
                 idx = torch.tensor([p.range_index for p in prepared], dtype=torch.int64, device=self._device)
                 out = self._run(images, idx, include_vertices)
-                t = out.translation
-                principal = torch.full((t.shape[0], 2), s / 2.0, device=t.device)
-                kp_net = perspective_projection(out.coco17, t, f_net, principal)
-                side = torch.tensor([p.side for p in prepared], dtype=torch.float32, device=t.device)
-                offset = torch.tensor([[p.left, p.top] for p in prepared], dtype=torch.float32, device=t.device)
-                scale = (side / s)[:, None, None]
-                kp = kp_net * scale - offset[:, None, :]
-                principal_crop = side[:, None] / 2.0 - offset
-                pose_aa = matrix_to_axis_angle(out.pose_rotmat)
-                tt = t[:, None, :]
-                arrays = {
-                    "betas": out.betas,
-                    "pose": pose_aa,
-                    "camera_weak": out.camera,
-                    "translation": t,
-                    "principal": principal_crop,
-                    "joints3d_smpl24": out.smpl24 + tt,
-                    "joints3d_coco17": out.coco17 + tt,
-                    "keypoints2d_coco17": kp,
-                    "phi": out.phi,
-                }
-                if include_vertices:
-                    assert out.vertices is not None
-                    arrays["vertices"] = out.vertices + tt
-                host = {k: v.detach().float().cpu().numpy() for k, v in arrays.items()}
-                for j, p in enumerate(prepared):
-                    results.append(
-                        Prediction(
-                            betas=host["betas"][j],
-                            pose=host["pose"][j],
-                            camera_weak=host["camera_weak"][j],
-                            translation=host["translation"][j],
-                            focal=f_net * p.side / s,
-                            principal=host["principal"][j],
-                            joints3d_smpl24=host["joints3d_smpl24"][j],
-                            joints3d_coco17=host["joints3d_coco17"][j],
-                            keypoints2d_coco17=host["keypoints2d_coco17"][j],
-                            resolution_index=p.range_index,
-                            input_size=p.side,
-                            vertices=host["vertices"][j] if include_vertices else None,
-                            phi=host["phi"][j],
-                        )
-                    )
+                geometry = [CropGeometry(p.side, p.left, p.top, p.range_index) for p in prepared]
+                results.extend(self.to_predictions(out, geometry))
         return results
+
+    def to_predictions(self, out: TensorPrediction, geometry: Sequence["CropGeometry"]) -> list[Prediction]:
+        """Per-crop :class:`Prediction` objects from a batched output and where each crop came from.
+
+        Args:
+            out: outputs for ``B`` network inputs (vertices are returned when ``out`` has them).
+            geometry: ``B`` entries: the original crop's padded side, padding offsets and range row.
+        """
+        if len(geometry) != out.betas.shape[0]:
+            raise ValueError(f"{out.betas.shape[0]} outputs but {len(geometry)} crop geometries")
+        s = self.input_size
+        f_net = float(focal_for_size(s))
+        t = out.translation
+        principal = torch.full((t.shape[0], 2), s / 2.0, device=t.device)
+        kp_net = perspective_projection(out.coco17, t, f_net, principal)
+        side = torch.tensor([g.side for g in geometry], dtype=torch.float32, device=t.device)
+        offset = torch.tensor([[g.left, g.top] for g in geometry], dtype=torch.float32, device=t.device)
+        scale = (side / s)[:, None, None]
+        kp = kp_net * scale - offset[:, None, :]
+        principal_crop = side[:, None] / 2.0 - offset
+        pose_aa = matrix_to_axis_angle(out.pose_rotmat)
+        tt = t[:, None, :]
+        arrays = {
+            "betas": out.betas,
+            "pose": pose_aa,
+            "camera_weak": out.camera,
+            "translation": t,
+            "principal": principal_crop,
+            "joints3d_smpl24": out.smpl24 + tt,
+            "joints3d_coco17": out.coco17 + tt,
+            "keypoints2d_coco17": kp,
+            "phi": out.phi,
+        }
+        if out.vertices is not None:
+            arrays["vertices"] = out.vertices + tt
+        host = {k: v.detach().float().cpu().numpy() for k, v in arrays.items()}
+        return [
+            Prediction(
+                betas=host["betas"][j],
+                pose=host["pose"][j],
+                camera_weak=host["camera_weak"][j],
+                translation=host["translation"][j],
+                focal=f_net * g.side / s,
+                principal=host["principal"][j],
+                joints3d_smpl24=host["joints3d_smpl24"][j],
+                joints3d_coco17=host["joints3d_coco17"][j],
+                keypoints2d_coco17=host["keypoints2d_coco17"][j],
+                resolution_index=g.range_index,
+                input_size=g.side,
+                vertices=host["vertices"][j] if "vertices" in host else None,
+                phi=host["phi"][j],
+            )
+            for j, g in enumerate(geometry)
+        ]
 
     def _check(self, i: int, crop: Any) -> None:
         """Reject anything but a ``(H, W, 3)`` uint8 crop with sides in ``[MIN_SIDE, MAX_SIDE]``."""

@@ -1,7 +1,9 @@
-"""Training losses of RSC-Net: basic supervision (Eq. 8), self-supervision (Eqs. 9-10), contrastive (Eqs. 11-12)."""
+"""Training losses of RSC-Net: basic supervision (Eq. 8), self-supervision (Eqs. 9-10), contrastive
+(Eqs. 11-12), and the least-squares GAN losses of the video model's motion discriminator."""
 
 from __future__ import annotations
 
+from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
 from model.losses.basic import (
     BasicLossConfig,
     BasicPrediction,
@@ -37,6 +39,8 @@ __all__ = [
     "basic_loss",
     "combine_losses",
     "contrastive_loss",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
     "masked_sample_mean",
     "multi_resolution_contrastive_loss",
     "normalize_keypoints",
