@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Mapping
@@ -178,3 +179,119 @@ SMALL_SETTINGS = {
     "RSCNET_API_KEY": API_KEY,
     "RSCNET_WARMUP": "false",
 }
+
+
+# ---------------------------------------------------------------------------------------- fault injection
+#: Markers painted into pixel (0, 0) of a crop tell :class:`FaultyPredictor` what to do with it.
+MARK_SLOW = (0, 0, 255)  # hold the batch until the predictor's gate opens
+MARK_RAISE = (0, 255, 0)  # raise RuntimeError for any batch containing this crop
+MARK_CRASH = (255, 0, 0)  # raise SystemExit (a BaseException: the worker "crashes")
+
+
+def marked_crop(mark: tuple[int, int, int] | None, tag: int, h: int = 32, w: int = 24) -> np.ndarray:
+    """A crop carrying ``mark`` in pixel (0, 0) and ``tag`` (0-255) in pixel (0, 1)."""
+    crop = random_rgb(h, w, seed=tag)
+    crop[0, 0] = mark if mark is not None else (7, 7, 7)
+    crop[0, 1] = (tag, tag, tag)
+    return crop
+
+
+class FaultyPredictor:
+    """Wraps a real :class:`model.inference.Predictor`; misbehaves on marked crops (see ``MARK_*``).
+
+    ``calls`` records, per ``predict`` call, the tags of its crops (what was actually computed).
+    """
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        self.gate = threading.Event()
+        self.gate.set()
+        self.holding = threading.Event()
+        self.calls: list[list[int]] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def predict(self, crops, include_vertices: bool = False, batch_size: int = 32):  # noqa: ANN001, ANN201
+        marks = [tuple(int(v) for v in c[0, 0]) for c in crops]
+        self.calls.append([int(c[0, 1, 0]) for c in crops])
+        if MARK_SLOW in marks:
+            self.holding.set()
+            self.gate.wait(30)
+        if MARK_CRASH in marks:
+            raise SystemExit("simulated crash of the inference worker")
+        if MARK_RAISE in marks:
+            raise RuntimeError("simulated predictor bug")
+        return self._inner.predict(crops, include_vertices=include_vertices, batch_size=batch_size)
+
+    def computed_tags(self) -> set[int]:
+        """Tags of crops that went through a successful or failing ``predict`` call."""
+        return {t for call in self.calls for t in call}
+
+
+class InProcessServer:
+    """uvicorn serving an app in a thread of the test process, on 127.0.0.1 (any free port)."""
+
+    def __init__(self, app: object) -> None:
+        import uvicorn
+
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, name="uvicorn-test", daemon=True)
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> InProcessServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the in-process server did not start")
+            time.sleep(0.02)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        with httpx.Client(base_url=self.url, timeout=5) as client:
+            while client.get("/readyz").status_code != 200:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the in-process server did not become ready")
+                time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(30)
+
+
+def faulty_server(tmp: Path, **overrides: object) -> tuple[InProcessServer, FaultyPredictor]:
+    """An in-process server whose predictor is a :class:`FaultyPredictor` around the tiny network."""
+    from service.app import create_app
+    from service.metrics import ServiceMetrics
+    from service.model_loader import LoadedPredictor, load_predictor
+    from service.settings import ServiceSettings
+    from service.state import ServiceState
+
+    values: dict[str, object] = {
+        "device": "cpu",
+        "precision": "fp32",
+        "checkpoint": tmp / "absent" / "model.pt",
+        "random_init_net": TINY_NET_DICT,
+        "max_batch_size": 8,
+        "max_delay_ms": 20.0,
+        "queue_size": 64,
+        "max_images": 8,
+        "max_frames": 8,
+        "warmup": False,
+    }
+    values.update(overrides)
+    settings = ServiceSettings(**values)
+    holder: dict[str, FaultyPredictor] = {}
+
+    def loader(s: ServiceSettings) -> LoadedPredictor:
+        loaded = load_predictor(s)
+        holder["p"] = FaultyPredictor(loaded.predictor)
+        return LoadedPredictor(holder["p"], loaded.warning)  # type: ignore[arg-type]
+
+    app = create_app(settings, state=ServiceState(settings, ServiceMetrics(), loader=loader))
+    server = InProcessServer(app).start()
+    return server, holder["p"]
