@@ -1,0 +1,220 @@
+"""Evaluate TexGlo checkpoints on the held-out identities (Table 8 analogue).
+
+``python -m model.eval.texture --checkpoint runs/texture/glo_s/last.pt [--checkpoint ...] --out checkpoints/texture/eval``
+
+For every held-out ``x_H`` (``<data>/test.pt`` of :mod:`model.train.identity_data`): ``x_L`` is
+``x_H`` bicubic down to ``--low-res`` pixels (default 32, the paper's test height) and back up;
+the checkpoint predicts ``T(x_L)``; then
+
+* **ReID feature distance**: ``||f_Re(R(M(x_H), delta(x_H), T(x_L))) - f_Re(x_H)||_2`` of the
+  L2-normalised embeddings of the frozen ReID network (the render is composited over ``x_H``'s
+  background, with the mesh/camera source the checkpoint was trained with), and the multi-layer
+  training loss :func:`~model.losses.texture.reid_feature_distance`;
+* **UV L1 / PSNR** against the identity's ground-truth albedo (resized to the UV size if needed),
+  over the texels *visible in* ``x_H`` (texels with a non-zero bilinear weight in the render of the
+  ground-truth mesh, found by back-propagating the rendered image to an all-zero texture) and over
+  the *whole* map (every texel inside a UV triangle).
+
+Reference row "mean texture": the per-texel mean of the training identities' ground-truth textures
+for every input (what an input-blind predictor scores). Writes ``eval.json``, ``table.md`` and a
+PNG grid per checkpoint (columns: x_L, x_H, render, predicted UV, GT UV).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+from tqdm import tqdm
+
+from model.body import BodyModel, load_body_model
+from model.data.degrade import bicubic_down_up
+from model.data.textures import get_atlas
+from model.inference.texture import load_texglo
+from model.losses.texture import TextureLossConfig, embedding_distance, masked_l1, masked_psnr, reid_feature_distance
+from model.nets.reid import ReIDNet
+from model.nets.texture import TexGlo
+from model.render import Lights, MeshRenderer
+from model.train.identity_data import IdentitySet, load_geometry, load_identity_set
+from model.train.reid import autocast, load_reid
+from model.train.texture import GeometryBatch, mean_lights, render_texture
+
+__all__ = ["METRICS", "TextureEval", "evaluate_texture", "save_grid", "visible_texels"]
+
+#: Metric keys of one evaluation row.
+METRICS = ("reid_distance", "reid_loss", "uv_l1_visible", "uv_psnr_visible", "uv_l1_whole", "uv_psnr_whole")
+
+
+def visible_texels(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams: Any, uv_size: int) -> Tensor:
+    """``(B, 1, U, U)`` bool: texels whose bilinear weight is non-zero somewhere in the render."""
+    probe = torch.zeros(verts.shape[0], 1, uv_size, uv_size, requires_grad=True)
+    with torch.enable_grad():
+        out = renderer.render(verts, body.faces, cams, texture=probe, face_uvs=body.face_uvs)
+        (grad,) = torch.autograd.grad(out.image.sum(), probe)
+    return grad > 0
+
+
+@dataclass
+class TextureEval:
+    """Per-sample results of :func:`evaluate_texture` (``(N,)`` tensors) and the first images for the grid."""
+
+    metrics: dict[str, Tensor]
+    grid: dict[str, Tensor]
+
+    def summary(self) -> dict[str, float]:
+        return {k: float(v.mean()) for k, v in self.metrics.items()}
+
+
+@torch.no_grad()
+def evaluate_texture(
+    predict: Any,
+    reid: ReIDNet,
+    test: IdentitySet,
+    geometry: dict[str, Any],
+    gt_geometry: dict[str, Any],
+    body: BodyModel,
+    uv_size: int,
+    low_res: int = 32,
+    samples: int | None = None,
+    batch_size: int = 16,
+    lights: Lights | None = None,
+    grid_rows: int = 6,
+    grid_stride: int = 8,
+    bf16: bool = False,
+    show_progress: bool = True,
+) -> TextureEval:
+    """Metrics of ``predict`` (``x_L (B, 3, S, S) -> UV (B, 3, U, U)``) on the first ``samples`` test images.
+
+    The grid keeps ``grid_rows`` samples, every ``grid_stride``-th (one look per identity when it is
+    the number of views per identity).
+    """
+    dev = torch.device("cpu")
+    n = len(test) if samples is None else min(samples, len(test))
+    renderer = MeshRenderer()
+    lights = lights if lights is not None else mean_lights(1)
+    geo = GeometryBatch(geometry, body, test.crop_size)
+    gt_geo = GeometryBatch(gt_geometry, body, test.crop_size)
+    covered = get_atlas(body, uv_size).covered[None, None]
+    rows = test.texture_rows(test.identity)
+    loss_cfg = TextureLossConfig(layer_weights=(1.0,) * len(reid.config.widths))
+    out: dict[str, list[Tensor]] = {k: [] for k in METRICS}
+    grid: dict[str, list[Tensor]] = {k: [] for k in ("x_l", "x_h", "render", "uv", "gt_uv")}
+    for start in tqdm(range(0, n, batch_size), desc="texture eval", disable=not show_progress):
+        idx = torch.arange(start, min(n, start + batch_size))
+        x_h = test.images[idx].float().div(255.0)
+        x_l = bicubic_down_up(x_h, low_res, x_h.shape[-1])
+        uv = predict(x_l).float().clamp(0, 1)
+        if uv.shape[-1] != uv_size:
+            raise ValueError(f"predictor returned UV size {uv.shape[-1]}, expected {uv_size}")
+        gt = test.textures[rows[idx]].float().div(255.0)
+        if gt.shape[-1] != uv_size:
+            gt = F.interpolate(gt, size=(uv_size, uv_size), mode="bilinear", align_corners=False, antialias=True)
+        verts, cams = geo(idx, dev)
+        render = render_texture(renderer, body, verts, cams, uv, lights.expand(len(idx)), x_h)
+        with autocast(dev, bf16):
+            a, b = reid(render), reid(x_h)
+        out["reid_distance"].append(embedding_distance(a.embedding, b.embedding))
+        out["reid_loss"].append(reid_feature_distance(a.features, a.embedding, b.features, b.embedding, loss_cfg))
+        gv, gc = gt_geo(idx, dev)
+        vis = visible_texels(renderer, body, gv, gc, uv_size) & covered
+        out["uv_l1_visible"].append(masked_l1(uv, gt, vis))
+        out["uv_psnr_visible"].append(masked_psnr(uv, gt, vis))
+        out["uv_l1_whole"].append(masked_l1(uv, gt, covered))
+        out["uv_psnr_whole"].append(masked_psnr(uv, gt, covered))
+        pick = (idx % grid_stride == 0).nonzero().squeeze(1)
+        if sum(len(t) for t in grid["x_h"]) < grid_rows and len(pick):
+            for k, v in (("x_l", x_l), ("x_h", x_h), ("render", render), ("uv", uv), ("gt_uv", gt)):
+                grid[k].append(v[pick])
+    metrics = {k: torch.cat(v).float() for k, v in out.items()}
+    return TextureEval(metrics, {k: torch.cat(v)[:grid_rows] for k, v in grid.items()})
+
+
+def save_grid(grid: dict[str, Tensor], path: str | Path, cell: int = 128) -> Path:
+    """PNG: one row per sample, columns x_L, x_H, render, predicted UV, GT UV (each ``cell`` px square)."""
+    cols = ["x_l", "x_h", "render", "uv", "gt_uv"]
+    rows = []
+    for i in range(grid["x_h"].shape[0]):
+        cells = [F.interpolate(grid[c][i : i + 1], size=(cell, cell), mode="bilinear", align_corners=False)[0] for c in cols]
+        rows.append(torch.cat(cells, dim=2))
+    img = torch.cat(rows, dim=1).clamp(0, 1)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(path)
+    return path
+
+
+def _fmt_table(rows: list[dict[str, Any]]) -> str:
+    head = "| model | geometry | steps | ReID distance (lower better) | ReID loss | UV L1 visible | UV PSNR visible (dB) | UV L1 whole | UV PSNR whole (dB) |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        m = r["metrics"]
+        lines.append(
+            f"| {r['name']} | {r.get('geometry', '-')} | {r.get('steps', '-')} | {m['reid_distance']:.4f} | {m['reid_loss']:.4f} | "
+            f"{m['uv_l1_visible']:.4f} | {m['uv_psnr_visible']:.2f} | {m['uv_l1_whole']:.4f} | {m['uv_psnr_whole']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m model.eval.texture", description="Evaluate TexGlo checkpoints (ReID distance, UV L1/PSNR) on held-out identities.")
+    parser.add_argument("--checkpoint", action="append", required=True, help="TexGlo checkpoint (repeat for several)")
+    parser.add_argument("--reid", default="runs/texture/reid/last.pt", help="frozen ReID checkpoint")
+    parser.add_argument("--data", default="data/texture", help="identity data folder (test.pt, geometry-*.pt)")
+    parser.add_argument("--geometry", default=None, choices=["predictor", "ground_truth"], help="mesh/camera source for the render (default: the checkpoint's)")
+    parser.add_argument("--low-res", type=int, default=32, help="x_L size in pixels")
+    parser.add_argument("--samples", type=int, default=None, help="first N test images (default all)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--no-mean-baseline", action="store_true", help="skip the mean-texture reference row")
+    parser.add_argument("--out", default="runs/texture/eval", help="output folder")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    test = load_identity_set(Path(args.data) / "test.pt")
+    body = load_body_model()
+    reid, _ = load_reid(args.reid)
+    gt_geometry = load_geometry(args.data, "ground_truth", "test")
+    results: list[dict[str, Any]] = []
+    for path in args.checkpoint:
+        net, ckpt = load_texglo(path)
+        source = args.geometry or ckpt["geometry"]["source"]
+        geometry = load_geometry(args.data, source, "test")
+        net_eval: TexGlo = net
+
+        def predict(x: Tensor, net: TexGlo = net_eval) -> Tensor:
+            return net(x)
+
+        ev = evaluate_texture(predict, reid, test, geometry, gt_geometry, body, net.config.uv_size, args.low_res, args.samples, args.batch_size, grid_stride=int(test.config.get("views", 1)), show_progress=not args.no_progress)
+        slug = Path(path).parent.name if Path(path).name == "last.pt" else Path(path).stem
+        grid_path = save_grid(ev.grid, out_dir / f"grid_{slug}.png")
+        results.append({"name": ckpt.get("name", slug), "checkpoint": str(path), "geometry": source, "steps": int(ckpt.get("step", 0)), "train_seconds": ckpt.get("train_seconds"), "uv_size": net.config.uv_size, "metrics": ev.summary(), "grid": str(grid_path)})
+    if not args.no_mean_baseline:
+        uv_size = int(results[0]["uv_size"])
+        train_tex = torch.load(Path(args.data) / "train.pt", map_location="cpu", weights_only=True)["textures"].float().div(255.0)
+        mean_tex = train_tex.mean(0, keepdim=True)
+        if mean_tex.shape[-1] != uv_size:
+            mean_tex = F.interpolate(mean_tex, size=(uv_size, uv_size), mode="bilinear", align_corners=False, antialias=True)
+        source = results[0]["geometry"]
+        ev = evaluate_texture(lambda x: mean_tex.expand(x.shape[0], -1, -1, -1), reid, test, load_geometry(args.data, source, "test"), gt_geometry, body, uv_size, args.low_res, args.samples, args.batch_size, show_progress=not args.no_progress)
+        results.append({"name": "mean texture (reference)", "checkpoint": None, "geometry": source, "steps": 0, "metrics": ev.summary()})
+    report = {"low_res": args.low_res, "samples": args.samples or len(test), "test_identities": int(test.texture_ids.numel()), "reid": args.reid, "rows": results, "seconds": round(time.time() - t0, 1)}
+    (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = _fmt_table(results)
+    (out_dir / "table.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

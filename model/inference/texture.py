@@ -1,0 +1,224 @@
+"""Textured 3D people from one crop: RSC-Net for the mesh, TexGlo for the UV texture.
+
+>>> tp = TexturePredictor.from_checkpoint("checkpoints/texture/model.pt", Predictor.from_checkpoint(...))
+>>> mesh = tp.texture(crop)        # crop: (H, W, 3) uint8 RGB
+>>> mesh.vertices, mesh.faces, mesh.uvs, mesh.texture_image   # (V, 3) (F, 3) (F, 3, 2) (U, U, 3) uint8
+
+What :meth:`TexturePredictor.predict_uv` does with a crop (the training inputs of
+:mod:`model.train.texture` are square crops with the person centred): pad it to the square of side
+``max(H, W)`` centred on it, **replicating its border pixels** (training crops have background
+all round, never black bars), resize bicubically (antialiased) to ``S x S`` with ``S`` the side the
+network was trained at (``data.crop_size`` of the checkpoint), then TexGlo resizes that to its
+``input_size`` (default ``128 x 64``) and predicts the ``(U, U, 3)`` UV texture (row 0 = ``v = 1``,
+the renderer's and :mod:`model.render.export`'s convention, so it plugs into GLB / OBJ as is).
+
+The mesh comes from the RSC-Net :class:`~model.inference.Predictor` on the same crop: camera-frame
+vertices of the original crop, the body model's faces and per-corner UVs (``face_uvs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from model.body.model import BodyModel
+from model.inference.predictor import MAX_SIDE, MIN_SIDE, Prediction, Predictor
+from model.nets.texture import TexGlo, TexGloConfig
+
+__all__ = ["TEXTURE_FORMAT", "TexturePredictor", "TexturedMesh", "load_texglo"]
+
+#: ``format`` entry of TexGlo checkpoints (written by :mod:`model.train.texture`).
+TEXTURE_FORMAT = "rscnet-texglo/1"
+_REQUIRED = ("format", "model", "net_config", "body_model", "data")
+
+
+def load_texglo(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[TexGlo, dict[str, Any]]:
+    """A TexGlo network (eval mode, float32) and its checkpoint dict; ``weights_only`` and strict loading.
+
+    Raises:
+        ValueError: missing file, not a TexGlo checkpoint, or weights that do not match exactly.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"texture checkpoint {p} does not exist")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling problem is reported with the path
+        raise ValueError(f"texture checkpoint {p} cannot be loaded safely: {exc}") from exc
+    if not isinstance(ckpt, Mapping) or ckpt.get("format") != TEXTURE_FORMAT:
+        raise ValueError(f"{p} is not a TexGlo checkpoint (format {TEXTURE_FORMAT!r})")
+    missing = [k for k in _REQUIRED if k not in ckpt]
+    if missing:
+        raise ValueError(f"texture checkpoint {p} lacks {missing}")
+    try:
+        net = TexGlo(TexGloConfig.from_dict(ckpt["net_config"]))
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}, strict=True)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"texture checkpoint {p}: weights do not match the network: {exc}") from exc
+    return net.eval().to(device), dict(ckpt)
+
+
+@dataclass
+class TexturedMesh:
+    """A textured body mesh for one crop.
+
+    Attributes:
+        vertices: ``(V, 3)`` float32 camera-frame vertices of the crop (metres, OpenCV axes).
+        faces: ``(F, 3)`` int64.
+        uvs: ``(F, 3, 2)`` float32 per-corner UVs (``v = 0`` = bottom row of the texture).
+        texture_image: ``(U, U, 3)`` uint8 UV texture (row 0 = top).
+        prediction: the RSC-Net prediction (pose, shape, camera) the mesh comes from.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    uvs: np.ndarray
+    texture_image: np.ndarray
+    prediction: Prediction
+
+
+class TexturePredictor:
+    """TexGlo plus an RSC-Net :class:`Predictor` (see the module docstring).
+
+    Args:
+        net: the texture network.
+        predictor: RSC-Net predictor giving the mesh (its body model must be the checkpoint's and have UVs).
+        crop_size: side the crops are resized to before TexGlo (the training ``x_H`` side).
+        checkpoint_path, checkpoint_id, name: where the weights came from and the ablation's name.
+        info: extra JSON-ready facts (geometry source, steps) for the service's ``/v1/models``.
+    """
+
+    def __init__(
+        self,
+        net: TexGlo,
+        predictor: Predictor,
+        crop_size: int = 128,
+        *,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+        checkpoint_id: str = "unknown",
+        name: str = "TexGlo",
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        body = predictor.body_model
+        if body.face_uvs is None:
+            raise ValueError(f"body model {body.name!r} has no UV map; texture output needs the free-smpl-layout model")
+        self._net = net.eval().to(predictor.device)
+        self._predictor = predictor
+        self._crop_size = int(crop_size)
+        self._path = None if checkpoint_path is None else Path(checkpoint_path)
+        self._id = checkpoint_id
+        self._name = name
+        self._info = dict(info or {})
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike[str], predictor: Predictor) -> "TexturePredictor":
+        """Load a TexGlo checkpoint (training ``last.pt`` or the served fp16 file) for ``predictor``.
+
+        Raises:
+            ValueError: unreadable checkpoint, or trained with another body model than ``predictor``'s.
+        """
+        net, ckpt = load_texglo(path, predictor.device)
+        body: BodyModel = predictor.body_model
+        entry = ckpt["body_model"]
+        if not isinstance(entry, Mapping) or entry.get("sha256") != body.info.sha256:
+            raise ValueError(
+                f"texture checkpoint {path} was trained with body model {entry.get('model_id') if isinstance(entry, Mapping) else entry}, "
+                f"but the loaded body model is {body.info.model_id}"
+            )
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        info = {
+            "name": ckpt.get("name", "TexGlo"),
+            "steps": int(ckpt.get("step", 0)),
+            "geometry": ckpt.get("geometry"),
+            "uv_size": int(ckpt["net_config"]["uv_size"]),
+            "input_size": list(ckpt["net_config"]["input_size"]),
+            "glo": ckpt["net_config"]["glo"],
+            "upsample": bool(ckpt["net_config"]["upsample"]),
+        }
+        return cls(net, predictor, int(ckpt["data"]["crop_size"]), checkpoint_path=path, checkpoint_id=digest, name=str(info["name"]), info=info)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def net(self) -> TexGlo:
+        return self._net
+
+    @property
+    def predictor(self) -> Predictor:
+        return self._predictor
+
+    @property
+    def checkpoint_id(self) -> str:
+        """``sha256[:16]`` of the checkpoint file."""
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def uv_size(self) -> int:
+        return self._net.config.uv_size
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary (for ``/v1/models``)."""
+        return {"checkpoint": None if self._path is None else str(self._path), "checkpoint_id": self._id, "crop_size": self._crop_size, **self._info}
+
+    # ------------------------------------------------------------------ inference
+    def _square(self, crop: np.ndarray) -> torch.Tensor:
+        h, w, _ = crop.shape
+        side = max(h, w)
+        x = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).float()[None] / 255.0
+        top, left = (side - h) // 2, (side - w) // 2
+        if side != h or side != w:
+            x = F.pad(x, (left, side - w - left, top, side - h - top), mode="replicate")
+        s = self._crop_size
+        if side != s:
+            x = F.interpolate(x, size=(s, s), mode="bicubic", align_corners=False, antialias=True).clamp_(0.0, 1.0)
+        return x[0]
+
+    def predict_uv(self, crops: Sequence[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
+        """UV textures ``(U, U, 3)`` uint8 for ``(H, W, 3)`` uint8 crops (sides in ``[MIN_SIDE, MAX_SIDE]``).
+
+        Raises:
+            ValueError: a bad crop (the message names its index).
+        """
+        crops = list(crops)
+        for i, c in enumerate(crops):
+            if not isinstance(c, np.ndarray) or c.dtype != np.uint8 or c.ndim != 3 or c.shape[2] != 3:
+                raise ValueError(f"crop {i}: expected a (H, W, 3) uint8 RGB array")
+            if min(c.shape[:2]) < MIN_SIDE or max(c.shape[:2]) > MAX_SIDE:
+                raise ValueError(f"crop {i}: sides must be in [{MIN_SIDE}, {MAX_SIDE}] pixels, got {c.shape[0]}x{c.shape[1]}")
+        out: list[np.ndarray] = []
+        dev = self._predictor.device
+        with torch.inference_mode():
+            for start in range(0, len(crops), batch_size):
+                x = torch.stack([self._square(c) for c in crops[start : start + batch_size]]).to(dev)
+                tex = self._net(x).float().clamp(0, 1)
+                arr = (tex.permute(0, 2, 3, 1).cpu().numpy() * 255.0).round().astype(np.uint8)
+                out.extend(list(arr))
+        return out
+
+    def texture(self, crop: np.ndarray) -> TexturedMesh:
+        """``texture(crop) -> (vertices, faces, uvs, texture image)`` for one ``(H, W, 3)`` uint8 crop."""
+        [pred] = self._predictor.predict([crop], include_vertices=True)
+        [tex] = self.predict_uv([crop])
+        body = self._predictor.body_model
+        assert pred.vertices is not None and body.face_uvs is not None
+        return TexturedMesh(
+            vertices=pred.vertices,
+            faces=body.faces.cpu().numpy().astype(np.int64),
+            uvs=body.face_uvs.cpu().numpy().astype(np.float32),
+            texture_image=tex,
+            prediction=pred,
+        )
+
+    def __repr__(self) -> str:
+        return f"TexturePredictor(name={self._name!r}, checkpoint={self._id}, uv_size={self.uv_size}, predictor={self._predictor!r})"
