@@ -25,7 +25,7 @@ IMAGE_MEDIA_TYPES = ", ".join(f"image/{f.lower()}" for f in IMAGE_FORMATS)
 #: A real 16 x 32 PNG (a figure on black), so that the request examples can be sent as they are.
 EXAMPLE_PNG_BASE64 = (
     "iVBORw0KGgoAAAANSUhEUgAAABAAAAAgCAIAAACU62+bAAAAOklEQVR42mNgIBEwYgo927cAzpZySkCTZSLVBoo1nFhQgYdLjg0s"
-    "EKPHt2gpR9GNYxqGNUwqmGgAQDX7wmYenIdEQAAAABJRU5ErkJggg=="
+    "mEKPHt2gpR9GNYxqGNUwqmGgAQDX7wmYenIdEQAAAABJRU5ErkJggg=="
 )
 
 _ERRORS: dict[int, tuple[str, str, str]] = {
@@ -196,6 +196,24 @@ def _binary_file_parts(schema: Any) -> None:
             _binary_file_parts(value)
 
 
+def _non_null_parameters(operation: dict[str, Any]) -> None:
+    """Optional header / query parameters as their plain type (``anyOf [T, null]`` -> ``T``).
+
+    On the wire a parameter is either absent or a string, never JSON ``null``; the plain type also
+    makes openapi-python-client convert the value to text (it passes a nullable union to httpx as
+    is, and httpx refuses a float header).
+    """
+    for param in operation.get("parameters", []):
+        schema = param.get("schema", {})
+        options = schema.get("anyOf")
+        if param.get("required") or not isinstance(options, list):
+            continue
+        non_null = [o for o in options if o != {"type": "null"}]
+        if len(non_null) == 1 and len(non_null) < len(options):
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            param["schema"] = {**non_null[0], **rest}
+
+
 def _openapi_error(status: int) -> dict[str, Any]:
     description, code, detail = _ERRORS[status]
     return {
@@ -210,7 +228,9 @@ def _openapi_error(status: int) -> dict[str, Any]:
 
 
 def finalize_openapi(document: dict[str, Any]) -> dict[str, Any]:
-    """Post-process FastAPI's document (in place; returned): optional API key, binary file parts, 500s.
+    """Post-process FastAPI's document (in place; returned).
+
+    Optional API key, binary file parts, non-null optional parameters, documented 500s.
 
     Every upload operation also documents 500 ``internal_error`` (a bug, or the worker crashed on
     its items), which FastAPI cannot know from the route.
@@ -220,6 +240,7 @@ def finalize_openapi(document: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(operation, dict):
                 continue
             _optional_api_key(operation)
+            _non_null_parameters(operation)
             body = operation.get("requestBody", {}).get("content", {})
             if "multipart/form-data" in body:
                 _binary_file_parts(body["multipart/form-data"].get("schema"))

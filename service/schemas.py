@@ -15,8 +15,11 @@ from service.images import Box
 
 __all__ = [
     "ErrorResponse",
+    "HealthResponse",
     "ItemError",
     "ModelsResponse",
+    "NotReadyResponse",
+    "ReadyResponse",
     "SequenceFrame",
     "SequenceParams",
     "SequenceResponse",
@@ -210,6 +213,30 @@ class SequenceResponse(BaseModel):
     temporal_model: TemporalModelJson
     num_frames: int
     frames: list[SequenceFrame | ItemError]
+
+
+class HealthResponse(BaseModel):
+    """``GET /healthz``."""
+
+    status: Literal["alive"] = "alive"
+
+
+class ReadyResponse(BaseModel):
+    """``GET /readyz`` when ready."""
+
+    status: Literal["ready"] = "ready"
+    device: str = Field(examples=["cpu"])
+    body_model: str = Field(examples=["free-smpl-layout"])
+    checkpoint_id: str = Field(examples=["untrained-seed0"])
+
+
+class NotReadyResponse(BaseModel):
+    """``GET /readyz`` while loading, warming up, failed or shutting down (503)."""
+
+    error: str = Field(examples=["not_ready"])
+    detail: str
+    status: str = Field(description="starting, loading, warming_up, failed or stopping.", examples=["loading"])
+    device: str | None = None
 
 
 class ModelsResponse(BaseModel):

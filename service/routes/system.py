@@ -18,7 +18,7 @@ from service.deps import StateDep
 from service.errors import error_body
 from service.images import IMAGE_FORMATS
 from service.meshes import DEFAULT_TEXTURE_NAME
-from service.schemas import ModelsResponse
+from service.schemas import HealthResponse, ModelsResponse, NotReadyResponse, ReadyResponse
 from service.smoothing import FILTER_NAME
 from service.video import VIDEO_CONTAINERS
 
@@ -32,7 +32,7 @@ router = APIRouter()
     operation_id="healthz",
     tags=["operations"],
     summary="Liveness: the process is up",
-    responses={200: {"content": {"application/json": {"example": {"status": "alive"}}}}},
+    responses={200: {"model": HealthResponse, "content": {"application/json": {"example": {"status": "alive"}}}}},
 )
 async def healthz() -> dict[str, str]:
     """Always 200 while the process serves HTTP (use ``/readyz`` to know whether it can predict)."""
@@ -46,6 +46,7 @@ async def healthz() -> dict[str, str]:
     summary="Readiness: model loaded and warmed up",
     responses={
         200: {
+            "model": ReadyResponse,
             "content": {
                 "application/json": {
                     "example": {
@@ -58,6 +59,7 @@ async def healthz() -> dict[str, str]:
             }
         },
         503: {
+            "model": NotReadyResponse,
             "description": "Still loading, failed to load, or shutting down.",
             "content": {
                 "application/json": {

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI, File, UploadFile
 
+from service.api_docs import finalize_openapi
 from service.openapi import openapi_document, render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,3 +87,40 @@ def test_document_does_not_depend_on_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RSCNET_MAX_UPLOAD_BYTES", "4096")
     monkeypatch.setenv("RSCNET_API_KEY", "x")
     assert json.loads(render(openapi_document())) == json.loads(render(document))
+
+
+def test_no_content_media_type_in_file_parts(document: dict) -> None:
+    """File parts stay ``format: binary`` (FastAPI's ``contentMediaType`` breaks generated clients)."""
+    assert "contentMediaType" not in render(document)
+    demo = FastAPI()
+
+    @demo.post("/upload")
+    async def upload(image: UploadFile = File(...), many: list[UploadFile] = File(...)) -> dict:  # noqa: B008
+        return {}
+
+    raw = demo.openapi()
+    assert "contentMediaType" in render(raw)  # what FastAPI >= 0.129.1 emits for UploadFile
+    fixed = render(finalize_openapi(json.loads(render(raw))))
+    assert "contentMediaType" not in fixed
+    body = json.loads(fixed)["components"]["schemas"]["Body_upload_upload_post"]["properties"]
+    assert body["image"]["format"] == "binary" and body["many"]["items"]["format"] == "binary"
+
+
+def test_api_key_is_optional_and_parameters_plain(document: dict) -> None:
+    for path, method in (("/v1/models", "get"), ("/v1/smpl", "post"), ("/v1/texture", "post")):
+        op = document["paths"][path][method]
+        assert {"APIKeyHeader": []} in op["security"] and {} in op["security"], path
+    [timeout] = document["paths"]["/v1/smpl"]["post"]["parameters"]
+    assert timeout["schema"]["type"] == "number" and timeout["schema"]["minimum"] == 1.0
+    assert "500" in document["paths"]["/v1/sequence"]["post"]["responses"]
+
+
+def test_request_examples_are_real_images(document: dict) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    example = document["paths"]["/v1/smpl"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    for b64 in example["images"]:
+        assert Image.open(io.BytesIO(base64.b64decode(b64))).size == (16, 32)
