@@ -29,6 +29,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 from torch import nn
+from smplx.lbs import batch_rigid_transform
 
 from model.body.joint_names import COCO17_NAMES, LSP14_NAMES, SMPL_JOINT_NAMES
 from model.body.keypoints import smpl_keypoint_regressors, with_joint_columns
@@ -152,6 +153,7 @@ class BodyModel(nn.Module):
         else:
             self.face_uvs = None
         self.mean_params = MeanParams.default()
+        self._rest_joints: tuple[torch.Tensor, torch.Tensor] | None = None  # cache of joints_only
 
     @property
     def name(self) -> str:
@@ -217,6 +219,31 @@ class BodyModel(nn.Module):
             keypoints = torch.einsum("kn,bnc->bkc", self.keypoint_regressor, points)
         n_coco = len(COCO17_NAMES)
         return BodyOutput(vertices=verts, joints=joints, coco17=keypoints[:, :n_coco], lsp14=keypoints[:, n_coco:])
+
+    def joints_only(self, betas: torch.Tensor, pose_rotmat: torch.Tensor) -> torch.Tensor:
+        """The 24 posed joints ``(B, 24, 3)`` without skinning the mesh (much cheaper than ``forward``).
+
+        Equals ``forward(betas, pose_rotmat).joints``: the rest joints are linear in the betas
+        (``J_regressor @ (v_template + shapedirs @ betas)``, folded into ``(24, 3)`` + ``(24, 3, 10)``
+        once), then the kinematic chain is applied. Meant for losses on many frames at once.
+
+        Args:
+            betas: ``(B, 10)``.
+            pose_rotmat: ``(B, 24, 3, 3)`` rotation matrices.
+        """
+        b = betas.shape[0]
+        if betas.shape != (b, NUM_BETAS) or pose_rotmat.shape != (b, NUM_JOINTS, 3, 3):
+            raise ValueError(f"expected betas (B, {NUM_BETAS}) and pose_rotmat (B, 24, 3, 3), got {tuple(betas.shape)}, {tuple(pose_rotmat.shape)}")
+        with torch.autocast(device_type=betas.device.type, enabled=False):
+            if self._rest_joints is None or self._rest_joints[0].device != betas.device:
+                jr = self.smpl.J_regressor.double()
+                template = (jr @ self.smpl.v_template.double()).float()
+                dirs = torch.einsum("jv,vcb->jcb", jr, self.smpl.shapedirs[..., :NUM_BETAS].double()).float()
+                self._rest_joints = (template, dirs)
+            template, dirs = self._rest_joints
+            rest = template + torch.einsum("jcb,nb->njc", dirs, betas.float())
+            posed, _ = batch_rigid_transform(pose_rotmat.float(), rest, self.smpl.parents)
+            return posed
 
     def neutral(self, batch_size: int = 1) -> BodyOutput:
         """The template in the zero pose, ``batch_size`` copies."""

@@ -2,8 +2,8 @@
 
 * :class:`Predictor` (:mod:`model.inference.predictor`): single crops in, SMPL-layout parameters,
   joints and keypoints out.
-* The sequence predictor (temporal GRU module) and the texture predictor (TexGlo) live in their own
-  modules of this package.
+* :class:`SequencePredictor` (:mod:`model.inference.sequence`): the video model (temporal GRU)
+  over the single-frame features of a sequence of crops.
 """
 
 from model.inference.predictor import (
@@ -15,6 +15,7 @@ from model.inference.predictor import (
     TensorPrediction,
     cpu_supports_bf16,
 )
+from model.inference.sequence import SequencePredictor
 
 __all__ = [
     "MAX_SIDE",
@@ -22,6 +23,7 @@ __all__ = [
     "PRECISIONS",
     "Prediction",
     "Predictor",
+    "SequencePredictor",
     "TensorPrediction",
     "cpu_supports_bf16",
 ]

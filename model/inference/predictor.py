@@ -340,7 +340,7 @@ class Predictor:
             precision=precision,
             channels_last=channels_last,
             checkpoint_path=path,
-            checkpoint_id=_file_id(path),
+            checkpoint_id=file_id(path),
             is_trained=True,
         )
 
@@ -641,7 +641,7 @@ class Predictor:
         )
 
 
-def _file_id(path: Path) -> str:
+def file_id(path: Path) -> str:
     """``sha256[:16]`` of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -49,13 +49,23 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> Path
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
+    torch.save({"format": FORMAT, **state}, tmp)  # a state with its own "format" keeps it
     os.replace(tmp, p)
     return p
 
 
-def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load with ``weights_only=True``, check the required entries and dequantize int8 weights."""
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    *,
+    expected_format: str = FORMAT,
+    required: tuple[str, ...] = REQUIRED,
+) -> dict[str, Any]:
+    """Load with ``weights_only=True``, check the format and required entries, dequantize int8 weights.
+
+    ``expected_format`` / ``required`` default to RSC-Net checkpoints; other trainers (the video
+    model, ...) pass their own.
+    """
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint {p} does not exist")
@@ -63,11 +73,13 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         ckpt = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem is reported with the path
         raise CheckpointError(f"checkpoint {p} cannot be loaded safely: {exc}") from exc
-    missing = [k for k in REQUIRED if k not in ckpt]
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"checkpoint {p} holds a {type(ckpt).__name__}, not a checkpoint dict")
+    missing = [k for k in required if k not in ckpt]
     if missing:
         raise CheckpointError(f"checkpoint {p} lacks {missing}")
-    if ckpt["format"] != FORMAT:
-        raise CheckpointError(f"checkpoint {p} has format {ckpt['format']!r}, expected {FORMAT!r}")
+    if ckpt["format"] != expected_format:
+        raise CheckpointError(f"checkpoint {p} has format {ckpt['format']!r}, expected {expected_format!r}")
     return _dequantize(ckpt)
 
 
@@ -92,7 +104,11 @@ def _dequantize(ckpt: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_served(
-    ckpt: dict[str, Any], path: str | os.PathLike[str], half: bool = True, int8_min_numel: int | None = None
+    ckpt: dict[str, Any],
+    path: str | os.PathLike[str],
+    half: bool = True,
+    int8_min_numel: int | None = None,
+    drop: tuple[str, ...] = ("optimizer", "queue"),
 ) -> Path:
     """Write the checkpoint the service loads: no optimiser/queue state, fp16 floating weights.
 
@@ -103,6 +119,8 @@ def export_served(
         int8_min_numel: additionally store convolution weights with at least this many elements
             as int8 with per-output-channel fp32 scales (weight-only quantization, to keep the file
             under the 25 MB limit); ``None`` = off. :func:`load_checkpoint` dequantizes them.
+        drop: training-only entries left out (optimiser state, queues, ...). The checkpoint's
+            ``format`` is kept.
     """
     model: dict[str, torch.Tensor] = {}
     scales: dict[str, torch.Tensor] = {}
@@ -113,7 +131,7 @@ def export_served(
             model[k] = v.half()
         else:
             model[k] = v
-    keep = {k: v for k, v in ckpt.items() if k not in ("optimizer", "queue", "model", "format")}
+    keep = {k: v for k, v in ckpt.items() if k not in (*drop, "model")}
     extra: dict[str, Any] = {"weights_dtype": "float16" if half else "float32"}
     if scales:
         extra["int8_scales"] = scales

@@ -1,0 +1,47 @@
+"""``python -m model.train.export --checkpoint runs/rscnet-cpu/last.pt --out checkpoints/rscnet-cpu/model.pt``
+
+Turns a resumable training checkpoint into the file the service loads: optimiser state, queues and
+discriminators dropped, floating weights in fp16 (``--fp32`` keeps them), optionally large
+convolutions as int8 with per-channel scales (``--int8-min-numel``) to stay under the 25 MB limit
+of committed files. Works for every checkpoint format of :mod:`model.train` (RSC-Net, video, ...):
+the format is kept and checked on load. Prints the size and the largest weight difference to the
+training checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from model.train.checkpoint import export_served
+
+#: Training-only entries of each checkpoint format.
+TRAINING_ONLY = ("optimizer", "queue", "disc_optimizer", "discriminator", "discriminator_config")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m model.train.export", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--checkpoint", required=True, help="training checkpoint (e.g. runs/<name>/last.pt)")
+    parser.add_argument("--out", required=True, help="served checkpoint to write")
+    parser.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    parser.add_argument("--int8-min-numel", type=int, default=None, help="store conv weights with >= this many elements as int8")
+    args = parser.parse_args(argv)
+    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    out = export_served(ckpt, args.out, half=not args.fp32, int8_min_numel=args.int8_min_numel, drop=TRAINING_ONLY)
+    served = torch.load(out, map_location="cpu", weights_only=True)
+    scales = served.get("int8_scales", {})
+    worst = 0.0
+    for k, v in ckpt["model"].items():
+        w = served["model"][k]
+        w = w.float() * scales[k].float() if k in scales else w.float()
+        if v.is_floating_point():
+            worst = max(worst, float((w - v.float()).abs().max()))
+    size = Path(out).stat().st_size
+    print(f"wrote {out}: {size / 2**20:.1f} MiB ({served.get('weights_dtype', '?')}), format {served['format']}, "
+          f"step {served.get('step', '?')}, max |weight difference| {worst:.2e}")
+
+
+if __name__ == "__main__":
+    main()

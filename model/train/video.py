@@ -1,0 +1,505 @@
+"""Training of the video model: temporal GRU regressor + motion discriminator on frozen RSC-Net features.
+
+``python -m model.train --config configs/train/video-cpu.yaml [--resume]`` (``kind: video``).
+
+1. **Feature cache** (:func:`build_feature_cache`, once, with a progress bar): synthetic CCTV clips
+   of :mod:`model.data.sequences` are rendered at the backbone's input size, each degraded
+   ``degradations_per_clip`` times to a resolution drawn in ``resolution_range`` (the same for a
+   whole clip, per-frame random noise/blur/JPEG in ``realistic`` mode) and back up, and the frozen
+   single-frame network gives every frame's pooled feature ``phi``. The cache holds ``phi`` and the
+   clips' ground truth; it is rebuilt when the backbone or the data settings change.
+2. **Real motion** for the discriminator: clips of the procedural motion prior
+   (:func:`model.data.motion.sample_clip`) drawn from ``real_motion_seed``, never the seeds the
+   training clips use.
+3. **Steps**: random windows of ``seq_len`` frames, frames dropped with ``frame_drop_prob`` (the
+   model sees the gap-filled features and must still predict those frames),
+   ``L = L_b + w_adv * L_adv (+ w_acc * L_acc)``, where ``L_b`` is the basic loss (Eq. 8) on every
+   frame, ``L_adv`` the LSGAN generator loss of the motion discriminator and ``L_acc`` an optional
+   acceleration loss on pelvis-centred 3D joints; then one discriminator step on real vs generated
+   (detached) body-pose sequences. Unlike the single-frame trainer, ``L_b``'s joint terms use the
+   24 SMPL-layout joints only (3D, and 2D projected), which :meth:`BodyModel.joints_only` gives
+   without skinning the mesh: a batch holds ``B x T`` = 512 frames, and skinning 13718 vertices
+   for each made a CPU step ~10x slower. Pose and betas are supervised as in Eq. 8.
+
+The temporal module's regressor starts as a copy of the single-frame regressor and its residual
+projection at zero, so step 0 is exactly the single-frame model.
+
+The frozen single-frame network is used through :class:`model.inference.Predictor` (the service's
+own preprocessing and precision), so the features seen in training are those seen when serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from model.body import BodyModel, load_body_model
+from model.body.joint_names import HIPS
+from model.data.degrade import DegradeConfig, degrade
+from model.data.motion import MotionConfig, sample_clip
+from model.data.sequences import SequenceConfig, render_sequence
+from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
+from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.geometry.rotations import axis_angle_to_matrix
+from model.inference import Predictor
+from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss
+from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
+from model.nets.motion_discriminator import MotionDiscriminator, MotionDiscriminatorConfig
+from model.nets.temporal import TemporalConfig, TemporalRegressor
+from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
+from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
+
+__all__ = [
+    "VIDEO_FORMAT",
+    "VideoTrainConfig",
+    "VideoTrainer",
+    "build_feature_cache",
+    "load_video_config",
+    "real_motion_bank",
+    "train_from_args",
+]
+
+#: ``format`` of video-model checkpoints.
+VIDEO_FORMAT = "rscnet-video/1"
+VIDEO_REQUIRED = ("format", "model", "temporal_config", "body_model", "backbone")
+#: Ground-truth keys kept in a feature cache, per frame.
+GT_KEYS = ("pose", "joints3d_lsp14", "joints3d_smpl24", "keypoints2d_smpl24")
+
+
+@dataclass(frozen=True)
+class VideoDataConfig:
+    """Training clips and their degradation.
+
+    Attributes:
+        clips: number of rendered clips.
+        clip_length: frames per clip (training windows are cut from them).
+        seed: seed of the synthetic people (identities, textures, backgrounds).
+        offset: index of the first clip (evaluation uses another seed, see :mod:`model.eval.video`).
+        resolution_range: ``(low, high)`` person-crop sizes in pixels, drawn per clip and degradation.
+        degradations_per_clip: independent degradations of each rendered clip.
+        degrade: degradation settings (``realistic`` by default).
+        box_jitter: per-frame tracker noise of the crop boxes (see :class:`SequenceConfig`).
+        cache: feature cache file.
+        real_motion_clips: clips of "real" motion for the discriminator.
+        real_motion_seed: their seed.
+    """
+
+    clips: int = 600
+    clip_length: int = 32
+    seed: int = 0
+    offset: int = 0
+    resolution_range: tuple[int, int] = (24, 64)
+    degradations_per_clip: int = 2
+    degrade: DegradeConfig = field(default_factory=lambda: DegradeConfig(mode="realistic"))
+    box_jitter: float = 0.02
+    cache: str = "data/video/train-features.pt"
+    real_motion_clips: int = 2000
+    real_motion_seed: int = 4242
+
+    def __post_init__(self) -> None:
+        lo, hi = self.resolution_range
+        if not 8 <= lo <= hi:
+            raise ValueError(f"resolution_range must be (low, high) with 8 <= low <= high, got {self.resolution_range}")
+        if self.clips < 1 or self.clip_length < 2 or self.degradations_per_clip < 1 or self.real_motion_clips < 1:
+            raise ValueError("clips, degradations_per_clip and real_motion_clips must be >= 1 and clip_length >= 2")
+
+
+@dataclass(frozen=True)
+class VideoLossConfig:
+    """``L = L_b + adversarial_weight * L_adv + accel_weight * L_acc`` (see the module docstring)."""
+
+    basic: BasicLossConfig = field(default_factory=lambda: BasicLossConfig(betas_weight=0.1))
+    adversarial_weight: float = 0.05
+    accel_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.adversarial_weight < 0 or self.accel_weight < 0:
+            raise ValueError("loss weights must be >= 0")
+
+
+@dataclass(frozen=True)
+class VideoOptimConfig:
+    """Adam for the temporal model (``lr``) and the discriminator (``disc_lr``)."""
+
+    lr: float = 3e-4
+    disc_lr: float = 1e-4
+    batch_size: int = 32
+    seq_len: int = 16
+    steps: int = 3000
+    warmup_steps: int = 100
+    grad_clip: float | None = 5.0
+    frame_drop_prob: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.disc_lr <= 0 or self.batch_size < 1 or self.seq_len < 1 or self.steps < 1:
+            raise ValueError("lr, disc_lr must be > 0; batch_size, seq_len, steps >= 1")
+        if not 0.0 <= self.frame_drop_prob < 1.0:
+            raise ValueError(f"frame_drop_prob must be in [0, 1), got {self.frame_drop_prob}")
+
+
+@dataclass(frozen=True)
+class VideoRuntimeConfig:
+    threads: int = 1
+    log_every: int = 50
+    checkpoint_every: int = 500
+    seed: int = 0
+    out_dir: str = "runs/video-cpu"
+
+
+@dataclass(frozen=True)
+class VideoTrainConfig:
+    """A video-model run (``configs/train/video-*.yaml``, ``kind: video``).
+
+    Attributes:
+        name, description: recorded in checkpoints.
+        backbone_checkpoint: the frozen single-frame RSC-Net checkpoint giving the features.
+        temporal: the temporal module (its ``feature_dim`` must match the backbone's).
+        discriminator: the motion discriminator.
+        data, loss, optim, runtime: see their classes.
+    """
+
+    name: str
+    backbone_checkpoint: str
+    description: str = ""
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    discriminator: MotionDiscriminatorConfig = field(default_factory=MotionDiscriminatorConfig)
+    data: VideoDataConfig = field(default_factory=VideoDataConfig)
+    loss: VideoLossConfig = field(default_factory=VideoLossConfig)
+    optim: VideoOptimConfig = field(default_factory=VideoOptimConfig)
+    runtime: VideoRuntimeConfig = field(default_factory=VideoRuntimeConfig)
+
+    def __post_init__(self) -> None:
+        if self.optim.seq_len > self.data.clip_length:
+            raise ValueError(f"optim.seq_len ({self.optim.seq_len}) must be <= data.clip_length ({self.data.clip_length})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "video", **to_plain(self)}
+
+
+def load_video_config(path: str | Path, overrides: dict[str, Any] | None = None) -> VideoTrainConfig:
+    """Read and validate a ``kind: video`` config (unknown keys are errors)."""
+    data = read_yaml(path)
+    kind = data.pop("kind", None)
+    if kind != "video":
+        raise ConfigError(f"{path}: expected kind 'video', got {kind!r}")
+    if overrides:
+        for k, v in overrides.items():
+            data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
+    return from_mapping(VideoTrainConfig, data, where=str(path))
+
+
+# --------------------------------------------------------------------------- data
+def clip_sequence_config(length: int, crop_size: int, box_jitter: float) -> SequenceConfig:
+    return SequenceConfig(length=length, crop_size=crop_size, box_jitter=box_jitter)
+
+
+@torch.inference_mode()
+def build_feature_cache(
+    predictor: Predictor,
+    people_seed: int,
+    clips: int,
+    offset: int,
+    clip_length: int,
+    sizes: Tensor,
+    degrade_config: DegradeConfig,
+    box_jitter: float = 0.0,
+    progress: bool = True,
+    desc: str = "video features",
+) -> dict[str, Tensor]:
+    """Render clips, degrade them and extract the frozen network's features.
+
+    Args:
+        predictor: the frozen single-frame model (its input size is the render size).
+        people_seed: :class:`SyntheticConfig` seed of the identities and scenes.
+        clips: number of clips; clip ``i`` is sequence ``offset + i``.
+        clip_length: frames per clip.
+        sizes: ``(clips, K)`` crop sizes in pixels: clip ``i`` degraded to each ``sizes[i, k]``.
+        degrade_config: degradation settings; draws are seeded per clip and degradation.
+        box_jitter: tracker noise of the crop boxes.
+
+    Returns:
+        ``phi (N, K, T, C)`` float16, ``sizes`` / ``range_index (N, K)``, ``betas (N, 10)`` and the
+        per-frame ground truth ``pose (N, T, 24, 3)``, ``joints3d_* (N, T, J, 3)`` (camera frame,
+        metres), ``keypoints2d_* (N, T, J, 3)`` in network-input pixels.
+    """
+    s = predictor.input_size
+    people = SyntheticPeople(SyntheticConfig(crop_size=s, seed=people_seed))
+    seq_cfg = clip_sequence_config(clip_length, s, box_jitter)
+    k = sizes.shape[1]
+    out: dict[str, list[Tensor]] = {key: [] for key in ("phi", "betas", *GT_KEYS)}
+    for i in tqdm(range(clips), desc=desc, unit="clip", disable=not progress):
+        clip = render_sequence(people, offset + i, seq_cfg)
+        images = clip["image"].cpu()
+        phis = []
+        for j in range(k):
+            size = int(sizes[i, j])
+            low = degrade(images, size, s, degrade_config, generator_for(people_seed, "video-degrade", offset + i, j))
+            row = predictor.ranges.index(size)
+            phis.append(predictor.predict_tensor(low, [row] * low.shape[0]).phi.to("cpu", torch.float16))
+        out["phi"].append(torch.stack(phis))
+        out["betas"].append(clip["betas"][0].cpu())
+        for key in GT_KEYS:
+            out[key].append(clip[key].cpu().float())
+    data = {key: torch.stack(v) for key, v in out.items()}
+    data["sizes"] = sizes.to(torch.int64)
+    data["range_index"] = torch.tensor([[predictor.ranges.index(int(x)) for x in row] for row in sizes.tolist()], dtype=torch.int64)
+    return data
+
+
+def cache_key(predictor: Predictor, config: VideoDataConfig) -> str:
+    """Identifies what a feature cache was built from (backbone weights + data settings)."""
+    text = json.dumps({"backbone": predictor.checkpoint_id, "data": to_plain(config)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def training_sizes(config: VideoDataConfig) -> Tensor:
+    """``(clips, K)`` crop sizes drawn uniformly in ``resolution_range`` (seeded)."""
+    lo, hi = config.resolution_range
+    g = generator_for(config.seed, "video-sizes", config.offset)
+    return torch.randint(lo, hi + 1, (config.clips, config.degradations_per_clip), generator=g)
+
+
+def load_or_build_cache(predictor: Predictor, config: VideoDataConfig, progress: bool = True) -> dict[str, Tensor]:
+    path = Path(config.cache)
+    key = cache_key(predictor, config)
+    if path.is_file():
+        data = torch.load(path, map_location="cpu", weights_only=True)
+        if data.get("key") == key:
+            return data
+    data = build_feature_cache(
+        predictor, config.seed, config.clips, config.offset, config.clip_length, training_sizes(config),
+        config.degrade, config.box_jitter, progress, desc="video training features",
+    )
+    data["key"] = key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(data, path.with_name(path.name + ".tmp"))
+    path.with_name(path.name + ".tmp").replace(path)
+    return data
+
+
+def real_motion_bank(clips: int, length: int, seed: int, fps: float = 25.0) -> Tensor:
+    """``(clips, length, 24, 3)`` axis-angle poses of the procedural motion prior (the "real" motion)."""
+    cfg = MotionConfig(length=length, fps=fps)
+    return torch.stack([sample_clip(cfg, generator_for(seed, "real-motion", i)).pose for i in range(clips)])
+
+
+# --------------------------------------------------------------------------- losses
+def frame_targets(batch: dict[str, Tensor]) -> BasicTarget:
+    """Per-frame :class:`BasicTarget` of a ``(B, T, ...)`` window, flattened to ``B*T`` samples."""
+    n = batch["pose"].shape[0] * batch["pose"].shape[1]
+    flat = lambda key: batch[key].reshape(n, *batch[key].shape[2:])  # noqa: E731
+    ones = torch.ones(n, device=batch["pose"].device)
+    return BasicTarget(
+        pose=flat("pose"),
+        betas=flat("betas"),
+        has_smpl=ones,
+        joints3d=flat("joints3d_smpl24"),
+        has_joints3d=ones,
+        keypoints2d=flat("keypoints2d_smpl24"),
+    )
+
+
+def predicted_joints(body: BodyModel, betas: Tensor, pose_rotmat: Tensor, camera: Tensor, crop_size: int) -> tuple[Tensor, Tensor]:
+    """SMPL-24 joints ``(N, 24, 3)`` and their projection ``(N, 24, 2)`` in crop pixels (SPIN camera)."""
+    joints = body.joints_only(betas, pose_rotmat)
+    focal = focal_for_size(crop_size)
+    t = weak_perspective_to_translation(camera, focal, crop_size)
+    principal = torch.full((t.shape[0], 2), crop_size / 2.0, device=t.device)
+    return joints, perspective_projection(joints, t, focal, principal)
+
+
+def acceleration_loss(pred: Tensor, gt: Tensor, hips: tuple[int, int]) -> Tensor:
+    """MSE between second differences of pelvis-centred joints, ``(B, T, J, 3)`` each (T >= 3)."""
+    def centred(x: Tensor) -> Tensor:
+        return x - 0.5 * (x[:, :, hips[0] : hips[0] + 1] + x[:, :, hips[1] : hips[1] + 1])
+
+    def acc(x: Tensor) -> Tensor:
+        return x[:, :-2] - 2 * x[:, 1:-1] + x[:, 2:]
+
+    return (acc(centred(pred)) - acc(centred(gt))).square().sum(-1).mean()
+
+
+# --------------------------------------------------------------------------- trainer
+class VideoTrainer:
+    """Runs a :class:`VideoTrainConfig` (see the module docstring)."""
+
+    def __init__(self, config: VideoTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+        self.config = config
+        torch.set_num_threads(config.runtime.threads)
+        torch.manual_seed(config.runtime.seed)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.show_progress = show_progress
+        self.max_steps = max_steps
+        self.out_dir = Path(config.runtime.out_dir)
+        self.body: BodyModel = load_body_model().to(self.device)
+        self.backbone = Predictor.from_checkpoint(config.backbone_checkpoint, device=self.device, body=self.body)
+        if self.backbone.net.feature_dim != config.temporal.feature_dim:
+            raise ConfigError(
+                f"temporal.feature_dim is {config.temporal.feature_dim} but the backbone's feature is {self.backbone.net.feature_dim}"
+            )
+        self.model = TemporalRegressor(config.temporal, self.body.mean_params).to(self.device)
+        self.model.regressor.load_state_dict(self.backbone.net.regressor.state_dict(), strict=True)
+        self.disc = MotionDiscriminator(config.discriminator).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
+        self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=config.optim.disc_lr)
+        self.step = 0
+        self.wall_seconds = 0.0
+        self.gen = torch.Generator().manual_seed(config.runtime.seed)
+        if resume and (self.out_dir / "last.pt").is_file():
+            self._restore(self.out_dir / "last.pt")
+        self.data = load_or_build_cache(self.backbone, config.data, progress=show_progress)
+        self.real = real_motion_bank(config.data.real_motion_clips, config.data.clip_length, config.data.real_motion_seed)
+
+    # ------------------------------------------------------------------ checkpoints
+    def backbone_entry(self) -> dict[str, Any]:
+        b = self.backbone
+        return {
+            "path": str(self.config.backbone_checkpoint),
+            "checkpoint_id": b.checkpoint_id,
+            "input_size": b.input_size,
+            "resolution_bounds": list(b.ranges.bounds),
+            "feature_dim": b.net.feature_dim,
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "format": VIDEO_FORMAT,
+            "model": self.model.state_dict(),
+            "temporal_config": self.config.temporal.to_dict(),
+            "discriminator": self.disc.state_dict(),
+            "discriminator_config": self.config.discriminator.to_dict(),
+            "optimizer": self.opt.state_dict(),
+            "disc_optimizer": self.disc_opt.state_dict(),
+            "train_config": self.config.to_dict(),
+            "body_model": body_model_entry(self.body.info),
+            "backbone": self.backbone_entry(),
+            "step": self.step,
+            "wall_seconds": self.wall_seconds,
+        }
+
+    def _restore(self, path: Path) -> None:
+        ckpt = load_checkpoint(path, map_location=self.device, expected_format=VIDEO_FORMAT, required=VIDEO_REQUIRED)
+        if ckpt["body_model"]["sha256"] != self.body.info.sha256:
+            raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
+        if ckpt["backbone"]["checkpoint_id"] != self.backbone.checkpoint_id:
+            raise ValueError(f"{path} was trained on features of backbone {ckpt['backbone']['checkpoint_id']}, not {self.backbone.checkpoint_id}")
+        self.model.load_state_dict(ckpt["model"], strict=True)
+        self.disc.load_state_dict(ckpt["discriminator"], strict=True)
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.disc_opt.load_state_dict(ckpt["disc_optimizer"])
+        self.step = int(ckpt["step"])
+        self.wall_seconds = float(ckpt.get("wall_seconds", 0.0))
+        self.gen.manual_seed(self.config.runtime.seed * 100_003 + self.step)  # a resumed run draws new windows
+
+    # ------------------------------------------------------------------ batches
+    def sample_batch(self) -> dict[str, Tensor]:
+        """A ``(B, T, ...)`` window batch from the cache and a ``(B, T, 24, 3)`` real-motion batch."""
+        o, d = self.config.optim, self.data
+        n, k, length = d["phi"].shape[:3]
+        b, t = o.batch_size, o.seq_len
+        clip = torch.randint(n, (b,), generator=self.gen)
+        deg = torch.randint(k, (b,), generator=self.gen)
+        start = torch.randint(length - t + 1, (b,), generator=self.gen)
+        frames = start[:, None] + torch.arange(t)[None]
+        batch = {"phi": d["phi"][clip[:, None], deg[:, None], frames].float()}
+        for key in GT_KEYS:
+            batch[key] = d[key][clip[:, None], frames]
+        batch["betas"] = d["betas"][clip][:, None].expand(b, t, -1)
+        valid = torch.rand(b, t, generator=self.gen) >= o.frame_drop_prob
+        valid[torch.arange(b), torch.randint(t, (b,), generator=self.gen)] = True
+        batch["valid"] = valid
+        rc = torch.randint(self.real.shape[0], (b,), generator=self.gen)
+        rs = torch.randint(self.real.shape[1] - t + 1, (b,), generator=self.gen)
+        batch["real_pose"] = self.real[rc[:, None], rs[:, None] + torch.arange(t)[None]]
+        return {key: v.to(self.device) for key, v in batch.items()}
+
+    # ------------------------------------------------------------------ loop
+    def generator_losses(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float], Tensor]:
+        cfg = self.config
+        b, t = batch["valid"].shape
+        s = self.backbone.input_size
+        out = self.model(batch["phi"], batch["valid"])
+        betas, rotmat = out.betas.reshape(b * t, -1), out.pose_rotmat.reshape(b * t, 24, 3, 3)
+        j3d, kp2d = predicted_joints(self.body, betas, rotmat, out.camera.reshape(b * t, 3), s)
+        target = frame_targets(batch)
+        pred = BasicPrediction(rotmat=rotmat, betas=betas, joints3d=j3d, keypoints2d=kp2d)
+        l_basic, terms = basic_loss(pred, target, float(s), cfg.loss.basic, hips=HIPS["smpl24"])
+        total = l_basic
+        logs = {f"basic/{k}": v for k, v in terms.items()}
+        if cfg.loss.adversarial_weight > 0:
+            l_adv = lsgan_generator_loss(self.disc(out.pose_rotmat))
+            total = total + cfg.loss.adversarial_weight * l_adv
+            logs["adversarial"] = float(l_adv.detach())
+        if cfg.loss.accel_weight > 0 and t >= 3:
+            gt = target.joints3d.reshape(b, t, -1, 3)
+            l_acc = acceleration_loss(j3d.reshape(b, t, -1, 3), gt, HIPS["smpl24"])
+            total = total + cfg.loss.accel_weight * l_acc
+            logs["accel"] = float(l_acc.detach())
+        logs["total"] = float(total.detach())
+        return total, logs, out.pose_rotmat.detach()
+
+    def _lr(self) -> float:
+        o = self.config.optim
+        return o.lr * min(1.0, (self.step + 1) / o.warmup_steps) if o.warmup_steps else o.lr
+
+    def train(self) -> dict[str, float]:
+        cfg = self.config
+        end = cfg.optim.steps if self.max_steps is None else min(cfg.optim.steps, self.step + self.max_steps)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.out_dir / "log.jsonl"
+        self.model.train()
+        self.disc.train()
+        last: dict[str, float] = {}
+        bar = tqdm(total=end, initial=self.step, desc=cfg.name, unit="step", disable=not self.show_progress)
+        while self.step < end:
+            t0 = time.perf_counter()
+            batch = self.sample_batch()
+            for group in self.opt.param_groups:
+                group["lr"] = self._lr()
+            loss, logs, fake = self.generator_losses(batch)
+            if not math.isfinite(float(loss.detach())):
+                raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {logs}")
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.optim.grad_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+            self.opt.step()
+            if cfg.loss.adversarial_weight > 0:
+                real = axis_angle_to_matrix(batch["real_pose"])
+                l_d = lsgan_discriminator_loss(self.disc(real), self.disc(fake))
+                self.disc_opt.zero_grad(set_to_none=True)
+                l_d.backward()
+                self.disc_opt.step()
+                logs["discriminator"] = float(l_d.detach())
+            self.step += 1
+            self.wall_seconds += time.perf_counter() - t0
+            bar.update(1)
+            bar.set_postfix(loss=f"{logs['total']:.3f}")
+            if self.step % cfg.runtime.log_every == 0 or self.step == end:
+                last = {"step": self.step, "lr": self._lr(), "wall_seconds": self.wall_seconds, **logs}
+                with open(log_path, "a") as fh:
+                    fh.write(json.dumps(last) + "\n")
+            if self.step % cfg.runtime.checkpoint_every == 0 or self.step == end:
+                save_checkpoint(self.state(), self.out_dir / "last.pt")
+        bar.close()
+        return last
+
+
+def train_from_args(args: argparse.Namespace) -> None:
+    """``python -m model.train --config <kind: video config>`` (see :mod:`model.train.__main__`)."""
+    runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads)) if v is not None}
+    config = load_video_config(args.config, {"runtime": runtime} if runtime else None)
+    trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    last = trainer.train()
+    print(json.dumps(last))
+    print(f"checkpoint: {trainer.out_dir / 'last.pt'}")
