@@ -17,10 +17,13 @@ from service.errors import error_body
 from service.images import IMAGE_FORMATS
 from service.schemas import ErrorResponse
 
-__all__ = ["EXAMPLE_PNG_BASE64", "IMAGE_MEDIA_TYPES", "error_responses", "finalize_openapi", "upload_body"]
+__all__ = ["BASE64_PATTERN", "EXAMPLE_PNG_BASE64", "IMAGE_MEDIA_TYPES", "error_responses", "finalize_openapi", "upload_body"]
 
 #: Media types of accepted image uploads.
 IMAGE_MEDIA_TYPES = ", ".join(f"image/{f.lower()}" for f in IMAGE_FORMATS)
+
+#: Standard base64 with padding, optionally as a data URL (what :mod:`service.uploads` decodes).
+BASE64_PATTERN = r"^(data:[^,]*;base64,)?([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 #: A real 16 x 32 PNG (a figure on black), so that the request examples can be sent as they are.
 EXAMPLE_PNG_BASE64 = (
@@ -121,7 +124,7 @@ def upload_body(
         if needed:
             required.append(name)
         binary = {"type": "string", "format": "binary"}
-        b64 = {"type": "string", "contentEncoding": "base64"}
+        b64 = {"type": "string", "contentEncoding": "base64", "pattern": BASE64_PATTERN}
         multipart_props[name] = (
             {"type": "array", "items": binary, "minItems": 1, "description": description}
             if repeat
