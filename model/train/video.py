@@ -35,7 +35,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,8 @@ class VideoTrainConfig:
     Attributes:
         name, description: recorded in checkpoints.
         backbone_checkpoint: the frozen single-frame RSC-Net checkpoint giving the features.
-        temporal: the temporal module (its ``feature_dim`` must match the backbone's).
+        temporal: the temporal module (``feature_dim`` and the regressor sizes are taken from the
+            backbone, whose regressor it starts from).
         discriminator: the motion discriminator.
         data, loss, optim, runtime: see their classes.
     """
@@ -343,11 +344,15 @@ class VideoTrainer:
         self.out_dir = Path(config.runtime.out_dir)
         self.body: BodyModel = load_body_model().to(self.device)
         self.backbone = Predictor.from_checkpoint(config.backbone_checkpoint, device=self.device, body=self.body)
-        if self.backbone.net.feature_dim != config.temporal.feature_dim:
-            raise ConfigError(
-                f"temporal.feature_dim is {config.temporal.feature_dim} but the backbone's feature is {self.backbone.net.feature_dim}"
-            )
-        self.model = TemporalRegressor(config.temporal, self.body.mean_params).to(self.device)
+        # The regressor is a copy of the backbone's, so its sizes (and phi's width) come from there.
+        net_cfg = self.backbone.net.config
+        self.temporal_config = replace(
+            config.temporal,
+            feature_dim=self.backbone.net.feature_dim,
+            regressor_hidden_dim=net_cfg.regressor_hidden_dim,
+            regressor_iterations=net_cfg.regressor_iterations,
+        )
+        self.model = TemporalRegressor(self.temporal_config, self.body.mean_params).to(self.device)
         self.model.regressor.load_state_dict(self.backbone.net.regressor.state_dict(), strict=True)
         self.disc = MotionDiscriminator(config.discriminator).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
@@ -375,7 +380,7 @@ class VideoTrainer:
         return {
             "format": VIDEO_FORMAT,
             "model": self.model.state_dict(),
-            "temporal_config": self.config.temporal.to_dict(),
+            "temporal_config": self.temporal_config.to_dict(),
             "discriminator": self.disc.state_dict(),
             "discriminator_config": self.config.discriminator.to_dict(),
             "optimizer": self.opt.state_dict(),
