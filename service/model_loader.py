@@ -9,6 +9,12 @@
   An existing but unreadable checkpoint is always an error (never silently replaced).
 * The body model is ``settings.smpl_model_dir`` (or ``$SMPL_MODEL_DIR``), else the embedded
   free ``free-smpl-layout`` model.
+* The TexGlo texture network ``settings.texture_checkpoint`` is loaded when the file exists (for
+  ``/v1/texture``); absent, the flat default texture is used and ``/v1/models`` says so.
+* The video model (temporal GRU) ``settings.video_checkpoint`` is loaded for ``/v1/sequence`` when
+  the file exists and the RSC-Net network is trained; otherwise ``/v1/sequence`` smooths with a
+  Gaussian filter and ``/v1/models`` says why. A video checkpoint trained on another backbone is
+  an error (the service reports ``failed``), never silently ignored.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from dataclasses import dataclass
 import torch
 
 from model.body.model import load_body_model
-from model.inference import Predictor
+from model.inference import Predictor, SequencePredictor
+from model.inference.texture import TexturePredictor
 from service.settings import ServiceSettings
 
-__all__ = ["LoadedPredictor", "load_predictor", "resolve_device"]
+__all__ = ["LoadedPredictor", "load_predictor", "load_sequence", "load_texture", "resolve_device"]
 
 log = logging.getLogger("service.model_loader")
 
@@ -34,10 +41,18 @@ class LoadedPredictor:
     Attributes:
         predictor: ready to predict.
         warning: set when the network is not a trained checkpoint (random initialisation).
+        texture: the TexGlo texture network, or ``None`` (``/v1/texture`` then uses a flat texture).
+        texture_note: why no texture network is loaded (``None`` when it is).
+        sequence: the video model (temporal GRU), or ``None`` (``/v1/sequence`` then filters).
+        sequence_note: why no video model is loaded (``None`` when it is).
     """
 
     predictor: Predictor
     warning: str | None
+    texture: TexturePredictor | None = None
+    texture_note: str | None = None
+    sequence: SequencePredictor | None = None
+    sequence_note: str | None = None
 
 
 def resolve_device(setting: str) -> torch.device:
@@ -70,7 +85,7 @@ def load_predictor(settings: ServiceSettings) -> LoadedPredictor:
     if path.is_file():
         log.info("loading checkpoint %s on %s", path, device)
         predictor = Predictor.from_checkpoint(path, device=device, body=body, precision=settings.precision)
-        return LoadedPredictor(predictor, None)
+        return LoadedPredictor(predictor, None, *load_texture(settings, predictor), *load_sequence(settings, predictor))
     if not settings.allow_random_init:
         raise FileNotFoundError(
             f"checkpoint {path} not found (set RSCNET_CHECKPOINT, "
@@ -89,4 +104,43 @@ def load_predictor(settings: ServiceSettings) -> LoadedPredictor:
         body=body,
         precision=settings.precision,
     )
-    return LoadedPredictor(predictor, warning)
+    return LoadedPredictor(predictor, warning, *load_texture(settings, predictor), *load_sequence(settings, predictor))
+
+
+def load_texture(settings: ServiceSettings, predictor: Predictor) -> tuple[TexturePredictor | None, str | None]:
+    """The TexGlo network of ``settings.texture_checkpoint`` for ``predictor``, or ``(None, why not)``.
+
+    An absent file or a body model without UVs means no texture network (the flat default texture
+    is used and ``/v1/models`` says why); an existing but unreadable checkpoint is an error.
+
+    Raises:
+        ValueError: unreadable texture checkpoint or body-model mismatch.
+    """
+    path = settings.texture_checkpoint
+    if predictor.body_model.face_uvs is None:
+        return None, f"the body model {predictor.name!r} has no UV map: no texture network"
+    if not path.is_file():
+        note = f"texture checkpoint {path} not found: /v1/texture returns the predicted mesh with a flat default texture"
+        log.warning(note)
+        return None, note
+    log.info("loading texture checkpoint %s", path)
+    return TexturePredictor.from_checkpoint(path, predictor), None
+
+
+def load_sequence(settings: ServiceSettings, predictor: Predictor) -> tuple[SequencePredictor | None, str | None]:
+    """The video model of ``settings.video_checkpoint`` on ``predictor``'s features, or ``(None, why not)``.
+
+    Raises:
+        ValueError: unreadable video checkpoint, or one trained on another backbone / body model.
+    """
+    path = settings.video_checkpoint
+    if not path.is_file():
+        note = f"video checkpoint {path} not found: /v1/sequence smooths per-frame predictions with a Gaussian filter"
+        log.warning(note)
+        return None, note
+    if not predictor.is_trained:
+        note = f"video checkpoint {path} not loaded: the RSC-Net network is a random initialisation; /v1/sequence uses a Gaussian filter"
+        log.warning(note)
+        return None, note
+    log.info("loading video checkpoint %s", path)
+    return SequencePredictor.from_checkpoint(path, backbone=predictor), None

@@ -86,7 +86,14 @@ class SequenceParams(BaseModel):
         "frame is taken whole as a person crop.",
         examples=[[[100, 40, 60, 150], [102, 41, 60, 150], None]],
     )
-    sigma: float = Field(1.5, ge=0.0, le=30.0, description="Temporal smoothing strength (Gaussian sigma, in frames).")
+    temporal: Literal["auto", "gru", "filter"] = Field(
+        "auto",
+        description="Temporal model: 'gru' = RSC-Net's video module (422 when it is not loaded), 'filter' = the "
+        "Gaussian filter, 'auto' = the GRU when loaded, else the filter.",
+    )
+    sigma: float = Field(
+        1.5, ge=0.0, le=30.0, description="Gaussian filter strength (sigma, in frames); used by the filter only."
+    )
     include_single_frame: bool = Field(False, description="Also return the unsmoothed per-frame results.")
     include_vertices: bool = Field(False, description="Also return (V, 3) mesh vertices per frame.")
 
@@ -195,11 +202,13 @@ class SequenceFrame(BaseModel):
 
 
 class TemporalModelJson(BaseModel):
-    name: str = Field(examples=["gaussian-chordal"])
+    name: str = Field(examples=["gru", "gaussian-chordal"])
     kind: Literal["filter", "gru"] = Field(
-        description="'filter': interim smoothing filter; 'gru': RSC-Net's temporal module."
+        description="'gru': RSC-Net's temporal module; 'filter': Gaussian smoothing of per-frame predictions."
     )
     sigma: float | None = None
+    checkpoint_id: str | None = Field(None, description="The GRU checkpoint's id (kind 'gru').")
+    bidirectional: bool | None = Field(None, description="Whether the GRU reads future frames (kind 'gru').")
     description: str
 
 

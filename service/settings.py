@@ -18,12 +18,16 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_CHECKPOINT", "ENV_PREFIX", "ServiceSettings"]
+__all__ = ["DEFAULT_CHECKPOINT", "DEFAULT_TEXTURE_CHECKPOINT", "DEFAULT_VIDEO_CHECKPOINT", "ENV_PREFIX", "ServiceSettings"]
 
 #: Prefix of every environment variable of the service.
 ENV_PREFIX = "RSCNET_"
 #: Where the committed default checkpoint lives (relative to the working directory).
 DEFAULT_CHECKPOINT = Path("checkpoints/rscnet-cpu/model.pt")
+#: Where the committed TexGlo texture checkpoint lives (relative to the working directory).
+DEFAULT_TEXTURE_CHECKPOINT = Path("checkpoints/texture/model.pt")
+#: Where the committed video-model (temporal GRU) checkpoint lives (relative to the working directory).
+DEFAULT_VIDEO_CHECKPOINT = Path("checkpoints/video-cpu/model.pt")
 #: Default batch sizes by device type.
 _DEFAULT_BATCH = {"cuda": 32, "cpu": 8}
 
@@ -48,6 +52,17 @@ class ServiceSettings(BaseSettings):
     )
     torch_threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice).")
     checkpoint: Path = Field(DEFAULT_CHECKPOINT, description="RSC-Net checkpoint (training or served).")
+    texture_checkpoint: Path = Field(
+        DEFAULT_TEXTURE_CHECKPOINT,
+        description="TexGlo texture checkpoint for /v1/texture; when the file is absent a flat default texture is used.",
+    )
+    video_checkpoint: Path = Field(
+        DEFAULT_VIDEO_CHECKPOINT,
+        description=(
+            "Video-model (temporal GRU) checkpoint for /v1/sequence; when the file is absent, or the RSC-Net "
+            "network is a random initialisation, a Gaussian temporal filter is used instead."
+        ),
+    )
     allow_random_init: bool = Field(
         True, description="Serve a randomly initialised network (with a warning) when the checkpoint file is absent."
     )

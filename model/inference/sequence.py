@@ -100,7 +100,7 @@ class SequencePredictor:
         c = self.temporal.config
         return {
             "name": "gru",
-            "kind": "network",
+            "kind": "gru",
             "checkpoint": None if self.checkpoint_path is None else str(self.checkpoint_path),
             "checkpoint_id": self.checkpoint_id,
             "backbone_checkpoint_id": self.backbone.checkpoint_id,

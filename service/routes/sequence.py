@@ -39,9 +39,12 @@ __all__ = ["router"]
 router = APIRouter()
 
 _DESCRIPTION = (
-    "Interim: per-frame RSC-Net predictions smoothed by a zero-phase Gaussian filter over valid frames "
-    "(rotations: chordal mean projected to SO(3); betas and weak camera: weighted means); "
-    "RSC-Net's GRU temporal module is not loaded."
+    "Per-frame RSC-Net predictions smoothed by a zero-phase Gaussian filter over valid frames "
+    "(rotations: chordal mean projected to SO(3); betas and weak camera: weighted means)."
+)
+_GRU_DESCRIPTION = (
+    "RSC-Net's video module: a 2-layer GRU over the frames' backbone features (residual), then the "
+    "iterative regressor; frames without a person are bridged."
 )
 
 
@@ -63,10 +66,11 @@ _DESCRIPTION = (
                         "checkpoint_id": "untrained-seed0",
                         "is_trained": False,
                         "temporal_model": {
-                            "name": FILTER_NAME,
-                            "kind": "filter",
-                            "sigma": 1.5,
-                            "description": _DESCRIPTION,
+                            "name": "gru",
+                            "kind": "gru",
+                            "checkpoint_id": "0123456789abcdef",
+                            "bidirectional": False,
+                            "description": _GRU_DESCRIPTION,
                         },
                         "num_frames": 2,
                         "frames": [
@@ -182,16 +186,37 @@ async def estimate_sequence(
             per_frame[i] = pred
 
     started = time.perf_counter()
-    smoothed = await anyio.to_thread.run_sync(
-        lambda: smooth_predictions(
+    sequence = getattr(state.loaded, "sequence", None)
+    if params.temporal == "gru" and sequence is None:
+        note = getattr(state.loaded, "sequence_note", None) or "no video checkpoint is loaded"
+        raise ApiError(422, "invalid_field", f"temporal='gru' but the GRU video module is not loaded ({note})")
+    use_gru = sequence is not None and params.temporal != "filter"
+    temporal_model: dict[str, Any]
+    if use_gru:
+        temporal_model = {
+            "name": "gru",
+            "kind": "gru",
+            "checkpoint_id": sequence.checkpoint_id,
+            "bidirectional": not sequence.causal,
+            "description": _GRU_DESCRIPTION,
+        }
+    else:
+        temporal_model = {"name": FILTER_NAME, "kind": "filter", "sigma": params.sigma, "description": _DESCRIPTION}
+
+    def smooth() -> list[Prediction | None]:
+        if use_gru:
+            if not any(p is not None for p in per_frame):
+                return list(per_frame)
+            return sequence.smooth(per_frame, include_vertices=params.include_vertices)
+        return smooth_predictions(
             per_frame,
             predictor.body_model,
             sigma=params.sigma,
             input_size=predictor.input_size,
             include_vertices=params.include_vertices,
-        ),
-        limiter=state.cpu_limiter,
-    )
+        )
+
+    smoothed = await anyio.to_thread.run_sync(smooth, limiter=state.cpu_limiter)
     smoothing_ms = (time.perf_counter() - started) * 1000.0
     for i, p in ok:
         raw, smooth = per_frame[i], smoothed[i]
@@ -216,12 +241,7 @@ async def estimate_sequence(
             "body_model_id": predictor.model_id,
             "checkpoint_id": predictor.checkpoint_id,
             "is_trained": predictor.is_trained,
-            "temporal_model": {
-                "name": FILTER_NAME,
-                "kind": "filter",
-                "sigma": params.sigma,
-                "description": _DESCRIPTION,
-            },
+            "temporal_model": temporal_model,
             "num_frames": len(results),
             "frames": results,
         }

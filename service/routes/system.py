@@ -123,6 +123,45 @@ def _ranges(bounds: tuple[int, ...]) -> list[dict[str, Any]]:
     return out
 
 
+def _sequence_module(loaded: Any, settings: Any) -> dict[str, Any]:
+    """``modules.sequence`` of ``/v1/models``: the temporal GRU, or why a filter smooths instead."""
+    sequence = getattr(loaded, "sequence", None)
+    if sequence is None:
+        return {
+            "temporal_model": FILTER_NAME,
+            "kind": "filter",
+            "gru_loaded": False,
+            "configured_path": str(settings.video_checkpoint),
+            "note": getattr(loaded, "sequence_note", None)
+            or "RSC-Net's temporal (GRU) module is not loaded: /v1/sequence predicts each frame and smooths "
+            "the parameters with a Gaussian filter (rotations by chordal mean).",
+        }
+    return {"temporal_model": "gru", "gru_loaded": True, "configured_path": str(settings.video_checkpoint), **sequence.describe()}
+
+
+def _texture_module(loaded: Any, settings: Any) -> dict[str, Any]:
+    """``modules.texture`` of ``/v1/models``: the TexGlo network, or why the texture is flat."""
+    texture = getattr(loaded, "texture", None)
+    if texture is None:
+        return {
+            "texture_model": None,
+            "loaded": False,
+            "texture": DEFAULT_TEXTURE_NAME,
+            "configured_path": str(settings.texture_checkpoint),
+            "formats": ["glb", "obj", "png"],
+            "note": getattr(loaded, "texture_note", None)
+            or "No texture network is loaded: /v1/texture returns the predicted mesh with a flat default texture.",
+        }
+    return {
+        "texture_model": f"{texture.name}:{texture.checkpoint_id}",
+        "loaded": True,
+        "texture": "texglo",
+        "configured_path": str(settings.texture_checkpoint),
+        "formats": ["glb", "obj", "png"],
+        **texture.describe(),
+    }
+
+
 _MODELS_EXAMPLE = {
     "status": "ready",
     "body_model": {"name": "free-smpl-layout", "model_id": "free-smpl-layout:c396bc99c5ec44d6", "has_uv_map": True},
@@ -141,8 +180,8 @@ _MODELS_EXAMPLE = {
     },
     "modules": {
         "smpl": {"loaded": True, "trained": False},
-        "sequence": {"temporal_model": "gaussian-chordal", "kind": "filter", "gru_loaded": False},
-        "texture": {"texture_model": None, "loaded": False, "texture": "flat-default"},
+        "sequence": {"temporal_model": "gru", "kind": "gru", "gru_loaded": True, "bidirectional": False},
+        "texture": {"texture_model": "Glo-S:0123456789abcdef", "loaded": True, "texture": "texglo", "uv_size": 128},
     },
     "batching": {"max_batch_size": 8, "max_delay_ms": 10.0, "queue_size": 512},
     "limits": {"max_images": 32, "max_frames": 300},
@@ -160,7 +199,7 @@ _MODELS_EXAMPLE = {
     responses={200: {"content": {"application/json": {"example": _MODELS_EXAMPLE}}}, **error_responses(401, 503)},
 )
 async def get_models(state: StateDep) -> JSONResponse:
-    """Say exactly what answers requests, including what is *not* loaded yet (GRU, texture network)."""
+    """Say exactly what answers requests, including what is *not* loaded (GRU, texture network when absent)."""
     predictor, _ = state.require_ready()
     loaded = state.loaded
     assert loaded is not None
@@ -197,22 +236,8 @@ async def get_models(state: StateDep) -> JSONResponse:
             },
             "modules": {
                 "smpl": {"loaded": True, "trained": trained, "endpoints": ["/v1/smpl", "/v1/sequence", "/v1/texture"]},
-                "sequence": {
-                    "temporal_model": FILTER_NAME,
-                    "kind": "filter",
-                    "gru_loaded": False,
-                    "note": "RSC-Net's temporal (GRU) module is not loaded: "
-                    "/v1/sequence predicts each frame and smooths "
-                    "the parameters with a Gaussian filter (rotations by chordal mean).",
-                },
-                "texture": {
-                    "texture_model": None,
-                    "loaded": False,
-                    "texture": DEFAULT_TEXTURE_NAME,
-                    "formats": ["glb", "obj", "png"],
-                    "note": "No texture network is loaded: "
-                    "/v1/texture returns the predicted mesh with a flat default texture.",
-                },
+                "sequence": _sequence_module(loaded, s),
+                "texture": _texture_module(loaded, s),
             },
             "batching": {
                 "max_batch_size": state.max_batch_size,

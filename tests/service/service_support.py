@@ -139,6 +139,8 @@ def launch(name: str, settings: Mapping[str, str], tmp: Path) -> Server:
             "RSCNET_PRECISION": "fp32",
             "RSCNET_TORCH_THREADS": "1",
             "RSCNET_CHECKPOINT": str(tmp / "absent" / "model.pt"),  # never the committed one: tests use a tiny net
+            "RSCNET_TEXTURE_CHECKPOINT": str(tmp / "absent" / "texture.pt"),  # nor the committed texture network
+            "RSCNET_VIDEO_CHECKPOINT": str(tmp / "absent" / "video.pt"),  # nor the committed video model
             "RSCNET_RANDOM_INIT_NET": TINY_NET,
             "RSCNET_LOG_LEVEL": "info",
             "OMP_NUM_THREADS": "1",
@@ -275,6 +277,8 @@ def faulty_server(tmp: Path, **overrides: object) -> tuple[InProcessServer, Faul
         "device": "cpu",
         "precision": "fp32",
         "checkpoint": tmp / "absent" / "model.pt",
+        "texture_checkpoint": tmp / "absent" / "texture.pt",
+        "video_checkpoint": tmp / "absent" / "video.pt",
         "random_init_net": TINY_NET_DICT,
         "max_batch_size": 8,
         "max_delay_ms": 20.0,

@@ -94,7 +94,7 @@ def test_served_checkpoint_drops_training_state(trained) -> None:
 
 def test_sequence_predictor_loads_strictly(trained, body) -> None:
     seq = SequencePredictor.from_checkpoint(trained["served"], device="cpu")
-    assert seq.causal and seq.describe()["kind"] == "network"
+    assert seq.causal and seq.describe()["kind"] == "gru"
     other = Predictor.from_checkpoint(write_backbone(body, trained["tmp"] / "other.pt", seed=1), device="cpu", body=body)
     with pytest.raises(ValueError, match="features of backbone"):
         SequencePredictor.from_checkpoint(trained["served"], backbone=other)
