@@ -50,3 +50,27 @@ def retrieval_metrics(embeddings: Tensor, labels: Tensor) -> RetrievalMetrics:
     ranks = torch.arange(1, match.shape[1] + 1, dtype=torch.float32)
     ap = ((hits / ranks) * match).sum(1) / npos
     return RetrievalMetrics(rank1=float(rank1), mAP=float(ap.mean()), queries=int(keep.sum()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m model.eval.reid --checkpoint C --data D``: rank-1 / mAP on the held-out identities."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    from model.train.identity_data import load_identity_set
+    from model.train.reid import evaluate_reid, load_reid
+
+    parser = argparse.ArgumentParser(prog="python -m model.eval.reid", description="Rank-1 / mAP of a ReID checkpoint on the held-out identities (clean and low-resolution).")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--data", default="data/texture", help="folder with test.pt")
+    parser.add_argument("--low-res", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    net, _ = load_reid(args.checkpoint)
+    print(json.dumps(evaluate_reid(net, load_identity_set(Path(args.data) / "test.pt"), torch.device("cpu"), False, args.low_res), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -95,11 +95,13 @@ def build_identity_sets(
     texture_size: int = 128,
     seed: int = 7,
     show_progress: bool = True,
+    test_views: int | None = None,
 ) -> dict[str, Path]:
     """Render the train and test identity sets into ``out`` (``train.pt``, ``test.pt``).
 
     Identities ``0 .. train_identities - 1`` form the training split, the next ``test_identities``
-    the held-out split. Sample indices are ``identity * views + k``, so every look is distinct.
+    the held-out split. ``views`` looks per training identity, ``test_views`` (default ``views``)
+    per held-out one. Sample indices are ``identity * max_views + k``, so every look is distinct.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,11 +109,14 @@ def build_identity_sets(
     people = SyntheticPeople(SyntheticConfig(crop_size=crop_size, texture_size=texture_size, seed=seed, num_identities=total, texture_cache=8))
     paths = {}
     splits = {"train": range(0, train_identities), "test": range(train_identities, total)}
+    per_split = {"train": views, "test": views if test_views is None else test_views}
+    stride = max(per_split.values())
     for split, ids in splits.items():
+        views = per_split[split]
         chunks: dict[str, list[Tensor]] = {k: [] for k in ("images", "identity", "betas", "pose", "cam_t", "focal")}
         textures = []
         for ident in tqdm(ids, desc=f"render {split}", disable=not show_progress):
-            r = render_identity_set(people, ident, views, start_index=ident * views)
+            r = render_identity_set(people, ident, views, start_index=ident * stride)
             chunks["images"].append(_to_uint8(r["image"]))
             for k in ("identity", "betas", "pose", "cam_t", "focal"):
                 chunks[k].append(r[k].cpu())
@@ -185,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--out", required=True)
     b.add_argument("--train-identities", type=int, default=400)
     b.add_argument("--test-identities", type=int, default=100)
-    b.add_argument("--views", type=int, default=8)
+    b.add_argument("--views", type=int, default=8, help="looks per training identity")
+    b.add_argument("--test-views", type=int, default=None, help="looks per held-out identity (default --views)")
     b.add_argument("--crop-size", type=int, default=128)
     b.add_argument("--texture-size", type=int, default=128)
     b.add_argument("--seed", type=int, default=7)
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     t0 = time.time()
     if args.cmd == "build":
-        paths = build_identity_sets(args.out, args.train_identities, args.test_identities, args.views, args.crop_size, args.texture_size, args.seed, not args.no_progress)
+        paths = build_identity_sets(args.out, args.train_identities, args.test_identities, args.views, args.crop_size, args.texture_size, args.seed, not args.no_progress, args.test_views)
         print(json.dumps({k: str(v) for k, v in paths.items()} | {"seconds": round(time.time() - t0, 1)}))
         return
     source = "ground_truth" if args.ground_truth else "predictor"

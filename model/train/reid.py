@@ -35,7 +35,7 @@ from model.nets.reid import ReIDConfig, ReIDNet
 from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
 from model.train.identity_data import IdentitySet, load_identity_set
 
-__all__ = ["REID_FORMAT", "ReIDTrainConfig", "evaluate_reid", "load_reid", "train_from_args", "train_reid"]
+__all__ = ["REID_FORMAT", "ReIDTrainConfig", "evaluate_reid", "export_reid_checkpoint", "load_reid", "train_from_args", "train_reid"]
 
 #: ``format`` entry of ReID checkpoints.
 REID_FORMAT = "rscnet-reid/1"
@@ -270,6 +270,19 @@ def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool 
     metrics.update({"step": step, "train_seconds": round(elapsed, 1)})
     (out_dir / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return {**entry, "eval": metrics}
+
+
+def export_reid_checkpoint(src: str | Path, dst: str | Path) -> Path:
+    """A frozen-use copy of a ReID ``last.pt``: no optimiser / generator state, fp16 weights."""
+    ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
+    if ckpt.get("format") != REID_FORMAT:
+        raise ValueError(f"{src} is not a ReID checkpoint")
+    out = {k: v for k, v in ckpt.items() if k not in ("optimizer", "generator")}
+    out["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(out, dst)
+    return dst
 
 
 def train_from_args(args: argparse.Namespace) -> None:
