@@ -1,12 +1,17 @@
 """``POST /v1/texture``: the textured body mesh of one person as GLB, zipped OBJ, or a rendered PNG.
 
-No texture network is loaded yet: the mesh carries :func:`service.meshes.default_texture` (flat
-light grey), and every answer says so in its ``X-Texture`` / ``X-Texture-Model`` headers.
+The mesh is RSC-Net's prediction on the crop (through the batcher); the UV texture comes from the
+TexGlo network (:class:`model.inference.texture.TexturePredictor`) when its checkpoint
+(``RSCNET_TEXTURE_CHECKPOINT``, default ``checkpoints/texture/model.pt``) is loaded: headers
+``X-Texture: texglo`` and ``X-Texture-Model: <name>:<checkpoint sha256[:16]>``. Without it the mesh
+carries :func:`service.meshes.default_texture` (flat light grey) and the headers say
+``X-Texture: flat-default``, ``X-Texture-Model: none``.
 """
 
 from __future__ import annotations
 
 import anyio
+import numpy as np
 from fastapi import APIRouter, Depends, Request, Response
 
 from service.api_docs import EXAMPLE_PNG_BASE64, IMAGE_MEDIA_TYPES, error_responses, upload_body
@@ -25,7 +30,10 @@ from service.pipeline import Deadline, RequestTimeoutHeader, check_capacity, dec
 from service.schemas import TextureParams, to_box
 from service.uploads import parse_fields, read_upload
 
-__all__ = ["router"]
+__all__ = ["TEXGLO_TEXTURE_NAME", "router"]
+
+#: ``X-Texture`` value when the TexGlo network made the texture.
+TEXGLO_TEXTURE_NAME = "texglo"
 
 router = APIRouter()
 
@@ -39,10 +47,13 @@ _HEADERS_DOC = {
         "schema": {"type": "string"},
     },
     "X-Texture": {
-        "description": "Texture source: 'flat-default' while no texture model is loaded.",
+        "description": "Texture source: 'texglo' (the TexGlo network), or 'flat-default' when no texture model is loaded.",
         "schema": {"type": "string"},
     },
-    "X-Texture-Model": {"description": "Texture network id, or 'none'.", "schema": {"type": "string"}},
+    "X-Texture-Model": {
+        "description": "Texture network '<name>:<checkpoint sha256 prefix>', or 'none'.",
+        "schema": {"type": "string"},
+    },
 }
 
 
@@ -80,7 +91,8 @@ async def estimate_texture(
     """``format=glb``: binary glTF (y up, the person facing +z); ``format=obj``: zip of
     ``mesh.obj`` + ``material.mtl`` + ``texture.png``; ``format=png``: an RGBA view turned by
     ``yaw`` degrees, ``size`` pixels square. The mesh is the predicted body with the camera
-    translation removed.
+    translation removed; its UV texture is TexGlo's prediction on the crop when the texture
+    network is loaded (``X-Texture: texglo``), else a flat grey (``X-Texture: flat-default``).
     """
     deadline = Deadline.for_request(state.settings.request_timeout_s, request_timeout)
     predictor, batcher = state.require_ready()
@@ -114,8 +126,19 @@ async def estimate_texture(
     if isinstance(pred, ApiError):
         raise pred
     assert pred.vertices is not None
-    texture = default_texture()
+    texture_net = state.loaded.texture if state.loaded is not None else None
     faces, face_uvs = body.faces, body.face_uvs
+    if texture_net is not None:
+        crop = prepared.crop.pixels
+
+        def predict_uv() -> np.ndarray:
+            return texture_net.predict_uv([crop])[0]
+
+        texture = await anyio.to_thread.run_sync(predict_uv, limiter=state.cpu_limiter)
+        texture_name, texture_model = TEXGLO_TEXTURE_NAME, f"{texture_net.name}:{texture_net.checkpoint_id}"
+    else:
+        texture = default_texture()
+        texture_name, texture_model = DEFAULT_TEXTURE_NAME, "none"
 
     def build() -> bytes:
         if params.format == "png":
@@ -134,8 +157,8 @@ async def estimate_texture(
         "X-Body-Model": predictor.name,
         "X-Body-Model-Id": predictor.model_id,
         "X-Checkpoint-Id": predictor.checkpoint_id,
-        "X-Texture": DEFAULT_TEXTURE_NAME,
-        "X-Texture-Model": "none",
+        "X-Texture": texture_name,
+        "X-Texture-Model": texture_model,
         "Content-Disposition": f'attachment; filename="{_FILENAME[params.format]}"',
     }
     return Response(data, media_type=_MEDIA[params.format], headers=headers)
