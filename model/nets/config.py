@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BLOCKS_PER_STAGE", "BackboneConfig", "NetConfig"]
+__all__ = ["BLOCKS_PER_STAGE", "BackboneConfig", "FlatConfig", "NetConfig"]
 
 #: Residual blocks per stage (layer1..layer4) of the supported ResNet depths.
 BLOCKS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
@@ -38,6 +38,18 @@ def _check_keys(cls: type, data: Mapping[str, Any]) -> None:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; known keys are {sorted(known)}")
+
+
+class FlatConfig:
+    """Mixin of flat (non-nested) config dataclasses: ``to_dict`` / ``from_dict`` rejecting unknown keys."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Any:
+        _check_keys(cls, data)
+        return cls(**data)
 
 
 @dataclass(frozen=True)

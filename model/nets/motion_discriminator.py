@@ -13,15 +13,13 @@ unbounded score per sequence, trained with the least-squares GAN loss of
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from model.geometry.rotations import matrix_to_rot6d
+from model.nets.config import FlatConfig
 
 __all__ = ["MotionDiscriminator", "MotionDiscriminatorConfig"]
 
@@ -29,7 +27,7 @@ NUM_BODY_JOINTS = 23
 
 
 @dataclass(frozen=True)
-class MotionDiscriminatorConfig:
+class MotionDiscriminatorConfig(FlatConfig):
     """Attributes: ``hidden_dim`` (GRU width), ``num_layers`` (GRU layers), ``attention_dim``
     (width of the attention MLP), ``dropout`` (before the output layer)."""
 
@@ -45,17 +43,6 @@ class MotionDiscriminatorConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "MotionDiscriminatorConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown MotionDiscriminatorConfig key(s) {unknown}; known keys are {sorted(known)}")
-        return cls(**data)
 
 
 class MotionDiscriminator(nn.Module):

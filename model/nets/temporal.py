@@ -25,22 +25,20 @@ single-frame model), then through the iterative regressor of :mod:`model.nets.he
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from model.body.model import MeanParams
+from model.nets.config import FlatConfig
 from model.nets.heads.regressor import IterativeRegressor
 
 __all__ = ["TemporalConfig", "TemporalEncoder", "TemporalOutput", "TemporalRegressor", "fill_missing_features"]
 
 
 @dataclass(frozen=True)
-class TemporalConfig:
+class TemporalConfig(FlatConfig):
     """Architecture of :class:`TemporalRegressor`.
 
     Attributes:
@@ -74,17 +72,6 @@ class TemporalConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
             raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {self.chunk_overlap}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TemporalConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown TemporalConfig key(s) {unknown}; known keys are {sorted(known)}")
-        return cls(**data)
 
 
 def fill_missing_features(phi: Tensor, valid: Tensor | None, causal: bool) -> Tensor:
