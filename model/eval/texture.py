@@ -91,10 +91,12 @@ def evaluate_texture(
     grid_stride: int = 8,
     bf16: bool = False,
     show_progress: bool = True,
+    judge: ReIDNet | None = None,
 ) -> TextureEval:
     """Metrics of ``predict`` (``x_L (B, 3, S, S) -> UV (B, 3, U, U)``) on the first ``samples`` test images.
 
-    The grid keeps ``grid_rows`` samples, every ``grid_stride``-th (one look per identity when it is
+    ``judge``: an independently trained ReID network (not the training loss's); adds
+    ``reid_distance_judge``, the embedding distance under it. The grid keeps ``grid_rows`` samples, every ``grid_stride``-th (one look per identity when it is
     the number of views per identity).
     """
     dev = torch.device("cpu")
@@ -106,7 +108,7 @@ def evaluate_texture(
     covered = get_atlas(body, uv_size).covered[None, None]
     rows = test.texture_rows(test.identity)
     loss_cfg = TextureLossConfig(layer_weights=(1.0,) * len(reid.config.widths))
-    out: dict[str, list[Tensor]] = {k: [] for k in METRICS}
+    out: dict[str, list[Tensor]] = {k: [] for k in METRICS + (("reid_distance_judge",) if judge is not None else ())}
     grid: dict[str, list[Tensor]] = {k: [] for k in ("x_l", "x_h", "render", "uv", "gt_uv")}
     for start in tqdm(range(0, n, batch_size), desc="texture eval", disable=not show_progress):
         idx = torch.arange(start, min(n, start + batch_size))
@@ -124,6 +126,10 @@ def evaluate_texture(
             a, b = reid(render), reid(x_h)
         out["reid_distance"].append(embedding_distance(a.embedding, b.embedding))
         out["reid_loss"].append(reid_feature_distance(a.features, a.embedding, b.features, b.embedding, loss_cfg))
+        if judge is not None:
+            with autocast(dev, bf16):
+                ja, jb = judge(render), judge(x_h)
+            out["reid_distance_judge"].append(embedding_distance(ja.embedding, jb.embedding))
         gv, gc = gt_geo(idx, dev)
         vis = visible_texels(renderer, body, gv, gc, uv_size) & covered
         out["uv_l1_visible"].append(masked_l1(uv, gt, vis))
@@ -153,14 +159,17 @@ def save_grid(grid: dict[str, Tensor], path: str | Path, cell: int = 128) -> Pat
 
 
 def _fmt_table(rows: list[dict[str, Any]]) -> str:
-    head = "| model | geometry | steps | ReID distance (lower better) | ReID loss | UV L1 visible | UV PSNR visible (dB) | UV L1 whole | UV PSNR whole (dB) |"
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    judge = all("reid_distance_judge" in r["metrics"] for r in rows)
+    head = "| model | geometry | steps | ReID distance | ReID loss |" + (" ReID distance (judge) |" if judge else "")
+    head += " UV L1 visible | UV PSNR visible (dB) | UV L1 whole | UV PSNR whole (dB) |"
+    lines = [head, "|" + "---|" * head.count(" |")]
     for r in rows:
         m = r["metrics"]
-        lines.append(
-            f"| {r['name']} | {r.get('geometry', '-')} | {r.get('steps', '-')} | {m['reid_distance']:.4f} | {m['reid_loss']:.4f} | "
-            f"{m['uv_l1_visible']:.4f} | {m['uv_psnr_visible']:.2f} | {m['uv_l1_whole']:.4f} | {m['uv_psnr_whole']:.2f} |"
-        )
+        line = f"| {r['name']} | {r.get('geometry', '-')} | {r.get('steps', '-')} | {m['reid_distance']:.4f} | {m['reid_loss']:.4f} |"
+        if judge:
+            line += f" {m['reid_distance_judge']:.4f} |"
+        line += f" {m['uv_l1_visible']:.4f} | {m['uv_psnr_visible']:.2f} | {m['uv_l1_whole']:.4f} | {m['uv_psnr_whole']:.2f} |"
+        lines.append(line)
     return "\n".join(lines) + "\n"
 
 
@@ -168,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m model.eval.texture", description="Evaluate TexGlo checkpoints (ReID distance, UV L1/PSNR) on held-out identities.")
     parser.add_argument("--checkpoint", action="append", required=True, help="TexGlo checkpoint (repeat for several)")
     parser.add_argument("--reid", default="runs/texture/reid/last.pt", help="frozen ReID checkpoint")
+    parser.add_argument("--judge-reid", default=None, help="an independently trained ReID checkpoint: also report the ReID distance under it")
     parser.add_argument("--data", default="data/texture", help="identity data folder (test.pt, geometry-*.pt)")
     parser.add_argument("--geometry", default=None, choices=["predictor", "ground_truth"], help="mesh/camera source for the render (default: the checkpoint's)")
     parser.add_argument("--low-res", type=int, default=32, help="x_L size in pixels")
@@ -185,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     test = load_identity_set(Path(args.data) / "test.pt")
     body = load_body_model()
     reid, _ = load_reid(args.reid)
+    judge = load_reid(args.judge_reid)[0] if args.judge_reid else None
     gt_geometry = load_geometry(args.data, "ground_truth", "test")
     results: list[dict[str, Any]] = []
     for path in args.checkpoint:
@@ -196,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         def predict(x: Tensor, net: TexGlo = net_eval) -> Tensor:
             return net(x)
 
-        ev = evaluate_texture(predict, reid, test, geometry, gt_geometry, body, net.config.uv_size, args.low_res, args.samples, args.batch_size, grid_stride=int(test.config.get("views", 1)), show_progress=not args.no_progress)
+        ev = evaluate_texture(predict, reid, test, geometry, gt_geometry, body, net.config.uv_size, args.low_res, args.samples, args.batch_size, grid_stride=int(test.config.get("views", 1)), show_progress=not args.no_progress, judge=judge)
         slug = Path(path).parent.name if Path(path).name == "last.pt" else Path(path).stem
         grid_path = save_grid(ev.grid, out_dir / f"grid_{slug}.png")
         results.append({"name": ckpt.get("name", slug), "checkpoint": str(path), "geometry": source, "steps": int(ckpt.get("step", 0)), "train_seconds": ckpt.get("train_seconds"), "uv_size": net.config.uv_size, "metrics": ev.summary(), "grid": str(grid_path)})
@@ -207,9 +218,9 @@ def main(argv: list[str] | None = None) -> None:
         if mean_tex.shape[-1] != uv_size:
             mean_tex = F.interpolate(mean_tex, size=(uv_size, uv_size), mode="bilinear", align_corners=False, antialias=True)
         source = results[0]["geometry"]
-        ev = evaluate_texture(lambda x: mean_tex.expand(x.shape[0], -1, -1, -1), reid, test, load_geometry(args.data, source, "test"), gt_geometry, body, uv_size, args.low_res, args.samples, args.batch_size, show_progress=not args.no_progress)
+        ev = evaluate_texture(lambda x: mean_tex.expand(x.shape[0], -1, -1, -1), reid, test, load_geometry(args.data, source, "test"), gt_geometry, body, uv_size, args.low_res, args.samples, args.batch_size, show_progress=not args.no_progress, judge=judge)
         results.append({"name": "mean texture (reference)", "checkpoint": None, "geometry": source, "steps": 0, "metrics": ev.summary()})
-    report = {"low_res": args.low_res, "samples": args.samples or len(test), "test_identities": int(test.texture_ids.numel()), "reid": args.reid, "rows": results, "seconds": round(time.time() - t0, 1)}
+    report = {"judge_reid": args.judge_reid, "low_res": args.low_res, "samples": args.samples or len(test), "test_identities": int(test.texture_ids.numel()), "reid": args.reid, "rows": results, "seconds": round(time.time() - t0, 1)}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
     table = _fmt_table(results)
     (out_dir / "table.md").write_text(table)

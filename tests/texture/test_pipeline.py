@@ -115,7 +115,8 @@ def test_texture_eval_cli_writes_table_grid_and_json(tiny: dict[str, Path], trai
 
     last = trained["last"]
     out = tiny["root"] / "eval"
-    main(["--checkpoint", str(last), "--reid", str(tiny["root"] / "reid" / "last.pt"), "--data", str(tiny["data"]), "--low-res", "12", "--out", str(out), "--no-progress"])
+    reid = str(tiny["root"] / "reid" / "last.pt")
+    main(["--checkpoint", str(last), "--reid", reid, "--judge-reid", reid, "--data", str(tiny["data"]), "--low-res", "12", "--out", str(out), "--no-progress"])
     report = json.loads((out / "eval.json").read_text())
     names = [r["name"] for r in report["rows"]]
     assert names == ["tiny Glo-S", "mean texture (reference)"]
@@ -123,6 +124,7 @@ def test_texture_eval_cli_writes_table_grid_and_json(tiny: dict[str, Path], trai
         m = row["metrics"]
         assert 0 <= m["reid_distance"] <= 2 and 0 <= m["uv_l1_visible"] <= 1 and 0 <= m["uv_l1_whole"] <= 1
         assert m["uv_psnr_visible"] > 0 and m["uv_psnr_whole"] > 0
+        assert m["reid_distance_judge"] == pytest.approx(m["reid_distance"], abs=1e-4)  # same network as judge
     assert (out / "table.md").read_text().startswith("| model |")
     assert (out / "grid_tex.png").is_file()
 
