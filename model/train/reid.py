@@ -137,6 +137,17 @@ def resolve_device(device: str | None) -> torch.device:
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
+def bf16_enabled(device: torch.device, wanted: bool) -> bool:
+    """bf16 autocast when wanted and the device computes bf16 natively (CUDA, AVX-512 BF16 / AMX CPUs)."""
+    if not wanted:
+        return False
+    if device.type == "cuda":
+        return True
+    from model.inference.predictor import cpu_supports_bf16  # lazy: avoids importing the service-side API eagerly
+
+    return cpu_supports_bf16()
+
+
 def autocast(device: torch.device, enabled: bool) -> torch.autocast:
     """bf16 autocast on ``device`` (a no-op context when disabled)."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
@@ -222,7 +233,7 @@ def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool 
         step, elapsed = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
     o = config.optim
     target = o.steps if max_steps is None else min(o.steps, step + max_steps)
-    bf16 = rt.bf16 and (dev.type == "cuda" or __import__("model.inference.predictor", fromlist=["cpu_supports_bf16"]).cpu_supports_bf16())
+    bf16 = bf16_enabled(dev, rt.bf16)
 
     def save() -> None:
         state = {

@@ -39,7 +39,7 @@ from model.render import Lights, MeshRenderer, PerspectiveCameras
 from model.train.checkpoint import body_model_entry
 from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
 from model.train.identity_data import GEOMETRY_SOURCES, IdentitySet, load_geometry, load_identity_set
-from model.train.reid import IdentityDataConfig, TexRuntimeConfig, autocast, load_reid, lr_factor, resolve_device
+from model.train.reid import IdentityDataConfig, TexRuntimeConfig, autocast, bf16_enabled, load_reid, lr_factor, resolve_device
 
 __all__ = [
     "TEXTURE_FORMAT",
@@ -157,16 +157,6 @@ def make_low_res(x_h: Tensor, size_range: tuple[int, int], generator: torch.Gene
     return bicubic_down_up(x_h, sizes, x_h.shape[-1]), sizes
 
 
-def _bf16_ok(dev: torch.device, wanted: bool) -> bool:
-    if not wanted:
-        return False
-    if dev.type == "cuda":
-        return True
-    from model.inference.predictor import cpu_supports_bf16
-
-    return cpu_supports_bf16()
-
-
 def texture_step_loss(
     net: TexGlo, reid: ReIDNet, renderer: MeshRenderer, body: BodyModel, x_h: Tensor, x_l: Tensor,
     verts: Tensor, cams: PerspectiveCameras, lights: Lights, loss_cfg: TextureLossConfig, dev: torch.device, bf16: bool,
@@ -215,7 +205,7 @@ def train_texture(config: TextureTrainConfig, device: str | None = None, resume:
         gen.set_state(ckpt["generator"])
         step, elapsed = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
     target = o.steps if max_steps is None else min(o.steps, step + max_steps)
-    bf16 = _bf16_ok(dev, rt.bf16)
+    bf16 = bf16_enabled(dev, rt.bf16)
 
     def save() -> None:
         state = {
