@@ -5,8 +5,8 @@
 >>> app = create_app(ServiceSettings(device="cpu"))   # serve with uvicorn.run(app)
 
 Middleware, outermost first: metrics (every request counted, also refused ones), identity
-headers, request-body size limit, client-disconnect watch; then FastAPI's error handlers (JSON
-errors) and the routes. The OpenAPI document is post-processed by
+headers, request-body size limit, early 429 while the queue is full, client-disconnect watch;
+then FastAPI's error handlers (JSON errors) and the routes. The OpenAPI document is post-processed by
 :func:`service.api_docs.finalize_openapi` (optional API key, binary file parts).
 """
 
@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import service
+from service.admission import EarlyAdmissionMiddleware
 from service.api_docs import finalize_openapi
 from service.disconnect import DisconnectWatchMiddleware
 from service.errors import install_error_handlers
@@ -89,6 +90,7 @@ def create_app(settings: ServiceSettings | None = None, *, state: ServiceState |
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(DisconnectWatchMiddleware)
+    app.add_middleware(EarlyAdmissionMiddleware, state=state, paths=("/v1/smpl", "/v1/sequence", "/v1/texture"))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(IdentityHeadersMiddleware, state=state)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, known_paths=known)

@@ -8,9 +8,15 @@ batches.
 
 Guarantees:
 
-* **Backpressure**: the queue holds at most ``max_queue`` items; a submission that does not fit
-  whole is refused with :class:`QueueFullError` (the service answers 429 with ``Retry-After``
-  from :meth:`~DynamicBatcher.retry_after_s`). Nothing of a refused submission is queued.
+* **Backpressure**: the queue holds at most ``max_queue`` items, counting the items *reserved*
+  by requests admitted but still preparing them (:meth:`~DynamicBatcher.reserve`, e.g. while
+  their images decode); a submission or reservation that does not fit whole is refused with
+  :class:`QueueFullError` (the service answers 429 with ``Retry-After`` from
+  :meth:`~DynamicBatcher.retry_after_s`). Nothing of a refused submission is queued, so under
+  overload admitted work stays bounded and the rest is refused at once.
+* **Adaptive wait** (``wait_for_reserved_only``): after the first item of a batch the worker
+  waits up to ``max_delay_s`` for more only while reserved items are on their way; a lone
+  request is computed at once instead of waiting out the window.
 * **Isolation**: ``process`` returns one result *or exception* per item; an exception fails only
   its item's future. If ``process`` itself raises, every item of that batch fails with that
   exception and the worker goes on with the next batch: the worker never dies of an item.
@@ -117,6 +123,8 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         max_queue: most items waiting (not counting the batch being computed).
         observer: receives queue lengths, batch sizes and times, rejections.
         name: for logs and the worker thread's name.
+        wait_for_reserved_only: wait for more items (up to ``max_delay_s``) only while reserved
+            items are being prepared (see the module docstring); default: always wait.
     """
 
     def __init__(
@@ -128,6 +136,7 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         max_queue: int,
         observer: BatchObserver | None = None,
         name: str = "worker",
+        wait_for_reserved_only: bool = False,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
@@ -149,6 +158,8 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._closing = False
         self._batch_seconds_ema: float | None = None
         self.batches_run = 0
+        self.wait_for_reserved_only = bool(wait_for_reserved_only)
+        self._reserved = 0
         self.crashes = 0
         self.restarts = 0
         self.items_dropped = 0
@@ -226,31 +237,62 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         batches = math.ceil(len(self._queue) / self.max_batch_size) + 1
         return max(1, math.ceil(batches * per_batch))
 
+    @property
+    def reserved(self) -> int:
+        """Items reserved by admitted requests and not yet submitted."""
+        return self._reserved
+
+    def _refuse_unless_fits(self, n: int) -> None:
+        if len(self._queue) + self._reserved + n > self.max_queue:
+            self._observer.on_rejected(n)
+            raise QueueFullError(n, len(self._queue) + self._reserved, self.max_queue, self.retry_after_s())
+
     def check_capacity(self, n: int) -> None:
         """Raise :class:`QueueFullError` if ``n`` items would not fit now (nothing is queued or counted).
 
         Lets a caller refuse early, before preparing the items; :meth:`submit` checks again.
         """
-        if len(self._queue) + n > self.max_queue:
-            self._observer.on_rejected(n)
-            raise QueueFullError(n, len(self._queue), self.max_queue, self.retry_after_s())
+        self._refuse_unless_fits(n)
 
-    def submit(self, items: Sequence[ItemT]) -> list[asyncio.Future[ResultT]]:
+    def reserve(self, n: int) -> None:
+        """Hold room for ``n`` items a caller will :meth:`submit` (with ``reserved=n``) once prepared.
+
+        Raises:
+            BatcherClosedError: not started or shutting down.
+            QueueFullError: they do not fit now (nothing is reserved).
+        """
+        if self._task is None or self._closing:
+            raise BatcherClosedError("the inference worker is not running (starting up or shutting down)")
+        self._refuse_unless_fits(n)
+        self._reserved += n
+
+    def release(self, n: int) -> None:
+        """Give back ``n`` reserved items that will not be submitted."""
+        self._reserved = max(0, self._reserved - n)
+        if self._not_empty is not None:
+            self._not_empty.set()  # a worker waiting for reserved items re-checks
+
+    def submit(self, items: Sequence[ItemT], reserved: int = 0) -> list[asyncio.Future[ResultT]]:
         """Queue ``items`` (all or none) and return one future per item.
+
+        Args:
+            reserved: items this caller reserved earlier (:meth:`reserve`); released here, whether
+                the submission fits or not.
 
         Raises:
             BatcherClosedError: not started or shutting down.
             QueueFullError: the items do not fit in the queue now.
         """
+        if reserved:
+            self._reserved = max(0, self._reserved - reserved)
         if self._task is None or self._closing or self._task.done():
             raise BatcherClosedError("the inference worker is not running (starting up or shutting down)")
         assert self._not_empty is not None
         n = len(items)
         if n == 0:
+            self._not_empty.set()
             return []
-        if len(self._queue) + n > self.max_queue:
-            self._observer.on_rejected(n)
-            raise QueueFullError(n, len(self._queue), self.max_queue, self.retry_after_s())
+        self._refuse_unless_fits(n)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[ResultT]] = []
         for item in items:
@@ -261,15 +303,24 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._not_empty.set()
         return futures
 
-    async def run(self, items: Sequence[ItemT], timeout: float | None = None) -> list[ResultT | BaseException]:
+    async def run(
+        self, items: Sequence[ItemT], timeout: float | None = None, reserved: int = 0
+    ) -> list[ResultT | BaseException]:
         """Submit ``items`` and wait for all of them: one result or exception per item, in order.
+
+        ``reserved``: see :meth:`submit`.
 
         Raises:
             BatcherClosedError, QueueFullError: see :meth:`submit`.
             TimeoutError: not all items were done within ``timeout`` seconds (the unfinished ones
                 are cancelled and will not be computed if still queued).
         """
-        futures = self.submit(items)
+        return await self.wait(self.submit(items, reserved=reserved), timeout)
+
+    async def wait(
+        self, futures: Sequence[asyncio.Future[ResultT]], timeout: float | None = None
+    ) -> list[ResultT | BaseException]:
+        """Wait for futures from :meth:`submit`: one result or exception each (see :meth:`run`)."""
         if not futures:
             return []
         try:
@@ -323,6 +374,8 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
             if entry is not None:
                 batch.append(entry)
                 continue
+            if self.wait_for_reserved_only and self._reserved == 0:
+                break  # nothing admitted is on its way: compute now
             self._not_empty.clear()
             remaining = deadline - loop.time()
             if remaining <= 0 or self._closing:

@@ -1,4 +1,4 @@
-"""Noticing clients that hang up while their request waits for the worker.
+"""Per-request context: clients that hang up while their request waits, and reserved queue room.
 
 :class:`DisconnectWatchMiddleware` (ASGI) records, per HTTP request, when the app has received the
 whole request body. From then on nothing else is expected from the client but a disconnect, so
@@ -6,12 +6,17 @@ whole request body. From then on nothing else is expected from the client but a 
 races it against the batcher, and when the client is gone first the request's queued crops are
 cancelled (the batcher drops them without computing them) and the request ends with 499
 ``client_closed_request`` (written only to the logs and metrics: nobody is left to read it).
+
+The channel also carries the queue room the request reserved when it was admitted
+(:func:`service.pipeline.check_capacity`), so that the middleware gives it back when the request
+ends without submitting its crops (a decoding error, a 4xx, a disconnect).
 """
 
 from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +30,10 @@ class RequestChannel:
     receive: Receive
     body_complete: bool = False
     disconnected: bool = False
+    #: Queue room this request reserved (:meth:`service.batcher.DynamicBatcher.reserve`) and has
+    #: not submitted yet: given back when the request ends, whatever happened to it.
+    reserved: int = 0
+    reserved_in: Any = None
 
 
 _CHANNEL: contextvars.ContextVar[RequestChannel | None] = contextvars.ContextVar("rscnet_request_channel", default=None)
@@ -68,3 +77,6 @@ class DisconnectWatchMiddleware:
             await self.app(scope, tracked_receive, send)
         finally:
             _CHANNEL.reset(token)
+            if channel.reserved and channel.reserved_in is not None:
+                channel.reserved_in.release(channel.reserved)
+                channel.reserved = 0

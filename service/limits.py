@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import ApiError
 
-__all__ = ["BodySizeLimitMiddleware"]
+__all__ = ["BodySizeLimitMiddleware", "send_error"]
 
 
 class BodySizeLimitMiddleware:
@@ -45,7 +45,7 @@ class BodySizeLimitMiddleware:
                     declared = None
                 break
         if declared is not None and declared > self.max_bytes:
-            await _send_error(send, self._error(declared))
+            await send_error(send, self._error(declared))
             return
         received = 0
 
@@ -61,17 +61,12 @@ class BodySizeLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-async def _send_error(send: Send, error: ApiError) -> None:
+async def send_error(send: Send, error: ApiError, close: bool = True) -> None:
+    """Answer ``error`` as JSON straight from ASGI middleware (``Connection: close`` by default)."""
     body = json.dumps(error.body()).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -166,11 +166,24 @@ async def crops_from_video(
 
 
 def check_capacity(batcher: DynamicBatcher[CropItem, Any], items: int) -> None:
-    """429 before any decoding when the queue cannot take ``items`` more crops now."""
+    """Admission: 429 before any decoding when the queue cannot take ``items`` more crops now.
+
+    Inside the app (a request channel exists) the room is *reserved* until the crops are submitted
+    by :func:`predict_crops`, so requests still decoding count against the queue bound, and it is
+    given back when the request ends otherwise.
+    """
+    channel = current_channel()
     try:
-        batcher.check_capacity(items)
+        if channel is None:
+            batcher.check_capacity(items)
+            return
+        batcher.reserve(items)
     except QueueFullError as exc:
         raise ApiError(429, "queue_full", str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
+    except BatcherClosedError as exc:
+        raise ApiError(503, "shutting_down", str(exc)) from None
+    channel.reserved += items
+    channel.reserved_in = batcher
 
 
 async def predict_crops(
@@ -221,19 +234,28 @@ async def _run_unless_disconnected(
 ) -> list[Any]:
     """``batcher.run(items)``, cancelled (499) when the request's client disconnects meanwhile."""
     channel = current_channel()
-    if channel is None or not channel.body_complete or not items:
-        return await batcher.run(items, timeout=timeout)
-    run = asyncio.ensure_future(batcher.run(items, timeout=timeout))
+    reserved = 0
+    if channel is not None and channel.reserved_in is batcher:
+        reserved, channel.reserved = channel.reserved, 0
+    futures = batcher.submit(items, reserved=reserved)  # at once: the reserved room becomes queued items
+    if channel is None or not channel.body_complete or not futures:
+        return await batcher.wait(futures, timeout)
+    run = asyncio.ensure_future(batcher.wait(futures, timeout))
     watch = asyncio.ensure_future(wait_for_disconnect(channel))
     try:
         await asyncio.wait({run, watch}, return_when=asyncio.FIRST_COMPLETED)
         if not run.done() and channel.disconnected:  # the client is gone: drop its queued crops
+            for fut in futures:
+                fut.cancel()
             run.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await run
             raise ApiError(499, "client_closed_request", "the client disconnected before its crops were computed")
         return await run
     finally:
+        if not run.done():
+            for fut in futures:
+                fut.cancel()
         for task in (watch, run):
             if not task.done():
                 task.cancel()

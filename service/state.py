@@ -111,6 +111,7 @@ class ServiceState:
                 max_queue=s.queue_size,
                 observer=self.metrics,
                 name=str(predictor.device),
+                wait_for_reserved_only=True,
             )
             await self.batcher.start()
             if s.ready_delay_s > 0:

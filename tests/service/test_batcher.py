@@ -234,3 +234,52 @@ def test_submit_before_start_is_refused() -> None:
 def test_invalid_configuration(kw: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         make(Recorder(), **kw)
+
+
+def test_reservations_count_against_the_queue_bound() -> None:
+    rec, obs = Recorder(), Observer()
+
+    async def main() -> list[Any]:
+        b = make(rec, observer=obs, max_queue=4)
+        await b.start()
+        b.reserve(3)  # a request admitted with 3 crops, still decoding them
+        assert b.reserved == 3
+        with pytest.raises(QueueFullError):
+            b.reserve(2)
+        with pytest.raises(QueueFullError):
+            b.check_capacity(2)
+        b.reserve(1)
+        b.release(1)  # that one failed before submitting: its room comes back
+        out = await b.run([1, 2], reserved=3)  # fewer than reserved: the rest is given back too
+        assert b.reserved == 0
+        b.check_capacity(4)
+        await b.stop()
+        return out
+
+    assert run(main()) == [10, 20]
+    assert obs.rejected == 4
+
+
+def test_adaptive_wait_only_while_reserved_items_are_coming() -> None:
+    rec = Recorder()
+
+    async def main() -> tuple[float, list[list[Any]]]:
+        b = make(rec, max_batch_size=8, max_delay_s=1.0, wait_for_reserved_only=True)
+        await b.start()
+        t0 = time.perf_counter()
+        assert await b.run([1]) == [10]  # nothing else admitted: no 1 s wait
+        alone = time.perf_counter() - t0
+        b.reserve(1)  # a second request is admitted and still preparing its crop
+
+        async def late() -> list[Any]:
+            await asyncio.sleep(0.2)
+            return await b.run([3], reserved=1)
+
+        first, second = await asyncio.gather(b.run([2]), late())
+        assert (first, second) == ([20], [30])
+        await b.stop()
+        return alone, rec.batches
+
+    alone, batches = run(main())
+    assert alone < 0.5
+    assert batches == [[1], [2, 3]]  # the worker waited for the reserved crop

@@ -135,18 +135,16 @@ def test_healthcheck_command(main_server: Server) -> None:
 
 
 @pytest.mark.integration
-def test_load_benchmark_runs_against_loopback(main_server: Server) -> None:
+def test_load_generator_runs_against_loopback_only(main_server: Server) -> None:
     import asyncio
 
-    from service.bench import run_benchmark
+    from service.bench import Payloads, _listening_port, run_load
 
-    summary = asyncio.run(
-        run_benchmark(main_server.url, requests=6, concurrency=3, images=1, crop_size=32, max_seconds=30, api_key=None)
-    )
-    assert summary["statuses"] == {"200": 6} and summary["server_mean_batch_size"] >= 1
-    with pytest.raises(ValueError, match="loopback"):
-        asyncio.run(
-            run_benchmark(
-                "http://192.0.2.1:8000", requests=1, concurrency=1, images=1, crop_size=32, max_seconds=1, api_key=None
-            )
-        )
+    assert _listening_port(main_server.proc.pid) == main_server.port
+    payloads = Payloads.make(4)
+    level = asyncio.run(run_load(main_server.url, payloads, concurrency=3, seconds=1.5, warmup_s=0.3, label="t"))
+    assert set(level.statuses) == {"200"} and level.statuses["200"] >= 3
+    assert level.ok_requests_per_s > 0 and level.latency_ms["p50"] <= level.latency_ms["p99"]
+    assert level.mean_batch_size is not None and 1 <= level.mean_batch_size <= 8
+    with pytest.raises(ValueError, match="127.0.0.1"):
+        asyncio.run(run_load("http://192.0.2.1:8000", payloads, concurrency=1, seconds=1, warmup_s=0, label="x"))
