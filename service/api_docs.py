@@ -17,7 +17,14 @@ from service.errors import error_body
 from service.images import IMAGE_FORMATS
 from service.schemas import ErrorResponse
 
-__all__ = ["BASE64_PATTERN", "EXAMPLE_PNG_BASE64", "IMAGE_MEDIA_TYPES", "error_responses", "finalize_openapi", "upload_body"]
+__all__ = [
+    "BASE64_PATTERN",
+    "EXAMPLE_PNG_BASE64",
+    "IMAGE_MEDIA_TYPES",
+    "error_responses",
+    "finalize_openapi",
+    "upload_body",
+]
 
 #: Media types of accepted image uploads.
 IMAGE_MEDIA_TYPES = ", ".join(f"image/{f.lower()}" for f in IMAGE_FORMATS)

@@ -15,8 +15,9 @@ Guarantees:
   :meth:`~DynamicBatcher.retry_after_s`). Nothing of a refused submission is queued, so under
   overload admitted work stays bounded and the rest is refused at once.
 * **Adaptive wait** (``wait_for_reserved_only``): after the first item of a batch the worker
-  waits up to ``max_delay_s`` for more only while reserved items are on their way; a lone
-  request is computed at once instead of waiting out the window.
+  waits up to ``max_delay_s`` for more only while more are on their way: reserved items, or what
+  the ``more_coming`` hint reports (the service: requests inside the app not yet waiting for the
+  worker); a lone request is computed at once instead of waiting out the window.
 * **Isolation**: ``process`` returns one result *or exception* per item; an exception fails only
   its item's future. If ``process`` itself raises, every item of that batch fails with that
   exception and the worker goes on with the next batch: the worker never dies of an item.
@@ -124,7 +125,9 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         observer: receives queue lengths, batch sizes and times, rejections.
         name: for logs and the worker thread's name.
         wait_for_reserved_only: wait for more items (up to ``max_delay_s``) only while reserved
-            items are being prepared (see the module docstring); default: always wait.
+            items are being prepared or ``more_coming()`` is true (see the module docstring);
+            default: always wait.
+        more_coming: cheap hint that more items will be submitted soon (called on the event loop).
     """
 
     def __init__(
@@ -137,6 +140,7 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         observer: BatchObserver | None = None,
         name: str = "worker",
         wait_for_reserved_only: bool = False,
+        more_coming: Callable[[], bool] | None = None,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
@@ -159,6 +163,7 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._batch_seconds_ema: float | None = None
         self.batches_run = 0
         self.wait_for_reserved_only = bool(wait_for_reserved_only)
+        self._more_coming = more_coming
         self._reserved = 0
         self.crashes = 0
         self.restarts = 0
@@ -246,6 +251,10 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         if len(self._queue) + self._reserved + n > self.max_queue:
             self._observer.on_rejected(n)
             raise QueueFullError(n, len(self._queue) + self._reserved, self.max_queue, self.retry_after_s())
+
+    def count_rejected(self, n: int) -> None:
+        """Report ``n`` items refused elsewhere for lack of room (e.g. before a body was read)."""
+        self._observer.on_rejected(n)
 
     def check_capacity(self, n: int) -> None:
         """Raise :class:`QueueFullError` if ``n`` items would not fit now (nothing is queued or counted).
@@ -342,6 +351,14 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         return out
 
     # ------------------------------------------------------------------ worker
+    def _expecting_more(self) -> bool:
+        if self._reserved > 0:
+            return True
+        try:
+            return bool(self._more_coming()) if self._more_coming is not None else False
+        except Exception:  # noqa: BLE001 - a hint must never stop the worker
+            return False
+
     def _pop_live(self) -> _Entry[ItemT, ResultT] | None:
         """Next queued entry whose future is still wanted (cancelled ones are dropped)."""
         while self._queue:
@@ -374,7 +391,7 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
             if entry is not None:
                 batch.append(entry)
                 continue
-            if self.wait_for_reserved_only and self._reserved == 0:
+            if self.wait_for_reserved_only and not self._expecting_more():
                 break  # nothing admitted is on its way: compute now
             self._not_empty.clear()
             remaining = deadline - loop.time()

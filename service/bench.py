@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import io
 import json
+import math
 import os
 import platform
 import re
@@ -313,9 +314,32 @@ class OverloadResult:
     seconds: float
     sent: int
     statuses: dict[str, int]
-    ok_latency_ms: dict[str, float | None]
+    ok_latency_ms: dict[str, float | None]  # client side: from scheduling the request to its answer
+    server_latency_ms: dict[str, float | None]  # server side (all answers), from the histogram buckets
     queue_size: int
     passed: bool = False
+
+
+def _histogram(text: str, name: str, labels: Mapping[str, str]) -> dict[float, float]:
+    """Cumulative bucket counts ``{upper bound: count}`` of one labelled histogram."""
+    out: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == f"{name}_bucket" and all(s.labels.get(k) == v for k, v in labels.items()):
+                out[float(s.labels["le"])] = s.value
+    return out
+
+
+def _bucket_quantiles(before: dict[float, float], after: dict[float, float]) -> dict[str, float | None]:
+    """p50 / p99 as the upper bound of the bucket where the cumulative count crosses them."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    total = counts[-1] if counts else 0.0
+    out: dict[str, float | None] = {}
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        bound = next((b for b, c in zip(bounds, counts) if total and c >= q * total), None)
+        out[name] = None if bound is None or math.isinf(bound) else round(bound * 1000.0, 1)
+    return out
 
 
 async def run_overload(url: str, payloads: Payloads, *, rate: float, seconds: float, queue_size: int) -> OverloadResult:
@@ -326,7 +350,12 @@ async def run_overload(url: str, payloads: Payloads, *, rate: float, seconds: fl
     latencies: list[float] = []
     in_flight = asyncio.Semaphore(1024)
     limits = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    hist = ("rscnet_request_duration_seconds", {"endpoint": "/v1/smpl"})
+    async with (
+        httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client,
+        httpx.AsyncClient(base_url=url, timeout=30) as probe,
+    ):
+        before = _histogram((await probe.get("/metrics")).text, *hist)
 
         async def one(i: int) -> None:
             async with in_flight:
@@ -348,6 +377,7 @@ async def run_overload(url: str, payloads: Payloads, *, rate: float, seconds: fl
                 await asyncio.sleep(delay)
             tasks.append(asyncio.ensure_future(one(i)))
         await asyncio.gather(*tasks)
+        after = _histogram((await probe.get("/metrics")).text, *hist)
     passed = set(statuses) <= {"200", "429"} and statuses.get("200", 0) > 0
     return OverloadResult(
         target_rate_per_s=round(rate, 2),
@@ -355,6 +385,7 @@ async def run_overload(url: str, payloads: Payloads, *, rate: float, seconds: fl
         sent=n,
         statuses=dict(statuses),
         ok_latency_ms=_percentiles(latencies),
+        server_latency_ms=_bucket_quantiles(before, after),
         queue_size=queue_size,
         passed=passed,
     )
@@ -577,7 +608,10 @@ def write_report(path: Path, result: dict[str, Any]) -> str:
         f"Open loop at {o['target_rate_per_s']:.1f} requests/s ({result['overload_factor']:g}x the batched capacity "
         f"at concurrency 32) for {o['seconds']:g} s, queue of {o['queue_size']} crops: {o['sent']} sent, statuses "
         + ", ".join(f"{k}: {v}" for k, v in sorted(o["statuses"].items()))
-        + f"; accepted requests p50 {_fmt(o['ok_latency_ms']['p50'])} ms, p99 {_fmt(o['ok_latency_ms']['p99'])} ms.",
+        + f". Accepted requests, client side (from the scheduled send, so including the load generator's own "
+        f"queueing on this CPU): p50 {_fmt(o['ok_latency_ms']['p50'])} ms, p99 {_fmt(o['ok_latency_ms']['p99'])} ms; "
+        f"all answers, server side (histogram bucket bounds): p50 <= {_fmt(o['server_latency_ms']['p50'])} ms, "
+        f"p99 <= {_fmt(o['server_latency_ms']['p99'])} ms.",
         "",
     ]
     s = result["soak"]

@@ -11,7 +11,8 @@ name                               type      labels / meaning
 ``rscnet_queue_length``            gauge     crops waiting for the worker
 ``rscnet_batch_size``              histogram crops per forward pass
 ``rscnet_batch_compute_seconds``   histogram seconds per forward pass (batch function)
-``rscnet_items_rejected_total``    counter   crops refused because the queue was full (429)
+``rscnet_items_rejected_total``    counter   crops refused because the queue was full (429; a request
+                                             refused before its body was read counts as one)
 ``rscnet_item_errors_total``       counter   ``code``: crops that failed individually
 ``rscnet_items_dropped_total``     counter   queued crops dropped uncomputed (client gone / timed out)
 ``rscnet_worker_crashes_total``    counter   batches whose batch function crashed (worker recovered)

@@ -200,6 +200,7 @@ async def predict_crops(
         ApiError: 429 ``queue_full``, 504 ``timeout`` or 503 ``shutting_down`` for the whole request.
     """
     items = [CropItem(c, include_vertices) for c in crops]
+    state.requests_waiting += 1
     try:
         results = await _run_unless_disconnected(batcher, items, deadline.remaining())
     except QueueFullError as exc:
@@ -212,6 +213,8 @@ async def predict_crops(
         ) from None
     except BatcherClosedError as exc:
         raise ApiError(503, "shutting_down", str(exc)) from None
+    finally:
+        state.requests_waiting -= 1
     out: list[Prediction | ApiError] = []
     for result in results:
         if isinstance(result, Prediction):

@@ -66,6 +66,11 @@ class ServiceState:
         self.started_at = time.time()
         self.ready_at: float | None = None
         self.cpu_limiter = anyio.CapacityLimiter(_CPU_JOBS)
+        #: Inference requests inside the app, and those of them waiting for the worker (kept by
+        #: service.admission and service.pipeline): the batcher waits for stragglers only while
+        #: some requests are still preparing their crops.
+        self.requests_in_app = 0
+        self.requests_waiting = 0
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ accessors
@@ -112,6 +117,7 @@ class ServiceState:
                 observer=self.metrics,
                 name=str(predictor.device),
                 wait_for_reserved_only=True,
+                more_coming=lambda: self.requests_in_app > self.requests_waiting,
             )
             await self.batcher.start()
             if s.ready_delay_s > 0:
