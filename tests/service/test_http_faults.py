@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -335,3 +336,49 @@ def test_faulty_server_docs_match_statuses(faulty: tuple) -> None:
     seen = {"200", "500", "504", "413", "415", "422"}
     assert seen <= documented, seen - documented
     assert json.dumps(spec["paths"]["/v1/smpl"]["post"]["responses"]["500"]).count("internal_error") == 1
+
+
+def test_full_queue_refuses_before_parsing_and_loses_nothing(tmp_path: Path) -> None:
+    """With the queue full, even a malformed body gets 429 (it is not parsed); queued work completes."""
+    server, predictor = faulty_server(tmp_path, queue_size=8, max_images=8, max_frames=8)
+    try:
+        holder, held = _hold_worker(server, predictor, tag=50)
+        results: list[httpx.Response] = []
+        filler = threading.Thread(
+            target=lambda: results.append(
+                httpx.post(
+                    f"{server.url}/v1/smpl",
+                    files=crops_part(*(marked_crop(None, 51 + i) for i in range(8))),
+                    timeout=60,
+                )
+            )
+        )
+        filler.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until its 8 crops fill the queue
+            m = httpx.get(f"{server.url}/metrics").text
+            if any(
+                s.name == "rscnet_queue_length" and s.value >= 8
+                for f in text_string_to_metric_families(m)
+                for s in f.samples
+            ):
+                break
+            time.sleep(0.02)
+        malformed = httpx.post(
+            f"{server.url}/v1/smpl", content=b"--x\r\nnot multipart", headers={"content-type": "multipart/form-data"}
+        )
+        body = assert_error(malformed, 429, "queue_full")
+        assert int(malformed.headers["retry-after"]) >= 1 and "capacity" in body["detail"]
+        r = httpx.post(f"{server.url}/v1/texture", files=[part(png_bytes(40, 20), field="image")], timeout=30)
+        assert_error(r, 429, "queue_full")
+        predictor.gate.set()
+        holder.join(30)
+        filler.join(30)
+        assert held[0].status_code == 200
+        assert results[0].status_code == 200 and all(e["ok"] for e in results[0].json()["results"])
+        assert {51 + i for i in range(8)} <= predictor.computed_tags()
+        r = httpx.post(f"{server.url}/v1/smpl", files=crops_part(marked_crop(None, 60)), timeout=30)
+        assert r.status_code == 200
+    finally:
+        predictor.gate.set()
+        server.stop()
