@@ -17,7 +17,9 @@ the checkpoint predicts ``T(x_L)``; then
 
 Reference row "mean texture": the per-texel mean of the training identities' ground-truth textures
 for every input (what an input-blind predictor scores). Writes ``eval.json``, ``table.md`` and a
-PNG grid per checkpoint (columns: x_L, x_H, render, predicted UV, GT UV).
+PNG grid per checkpoint (columns: x_L, x_H, render, predicted UV, GT UV). ``eval.json`` also has,
+per checkpoint, the paired difference of every metric to the last checkpoint given (mean over the
+same test images and its standard error), to tell real gaps from noise.
 """
 
 from __future__ import annotations
@@ -198,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     judge = load_reid(args.judge_reid)[0] if args.judge_reid else None
     gt_geometry = load_geometry(args.data, "ground_truth", "test")
     results: list[dict[str, Any]] = []
+    per_sample: list[dict[str, Tensor]] = []
     for path in args.checkpoint:
         net, ckpt = load_texglo(path)
         source = args.geometry or ckpt["geometry"]["source"]
@@ -208,9 +211,17 @@ def main(argv: list[str] | None = None) -> None:
             return net(x)
 
         ev = evaluate_texture(predict, reid, test, geometry, gt_geometry, body, net.config.uv_size, args.low_res, args.samples, args.batch_size, grid_stride=int(test.config.get("views", 1)), show_progress=not args.no_progress, judge=judge)
+        per_sample.append(ev.metrics)
         slug = Path(path).parent.name if Path(path).name == "last.pt" else Path(path).stem
         grid_path = save_grid(ev.grid, out_dir / f"grid_{slug}.png")
         results.append({"name": ckpt.get("name", slug), "checkpoint": str(path), "geometry": source, "steps": int(ckpt.get("step", 0)), "train_seconds": ckpt.get("train_seconds"), "uv_size": net.config.uv_size, "metrics": ev.summary(), "grid": str(grid_path)})
+    # Paired differences to the last checkpoint (same test images): mean and its standard error.
+    ref = per_sample[-1]
+    for row, metrics in zip(results, per_sample):
+        row["paired_vs_last"] = {
+            k: {"mean_diff": float((v - ref[k]).mean()), "stderr": float((v - ref[k]).std() / max(1, v.numel()) ** 0.5)}
+            for k, v in metrics.items()
+        }
     if not args.no_mean_baseline:
         uv_size = int(results[0]["uv_size"])
         train_tex = torch.load(Path(args.data) / "train.pt", map_location="cpu", weights_only=True)["textures"].float().div(255.0)
