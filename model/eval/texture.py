@@ -50,7 +50,7 @@ from model.train.identity_data import IdentitySet, load_geometry, load_identity_
 from model.train.reid import autocast, load_reid
 from model.train.texture import GeometryBatch, mean_lights, render_texture
 
-__all__ = ["METRICS", "TextureEval", "evaluate_texture", "save_grid", "visible_texels"]
+__all__ = ["METRICS", "TextureEval", "evaluate_texture", "geometry_agreement", "save_grid", "visible_texels"]
 
 #: Metric keys of one evaluation row.
 METRICS = ("reid_distance", "reid_loss", "uv_l1_visible", "uv_psnr_visible", "uv_l1_whole", "uv_psnr_whole")
@@ -63,6 +63,24 @@ def visible_texels(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams:
         out = renderer.render(verts, body.faces, cams, texture=probe, face_uvs=body.face_uvs)
         (grad,) = torch.autograd.grad(out.image.sum(), probe)
     return grad > 0
+
+
+@torch.no_grad()
+def geometry_agreement(geometry: dict[str, Any], gt_geometry: dict[str, Any], body: BodyModel, crop_size: int, samples: int | None = None, batch_size: int = 50) -> dict[str, float]:
+    """How well a mesh/camera source matches the ground truth on the test images: mean silhouette IoU
+    and mean 2D vertex distance (pixels of the ``crop_size`` crop)."""
+    renderer = MeshRenderer()
+    geo, gt = GeometryBatch(geometry, body, crop_size), GeometryBatch(gt_geometry, body, crop_size)
+    n = int(gt_geometry["betas"].shape[0]) if samples is None else min(samples, int(gt_geometry["betas"].shape[0]))
+    ious, dists = [], []
+    for start in range(0, n, batch_size):
+        idx = torch.arange(start, min(n, start + batch_size))
+        (vp, cp), (vg, cg) = geo(idx, torch.device("cpu")), gt(idx, torch.device("cpu"))
+        mp = renderer.render(vp, body.faces, cp).mask > 0.5
+        mg = renderer.render(vg, body.faces, cg).mask > 0.5
+        ious.append((mp & mg).sum((1, 2, 3)).float() / (mp | mg).sum((1, 2, 3)).clamp(min=1))
+        dists.append((cp.project(vp).uv - cg.project(vg).uv).norm(dim=-1).mean(1))
+    return {"silhouette_iou": float(torch.cat(ious).mean()), "vertex_2d_error_px": float(torch.cat(dists).mean()), "samples": n}
 
 
 @dataclass
@@ -231,9 +249,15 @@ def main(argv: list[str] | None = None) -> None:
         source = results[0]["geometry"]
         ev = evaluate_texture(lambda x: mean_tex.expand(x.shape[0], -1, -1, -1), reid, test, load_geometry(args.data, source, "test"), gt_geometry, body, uv_size, args.low_res, args.samples, args.batch_size, show_progress=not args.no_progress, judge=judge)
         results.append({"name": "mean texture (reference)", "checkpoint": None, "geometry": source, "steps": 0, "metrics": ev.summary()})
-    report = {"judge_reid": args.judge_reid, "low_res": args.low_res, "samples": args.samples or len(test), "test_identities": int(test.texture_ids.numel()), "reid": args.reid, "rows": results, "seconds": round(time.time() - t0, 1)}
+    sources = sorted({r["geometry"] for r in results})
+    agreement = {src: geometry_agreement(load_geometry(args.data, src, "test"), gt_geometry, body, test.crop_size, args.samples) for src in sources}
+    report = {"geometry_vs_ground_truth": agreement, "judge_reid": args.judge_reid, "low_res": args.low_res, "samples": args.samples or len(test), "test_identities": int(test.texture_ids.numel()), "reid": args.reid, "rows": results, "seconds": round(time.time() - t0, 1)}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = _fmt_table(results)
+    table = _fmt_table(results) + "".join(
+        f"\nGeometry '{src}' vs ground truth on the test images: silhouette IoU {a['silhouette_iou']:.3f}, "
+        f"mean 2D vertex error {a['vertex_2d_error_px']:.1f} px ({test.crop_size} px crops).\n"
+        for src, a in agreement.items()
+    )
     (out_dir / "table.md").write_text(table)
     print(table)
 

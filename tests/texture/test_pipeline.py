@@ -125,6 +125,9 @@ def test_texture_eval_cli_writes_table_grid_and_json(tiny: dict[str, Path], trai
         assert 0 <= m["reid_distance"] <= 2 and 0 <= m["uv_l1_visible"] <= 1 and 0 <= m["uv_l1_whole"] <= 1
         assert m["uv_psnr_visible"] > 0 and m["uv_psnr_whole"] > 0
         assert m["reid_distance_judge"] == pytest.approx(m["reid_distance"], abs=1e-4)  # same network as judge
+    assert report["geometry_vs_ground_truth"]["ground_truth"]["silhouette_iou"] == pytest.approx(1.0)
+    assert report["geometry_vs_ground_truth"]["ground_truth"]["vertex_2d_error_px"] == pytest.approx(0.0, abs=1e-4)
+    assert report["rows"][0]["paired_vs_last"]["reid_distance"]["mean_diff"] == 0.0  # the last checkpoint itself
     assert (out / "table.md").read_text().startswith("| model |")
     assert (out / "grid_tex.png").is_file()
 
