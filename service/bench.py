@@ -74,28 +74,40 @@ def _png(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _multipart(files: list[tuple[str, tuple[str, bytes, str]]], data: Mapping[str, str] | None = None) -> dict:
+    """``post`` arguments with the multipart body encoded once (httpx's own encoder)."""
+    request = httpx.Request("POST", "http://127.0.0.1/", files=files, data=data)
+    return {"content": request.read(), "headers": {"content-type": request.headers["content-type"]}}
+
+
 @dataclass(frozen=True)
 class Payloads:
-    """Request bodies encoded once (the generator spends its CPU on HTTP, not on PNG encoding)."""
+    """Request bodies encoded once: the load generator spends its CPU on HTTP, not on encoding."""
 
     crops: list[bytes]
+    bodies: dict[str, list[dict[str, Any]]]
 
     @classmethod
     def make(cls, n: int = 16) -> Payloads:
-        return cls([_png(_crop(seed)) for seed in range(n)])
+        crops = [_png(_crop(seed)) for seed in range(n)]
+        bodies = {
+            "smpl": [_multipart([("images", (f"{i}.png", c, "image/png"))]) for i, c in enumerate(crops)],
+            "sequence": [
+                _multipart([("frames", (f"{j}.png", crops[(i + j) % n], "image/png")) for j in range(4)])
+                for i in range(n)
+            ],
+            "texture": [_multipart([("image", ("a.png", c, "image/png"))], {"format": "glb"}) for c in crops],
+        }
+        return cls(crops, bodies)
 
     def smpl(self, i: int) -> dict[str, Any]:
-        return {"files": [("images", (f"{i}.png", self.crops[i % len(self.crops)], "image/png"))]}
+        return self.bodies["smpl"][i % len(self.crops)]
 
     def sequence(self, i: int) -> dict[str, Any]:
-        frames = [("frames", (f"{j}.png", self.crops[(i + j) % len(self.crops)], "image/png")) for j in range(4)]
-        return {"files": frames}
+        return self.bodies["sequence"][i % len(self.crops)]
 
     def texture(self, i: int) -> dict[str, Any]:
-        return {
-            "files": [("image", ("a.png", self.crops[i % len(self.crops)], "image/png"))],
-            "data": {"format": "glb"},
-        }
+        return self.bodies["texture"][i % len(self.crops)]
 
 
 # ---------------------------------------------------------------------------------------- server
@@ -252,18 +264,18 @@ async def run_load(
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     crops_ok = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with (
-        httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client,
-        httpx.AsyncClient(base_url=url, timeout=30) as probe,  # /metrics never waits for a load connection
-    ):
+    # One client (one keep-alive connection) per worker: a shared pool of many connections costs
+    # the generator more CPU per request than the server spends on it.
+    one = httpx.Limits(max_connections=1)
+    clients = [httpx.AsyncClient(base_url=url, timeout=120, limits=one) for _ in range(concurrency)]
+    async with httpx.AsyncClient(base_url=url, timeout=30) as probe:  # /metrics never waits for a load connection
         start = time.perf_counter()
         measure_from = start + warmup_s
         end = measure_from + seconds
         before: dict[str, float] = {}
         counter = 0
 
-        async def worker() -> None:
+        async def worker(client: httpx.AsyncClient) -> None:
             nonlocal counter, crops_ok
             while True:
                 t0 = time.perf_counter()
@@ -290,7 +302,11 @@ async def run_load(
             before.update(_metric_totals((await probe.get("/metrics")).text))
 
         snap = asyncio.ensure_future(snapshot())
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        try:
+            await asyncio.gather(*(worker(c) for c in clients))
+        finally:
+            for c in clients:
+                await c.aclose()
         await snap
         after = _metric_totals((await probe.get("/metrics")).text)
     ok = statuses.get("200", 0)
@@ -349,19 +365,18 @@ async def run_overload(url: str, payloads: Payloads, *, rate: float, seconds: fl
     statuses: Counter[str] = Counter()
     latencies: list[float] = []
     in_flight = asyncio.Semaphore(1024)
-    limits = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
+    # 64 small pools rather than one of 1024 connections (whose bookkeeping would load the CPU).
+    limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+    clients = [httpx.AsyncClient(base_url=url, timeout=120, limits=limits) for _ in range(64)]
     hist = ("rscnet_request_duration_seconds", {"endpoint": "/v1/smpl"})
-    async with (
-        httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client,
-        httpx.AsyncClient(base_url=url, timeout=30) as probe,
-    ):
+    async with httpx.AsyncClient(base_url=url, timeout=30) as probe:
         before = _histogram((await probe.get("/metrics")).text, *hist)
 
         async def one(i: int) -> None:
             async with in_flight:
                 t0 = time.perf_counter()
                 try:
-                    r = await client.post("/v1/smpl", **payloads.smpl(i))
+                    r = await clients[i % len(clients)].post("/v1/smpl", **payloads.smpl(i))
                     statuses[str(r.status_code)] += 1
                     if r.status_code == 200:
                         latencies.append(time.perf_counter() - t0)
@@ -376,7 +391,11 @@ async def run_overload(url: str, payloads: Payloads, *, rate: float, seconds: fl
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.ensure_future(one(i)))
-        await asyncio.gather(*tasks)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for c in clients:
+                await c.aclose()
         after = _histogram((await probe.get("/metrics")).text, *hist)
     passed = set(statuses) <= {"200", "429"} and statuses.get("200", 0) > 0
     return OverloadResult(
