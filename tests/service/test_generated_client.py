@@ -140,10 +140,14 @@ def test_sequence_frames_video_and_json(gen: SimpleNamespace, api: object) -> No
     out = gen.sequence.sync(
         client=api,
         body=m.EstimateSequenceFilesBody(
-            frames=frames, track=json.dumps([[0, 0, 40, 64], None, [0, 0, 40, 64]]), include_single_frame=True
+            frames=frames,
+            track=json.dumps([[0, 0, 40, 64], None, [0, 0, 40, 64]]),
+            include_single_frame=True,
+            temporal=m.EstimateSequenceFilesBodyTemporal.FILTER,
         ),
     )
-    assert isinstance(out, m.SequenceResponse) and out.temporal_model.sigma == 1.5
+    assert isinstance(out, m.SequenceResponse) and out.temporal_model.kind.value == "filter"
+    assert out.temporal_model.sigma == 1.5
     assert [type(f).__name__ for f in out.frames] == ["SequenceFrame", "ItemError", "SequenceFrame"]
     assert out.frames[1].error == "no_person" and len(out.frames[0].smoothed.betas) == 10
     assert out.frames[0].single_frame is not None
