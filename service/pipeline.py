@@ -197,7 +197,9 @@ async def predict_crops(
     """Run crops through the shared batcher: one prediction or per-item error per crop.
 
     Raises:
-        ApiError: 429 ``queue_full``, 504 ``timeout`` or 503 ``shutting_down`` for the whole request.
+        ApiError: 429 ``queue_full``, 504 ``timeout``, 503 ``shutting_down`` or 499
+            ``client_closed_request`` (the client disconnected; its queued crops were dropped) for
+            the whole request.
     """
     items = [CropItem(c, include_vertices) for c in crops]
     state.requests_waiting += 1
