@@ -223,6 +223,8 @@ class LevelResult:
     ok_crops_per_s: float
     latency_ms: dict[str, float | None]
     mean_batch_size: float | None
+    batch_ms: float | None = None  # mean compute time of one forward pass in the server
+    worker_busy: float | None = None  # share of the window the worker spent computing
     ratio_to_offline: float | None = None
 
 
@@ -312,6 +314,7 @@ async def run_load(
     ok = statuses.get("200", 0)
     batches = after.get("rscnet_batch_size_count", 0.0) - before.get("rscnet_batch_size_count", 0.0)
     crops = after.get("rscnet_batch_size_sum", 0.0) - before.get("rscnet_batch_size_sum", 0.0)
+    busy = after.get("rscnet_batch_compute_seconds_sum", 0.0) - before.get("rscnet_batch_compute_seconds_sum", 0.0)
     return LevelResult(
         label=label,
         concurrency=concurrency,
@@ -321,6 +324,8 @@ async def run_load(
         ok_crops_per_s=round(crops_ok / seconds, 2),
         latency_ms=_percentiles(latencies),
         mean_batch_size=round(crops / batches, 2) if batches else None,
+        batch_ms=round(1000.0 * busy / batches, 2) if batches else None,
+        worker_busy=round(busy / seconds, 3) if seconds > 0 else None,
     )
 
 
@@ -608,20 +613,33 @@ def write_report(path: Path, result: dict[str, Any]) -> str:
     lines += [f"| {o['batch_size']} | {o['crops_per_s']:.1f} |" for o in result["offline"]]
     lines += ["", "## Service sweep", ""]
     lines += [
-        "| server | concurrency | req/s | crops/s | p50 ms | p95 ms | p99 ms | mean batch | vs offline | statuses |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| server | concurrency | req/s | crops/s | p50 ms | p95 ms | p99 ms | mean batch | ms / batch | worker busy "
+        "| vs offline | statuses |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label, levels in result["sweeps"].items():
         for lv in levels:
             lat = lv["latency_ms"]
             ratio = "-" if lv["ratio_to_offline"] is None else f"{100 * lv['ratio_to_offline']:.0f} %"
+            busy = "-" if lv.get("worker_busy") is None else f"{100 * lv['worker_busy']:.0f} %"
             statuses = ", ".join(f"{k}: {v}" for k, v in sorted(lv["statuses"].items()))
             lines.append(
                 f"| {label} | {lv['concurrency']} | {lv['ok_requests_per_s']:.1f} | {lv['ok_crops_per_s']:.1f} | "
                 f"{_fmt(lat['p50'])} | {_fmt(lat['p95'])} | {_fmt(lat['p99'])} | {_fmt(lv['mean_batch_size'], 2)} | "
-                f"{ratio} | {statuses} |"
+                f"{_fmt(lv.get('batch_ms'))} | {busy} | {ratio} | {statuses} |"
             )
-    lines += ["", "Ratios compare with offline throughput at the same batch size as the server's.", ""]
+    offline_ms = ", ".join(
+        f"batch {o['batch_size']}: {1000 * o['batch_size'] / o['crops_per_s']:.1f} ms" for o in result["offline"]
+    )
+    lines += [
+        "",
+        "Ratios compare with offline throughput at the same batch size as the server's. `ms / batch` is the "
+        f"server's mean forward-pass time (offline: {offline_ms}) and `worker busy` the share of the window it "
+        "spent computing (passes straddling the window's edges can take it past 100 %): a busy worker with "
+        "slower passes than offline means the HTTP side competes with it for the CPU; an idle one means the "
+        "HTTP side cannot feed it.",
+        "",
+    ]
     o = result["overload"]
     lines += [
         "## Overload",
