@@ -13,7 +13,7 @@ status  codes
 415     ``unsupported_media_type`` (request content type), ``undecodable_image``, ``undecodable_video``
 422     ``invalid_field``, ``image_too_small``, ``invalid_box``, ``not_enough_frames``, ``no_person``
 429     ``queue_full`` (with ``Retry-After``)
-499     ``client_closed_request`` (the client disconnected while its crops waited; logs/metrics only)
+499     ``client_closed_request`` (the client hung up while sending or waiting; logs / metrics only)
 500     ``internal_error`` (a bug, or the worker crashed on this item; never for bad input)
 501     ``not_supported`` (e.g. texture output with a body model that has no UV map)
 503     ``not_ready``, ``shutting_down``, ``out_of_memory``

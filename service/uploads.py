@@ -25,6 +25,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from service.errors import ApiError
 
@@ -97,8 +98,23 @@ async def read_upload(
 
     Raises:
         ApiError: 415 (other content types), 400 (malformed body), 413 (too many files), 422
-            (a file given for a non-file field or vice versa).
+            (a file given for a non-file field or vice versa), 499 (the client disconnected while
+            sending it).
     """
+    try:
+        return await _read_upload(request, file_fields, max_files, too_many_code, too_many_what, single_file_fields)
+    except ClientDisconnect:
+        raise ApiError(499, "client_closed_request", "the client disconnected while sending the request") from None
+
+
+async def _read_upload(
+    request: Request,
+    file_fields: Collection[str],
+    max_files: int,
+    too_many_code: str,
+    too_many_what: str,
+    single_file_fields: Collection[str],
+) -> Upload:
     media = _media_type(request)
     upload = Upload()
     if media == "multipart/form-data":

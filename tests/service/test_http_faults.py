@@ -296,7 +296,9 @@ def test_client_disconnect_while_queued_drops_its_crops(faulty: tuple) -> None:
             files=crops_part(marked_crop(None, 31), marked_crop(None, 32)),
             timeout=httpx.Timeout(30, read=0.5),
         )
-    time.sleep(0.3)  # the server notices the disconnect while the crops are still queued
+    deadline = time.monotonic() + 20  # until the server has noticed the disconnect (crops still queued)
+    while 'status="499"' not in httpx.get(f"{server.url}/metrics").text and time.monotonic() < deadline:
+        time.sleep(0.02)
     predictor.gate.set()
     holder.join(30)
     assert held[0].status_code == 200  # the request being computed is unaffected
