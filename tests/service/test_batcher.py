@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.batcher import BatcherClosedError, DynamicBatcher, QueueFullError
+from service.batcher import BatcherClosedError, DynamicBatcher, QueueFullError, WorkerCrashedError
 
 
 class Recorder:
@@ -283,3 +283,61 @@ def test_adaptive_wait_only_while_reserved_items_are_coming() -> None:
     alone, batches = run(main())
     assert alone < 0.5
     assert batches == [[1], [2, 3]]  # the worker waited for the reserved crop
+
+
+def test_crash_of_the_batch_function_fails_only_the_crashing_item() -> None:
+    class Crash(BaseException):
+        pass
+
+    calls: list[list[Any]] = []
+
+    def process(items: list[Any]) -> list[Any]:
+        calls.append(list(items))
+        if 13 in items:
+            raise Crash("the library called exit()")
+        return [i * 10 for i in items]
+
+    async def main() -> tuple[list[Any], list[Any], int]:
+        b = DynamicBatcher(process, max_batch_size=4, max_delay_s=0.05, max_queue=16)
+        await b.start()
+        out = await b.run([11, 12, 13, 14])
+        after = await b.run([15])  # the worker (with a new thread) still serves
+        crashes = b.crashes
+        assert b.running
+        await b.stop()
+        return out, after, crashes
+
+    out, after, crashes = run(main())
+    assert out[0] == 110 and out[1] == 120 and out[3] == 140
+    assert isinstance(out[2], WorkerCrashedError) and "Crash" in str(out[2])
+    assert after == [150]
+    assert crashes == 2  # the batch, then item 13 alone
+    assert calls[0] == [11, 12, 13, 14] and [13] in calls and [11] in calls
+
+
+def test_worker_task_is_restarted_if_it_dies() -> None:
+    rec = Recorder()
+
+    async def main() -> list[Any]:
+        b = make(rec)
+        await b.start()
+        first = b._task
+        assert first is not None
+        original = b._collect
+        failed = []
+
+        async def broken_once() -> list[Any]:
+            if not failed:
+                failed.append(True)
+                raise RuntimeError("a bug in the worker loop")
+            return await original()
+
+        b._collect = broken_once  # type: ignore[method-assign]
+        out = await b.run([1, 2])
+        await asyncio.sleep(0.05)
+        out += await b.run([3])  # served by the restarted worker task
+        assert b.restarts == 1 and b._task is not first
+        await b.stop()
+        return out
+
+    assert run(main()) == [10, 20, 30]
