@@ -4,6 +4,8 @@
   joints and keypoints out.
 * :class:`SequencePredictor` (:mod:`model.inference.sequence`): the video model (temporal GRU)
   over the single-frame features of a sequence of crops.
+* :class:`TexturePredictor` (:mod:`model.inference.texture`): TexGlo's UV texture for a crop and
+  ``texture(crop) -> (vertices, faces, uvs, texture image)``.
 """
 
 from model.inference.predictor import (
@@ -16,6 +18,7 @@ from model.inference.predictor import (
     cpu_supports_bf16,
 )
 from model.inference.sequence import SequencePredictor
+from model.inference.texture import TexturedMesh, TexturePredictor
 
 __all__ = [
     "MAX_SIDE",
@@ -25,5 +28,7 @@ __all__ = [
     "Predictor",
     "SequencePredictor",
     "TensorPrediction",
+    "TexturePredictor",
+    "TexturedMesh",
     "cpu_supports_bf16",
 ]
