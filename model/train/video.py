@@ -72,6 +72,8 @@ __all__ = [
 #: ``format`` of video-model checkpoints.
 VIDEO_FORMAT = "rscnet-video/1"
 VIDEO_REQUIRED = ("format", "model", "temporal_config", "body_model", "backbone")
+#: Floor of the weak-perspective scale in the 2D loss (people filling the crop have s ~ 0.8-1).
+MIN_CAMERA_SCALE = 0.05
 #: Ground-truth keys kept in a feature cache, per frame.
 GT_KEYS = ("pose", "joints3d_lsp14", "joints3d_smpl24", "keypoints2d_smpl24")
 
@@ -311,9 +313,15 @@ def frame_targets(batch: dict[str, Tensor]) -> BasicTarget:
 
 
 def predicted_joints(body: BodyModel, betas: Tensor, pose_rotmat: Tensor, camera: Tensor, crop_size: int) -> tuple[Tensor, Tensor]:
-    """SMPL-24 joints ``(N, 24, 3)`` and their projection ``(N, 24, 2)`` in crop pixels (SPIN camera)."""
+    """SMPL-24 joints ``(N, 24, 3)`` and their projection ``(N, 24, 2)`` in crop pixels (SPIN camera).
+
+    The weak-perspective scale is floored at :data:`MIN_CAMERA_SCALE` for the projection: a scale
+    near zero or negative puts the body at or behind the camera, where the projection (and the 2D
+    loss) is unbounded; one such frame made a run diverge at step 2400.
+    """
     joints = body.joints_only(betas, pose_rotmat)
     focal = focal_for_size(crop_size)
+    camera = torch.cat([camera[:, :1].clamp_min(MIN_CAMERA_SCALE), camera[:, 1:]], dim=1)
     t = weak_perspective_to_translation(camera, focal, crop_size)
     principal = torch.full((t.shape[0], 2), crop_size / 2.0, device=t.device)
     return joints, perspective_projection(joints, t, focal, principal)

@@ -173,3 +173,13 @@ def test_joints_only_matches_the_full_body_model(body) -> None:
     torch.manual_seed(0)
     betas, pose = torch.randn(4, 10), axis_angle_to_matrix(0.4 * torch.randn(4, 24, 3))
     assert torch.allclose(body.joints_only(betas, pose), body(betas, pose).joints, atol=1e-5)
+
+
+def test_projection_in_the_loss_stays_bounded_for_degenerate_cameras(body) -> None:
+    from model.train.video import predicted_joints
+
+    betas, pose = torch.zeros(3, 10), torch.eye(3).expand(3, 24, 3, 3).contiguous()
+    camera = torch.tensor([[0.9, 0.0, 0.1], [1e-6, 0.0, 0.0], [-0.5, 0.2, 0.0]])
+    joints, kp = predicted_joints(body, betas, pose, camera, 96)
+    assert joints.shape == (3, 24, 3) and kp.shape == (3, 24, 2)
+    assert torch.isfinite(kp).all() and kp.abs().max() < 1e3
