@@ -29,7 +29,6 @@ from torch import Tensor
 from model.body.joint_names import HIPS, LSP14_NAMES
 from model.data.degrade import DegradeConfig
 from model.eval.metrics import acceleration, acceleration_error, mpjpe, pa_mpjpe, pelvis_center
-from model.inference import Predictor
 from model.inference.sequence import SequencePredictor
 from model.train.video import build_feature_cache
 
@@ -70,7 +69,7 @@ def sequence_errors(pred: Tensor, gt: Tensor) -> ModelErrors:
 @torch.inference_mode()
 def predict_lsp14(seq: SequencePredictor, phi: Tensor, temporal: bool) -> Tensor:
     """``(N, T, C)`` features -> ``(N, T, 14, 3)`` LSP-14 joints of the single-frame or video model."""
-    n, t, c = phi.shape
+    n, t = phi.shape[:2]
     out = seq.predict_features(phi, temporal=temporal)
     return out.lsp14.reshape(n, t, 14, 3).cpu()
 
