@@ -101,7 +101,10 @@ def markdown_table(results: dict[int, dict[str, ModelErrors]], title: str) -> st
     return "\n".join(lines) + "\n"
 
 
-def plot_trajectory(seq: SequencePredictor, data: dict[str, Tensor], res_index: int, resolution: int, path: Path, clip: int = 0, joint: str = "right_ankle") -> None:
+def plot_trajectory(
+    seq: SequencePredictor, data: dict[str, Tensor], res_index: int, resolution: int, path: Path, clip: int | None = None, joint: str = "right_ankle"
+) -> None:
+    """Plot one joint of one clip over time; ``clip=None`` picks the clip where that joint moves most."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,6 +112,11 @@ def plot_trajectory(seq: SequencePredictor, data: dict[str, Tensor], res_index: 
 
     j = LSP14_NAMES.index(joint)
     hips = HIPS["lsp14"]
+    if clip is None:
+        gt_all = data["joints3d_lsp14"]
+        n, t = gt_all.shape[:2]
+        centred_all = pelvis_center(gt_all.reshape(n * t, 14, 3), *hips).reshape(n, t, 14, 3)
+        clip = int(centred_all[:, :, j].std(dim=1).norm(dim=-1).argmax())
     phi = data["phi"][clip : clip + 1, res_index].float()
     gt = data["joints3d_lsp14"][clip]
     curves = {
