@@ -32,6 +32,7 @@ from model.data.degrade import bicubic_down_up
 from model.eval.reid import retrieval_metrics
 from model.losses.reid import ReIDLossConfig, reid_loss
 from model.nets.reid import ReIDConfig, ReIDNet
+from model.train.checkpoint import export_served
 from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
 from model.train.identity_data import IdentitySet, load_identity_set
 
@@ -288,12 +289,7 @@ def export_reid_checkpoint(src: str | Path, dst: str | Path) -> Path:
     ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
     if ckpt.get("format") != REID_FORMAT:
         raise ValueError(f"{src} is not a ReID checkpoint")
-    out = {k: v for k, v in ckpt.items() if k not in ("optimizer", "generator")}
-    out["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(out, dst)
-    return dst
+    return export_served(ckpt, dst, drop=("optimizer", "generator"))
 
 
 def train_from_args(args: argparse.Namespace) -> None:

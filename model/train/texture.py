@@ -36,7 +36,7 @@ from model.losses.texture import TextureLossConfig, reid_feature_distance
 from model.nets.reid import ReIDNet
 from model.nets.texture import TexGlo, TexGloConfig
 from model.render import Lights, MeshRenderer, PerspectiveCameras
-from model.train.checkpoint import body_model_entry
+from model.train.checkpoint import body_model_entry, export_served
 from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
 from model.train.identity_data import GEOMETRY_SOURCES, IdentitySet, load_geometry, load_identity_set
 from model.train.reid import IdentityDataConfig, TexRuntimeConfig, autocast, bf16_enabled, load_reid, lr_factor, resolve_device
@@ -261,14 +261,7 @@ def export_texture_checkpoint(src: str | Path, dst: str | Path, fp16: bool = Tru
     ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
     if ckpt.get("format") != TEXTURE_FORMAT:
         raise ValueError(f"{src} is not a TexGlo checkpoint")
-    served = {k: v for k, v in ckpt.items() if k not in ("optimizer", "generator")}
-    if fp16:
-        served["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ckpt["model"].items()}
-    served["weights_dtype"] = "float16" if fp16 else "float32"
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(served, dst)
-    return dst
+    return export_served(ckpt, dst, half=fp16, drop=("optimizer", "generator"))
 
 
 def train_from_args(args: argparse.Namespace) -> None:
