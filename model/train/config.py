@@ -284,6 +284,20 @@ def config_kind(path: str | Path) -> str:
     return kind
 
 
+def load_kind_config(cls: type, path: str | Path, kind: str, overrides: Mapping[str, Any] | None = None) -> Any:
+    """Read a ``kind: <kind>`` config file into dataclass ``cls`` (unknown keys are errors).
+
+    ``overrides`` are nested mappings merged over the file (e.g. ``{"runtime": {"threads": 2}}``).
+    """
+    data = read_yaml(path)
+    found = data.pop("kind", None)
+    if found != kind:
+        raise ConfigError(f"{path}: expected kind {kind!r}, got {found!r}")
+    if overrides:
+        data = _merge(data, overrides)
+    return from_mapping(cls, data, where=str(path))
+
+
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
     """Load and validate an RSC-Net training config (optionally with nested overrides)."""
     data = read_yaml(path)

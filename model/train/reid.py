@@ -33,7 +33,7 @@ from model.eval.reid import retrieval_metrics
 from model.losses.reid import ReIDLossConfig, reid_loss
 from model.nets.reid import ReIDConfig, ReIDNet
 from model.train.checkpoint import export_served
-from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
+from model.train.config import load_kind_config, to_plain
 from model.train.identity_data import IdentitySet, load_identity_set
 
 __all__ = ["REID_FORMAT", "ReIDTrainConfig", "evaluate_reid", "export_reid_checkpoint", "load_reid", "train_from_args", "train_reid"]
@@ -115,13 +115,7 @@ class ReIDTrainConfig:
 
 def load_reid_config(path: str | Path, runtime: dict[str, Any] | None = None) -> ReIDTrainConfig:
     """Read and validate a ``kind: reid`` config (``runtime`` overrides its ``runtime`` section)."""
-    data = read_yaml(path)
-    kind = data.pop("kind", None)
-    if kind != "reid":
-        raise ConfigError(f"{path}: kind must be 'reid', got {kind!r}")
-    if runtime:
-        data["runtime"] = {**data.get("runtime", {}), **runtime}
-    return from_mapping(ReIDTrainConfig, data, where=str(path))
+    return load_kind_config(ReIDTrainConfig, path, "reid", {"runtime": runtime} if runtime else None)
 
 
 def lr_factor(step: int, steps: int, warmup: int) -> float:

@@ -37,7 +37,7 @@ from model.nets.reid import ReIDNet
 from model.nets.texture import TexGlo, TexGloConfig
 from model.render import Lights, MeshRenderer, PerspectiveCameras
 from model.train.checkpoint import body_model_entry, export_served
-from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
+from model.train.config import load_kind_config, to_plain
 from model.train.identity_data import GEOMETRY_SOURCES, IdentitySet, load_geometry, load_identity_set
 from model.train.reid import IdentityDataConfig, TexRuntimeConfig, autocast, bf16_enabled, load_reid, lr_factor, resolve_device
 
@@ -102,13 +102,7 @@ class TextureTrainConfig:
 
 def load_texture_config(path: str | Path, runtime: dict[str, Any] | None = None) -> TextureTrainConfig:
     """Read and validate a ``kind: texture`` config (``runtime`` overrides its ``runtime`` section)."""
-    data = read_yaml(path)
-    kind = data.pop("kind", None)
-    if kind != "texture":
-        raise ConfigError(f"{path}: kind must be 'texture', got {kind!r}")
-    if runtime:
-        data["runtime"] = {**data.get("runtime", {}), **runtime}
-    return from_mapping(TextureTrainConfig, data, where=str(path))
+    return load_kind_config(TextureTrainConfig, path, "texture", {"runtime": runtime} if runtime else None)
 
 
 def mean_lights(batch_size: int = 1, samples: int = 4096) -> Lights:

@@ -57,7 +57,7 @@ from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_l
 from model.nets.motion_discriminator import MotionDiscriminator, MotionDiscriminatorConfig
 from model.nets.temporal import TemporalConfig, TemporalRegressor
 from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
-from model.train.config import ConfigError, from_mapping, read_yaml, to_plain
+from model.train.config import load_kind_config, to_plain
 
 __all__ = [
     "VIDEO_FORMAT",
@@ -191,14 +191,7 @@ class VideoTrainConfig:
 
 def load_video_config(path: str | Path, overrides: dict[str, Any] | None = None) -> VideoTrainConfig:
     """Read and validate a ``kind: video`` config (unknown keys are errors)."""
-    data = read_yaml(path)
-    kind = data.pop("kind", None)
-    if kind != "video":
-        raise ConfigError(f"{path}: expected kind 'video', got {kind!r}")
-    if overrides:
-        for k, v in overrides.items():
-            data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
-    return from_mapping(VideoTrainConfig, data, where=str(path))
+    return load_kind_config(VideoTrainConfig, path, "video", overrides)
 
 
 # --------------------------------------------------------------------------- data
