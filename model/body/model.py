@@ -28,12 +28,17 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes, vertices2joints
 from torch import nn
-from smplx.lbs import batch_rigid_transform
 
 from model.body.joint_names import COCO17_NAMES, LSP14_NAMES, SMPL_JOINT_NAMES
 from model.body.keypoints import smpl_keypoint_regressors, with_joint_columns
-from model.body.smpl_file import SMPLFileError, build_smplx_smpl, find_smpl_file, read_smpl_file
+from model.body.smpl_file import (
+    SMPLFileError,
+    build_smplx_smpl,
+    find_smpl_file,
+    read_smpl_file,
+)
 
 EMBEDDED_MODEL_PATH = pathlib.Path(__file__).with_name("free_smpl_layout.npz")
 FREE_MODEL_NAME = "free-smpl-layout"
@@ -46,18 +51,16 @@ ENV_MODEL_DIR = "SMPL_MODEL_DIR"
 _MEAN_ARM_DROP = 1.2
 
 
-@dataclass
-class BodyOutput:
-    """Posed body.
+@dataclass(kw_only=True)
+class PosedKeypoints:
+    """Posed keypoints without the mesh (what :meth:`BodyModel.keypoints_only` returns).
 
     Attributes:
-        vertices: (B, V, 3) mesh vertices in metres.
         joints: (B, 24, 3) SMPL joints in :data:`SMPL_JOINT_NAMES` order.
         coco17: (B, 17, 3) COCO keypoints in :data:`COCO17_NAMES` order.
         lsp14: (B, 14, 3) LSP keypoints in :data:`LSP14_NAMES` order.
     """
 
-    vertices: torch.Tensor
     joints: torch.Tensor
     coco17: torch.Tensor
     lsp14: torch.Tensor
@@ -68,6 +71,20 @@ class BodyOutput:
         if layout not in table:
             raise KeyError(f"unknown keypoint layout {layout!r}; expected one of {sorted(table)}")
         return table[layout]
+
+
+@dataclass(kw_only=True)
+class BodyOutput(PosedKeypoints):
+    """Posed body: the keypoints of :class:`PosedKeypoints` plus the mesh.
+
+    Attributes:
+        vertices: (B, V, 3) mesh vertices in metres.
+        joints: (B, 24, 3) SMPL joints in :data:`SMPL_JOINT_NAMES` order.
+        coco17: (B, 17, 3) COCO keypoints in :data:`COCO17_NAMES` order.
+        lsp14: (B, 14, 3) LSP keypoints in :data:`LSP14_NAMES` order.
+    """
+
+    vertices: torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -154,6 +171,8 @@ class BodyModel(nn.Module):
             self.face_uvs = None
         self.mean_params = MeanParams.default()
         self._rest_joints: tuple[torch.Tensor, torch.Tensor] | None = None  # cache of joints_only
+        self._folded: tuple[torch.Tensor, ...] | None = None  # cache of keypoints_only
+        self._pose_blendshapes = bool(np.abs(arrays["posedirs"]).max() > 0)
 
     @property
     def name(self) -> str:
@@ -201,24 +220,35 @@ class BodyModel(nn.Module):
         device_type = betas.device.type
         with torch.autocast(device_type=device_type, enabled=False):
             pose = pose.float()
-            if pose2rot:  # smplx wants flat axis-angle, or (B, J, 3, 3) matrices
-                pose = pose.reshape(b, NUM_JOINTS * 3)
-                root, body_pose = pose[:, :3], pose[:, 3:]
-            else:
-                root, body_pose = pose[:, :1], pose[:, 1:]
-            out = self.smpl(
-                betas=betas.float(),
-                global_orient=root,
-                body_pose=body_pose,
-                transl=None if transl is None else transl.float(),
-                pose2rot=pose2rot,
-                return_verts=True,
-            )
-            verts, joints = out.vertices, out.joints[:, :NUM_JOINTS]
+            rotmat = batch_rodrigues(pose.reshape(-1, 3)).view(b, NUM_JOINTS, 3, 3) if pose2rot else pose
+            verts, joints = self._skin(betas.float(), rotmat)
+            if transl is not None:
+                verts = verts + transl.float()[:, None]
+                joints = joints + transl.float()[:, None]
             points = torch.cat([verts, joints], dim=1)
             keypoints = torch.einsum("kn,bnc->bkc", self.keypoint_regressor, points)
         n_coco = len(COCO17_NAMES)
         return BodyOutput(vertices=verts, joints=joints, coco17=keypoints[:, :n_coco], lsp14=keypoints[:, n_coco:])
+
+    def _skin(self, betas: torch.Tensor, rotmat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """SMPL's linear blend skinning (as ``smplx.lbs.lbs``): vertices ``(B, V, 3)``, joints ``(B, 24, 3)``.
+
+        The pose-corrective blend shapes are applied only when the model has them: the free
+        model's ``posedirs`` are all zero, and their ``(B, 207) @ (207, 3V)`` product was half of
+        the cost of a forward pass.
+        """
+        m = self.smpl
+        b = betas.shape[0]
+        v_shaped = m.v_template + blend_shapes(betas, m.shapedirs[..., :NUM_BETAS])
+        rest_joints = vertices2joints(m.J_regressor, v_shaped)
+        if self._pose_blendshapes:
+            eye = torch.eye(3, dtype=rotmat.dtype, device=rotmat.device)
+            pose_feature = (rotmat[:, 1:] - eye).reshape(b, -1)
+            v_shaped = v_shaped + torch.matmul(pose_feature, m.posedirs).view(b, -1, 3)
+        joints, rel = batch_rigid_transform(rotmat, rest_joints, m.parents)
+        skin = torch.matmul(m.lbs_weights, rel.view(b, NUM_JOINTS, 16)).view(b, -1, 4, 4)
+        verts = torch.einsum("bvij,bvj->bvi", skin[..., :3, :3], v_shaped) + skin[..., :3, 3]
+        return verts, joints
 
     def joints_only(self, betas: torch.Tensor, pose_rotmat: torch.Tensor) -> torch.Tensor:
         """The 24 posed joints ``(B, 24, 3)`` without skinning the mesh (much cheaper than ``forward``).
@@ -235,15 +265,67 @@ class BodyModel(nn.Module):
         if betas.shape != (b, NUM_BETAS) or pose_rotmat.shape != (b, NUM_JOINTS, 3, 3):
             raise ValueError(f"expected betas (B, {NUM_BETAS}) and pose_rotmat (B, 24, 3, 3), got {tuple(betas.shape)}, {tuple(pose_rotmat.shape)}")
         with torch.autocast(device_type=betas.device.type, enabled=False):
-            if self._rest_joints is None or self._rest_joints[0].device != betas.device:
-                jr = self.smpl.J_regressor.double()
-                template = (jr @ self.smpl.v_template.double()).float()
-                dirs = torch.einsum("jv,vcb->jcb", jr, self.smpl.shapedirs[..., :NUM_BETAS].double()).float()
-                self._rest_joints = (template, dirs)
-            template, dirs = self._rest_joints
-            rest = template + torch.einsum("jcb,nb->njc", dirs, betas.float())
-            posed, _ = batch_rigid_transform(pose_rotmat.float(), rest, self.smpl.parents)
+            posed, _ = self._posed_joints(betas, pose_rotmat)
             return posed
+
+    def _posed_joints(self, betas: torch.Tensor, pose_rotmat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posed joints ``(B, 24, 3)`` and the skinning transforms ``(B, 24, 4, 4)`` (float32)."""
+        if self._rest_joints is None or self._rest_joints[0].device != betas.device:
+            jr = self.smpl.J_regressor.double()
+            template = (jr @ self.smpl.v_template.double()).float()
+            dirs = torch.einsum("jv,vcb->jcb", jr, self.smpl.shapedirs[..., :NUM_BETAS].double()).float()
+            self._rest_joints = (template, dirs)
+        template, dirs = self._rest_joints
+        rest = template + torch.einsum("jcb,nb->njc", dirs, betas.float())
+        return batch_rigid_transform(pose_rotmat.float(), rest, self.smpl.parents)
+
+    @property
+    def has_pose_blendshapes(self) -> bool:
+        """Whether ``posedirs`` are non-zero (real SMPL); the free model's are all zero."""
+        return self._pose_blendshapes
+
+    def keypoints_only(self, betas: torch.Tensor, pose_rotmat: torch.Tensor) -> PosedKeypoints:
+        """All keypoints of :meth:`forward` without skinning the mesh; for training losses.
+
+        The COCO/LSP regressors are linear in the posed vertices, and linear blend skinning is
+        linear in the rest vertices per joint transform, so with zero pose blend shapes
+        ``R @ LBS(v)`` folds exactly into per-(keypoint, joint) rest points: ``(K, 24)`` skinning
+        masses, ``(K, 24, 3)`` template points and ``(K, 24, 3, 10)`` shape directions, computed
+        once. The cost drops from skinning all V vertices to ``K x 24`` small products. With pose
+        blend shapes (a real SMPL file) this falls back to :meth:`forward`.
+
+        Args:
+            betas: ``(B, 10)``.
+            pose_rotmat: ``(B, 24, 3, 3)`` rotation matrices.
+        """
+        b = betas.shape[0]
+        if betas.shape != (b, NUM_BETAS) or pose_rotmat.shape != (b, NUM_JOINTS, 3, 3):
+            raise ValueError(f"expected betas (B, {NUM_BETAS}) and pose_rotmat (B, 24, 3, 3), got {tuple(betas.shape)}, {tuple(pose_rotmat.shape)}")
+        if self.has_pose_blendshapes:
+            out = self(betas, pose_rotmat)
+            return PosedKeypoints(joints=out.joints, coco17=out.coco17, lsp14=out.lsp14)
+        with torch.autocast(device_type=betas.device.type, enabled=False):
+            mass, points, dirs, joint_columns = self._folded_keypoints(betas.device)
+            posed, rel = self._posed_joints(betas, pose_rotmat)
+            local = points + torch.einsum("kjcb,nb->nkjc", dirs, betas.float())  # (B, K, 24, 3)
+            rot, trans = rel[..., :3, :3], rel[..., :3, 3]
+            skinned = torch.einsum("njcd,nkjd->nkc", rot, local) + torch.einsum("kj,njc->nkc", mass, trans)
+            keypoints = skinned + torch.einsum("kj,njc->nkc", joint_columns, posed)
+        n_coco = len(COCO17_NAMES)
+        return PosedKeypoints(joints=posed, coco17=keypoints[:, :n_coco], lsp14=keypoints[:, n_coco:])
+
+    def _folded_keypoints(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The folded regressors of :meth:`keypoints_only`, cached per device."""
+        if self._folded is None or self._folded[0].device != device:
+            v = self.num_vertices
+            reg = self.keypoint_regressor.double()
+            vert_reg, joint_columns = reg[:, :v], reg[:, v:]
+            per_joint = vert_reg[:, :, None] * self.smpl.lbs_weights.double()[None]  # (K, V, 24)
+            mass = per_joint.sum(1)
+            points = torch.einsum("kvj,vc->kjc", per_joint, self.smpl.v_template.double())
+            dirs = torch.einsum("kvj,vcb->kjcb", per_joint, self.smpl.shapedirs[..., :NUM_BETAS].double())
+            self._folded = tuple(t.float() for t in (mass, points, dirs, joint_columns))  # type: ignore[assignment]
+        return self._folded  # type: ignore[return-value]
 
     def neutral(self, batch_size: int = 1) -> BodyOutput:
         """The template in the zero pose, ``batch_size`` copies."""

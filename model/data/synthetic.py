@@ -194,7 +194,7 @@ class SyntheticPeople:
         # One body-model call per sample: batched matmuls round differently for different batch
         # sizes, and a sample must not depend on the batch it is rendered in.
         parts = [self.body(betas[i : i + 1], pose[i : i + 1]) for i in range(b)]
-        out = BodyOutput(*(torch.cat([getattr(o, f) for o in parts]) for f in ("vertices", "joints", "coco17", "lsp14")))
+        out = BodyOutput(**{f: torch.cat([getattr(o, f) for o in parts]) for f in ("vertices", "joints", "coco17", "lsp14")})
         focal = view.focal.to(dev)
         t = frame_person(out.vertices, focal, s, view.box_scale.to(dev), view.centre_offset.to(dev))
         verts = out.vertices + t[:, None]

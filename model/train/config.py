@@ -25,6 +25,7 @@ from model.data.poses import PosePriorConfig
 from model.data.resolution import ResolutionRanges
 from model.losses.config import TotalLossConfig
 from model.nets.config import NetConfig
+from model.train.schedule import lr_factor
 
 
 class ConfigError(ValueError):
@@ -102,17 +103,35 @@ class ResolutionTrainConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """Adam settings. ``lr`` 5e-5 is the paper's."""
+    """Adam settings. ``lr`` 5e-5 is the paper's.
+
+    Attributes:
+        schedule: ``"constant"`` (the paper's) or ``"cosine"``: after the linear warm-up the rate
+            follows a half cosine from ``lr`` down to ``lr * final_lr_ratio`` at the last step of
+            the whole schedule (all stages).
+        final_lr_ratio: the cosine schedule's end point, as a fraction of ``lr``.
+    """
 
     lr: float = 5e-5
     weight_decay: float = 0.0
     batch_size: int = 32
     grad_clip: float | None = None
     warmup_steps: int = 0
+    schedule: str = "constant"
+    final_lr_ratio: float = 0.05
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.batch_size < 1:
             raise ValueError("optim.lr must be > 0 and optim.batch_size >= 1")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"optim.schedule must be 'constant' or 'cosine', got {self.schedule!r}")
+        if not 0.0 <= self.final_lr_ratio <= 1.0:
+            raise ValueError(f"optim.final_lr_ratio must be in [0, 1], got {self.final_lr_ratio}")
+
+    def lr_at(self, step: int, total_steps: int) -> float:
+        """The learning rate of optimiser step ``step`` (0-based) in a run of ``total_steps``."""
+        last = max(total_steps - 1, 0)  # the floor is reached at the last step
+        return self.lr * lr_factor(step, last, self.warmup_steps, self.final_lr_ratio, self.schedule == "cosine")
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from model.nets.reid import ReIDConfig, ReIDNet
 from model.train.checkpoint import export_served
 from model.train.config import load_kind_config, to_plain
 from model.train.identity_data import IdentitySet, load_identity_set
+from model.train.schedule import lr_factor
 
 __all__ = ["REID_FORMAT", "ReIDTrainConfig", "evaluate_reid", "export_reid_checkpoint", "load_reid", "train_from_args", "train_reid"]
 
@@ -118,16 +119,6 @@ def load_reid_config(path: str | Path, runtime: dict[str, Any] | None = None) ->
     return load_kind_config(ReIDTrainConfig, path, "reid", {"runtime": runtime} if runtime else None)
 
 
-def lr_factor(step: int, steps: int, warmup: int) -> float:
-    """Linear warm-up over ``warmup`` steps, then cosine decay to 0.01 at ``steps``."""
-    import math
-
-    if step < warmup:
-        return (step + 1) / warmup
-    t = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t))
-
-
 def resolve_device(device: str | None) -> torch.device:
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
@@ -138,7 +129,9 @@ def bf16_enabled(device: torch.device, wanted: bool) -> bool:
         return False
     if device.type == "cuda":
         return True
-    from model.inference.predictor import cpu_supports_bf16  # lazy: avoids importing the service-side API eagerly
+    from model.inference.predictor import (
+        cpu_supports_bf16,  # lazy: avoids importing the service-side API eagerly
+    )
 
     return cpu_supports_bf16()
 

@@ -38,8 +38,21 @@ from model.nets.texture import TexGlo, TexGloConfig
 from model.render import Lights, MeshRenderer, PerspectiveCameras
 from model.train.checkpoint import body_model_entry, export_served
 from model.train.config import load_kind_config, to_plain
-from model.train.identity_data import GEOMETRY_SOURCES, IdentitySet, load_geometry, load_identity_set
-from model.train.reid import IdentityDataConfig, TexRuntimeConfig, autocast, bf16_enabled, load_reid, lr_factor, resolve_device
+from model.train.identity_data import (
+    GEOMETRY_SOURCES,
+    IdentitySet,
+    load_geometry,
+    load_identity_set,
+)
+from model.train.reid import (
+    IdentityDataConfig,
+    TexRuntimeConfig,
+    autocast,
+    bf16_enabled,
+    load_reid,
+    resolve_device,
+)
+from model.train.schedule import lr_factor
 
 __all__ = [
     "TEXTURE_FORMAT",

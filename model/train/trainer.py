@@ -80,7 +80,7 @@ def predicted_keypoints(body: BodyModel, out: Any, crop_size: int) -> tuple[Tens
 
     The weak-perspective camera becomes a translation with SPIN's focal length for the crop size.
     """
-    posed = body(out.betas, out.pose_rotmat)
+    posed = body.keypoints_only(out.betas, out.pose_rotmat)
     j3d = torch.cat([posed.keypoints(k) for k in JOINTS3D_LAYOUTS], dim=1)
     focal = focal_for_size(crop_size)
     t = weak_perspective_to_translation(out.camera, focal, crop_size)
@@ -280,10 +280,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def _lr(self) -> float:
-        o = self.config.optim
-        if o.warmup_steps and self.step < o.warmup_steps:
-            return o.lr * (self.step + 1) / o.warmup_steps
-        return o.lr
+        return self.config.optim.lr_at(self.step, self.config.total_steps)
 
     def train(self) -> dict[str, float]:
         """Train until the schedule ends (or ``max_steps`` more steps); returns the last log line."""

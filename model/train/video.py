@@ -49,15 +49,23 @@ from model.data.degrade import DegradeConfig, degrade
 from model.data.motion import MotionConfig, sample_clip
 from model.data.sequences import SequenceConfig, render_sequence
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
-from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.geometry.camera import (
+    focal_for_size,
+    perspective_projection,
+    weak_perspective_to_translation,
+)
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
 from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
-from model.nets.motion_discriminator import MotionDiscriminator, MotionDiscriminatorConfig
+from model.nets.motion_discriminator import (
+    MotionDiscriminator,
+    MotionDiscriminatorConfig,
+)
 from model.nets.temporal import TemporalConfig, TemporalRegressor
 from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
 from model.train.config import load_kind_config, to_plain
+from model.train.schedule import lr_factor
 
 __all__ = [
     "VIDEO_FORMAT",
@@ -456,7 +464,7 @@ class VideoTrainer:
 
     def _lr(self) -> float:
         o = self.config.optim
-        return o.lr * min(1.0, (self.step + 1) / o.warmup_steps) if o.warmup_steps else o.lr
+        return o.lr * lr_factor(self.step, o.steps, o.warmup_steps, cosine=False)
 
     def train(self) -> dict[str, float]:
         cfg = self.config

@@ -220,3 +220,41 @@ def test_bone_mapping_covers_every_anny_bone() -> None:
     labels = list(anny.Anny().bone_labels)
     seg = build_free.bone_segments(labels)
     assert seg.min() >= 0 and set(seg.tolist()) == set(range(24))
+
+
+def _random_pose(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    betas = torch.randn(n, 10, generator=g)
+    rotmat = axis_angle_to_matrix(0.5 * torch.randn(n, 24, 3, generator=g))
+    return betas, rotmat, torch.randn(n, 3, generator=g)
+
+
+def test_forward_equals_smplx_lbs(body: BodyModel) -> None:
+    betas, rotmat, transl = _random_pose(3, 0)
+    out = body(betas, rotmat, transl)
+    ref = body.smpl(betas=betas, global_orient=rotmat[:, :1], body_pose=rotmat[:, 1:], transl=transl, pose2rot=False)
+    torch.testing.assert_close(out.vertices, ref.vertices, atol=1e-6, rtol=0)
+    torch.testing.assert_close(out.joints, ref.joints[:, :24], atol=1e-6, rtol=0)
+
+
+def test_keypoints_only_equals_forward_on_the_free_model(body: BodyModel) -> None:
+    assert not body.has_pose_blendshapes
+    betas, rotmat, _ = _random_pose(5, 1)
+    out, kp = body(betas, rotmat), body.keypoints_only(betas, rotmat)
+    assert not hasattr(kp, "vertices")
+    for layout in ("smpl24", "coco17", "lsp14"):
+        torch.testing.assert_close(kp.keypoints(layout), out.keypoints(layout), atol=1e-5, rtol=0)
+    torch.testing.assert_close(body.joints_only(betas, rotmat), out.joints, atol=1e-5, rtol=0)
+
+
+def test_pose_blendshapes_are_applied_and_keypoints_only_falls_back(tmp_path) -> None:
+    arrays = _fake_smpl_arrays()
+    arrays["posedirs"] = np.random.default_rng(0).normal(0.0, 0.01, arrays["posedirs"].shape).astype(np.float32)
+    body = load_body_model(write_smpl_npz(arrays, tmp_path / "SMPL_NEUTRAL.npz"))
+    assert body.has_pose_blendshapes
+    betas, rotmat, _ = _random_pose(2, 2)
+    out = body(betas, rotmat)
+    ref = body.smpl(betas=betas, global_orient=rotmat[:, :1], body_pose=rotmat[:, 1:], pose2rot=False)
+    torch.testing.assert_close(out.vertices, ref.vertices, atol=1e-6, rtol=0)
+    kp = body.keypoints_only(betas, rotmat)
+    torch.testing.assert_close(kp.coco17, out.coco17)

@@ -1,0 +1,38 @@
+"""Learning-rate schedules: warm-up, constant and cosine, and the optim config that selects them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from model.train.config import OptimConfig
+from model.train.schedule import lr_factor
+
+
+def test_warmup_then_constant() -> None:
+    assert lr_factor(0, 100, 10, cosine=False) == pytest.approx(0.1)
+    assert lr_factor(9, 100, 10, cosine=False) == pytest.approx(1.0)
+    assert lr_factor(50, 100, 10, cosine=False) == 1.0
+
+
+def test_cosine_runs_from_one_to_the_floor() -> None:
+    assert lr_factor(10, 110, 10, final_ratio=0.05) == pytest.approx(1.0)
+    assert lr_factor(60, 110, 10, final_ratio=0.05) == pytest.approx(0.05 + 0.95 * 0.5)
+    assert lr_factor(110, 110, 10, final_ratio=0.05) == pytest.approx(0.05)
+    assert lr_factor(500, 110, 10, final_ratio=0.05) == pytest.approx(0.05)
+    values = [lr_factor(s, 110, 10) for s in range(10, 111)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_optim_config_schedules() -> None:
+    const = OptimConfig(lr=1e-3, warmup_steps=0)
+    assert const.lr_at(999, 1000) == 1e-3
+    cos = OptimConfig(lr=1e-3, schedule="cosine", final_lr_ratio=0.1)
+    assert cos.lr_at(0, 1001) == pytest.approx(1e-3)
+    assert cos.lr_at(1000, 1001) == pytest.approx(1e-4)
+    assert cos.lr_at(500, 1001) == pytest.approx(1e-4 + 0.9e-3 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    with pytest.raises(ValueError, match="schedule"):
+        OptimConfig(schedule="step")
+    with pytest.raises(ValueError, match="final_lr_ratio"):
+        OptimConfig(final_lr_ratio=1.5)
