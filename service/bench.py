@@ -692,6 +692,8 @@ def _server_env(args: argparse.Namespace, workdir: Path, **overrides: str) -> di
         env["RSCNET_RANDOM_INIT_NET"] = args.random_init_net or QUICK_NET
     if args.batch_size:
         env["RSCNET_MAX_BATCH_SIZE"] = str(args.batch_size)
+    if args.video_checkpoint is not None:
+        env["RSCNET_VIDEO_CHECKPOINT"] = str(args.video_checkpoint)
     env.update(overrides)
     return env
 
@@ -849,6 +851,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=None, help="the batched server's max batch (default 8 CPU)")
     parser.add_argument(
         "--checkpoint", type=Path, default=Path("checkpoints/rscnet-cpu/model.pt"), help="served checkpoint"
+    )
+    parser.add_argument(
+        "--video-checkpoint", type=Path, default=None,
+        help="video model for /v1/sequence (default: the service's; a missing file means the Gaussian filter)",
     )
     parser.add_argument("--random-init-net", default=None, help="NetConfig JSON of a random network instead")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
