@@ -119,7 +119,7 @@ def smooth_predictions(
     with torch.inference_mode():
         for start in range(0, len(frames), _CHUNK):
             sl = slice(start, start + _CHUNK)
-            posed = body(betas_s[sl], rot_s[sl])
+            posed = body(betas_s[sl], rot_s[sl]) if include_vertices else body.keypoints_only(betas_s[sl], rot_s[sl])
             t = trans[sl]
             kp = perspective_projection(posed.coco17, t, focal[sl], principal[sl])
             host = {
@@ -132,7 +132,7 @@ def smooth_predictions(
                 "keypoints2d_coco17": kp,
             }
             if include_vertices:
-                host["vertices"] = posed.vertices + t[:, None]
+                host["vertices"] = posed.vertices + t[:, None]  # type: ignore[attr-defined]
             arrays = {k: v.detach().float().cpu().numpy() for k, v in host.items()}
             for j, frame in enumerate(frames[sl]):
                 values = {k: v[j] for k, v in arrays.items()}

@@ -468,7 +468,9 @@ class Predictor:
         parameters from the same features (the temporal module of :mod:`model.inference.sequence`).
         """
         s = self.input_size
-        posed = self._body(betas.float(), pose_rotmat.float())
+        # Without vertices the keypoints come from the folded regressors (no mesh skinning).
+        body = self._body if include_vertices else self._body.keypoints_only
+        posed = body(betas.float(), pose_rotmat.float())
         translation = weak_perspective_to_translation(camera.float(), focal_for_size(s), s)
         return TensorPrediction(
             phi=phi.float(),
@@ -480,7 +482,7 @@ class Predictor:
             smpl24=posed.joints,
             coco17=posed.coco17,
             lsp14=posed.lsp14,
-            vertices=posed.vertices if include_vertices else None,
+            vertices=posed.vertices if include_vertices else None,  # type: ignore[attr-defined]
         )
 
     def predict_tensor(
