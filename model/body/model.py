@@ -261,9 +261,7 @@ class BodyModel(nn.Module):
             betas: ``(B, 10)``.
             pose_rotmat: ``(B, 24, 3, 3)`` rotation matrices.
         """
-        b = betas.shape[0]
-        if betas.shape != (b, NUM_BETAS) or pose_rotmat.shape != (b, NUM_JOINTS, 3, 3):
-            raise ValueError(f"expected betas (B, {NUM_BETAS}) and pose_rotmat (B, 24, 3, 3), got {tuple(betas.shape)}, {tuple(pose_rotmat.shape)}")
+        _check_rotmat_args(betas, pose_rotmat)
         with torch.autocast(device_type=betas.device.type, enabled=False):
             posed, _ = self._posed_joints(betas, pose_rotmat)
             return posed
@@ -298,9 +296,7 @@ class BodyModel(nn.Module):
             betas: ``(B, 10)``.
             pose_rotmat: ``(B, 24, 3, 3)`` rotation matrices.
         """
-        b = betas.shape[0]
-        if betas.shape != (b, NUM_BETAS) or pose_rotmat.shape != (b, NUM_JOINTS, 3, 3):
-            raise ValueError(f"expected betas (B, {NUM_BETAS}) and pose_rotmat (B, 24, 3, 3), got {tuple(betas.shape)}, {tuple(pose_rotmat.shape)}")
+        _check_rotmat_args(betas, pose_rotmat)
         if self.has_pose_blendshapes:
             out = self(betas, pose_rotmat)
             return PosedKeypoints(joints=out.joints, coco17=out.coco17, lsp14=out.lsp14)
@@ -334,6 +330,14 @@ class BodyModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name}, vertices={self.num_vertices}, faces={self.num_faces}, uvs={self.face_uvs is not None}"
+
+
+def _check_rotmat_args(betas: torch.Tensor, pose_rotmat: torch.Tensor) -> None:
+    b = betas.shape[0]
+    if betas.shape != (b, NUM_BETAS) or pose_rotmat.shape != (b, NUM_JOINTS, 3, 3):
+        raise ValueError(
+            f"expected betas (B, {NUM_BETAS}) and pose_rotmat (B, 24, 3, 3), got {tuple(betas.shape)}, {tuple(pose_rotmat.shape)}"
+        )
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
