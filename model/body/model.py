@@ -269,13 +269,18 @@ class BodyModel(nn.Module):
     def _posed_joints(self, betas: torch.Tensor, pose_rotmat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posed joints ``(B, 24, 3)`` and the skinning transforms ``(B, 24, 4, 4)`` (float32)."""
         if self._rest_joints is None or self._rest_joints[0].device != betas.device:
-            jr = self.smpl.J_regressor.double()
-            template = (jr @ self.smpl.v_template.double()).float()
-            dirs = torch.einsum("jv,vcb->jcb", jr, self.smpl.shapedirs[..., :NUM_BETAS].double()).float()
-            self._rest_joints = (template, dirs)
+            self._rest_joints = self._cached_rest_joints()
         template, dirs = self._rest_joints
         rest = template + torch.einsum("jcb,nb->njc", dirs, betas.float())
         return batch_rigid_transform(pose_rotmat.float(), rest, self.smpl.parents)
+
+    @torch.inference_mode(False)  # normal tensors even when first called under inference mode
+    def _cached_rest_joints(self) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            jr = self.smpl.J_regressor.double()
+            template = (jr @ self.smpl.v_template.double()).float()
+            dirs = torch.einsum("jv,vcb->jcb", jr, self.smpl.shapedirs[..., :NUM_BETAS].double()).float()
+        return template, dirs
 
     @property
     def has_pose_blendshapes(self) -> bool:
@@ -313,6 +318,12 @@ class BodyModel(nn.Module):
     def _folded_keypoints(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The folded regressors of :meth:`keypoints_only`, cached per device."""
         if self._folded is None or self._folded[0].device != device:
+            self._folded = self._fold_keypoint_regressors()
+        return self._folded  # type: ignore[return-value]
+
+    @torch.inference_mode(False)  # normal tensors even when first called under inference mode
+    def _fold_keypoint_regressors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
             v = self.num_vertices
             reg = self.keypoint_regressor.double()
             vert_reg, joint_columns = reg[:, :v], reg[:, v:]
@@ -320,8 +331,7 @@ class BodyModel(nn.Module):
             mass = per_joint.sum(1)
             points = torch.einsum("kvj,vc->kjc", per_joint, self.smpl.v_template.double())
             dirs = torch.einsum("kvj,vcb->kjcb", per_joint, self.smpl.shapedirs[..., :NUM_BETAS].double())
-            self._folded = tuple(t.float() for t in (mass, points, dirs, joint_columns))  # type: ignore[assignment]
-        return self._folded  # type: ignore[return-value]
+            return mass.float(), points.float(), dirs.float(), joint_columns.float()
 
     def neutral(self, batch_size: int = 1) -> BodyOutput:
         """The template in the zero pose, ``batch_size`` copies."""

@@ -258,3 +258,14 @@ def test_pose_blendshapes_are_applied_and_keypoints_only_falls_back(tmp_path) ->
     torch.testing.assert_close(out.vertices, ref.vertices, atol=1e-6, rtol=0)
     kp = body.keypoints_only(betas, rotmat)
     torch.testing.assert_close(kp.coco17, out.coco17)
+
+
+def test_keypoint_caches_made_under_inference_mode_still_train() -> None:
+    body = load_body_model()  # a new instance: its caches are built by the first call below
+    betas, rotmat, _ = _random_pose(2, 3)
+    with torch.inference_mode():
+        body.keypoints_only(betas, rotmat)
+    betas = betas.clone().requires_grad_(True)
+    body.keypoints_only(betas, rotmat).lsp14.sum().backward()
+    body.joints_only(betas, rotmat).sum().backward()
+    assert betas.grad is not None and torch.isfinite(betas.grad).all()
