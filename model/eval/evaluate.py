@@ -123,6 +123,7 @@ def plot(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int]
         for name, res in results.items():
             ax.plot(resolutions, [res[r][metric] for r in resolutions], marker="o", label=name)
         ax.set_xscale("log")
+        ax.minorticks_off()  # the log axis' minor labels (2x10^2, 6x10^1 ...) overlap the sizes
         ax.set_xticks(resolutions)
         ax.set_xticklabels([str(r) for r in resolutions])
         ax.invert_xaxis()
