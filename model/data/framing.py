@@ -144,7 +144,7 @@ def frame_person(points: Tensor, focal: Tensor, crop_size: int, box_scale: Tenso
     extent = (points.amax(1) - points.amin(1))[:, :2].amax(1)
     z = focal * extent / target_side
     t = torch.stack([-points[..., 0].mean(1), -points[..., 1].mean(1), z], dim=1)
-    points = _extreme_candidates(points + t[:, None], focal) - t[:, None]
+    points = _extreme_candidates(points + t[:, None]) - t[:, None]
     for _ in range(iterations):
         side, centre = _projected_box(points + t[:, None], focal)
         t[:, 2] = t[:, 2] * side / target_side  # projected size scales as 1/depth
@@ -157,13 +157,14 @@ def frame_person(points: Tensor, focal: Tensor, crop_size: int, box_scale: Tenso
 EXTREME_CANDIDATES = 128
 
 
-def _extreme_candidates(cam: Tensor, focal: Tensor, k: int = EXTREME_CANDIDATES) -> Tensor:
+def _extreme_candidates(cam: Tensor, k: int = EXTREME_CANDIDATES) -> Tensor:
     """The points ``(B, <=4k, 3)`` that bound the projected box, for the fixed-point iterations.
 
     The iterations only move the camera a little (depth by the box-size ratio, a small sideways
     shift), so the points that end up on the box's sides are among the ``k`` most extreme in
     each of the four image directions at the first guess; projecting those instead of every
-    vertex makes framing ~30x cheaper. Meshes with at most ``4k`` points are returned whole.
+    vertex made ``frame_person`` 2.8x cheaper (34 -> 12 ms for 16 meshes of 13718 vertices, one
+    thread). Meshes with at most ``4k`` points are returned whole.
     """
     if cam.shape[1] <= 4 * k:
         return cam

@@ -129,9 +129,8 @@ def bf16_enabled(device: torch.device, wanted: bool) -> bool:
         return False
     if device.type == "cuda":
         return True
-    from model.inference.predictor import (
-        cpu_supports_bf16,  # lazy: avoids importing the service-side API eagerly
-    )
+    # lazy: avoids importing the service-side API eagerly
+    from model.inference.predictor import cpu_supports_bf16
 
     return cpu_supports_bf16()
 
