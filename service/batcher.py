@@ -3,7 +3,8 @@
 Requests :meth:`~DynamicBatcher.submit` items (e.g. person crops) and await one future per
 item. One worker task per device collects up to ``max_batch_size`` items, waiting at most
 ``max_delay_s`` after the first one for more, and runs ``process(items)`` as one call in a
-dedicated worker thread (off the event loop). Items of different requests and endpoints share
+dedicated worker thread (off the event loop), or in the executor ``executor_factory`` makes
+(e.g. one worker process, :mod:`service.worker_process`). Items of different requests and endpoints share
 batches.
 
 Guarantees:
@@ -22,7 +23,8 @@ Guarantees:
   its item's future. If ``process`` itself raises, every item of that batch fails with that
   exception and the worker goes on with the next batch: the worker never dies of an item.
 * **Crashes**: if ``process`` dies with a ``BaseException`` that is not an ``Exception`` (e.g.
-  ``SystemExit`` raised inside a library), the worker thread pool is replaced and the items of
+  ``SystemExit`` raised inside a library), or its executor breaks (a worker *process* died:
+  :class:`concurrent.futures.BrokenExecutor`), the executor is replaced and the items of
   that batch are re-run one by one, so only the item that crashes it again fails (with
   :class:`WorkerCrashedError`); the others and later batches are served. Should the worker task
   itself ever end unexpectedly, it is restarted.
@@ -128,6 +130,11 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
             items are being prepared or ``more_coming()`` is true (see the module docstring);
             default: always wait.
         more_coming: cheap hint that more items will be submitted soon (called on the event loop).
+        executor_factory: makes the executor ``process`` runs in (again after a crash); default a
+            one-thread pool. With a process pool, ``process`` and the items must be picklable.
+        pipeline_depth: batches handed to the executor at once. 2 keeps a worker *process* busy
+            while the previous batch's results travel back (its executor queues the second batch,
+            which keeps filling until it is full or the worker is free); default 1.
     """
 
     def __init__(
@@ -141,6 +148,8 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         name: str = "worker",
         wait_for_reserved_only: bool = False,
         more_coming: Callable[[], bool] | None = None,
+        executor_factory: Callable[[], concurrent.futures.Executor] | None = None,
+        pipeline_depth: int = 1,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
@@ -148,6 +157,10 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
             raise ValueError(f"max_delay_s must be >= 0, got {max_delay_s}")
         if max_queue < 1:
             raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+        if pipeline_depth < 1:
+            raise ValueError(f"pipeline_depth must be >= 1, got {pipeline_depth}")
+        self.pipeline_depth = int(pipeline_depth)
+        self._inflight: set[asyncio.Task[None]] = set()
         self._process = process
         self.max_batch_size = int(max_batch_size)
         self.max_delay_s = float(max_delay_s)
@@ -158,7 +171,8 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._not_empty: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor: concurrent.futures.Executor | None = None
+        self._executor_factory = executor_factory or self._thread_pool
         self._closing = False
         self._batch_seconds_ema: float | None = None
         self.batches_run = 0
@@ -177,9 +191,18 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._not_empty = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rscnet-{self.name}")
+        self._executor = self._executor_factory()
         self._closing = False
         self._spawn_worker()
+
+    def _thread_pool(self) -> concurrent.futures.Executor:
+        return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rscnet-{self.name}")
+
+    async def call_in_worker(self, fn: Callable[..., ResultT], *args: object) -> ResultT:
+        """Run ``fn(*args)`` in the worker's executor, outside the batch queue (e.g. a start-up check)."""
+        if self._executor is None:
+            raise BatcherClosedError("the inference worker is not running (starting up or shutting down)")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _spawn_worker(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name=f"batcher-{self.name}")
@@ -226,6 +249,10 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+        for task in list(self._inflight):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         self._task = None
@@ -372,7 +399,11 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         return None
 
     async def _collect(self) -> list[_Entry[ItemT, ResultT]]:
-        """Wait for a first item, then up to ``max_delay_s`` for more (or until the batch is full)."""
+        """Wait for a first item, then up to ``max_delay_s`` for more (or until the batch is full).
+
+        While earlier batches are still in flight (``pipeline_depth > 1``) the batch keeps filling
+        until it is full or the worker is free; then the usual rules decide how much longer to wait.
+        """
         assert self._not_empty is not None
         loop = asyncio.get_running_loop()
         batch: list[_Entry[ItemT, ResultT]] = []
@@ -391,11 +422,16 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
             if entry is not None:
                 batch.append(entry)
                 continue
+            if self._closing:
+                break
+            self._not_empty.clear()
+            if self._inflight:
+                await self._not_empty.wait()  # a submission, or a batch finishing, wakes us
+                continue
             if self.wait_for_reserved_only and not self._expecting_more():
                 break  # nothing admitted is on its way: compute now
-            self._not_empty.clear()
             remaining = deadline - loop.time()
-            if remaining <= 0 or self._closing:
+            if remaining <= 0:
                 break
             try:
                 await asyncio.wait_for(self._not_empty.wait(), remaining)
@@ -407,6 +443,9 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         assert self._idle is not None
         loop = asyncio.get_running_loop()
         while True:
+            if len(self._inflight) >= self.pipeline_depth:
+                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+                continue
             batch = await self._collect()
             self._observer.on_queue_length(len(self._queue))
             if not batch:
@@ -414,39 +453,52 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
                     await asyncio.sleep(0.01)  # stop() cancels us once it has drained
                 continue
             self._idle.clear()
-            try:
-                await self._run_batch(loop, batch)
-            except asyncio.CancelledError:
-                for entry in batch:
-                    if not entry.future.done():
-                        entry.future.set_exception(BatcherClosedError("the service is shutting down"))
-                raise
-            except Exception:  # noqa: BLE001 - never let the worker die
-                log.exception("%s: unexpected error while delivering a batch", self.name)
-            finally:
-                self._idle.set()
+            task = loop.create_task(self._deliver(loop, batch), name=f"batch-{self.name}")
+            self._inflight.add(task)
+            task.add_done_callback(self._on_batch_done)
+
+    def _on_batch_done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if not self._inflight and self._idle is not None:
+            self._idle.set()
+        if self._not_empty is not None:
+            self._not_empty.set()  # a collector waiting for the worker to be free re-checks
+
+    async def _deliver(self, loop: asyncio.AbstractEventLoop, batch: list[_Entry[ItemT, ResultT]]) -> None:
+        """Run one batch and settle its futures (never raises but for cancellation)."""
+        try:
+            await self._run_batch(loop, batch)
+        except asyncio.CancelledError:
+            for entry in batch:
+                if not entry.future.done():
+                    entry.future.set_exception(BatcherClosedError("the service is shutting down"))
+            raise
+        except Exception:  # noqa: BLE001 - never let the worker die
+            log.exception("%s: unexpected error while delivering a batch", self.name)
 
     async def _run_batch(self, loop: asyncio.AbstractEventLoop, batch: list[_Entry[ItemT, ResultT]]) -> None:
         items = [e.item for e in batch]
         start = time.perf_counter()
         results: Sequence[ResultT | BaseException]
-        work = loop.run_in_executor(self._executor, self._process, items)
+        executor = self._executor
+        work = loop.run_in_executor(executor, _timed, self._process, items)
         try:
-            results = await work
+            results, seconds = await work
             if len(results) != len(items):
                 raise RuntimeError(f"process returned {len(results)} results for {len(items)} items")
-        except Exception as exc:  # noqa: BLE001 - the batch fails, the worker goes on
-            log.exception("%s: batch of %d items failed", self.name, len(items))
-            results = [exc] * len(items)
         except BaseException as exc:
-            # Only a crash *of the batch function* is handled here (its future holds the exception);
-            # cancellation and anything raised on the event loop itself propagate.
+            # A crash *of the batch function* (its future holds the exception) is recovered from;
+            # cancellation and other BaseExceptions raised on the event loop itself propagate.
             from_process = work.done() and not work.cancelled() and work.exception() is exc
-            if isinstance(exc, asyncio.CancelledError) or not from_process:
+            if isinstance(exc, asyncio.CancelledError):
                 raise
-            await self._recover_from_crash(loop, batch, exc)
-            return
-        seconds = time.perf_counter() - start
+            if from_process and _is_crash(exc):
+                await self._recover_from_crash(loop, batch, exc, executor)
+                return
+            if not isinstance(exc, Exception):
+                raise
+            log.exception("%s: batch of %d items failed", self.name, len(items))  # the worker goes on
+            results, seconds = [exc] * len(items), time.perf_counter() - start
         self.batches_run += 1
         ema = self._batch_seconds_ema
         self._batch_seconds_ema = seconds if ema is None else 0.8 * ema + 0.2 * seconds
@@ -460,18 +512,23 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
                 entry.future.set_result(result)
 
     async def _recover_from_crash(
-        self, loop: asyncio.AbstractEventLoop, batch: list[_Entry[ItemT, ResultT]], exc: BaseException
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[_Entry[ItemT, ResultT]],
+        exc: BaseException,
+        executor: concurrent.futures.Executor | None,
     ) -> None:
-        """New thread pool; re-run a crashed multi-item batch item by item; fail a crashed single item."""
+        """New executor (unless another crashed batch already made one); re-run a crashed
+        multi-item batch item by item; fail a crashed single item."""
         self.crashes += 1
         log.error("%s: the batch function crashed (%r) on a batch of %d items", self.name, exc, len(batch))
         on_crash = getattr(self._observer, "on_crash", None)
         if on_crash is not None:
             on_crash()
-        old = self._executor
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rscnet-{self.name}")
-        if old is not None:
-            old.shutdown(wait=False, cancel_futures=True)
+        if self._executor is executor:
+            self._executor = self._executor_factory()
+            if executor is not None:
+                executor.shutdown(wait=False, cancel_futures=True)
         if len(batch) == 1:
             entry = batch[0]
             if not entry.future.done():
@@ -484,3 +541,17 @@ class DynamicBatcher(Generic[ItemT, ResultT]):
         for entry in batch:
             if not entry.future.done():
                 await self._run_batch(loop, [entry])
+
+
+def _timed(
+    process: Callable[[list[ItemT]], Sequence[ResultT | BaseException]], items: list[ItemT]
+) -> tuple[Sequence[ResultT | BaseException], float]:
+    """``process(items)`` and the seconds it took (run in the executor: the worker's own compute time)."""
+    start = time.perf_counter()
+    results = process(items)
+    return results, time.perf_counter() - start
+
+
+def _is_crash(exc: BaseException) -> bool:
+    """A dead worker (broken executor) or a ``BaseException`` that is not an ``Exception``."""
+    return isinstance(exc, concurrent.futures.BrokenExecutor) or not isinstance(exc, Exception)

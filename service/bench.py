@@ -111,6 +111,19 @@ class Payloads:
 
 
 # ---------------------------------------------------------------------------------------- server
+def _rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"VmRSS of process {pid} not found")
+
+
+def _children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (Linux ``/proc``)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.is_file() else []
+
+
 @dataclass
 class ServerProcess:
     """``python -m service`` on 127.0.0.1 (any free port) in a subprocess."""
@@ -127,11 +140,8 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
     def rss_bytes(self) -> int:
-        """Resident memory of the server process (Linux ``/proc``)."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("VmRSS not found")
+        """Resident memory of the server process and its children (the worker process; Linux ``/proc``)."""
+        return sum(_rss_bytes(pid) for pid in (self.proc.pid, *_children(self.proc.pid)))
 
     def stop(self) -> int | None:
         if self.proc.poll() is None:
@@ -601,7 +611,8 @@ def write_report(path: Path, result: dict[str, Any]) -> str:
     trained = "trained checkpoint" if m["is_trained"] else "**randomly initialised network** (no checkpoint)"
     lines += [
         f"Model: {trained} `{m['checkpoint_id']}`, ResNet-{m['backbone_depth']}, {m['input_size']} px input, "
-        f"{m['precision']} on {m['device']}, {m['torch_threads']} torch thread(s) (server and offline alike).  ",
+        f"{m['precision']} on {m['device']}, {m['torch_threads']} torch thread(s) (server and offline alike); "
+        f"the servers run the network in a worker {result.get('worker', 'thread')}.  ",
         f"Load: `POST /v1/smpl`, one {CROP_HW[0]}x{CROP_HW[1]} PNG crop per request, closed loop "
         f"({result['level_seconds']} s per level after {result['warmup_seconds']} s warm-up), "
         "httpx on the same machine as the server.",
@@ -685,6 +696,7 @@ def _server_env(args: argparse.Namespace, workdir: Path, **overrides: str) -> di
         "RSCNET_CHECKPOINT": str(args.checkpoint) if not args.quick else str(workdir / "absent.pt"),
         "RSCNET_LOG_LEVEL": "warning",
         "RSCNET_QUEUE_SIZE": "1024",
+        "RSCNET_WORKER": args.worker,
     }
     if args.precision:
         env["RSCNET_PRECISION"] = args.precision
@@ -816,6 +828,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "wall_s": time.time() - started,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "quick": args.quick,
+        "worker": args.worker,
         "level_seconds": args.level_seconds,
         "warmup_seconds": args.warmup_seconds,
         "overload_factor": args.overload_factor,
@@ -860,6 +873,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--precision", default=None, help="auto | fp32 | bf16 | fp16 (default: the service's)")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads of server and offline (1)")
+    parser.add_argument(
+        "--worker", choices=("process", "thread"), default="process",
+        help="where the servers run the network (RSCNET_WORKER; default process)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny network, short phases: checks the tooling")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)

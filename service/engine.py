@@ -27,7 +27,7 @@ import torch
 from model.inference import MAX_SIDE, MIN_SIDE, Prediction
 from service.errors import ApiError
 
-__all__ = ["CropItem", "CropPredictor", "PredictorEngine", "check_crop", "is_out_of_memory"]
+__all__ = ["CropItem", "CropPredictor", "PredictorEngine", "check_crop", "is_out_of_memory", "warm_up"]
 
 log = logging.getLogger("service.engine")
 
@@ -149,6 +149,19 @@ class PredictorEngine:
             return
         for i, pred in zip(idx, preds):
             results[i] = pred
+
+
+def warm_up(engine: PredictorEngine, side: int, batch_size: int) -> None:
+    """One single-crop pass with vertices and one full batch of ``side``-pixel crops (allocates memory).
+
+    Raises:
+        RuntimeError: an item of the warm-up failed.
+    """
+    crop = np.zeros((side, side, 3), dtype=np.uint8)
+    for items in ([CropItem(crop, include_vertices=True)], [CropItem(crop)] * batch_size):
+        for result in engine.run_batch(items):
+            if isinstance(result, BaseException):
+                raise RuntimeError(f"warm-up failed: {result}") from result
 
 
 def _item_failure(exc: Exception) -> ApiError:

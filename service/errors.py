@@ -78,12 +78,22 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by fields (errors of the worker process travel back to the server process)."""
+        return (_rebuild_api_error, (self.status, self.code, self.detail, self.headers, self.extra))
+
     def body(self) -> dict[str, Any]:
         """The JSON body of the answer."""
         return {"error": self.code, "detail": self.detail, **self.extra}
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+
+
+def _rebuild_api_error(
+    status: int, code: str, detail: str, headers: Mapping[str, str], extra: Mapping[str, Any]
+) -> ApiError:
+    return ApiError(status, code, detail, headers=headers, extra=extra)
 
 
 def error_body(code: str, detail: str) -> dict[str, str]:

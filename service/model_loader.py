@@ -29,7 +29,7 @@ from model.inference import Predictor, SequencePredictor
 from model.inference.texture import TexturePredictor
 from service.settings import ServiceSettings
 
-__all__ = ["LoadedPredictor", "load_predictor", "load_sequence", "load_texture", "resolve_device"]
+__all__ = ["LoadedPredictor", "load_network", "load_predictor", "load_sequence", "load_texture", "resolve_device"]
 
 log = logging.getLogger("service.model_loader")
 
@@ -69,8 +69,10 @@ def resolve_device(setting: str) -> torch.device:
     return device
 
 
-def load_predictor(settings: ServiceSettings) -> LoadedPredictor:
-    """Load the network and body model described by ``settings`` (blocking; run it in a thread).
+def load_network(settings: ServiceSettings) -> tuple[Predictor, str | None]:
+    """The RSC-Net :class:`Predictor` of ``settings`` and a warning when it is a random initialisation.
+
+    This is all the inference worker needs (see :mod:`service.worker_process`); blocking.
 
     Raises:
         FileNotFoundError: no checkpoint and ``allow_random_init`` is off.
@@ -84,8 +86,7 @@ def load_predictor(settings: ServiceSettings) -> LoadedPredictor:
     path = settings.checkpoint
     if path.is_file():
         log.info("loading checkpoint %s on %s", path, device)
-        predictor = Predictor.from_checkpoint(path, device=device, body=body, precision=settings.precision)
-        return LoadedPredictor(predictor, None, *load_texture(settings, predictor), *load_sequence(settings, predictor))
+        return Predictor.from_checkpoint(path, device=device, body=body, precision=settings.precision), None
     if not settings.allow_random_init:
         raise FileNotFoundError(
             f"checkpoint {path} not found (set RSCNET_CHECKPOINT, "
@@ -104,6 +105,17 @@ def load_predictor(settings: ServiceSettings) -> LoadedPredictor:
         body=body,
         precision=settings.precision,
     )
+    return predictor, warning
+
+
+def load_predictor(settings: ServiceSettings) -> LoadedPredictor:
+    """The network (:func:`load_network`) with its texture and video models (blocking; run it in a thread).
+
+    Raises:
+        FileNotFoundError, RuntimeError, ValueError: see :func:`load_network`, :func:`load_texture`
+            and :func:`load_sequence`.
+    """
+    predictor, warning = load_network(settings)
     return LoadedPredictor(predictor, warning, *load_texture(settings, predictor), *load_sequence(settings, predictor))
 
 

@@ -76,6 +76,14 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("RSCNET_SMPL_MODEL_DIR", "SMPL_MODEL_DIR"),
         description="Directory (or file) of the SMPL model; unset = the embedded free-smpl-layout model.",
     )
+    worker: Literal["process", "thread"] = Field(
+        "process",
+        description=(
+            "Where the network runs: 'process' = a worker process of its own, so it never waits for the "
+            "server's GIL (the fast choice; one more model in memory); 'thread' = a thread of the server "
+            "process (one model in memory, but forward passes slow down while the HTTP side is busy)."
+        ),
+    )
     warmup: bool = Field(True, description="Run dummy batches before reporting ready.")
     ready_delay_s: float = Field(0.0, ge=0.0, description="Extra seconds to stay not-ready after warm-up.")
 

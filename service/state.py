@@ -14,21 +14,22 @@ readiness split of orchestrators). On shutdown the service stops taking work (50
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
 from typing import Any
 
 import anyio
-import numpy as np
 
 from model.inference import Predictor
 from service.batcher import DynamicBatcher
-from service.engine import CropItem, PredictorEngine
+from service.engine import CropItem, PredictorEngine, warm_up
 from service.errors import ApiError
 from service.metrics import ServiceMetrics
-from service.model_loader import LoadedPredictor, load_predictor
+from service.model_loader import LoadedPredictor, load_network, load_predictor
 from service.settings import ServiceSettings
+from service.worker_process import NetworkLoader, describe, run_batch, worker_pool_factory
 
 __all__ = ["ServiceState"]
 
@@ -46,6 +47,8 @@ class ServiceState:
         metrics: where to report.
         loader: builds the predictor (default :func:`service.model_loader.load_predictor`; tests
             may pass another).
+        network_loader: builds the network in the worker process when ``settings.worker`` is
+            ``"process"`` (default :func:`service.model_loader.load_network`; must be picklable).
     """
 
     def __init__(
@@ -53,10 +56,14 @@ class ServiceState:
         settings: ServiceSettings,
         metrics: ServiceMetrics,
         loader: Any = load_predictor,
+        network_loader: NetworkLoader = load_network,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
         self._loader = loader
+        self._network_loader = network_loader
+        #: The worker process (``{"pid", "checkpoint_id", "device"}``) when ``settings.worker`` is "process".
+        self.worker_process: dict[str, Any] | None = None
         self.status = "starting"
         self.error: str | None = None
         self.loaded: LoadedPredictor | None = None
@@ -107,10 +114,17 @@ class ServiceState:
             self.max_batch_size = s.resolved_max_batch_size(predictor.device.type)
             self.engine = PredictorEngine(predictor)
             self.status = "warming_up"
-            if s.warmup:
+            in_process = s.worker == "process"
+            if s.warmup and not in_process:
                 await anyio.to_thread.run_sync(self._warm_up)
             self.batcher = DynamicBatcher(
-                self.engine.run_batch,
+                run_batch if in_process else self.engine.run_batch,
+                executor_factory=(
+                    worker_pool_factory(s, self.max_batch_size if s.warmup else 0, self._network_loader)
+                    if in_process
+                    else None
+                ),
+                pipeline_depth=2 if in_process else 1,
                 max_batch_size=self.max_batch_size,
                 max_delay_s=s.max_delay_ms / 1000.0,
                 max_queue=s.queue_size,
@@ -120,6 +134,8 @@ class ServiceState:
                 more_coming=lambda: self.requests_in_app > self.requests_waiting,
             )
             await self.batcher.start()
+            if in_process:
+                await self._check_worker_process(predictor)
             if s.ready_delay_s > 0:
                 await asyncio.sleep(s.ready_delay_s)
             self.status = "ready"
@@ -129,6 +145,8 @@ class ServiceState:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported on /readyz; the process stays up
+            if self.batcher is not None:
+                await self.batcher.stop(drain=False)
             self.status = "failed"
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("the model could not be loaded; /readyz will answer 503")
@@ -136,14 +154,25 @@ class ServiceState:
     def _warm_up(self) -> None:
         """One single-crop pass with vertices and one full batch (allocates the device memory)."""
         assert self.engine is not None and self.loaded is not None and self.max_batch_size is not None
-        side = self.loaded.predictor.input_size
-        crop = np.zeros((side, side, 3), dtype=np.uint8)
         started = time.perf_counter()
-        for items in ([CropItem(crop, include_vertices=True)], [CropItem(crop)] * self.max_batch_size):
-            for result in self.engine.run_batch(items):
-                if isinstance(result, BaseException):
-                    raise RuntimeError(f"warm-up failed: {result}") from result
+        warm_up(self.engine, self.loaded.predictor.input_size, self.max_batch_size)
         log.info("warm-up done in %.2f s", time.perf_counter() - started)
+
+    async def _check_worker_process(self, predictor: Predictor) -> None:
+        """Start the worker process (it loads and warms up) and check it loaded the server's network."""
+        assert self.batcher is not None
+        started = time.perf_counter()
+        try:
+            info = await self.batcher.call_in_worker(describe)
+        except concurrent.futures.BrokenExecutor as exc:
+            raise RuntimeError("the inference worker process died while loading (see its log above)") from exc
+        if info["checkpoint_id"] != predictor.checkpoint_id:
+            raise RuntimeError(
+                f"the worker process loaded checkpoint {info['checkpoint_id']}, the server {predictor.checkpoint_id} "
+                "(did the file change during start-up?)"
+            )
+        self.worker_process = info
+        log.info("worker process %d ready on %s in %.2f s", info["pid"], info["device"], time.perf_counter() - started)
 
     async def stop(self) -> None:
         """Stop taking work, drain the queue, stop the worker."""

@@ -183,7 +183,7 @@ _MODELS_EXAMPLE = {
         "sequence": {"temporal_model": "gru", "kind": "gru", "gru_loaded": True, "bidirectional": False},
         "texture": {"texture_model": "Glo-S:0123456789abcdef", "loaded": True, "texture": "texglo", "uv_size": 128},
     },
-    "batching": {"max_batch_size": 8, "max_delay_ms": 10.0, "queue_size": 512},
+    "batching": {"max_batch_size": 8, "max_delay_ms": 10.0, "queue_size": 512, "worker": "process", "worker_pid": 4242},
     "limits": {"max_images": 32, "max_frames": 300},
     "versions": {"service": "0.1.0", "api": "v1"},
 }
@@ -243,6 +243,8 @@ async def get_models(state: StateDep) -> JSONResponse:
                 "max_batch_size": state.max_batch_size,
                 "max_delay_ms": s.max_delay_ms,
                 "queue_size": s.queue_size,
+                "worker": s.worker,
+                "worker_pid": None if state.worker_process is None else state.worker_process["pid"],
             },
             "limits": {
                 "max_upload_bytes": s.max_upload_bytes,

@@ -231,6 +231,30 @@ class FaultyPredictor:
         return {t for call in self.calls for t in call}
 
 
+class ExitingPredictor:
+    """Wraps a real predictor in the *worker process*; the process dies (``os._exit``) on a crop
+    marked ``MARK_CRASH``, as it would of a segfault or an out-of-memory kill."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def predict(self, crops, include_vertices: bool = False, batch_size: int = 32):  # noqa: ANN001, ANN201
+        if any(tuple(int(v) for v in c[0, 0]) == MARK_CRASH for c in crops):
+            os._exit(17)
+        return self._inner.predict(crops, include_vertices=include_vertices, batch_size=batch_size)
+
+
+def exiting_network_loader(settings: object) -> tuple[object, str | None]:
+    """``network_loader`` of the worker process: the settings' network inside :class:`ExitingPredictor`."""
+    from service.model_loader import load_network
+
+    predictor, warning = load_network(settings)  # type: ignore[arg-type]
+    return ExitingPredictor(predictor), warning
+
+
 class InProcessServer:
     """uvicorn serving an app in a thread of the test process, on 127.0.0.1 (any free port)."""
 
@@ -265,6 +289,33 @@ class InProcessServer:
         self._thread.join(30)
 
 
+def exiting_worker_server(tmp: Path) -> InProcessServer:
+    """An in-process server whose worker *process* dies on crops marked ``MARK_CRASH``."""
+    from service.app import create_app
+    from service.metrics import ServiceMetrics
+    from service.settings import ServiceSettings
+    from service.state import ServiceState
+
+    settings = ServiceSettings(
+        device="cpu",
+        precision="fp32",
+        torch_threads=1,
+        checkpoint=tmp / "absent" / "model.pt",
+        texture_checkpoint=tmp / "absent" / "texture.pt",
+        video_checkpoint=tmp / "absent" / "video.pt",
+        random_init_net=TINY_NET_DICT,
+        max_batch_size=8,
+        max_delay_ms=20.0,
+        queue_size=64,
+        max_images=8,
+        max_frames=8,
+        warmup=False,
+        worker="process",
+    )
+    state = ServiceState(settings, ServiceMetrics(), network_loader=exiting_network_loader)
+    return InProcessServer(create_app(settings, state=state)).start(timeout=120)
+
+
 def faulty_server(tmp: Path, **overrides: object) -> tuple[InProcessServer, FaultyPredictor]:
     """An in-process server whose predictor is a :class:`FaultyPredictor` around the tiny network."""
     from service.app import create_app
@@ -286,6 +337,7 @@ def faulty_server(tmp: Path, **overrides: object) -> tuple[InProcessServer, Faul
         "max_images": 8,
         "max_frames": 8,
         "warmup": False,
+        "worker": "thread",  # the FaultyPredictor lives in this process, where the tests steer it
     }
     values.update(overrides)
     settings = ServiceSettings(**values)

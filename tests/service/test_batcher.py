@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -341,3 +342,101 @@ def test_worker_task_is_restarted_if_it_dies() -> None:
         return out
 
     assert run(main()) == [10, 20, 30]
+
+
+def test_pipelined_batches_overlap_and_keep_order_per_request() -> None:
+    """pipeline_depth=2: the next batch is handed over while one runs; results stay per item."""
+    started = threading.Event()
+    gate = threading.Event()
+    calls: list[list[Any]] = []
+
+    def process(items: list[Any]) -> list[Any]:
+        calls.append(list(items))
+        if len(calls) == 1:
+            started.set()
+            gate.wait(5)
+        return [i + 1000 for i in items]
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)  # two at once: handed-over batches run
+
+    async def main() -> tuple[list[Any], list[Any], bool]:
+        b = DynamicBatcher(
+            process, max_batch_size=2, max_delay_s=0.01, max_queue=16, pipeline_depth=2, executor_factory=lambda: pool
+        )
+        await b.start()
+        first = asyncio.ensure_future(b.run([1, 2]))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        second = asyncio.ensure_future(b.run([3, 4]))
+        while len(calls) < 2:  # handed over although the first batch is still running
+            await asyncio.sleep(0.005)
+        first_still_running = not first.done()
+        gate.set()
+        out = await asyncio.gather(first, second)
+        await b.stop()
+        return out[0], out[1], first_still_running
+
+    a, c, first_still_running = run(main())
+    assert (a, c) == ([1001, 1002], [1003, 1004])
+    assert first_still_running and calls == [[1, 2], [3, 4]]
+
+
+def test_pipelined_batch_waits_until_full_or_worker_free() -> None:
+    """While a batch runs, the next one fills up (it is not cut by max_delay_s)."""
+    gate = threading.Event()
+    calls: list[list[Any]] = []
+
+    def process(items: list[Any]) -> list[Any]:
+        calls.append(list(items))
+        if len(calls) == 1:
+            gate.wait(5)
+        return list(items)
+
+    async def main() -> None:
+        b = DynamicBatcher(process, max_batch_size=3, max_delay_s=0.001, max_queue=16, pipeline_depth=2)
+        await b.start()
+        first = asyncio.ensure_future(b.run([0]))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(b.run([i])) for i in (1, 2)]
+        await asyncio.sleep(0.05)  # far past max_delay_s: still one open batch of 2
+        late = asyncio.ensure_future(b.run([3]))
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(first, late, *rest)
+        await b.stop()
+
+    run(main())
+    assert calls == [[0], [1, 2, 3]]
+
+
+def test_two_batches_in_flight_when_the_worker_breaks_make_one_new_executor() -> None:
+    made: list[concurrent.futures.Executor] = []
+    gate = threading.Event()
+
+    def factory() -> concurrent.futures.Executor:
+        made.append(concurrent.futures.ThreadPoolExecutor(max_workers=2))
+        return made[-1]
+
+    def process(items: list[Any]) -> list[Any]:
+        if len(made) == 1:  # the first executor "dies" under both batches
+            gate.wait(5)
+            raise concurrent.futures.BrokenExecutor("worker process died")
+        return [i * 2 for i in items]
+
+    async def main() -> tuple[list[Any], int]:
+        b = DynamicBatcher(
+            process, max_batch_size=2, max_delay_s=0.001, max_queue=16, pipeline_depth=2, executor_factory=factory
+        )
+        await b.start()
+        first = asyncio.ensure_future(b.run([1, 2]))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(b.run([3, 4]))
+        await asyncio.sleep(0.05)
+        gate.set()
+        out = (await first) + (await second)
+        crashes = b.crashes
+        await b.stop()
+        return out, crashes
+
+    out, crashes = run(main())
+    assert out == [2, 4, 6, 8]  # nothing lost: both broken batches re-run item by item
+    assert crashes == 2 and len(made) == 2

@@ -62,7 +62,9 @@ def test_models_says_what_is_loaded(client: httpx.Client) -> None:
     assert [r["index"] for r in m["network"]["resolution_ranges"]] == [0, 1, 2, 3, 4]
     assert m["modules"]["sequence"]["gru_loaded"] is False and m["modules"]["sequence"]["kind"] == "filter"
     assert m["modules"]["texture"]["loaded"] is False and m["modules"]["texture"]["texture"] == "flat-default"
-    assert m["batching"] == {"max_batch_size": 8, "max_delay_ms": 50.0, "queue_size": 64}
+    pid = m["batching"].pop("worker_pid")
+    assert isinstance(pid, int) and pid > 0  # the network runs in a worker process of its own
+    assert m["batching"] == {"max_batch_size": 8, "max_delay_ms": 50.0, "queue_size": 64, "worker": "process"}
     assert m["versions"]["api"] == "v1" and m["versions"]["torch"]
     assert r.headers["x-body-model"] == BODY
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from service_support import (
     FaultyPredictor,
     InProcessServer,
     encode,
+    exiting_worker_server,
     faulty_server,
     marked_crop,
     mp4_bytes,
@@ -284,6 +286,38 @@ def test_worker_crash_mid_batch_recovers(faulty: tuple) -> None:
         assert_error(c.post("/v1/smpl", files=crops_part(marked_crop(MARK_CRASH, 25))), 500, "internal_error")
         r = c.post("/v1/smpl", files=crops_part(marked_crop(None, 26), marked_crop(None, 27)))
         assert r.status_code == 200 and all(e["ok"] for e in r.json()["results"])  # serving after two crashes
+
+
+def test_worker_process_death_mid_batch_recovers(tmp_path: Path) -> None:
+    """The worker *process* dies (os._exit) on one crop of a shared batch: a new process serves the rest."""
+    server = exiting_worker_server(tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            models = c.get("/v1/models").json()
+            assert models["batching"]["worker"] == "process"
+            first_pid = models["batching"]["worker_pid"]
+            assert isinstance(first_pid, int) and first_pid != os.getpid()
+        a, b = asyncio.run(
+            _post_all(
+                server.url,
+                [
+                    crops_part(marked_crop(None, 31), marked_crop(MARK_CRASH, 32)),
+                    crops_part(marked_crop(None, 33), marked_crop(None, 34)),
+                ],
+            )
+        )
+        assert a.status_code == 200 and b.status_code == 200, (a.text, b.text)
+        res = a.json()["results"]
+        assert res[0]["ok"] is True and (res[1]["ok"], res[1]["status"], res[1]["error"]) == (False, 500, "internal_error")
+        assert "crashed" in res[1]["detail"]
+        assert all(e["ok"] for e in b.json()["results"])
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            assert c.get("/readyz").status_code == 200
+            assert counter(c.get("/metrics").text, "rscnet_worker_crashes_total") >= 2  # the batch, then the crop alone
+            r = c.post("/v1/smpl", files=crops_part(marked_crop(None, 35), marked_crop(None, 36)))
+            assert r.status_code == 200 and all(e["ok"] for e in r.json()["results"])
+    finally:
+        server.stop()
 
 
 def test_client_disconnect_while_queued_drops_its_crops(faulty: tuple) -> None:
