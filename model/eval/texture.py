@@ -19,7 +19,8 @@ Reference row "mean texture": the per-texel mean of the training identities' gro
 for every input (what an input-blind predictor scores). Writes ``eval.json``, ``table.md`` and a
 PNG grid per checkpoint (columns: x_L, x_H, render, predicted UV, GT UV). ``eval.json`` also has,
 per checkpoint, the paired difference of every metric to the last checkpoint given (mean over the
-same test images and its standard error), to tell real gaps from noise.
+same test images and its standard error), to tell real gaps from noise; checkpoints that share a
+model name (runs of one config with other ``--seed``s) also get a mean ± standard deviation row.
 """
 
 from __future__ import annotations
@@ -178,6 +179,43 @@ def save_grid(grid: dict[str, Tensor], path: str | Path, cell: int = 128) -> Pat
     return path
 
 
+_METRICS = ("reid_distance", "reid_loss", "reid_distance_judge", "uv_l1_visible", "uv_psnr_visible", "uv_l1_whole", "uv_psnr_whole")
+
+
+def run_means(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per model name with several runs (e.g. seeds): ``{name: {metric: {"mean", "std", "runs"}}}``.
+
+    ``std`` is the sample standard deviation over the runs (run-to-run spread, which single-run
+    tables cannot show).
+    """
+    groups: dict[str, list[dict[str, float]]] = {}
+    for r in rows:
+        groups.setdefault(r["name"], []).append(r["metrics"])
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name, runs in groups.items():
+        if len(runs) < 2:
+            continue
+        out[name] = {}
+        for k in _METRICS:
+            if all(k in m for m in runs):
+                v = np.asarray([m[k] for m in runs], dtype=np.float64)
+                out[name][k] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "runs": len(runs)}
+    return out
+
+
+def _fmt_run_means(means: dict[str, dict[str, dict[str, float]]]) -> str:
+    if not means:
+        return ""
+    keys = [k for k in _METRICS if all(k in m for m in means.values())]
+    lines = ["", "Mean ± standard deviation over runs of the same model (seeds):", ""]
+    lines.append("| model | runs | " + " | ".join(keys) + " |")
+    lines.append("|" + "---|" * (len(keys) + 2))
+    for name, m in means.items():
+        runs = next(iter(m.values()))["runs"]
+        lines.append(f"| {name} | {runs} | " + " | ".join(f"{m[k]['mean']:.4f} ± {m[k]['std']:.4f}" for k in keys) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _fmt_table(rows: list[dict[str, Any]]) -> str:
     judge = all("reid_distance_judge" in r["metrics"] for r in rows)
     head = "| model | geometry | steps | ReID distance | ReID loss |" + (" ReID distance (judge) |" if judge else "")
@@ -251,9 +289,10 @@ def main(argv: list[str] | None = None) -> None:
         results.append({"name": "mean texture (reference)", "checkpoint": None, "geometry": source, "steps": 0, "metrics": ev.summary()})
     sources = sorted({r["geometry"] for r in results})
     agreement = {src: geometry_agreement(load_geometry(args.data, src, "test"), gt_geometry, body, test.crop_size, args.samples) for src in sources}
-    report = {"geometry_vs_ground_truth": agreement, "judge_reid": args.judge_reid, "low_res": args.low_res, "samples": args.samples or len(test), "test_identities": int(test.texture_ids.numel()), "reid": args.reid, "rows": results, "seconds": round(time.time() - t0, 1)}
+    means = run_means([r for r in results if r["checkpoint"] is not None])
+    report = {"run_means": means, "geometry_vs_ground_truth": agreement, "judge_reid": args.judge_reid, "low_res": args.low_res, "samples": args.samples or len(test), "test_identities": int(test.texture_ids.numel()), "reid": args.reid, "rows": results, "seconds": round(time.time() - t0, 1)}
     (out_dir / "eval.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = _fmt_table(results) + "".join(
+    table = _fmt_table(results) + _fmt_run_means(means) + "".join(
         f"\nGeometry '{src}' vs ground truth on the test images: silhouette IoU {a['silhouette_iou']:.3f}, "
         f"mean 2D vertex error {a['vertex_2d_error_px']:.1f} px ({test.crop_size} px crops).\n"
         for src, a in agreement.items()

@@ -22,7 +22,12 @@ import torch
 from torch import Tensor, nn
 
 from model.body.model import MeanParams
-from model.nets.backbones.resnet import LoadReport, ResolutionAwareResNet, load_torchvision_state_dict
+from model.nets.backbones.resnet import (
+    IncompatibleStateDictError,
+    LoadReport,
+    ResolutionAwareResNet,
+    load_torchvision_state_dict,
+)
 from model.nets.config import NetConfig
 from model.nets.heads.projection import ProjectionHead
 from model.nets.heads.regressor import IterationOutput, IterativeRegressor
@@ -141,6 +146,41 @@ class RSCNet(nn.Module):
     def load_imagenet_backbone(self, state_dict: dict[str, Tensor], *, ignore_fc: bool = True) -> LoadReport:
         """Load torchvision ResNet weights into the backbone (see :func:`load_torchvision_state_dict`)."""
         return load_torchvision_state_dict(self.backbone, state_dict, ignore_fc=ignore_fc)
+
+    def initialise_from(self, state_dict: dict[str, Tensor]) -> LoadReport:
+        """Start from another RSC-Net's weights, e.g. an HR-only model (the paper initialises every
+        model, baselines included, with the parameters of a network trained on full-resolution data).
+
+        Strict like :func:`load_torchvision_state_dict`: every tensor of this network must come from
+        ``state_dict`` and every tensor there must land here, with matching shapes. The one
+        exception is ``backbone.alpha`` when the source is a plain ResNet and this network is
+        resolution-aware: it keeps its initial value 1 (reported as newly initialised), which
+        leaves the network's output unchanged. A source ``alpha`` this network cannot hold (a plain
+        target) is refused rather than dropped.
+
+        Raises:
+            IncompatibleStateDictError: missing, unexpected or mismatched keys (all named); the
+                network is left unchanged.
+        """
+        prefix = "backbone."
+        backbone = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        heads = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
+        own_heads = {k: v for k, v in self.state_dict().items() if not k.startswith(prefix)}
+        problems = []
+        if sorted(set(own_heads) - set(heads)):
+            problems.append(f"missing keys: {sorted(set(own_heads) - set(heads))}")
+        if sorted(set(heads) - set(own_heads)):
+            problems.append(f"unexpected keys: {sorted(set(heads) - set(own_heads))}")
+        mismatched = [k for k in heads if k in own_heads and tuple(heads[k].shape) != tuple(own_heads[k].shape)]
+        if mismatched:
+            problems.append(f"shape mismatches: {mismatched}")
+        if problems:
+            raise IncompatibleStateDictError("cannot initialise the RSC-Net heads: " + "; ".join(problems))
+        report = load_torchvision_state_dict(self.backbone, backbone, ignore_fc=False)
+        self.load_state_dict({**{prefix + k: v for k, v in self.backbone.state_dict().items()}, **heads}, strict=True)
+        report.loaded = [prefix + k for k in report.loaded] + sorted(heads)
+        report.newly_initialised = [prefix + k for k in report.newly_initialised]
+        return report
 
     def _check_images(self, images: Tensor) -> None:
         s = self.config.input_size

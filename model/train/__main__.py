@@ -36,13 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=None, help="override runtime.threads")
     parser.add_argument("--workers", type=int, default=None, help="override runtime.workers")
+    parser.add_argument("--seed", type=int, default=None, help="override runtime.seed (repeat a run with other seeds)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
 def runtime_overrides(args: argparse.Namespace) -> dict | None:
     """``{"runtime": {...}}`` from the command-line overrides, or ``None``."""
-    runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads), ("workers", args.workers)) if v is not None}
+    pairs = (("out_dir", args.out_dir), ("threads", args.threads), ("workers", args.workers), ("seed", args.seed))
+    runtime = {k: v for k, v in pairs if v is not None}
     return {"runtime": runtime} if runtime else None
 
 

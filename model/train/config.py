@@ -164,6 +164,20 @@ class RuntimeConfig:
 
 
 @dataclass(frozen=True)
+class InitConfig:
+    """Where the network's weights start.
+
+    Attributes:
+        checkpoint: a training or served RSC-Net checkpoint to start from (the paper starts every
+            model, baselines included, from a network trained on full-resolution images). Loading
+            is strict (:meth:`model.nets.RSCNet.initialise_from`): only a resolution table the
+            source lacks starts at 1. ``None``: random initialisation. Ignored when resuming.
+    """
+
+    checkpoint: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """A whole training run (see ``configs/train/*.yaml``).
 
@@ -175,6 +189,7 @@ class TrainConfig:
             SS and contrastive losses off.
         data, resolution, optim, augment, runtime: see their classes.
         stages: progressive schedule; one stage with all rows = no progressive training.
+        init: the weights to start from (default: random).
     """
 
     name: str
@@ -187,6 +202,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    init: InitConfig = field(default_factory=InitConfig)
 
     def __post_init__(self) -> None:
         p = len(self.resolution.bounds)

@@ -189,8 +189,12 @@ class Trainer:
         self.alpha_initialised: list[int] = [0]
         self.wall_seconds = 0.0
         self.aug_gen = torch.Generator().manual_seed(config.runtime.seed * 1000 + self.rank)
+        #: What the weights started from (``None``: random initialisation).
+        self.initialised_from: dict[str, Any] | None = None
         if resume and (self.out_dir / "last.pt").is_file():
             self._restore(self.out_dir / "last.pt")
+        elif config.init.checkpoint is not None:
+            self._initialise_from(Path(config.init.checkpoint))
         self.dataset = self._build_dataset()
 
     # ------------------------------------------------------------------ data
@@ -260,11 +264,29 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "queue": self.queue.state_dict(),
             "wall_seconds": self.wall_seconds,
+            "initialised_from": self.initialised_from,
         }
 
     def save(self, name: str = "last.pt") -> Path:
         path = save_checkpoint(self.state(), self.out_dir / name)
         return path
+
+    def _initialise_from(self, path: Path) -> None:
+        """Start from another run's network weights (config ``init.checkpoint``); strict."""
+        ckpt = load_checkpoint(path, map_location=self.device)
+        if ckpt["body_model"]["sha256"] != self.body.info.sha256:
+            raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
+        if int(ckpt["input_size"]) != self.config.net.input_size:
+            raise ValueError(f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size}")
+        report = self.net.initialise_from(ckpt["model"])
+        self.initialised_from = {
+            "checkpoint": str(path),
+            "step": int(ckpt.get("step", 0)),
+            "name": str(ckpt.get("train_config", {}).get("name", "")),
+            "newly_initialised": list(report.newly_initialised),
+        }
+        if self.rank == 0:
+            print(f"initialised from {path} (step {self.initialised_from['step']}): {report}")
 
     def _restore(self, path: Path) -> None:
         ckpt = load_checkpoint(path, map_location=self.device)
@@ -277,6 +299,7 @@ class Trainer:
         self.epoch = int(ckpt.get("epoch", 0)) + 1
         self.alpha_initialised = [int(r) for r in ckpt["alpha_initialised"]]
         self.wall_seconds = float(ckpt.get("wall_seconds", 0.0))
+        self.initialised_from = ckpt.get("initialised_from")
 
     # ------------------------------------------------------------------ loop
     def _lr(self) -> float:

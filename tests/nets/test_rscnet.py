@@ -98,3 +98,31 @@ def test_bad_images_raise() -> None:
         net(torch.rand(1, 3, 96, 96), r)
     with pytest.raises(TypeError, match="float"):
         net(torch.zeros(1, 3, 64, 64, dtype=torch.uint8), r)
+
+
+def test_initialise_from_a_plain_network_keeps_its_outputs() -> None:
+    """HR-only (plain) -> resolution-aware: alpha starts at 1, so every range reproduces the source."""
+    from model.nets.backbones.resnet import IncompatibleStateDictError
+
+    plain = make(resolution_aware=False).eval()
+    with torch.no_grad():  # make the source differ from any fresh initialisation
+        for p in plain.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    ra = make(num_ranges=3).eval()
+    report = ra.initialise_from(plain.state_dict())
+    assert report.newly_initialised == ["backbone.alpha"]
+    assert torch.equal(ra.backbone.alpha, torch.ones(3, ra.backbone.num_blocks))
+    assert sorted(report.loaded) == sorted(k for k in ra.state_dict() if k != "backbone.alpha")
+    x = torch.rand(3, 3, 64, 64)
+    with torch.no_grad():
+        ref = plain(x, None)
+        out = ra(x, torch.tensor([0, 1, 2]))
+    assert torch.allclose(out.pose_rotmat, ref.pose_rotmat, atol=1e-5) and torch.allclose(out.betas, ref.betas, atol=1e-5)
+
+    # The other way would drop the trained resolution table: refused, and the target is unchanged.
+    before = {k: v.clone() for k, v in plain.state_dict().items()}
+    with pytest.raises(IncompatibleStateDictError, match="alpha"):
+        plain.initialise_from(ra.state_dict())
+    with pytest.raises(IncompatibleStateDictError, match="regressor|shape"):
+        make(depth=34).initialise_from(make(depth=50, resolution_aware=False).state_dict())
+    assert all(torch.equal(before[k], v) for k, v in plain.state_dict().items())

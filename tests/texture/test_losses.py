@@ -81,3 +81,17 @@ def test_retrieval_metrics_perfect_random_and_partial() -> None:
     m2 = retrieval_metrics(emb, torch.tensor([0, 0, 1]))
     assert m2.queries == 2  # the lone identity-1 image has no positive
     assert m2.rank1 == 0.0 and m2.mAP == pytest.approx(0.5)
+
+
+def test_run_means_group_runs_of_one_model_by_name() -> None:
+    from model.eval.texture import _fmt_run_means, run_means
+
+    def row(name: str, d: float) -> dict:
+        return {"name": name, "metrics": {"reid_distance": d, "uv_l1_visible": 2 * d}}
+
+    means = run_means([row("Glo-S", 0.5), row("Glo-S", 0.7), row("Glo-C", 0.6), row("w/o Glo", 0.9)])
+    assert set(means) == {"Glo-S"}  # one run: nothing to average
+    m = means["Glo-S"]["reid_distance"]
+    assert m["runs"] == 2 and abs(m["mean"] - 0.6) < 1e-12 and abs(m["std"] - 0.2 / 2**0.5) < 1e-12
+    assert abs(means["Glo-S"]["uv_l1_visible"]["mean"] - 1.2) < 1e-12
+    assert "| Glo-S | 2 | 0.6000 ± 0.1414 | 1.2000 ± 0.2828 |" in _fmt_run_means(means)

@@ -22,7 +22,7 @@ CROP = 32
 
 
 def _args(config: Path, **kw) -> argparse.Namespace:
-    base = dict(config=str(config), resume=False, max_steps=None, out_dir=None, device="cpu", threads=1, workers=None, no_progress=True)
+    base = dict(config=str(config), resume=False, max_steps=None, out_dir=None, device="cpu", threads=1, workers=None, seed=None, no_progress=True)
     base.update(kw)
     return argparse.Namespace(**base)
 

@@ -81,3 +81,26 @@ def test_served_export_fp16_and_int8(tiny_config_file: Path, tmp_path: Path) -> 
         tol = rel * float(value.float().abs().max()) + 1e-6
         assert torch.allclose(got, value.float(), atol=tol), key
     assert served.stat().st_size < (Path(cfg.runtime.out_dir) / "last.pt").stat().st_size
+
+
+def test_init_checkpoint_starts_from_another_run_and_resume_ignores_it(tiny_config_file: Path, tmp_path: Path) -> None:
+    plain = load_config(tiny_config_file, {"net": {"backbone": {"resolution_aware": False}}, "runtime": {"out_dir": str(tmp_path / "hr")}})
+    source = Trainer(plain, device="cpu", max_steps=1, show_progress=False)
+    source.train()
+    src_path = source.save()
+    src = load_checkpoint(src_path)["model"]
+
+    cfg = load_config(tiny_config_file, {"init": {"checkpoint": str(src_path)}, "runtime": {"out_dir": str(tmp_path / "ft")}})
+    trainer = Trainer(cfg, device="cpu", show_progress=False)
+    own = trainer.net.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in src.items())
+    assert torch.equal(own["backbone.alpha"], torch.ones_like(own["backbone.alpha"]))
+    info = trainer.initialised_from
+    assert info is not None and info["step"] == 1 and info["newly_initialised"] == ["backbone.alpha"]
+    trainer.max_steps = 1
+    trainer.train()
+    assert load_checkpoint(Path(cfg.runtime.out_dir) / "last.pt")["initialised_from"]["checkpoint"] == str(src_path)
+
+    resumed = Trainer(cfg, device="cpu", resume=True, show_progress=False)  # the run's own weights, not the init
+    assert resumed.step == 1 and resumed.initialised_from == info
+    assert not all(torch.equal(resumed.net.state_dict()[k], v) for k, v in src.items())
