@@ -95,6 +95,18 @@ class Crop:
         return (self.offset[0], self.offset[1], int(w), int(h))
 
 
+def declared_pixels(data: bytes) -> int | None:
+    """``W * H`` from the image header (nothing is decoded), or ``None`` when it cannot be read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as img:
+                width, height = img.size
+    except Exception:  # noqa: BLE001 - any unreadable header: the caller decodes the careful way
+        return None
+    return int(width) * int(height)
+
+
 def decode_image(data: bytes, *, max_pixels: int, what: str = "image", budget: PixelBudget | None = None) -> np.ndarray:
     """Decode an uploaded image to ``(H, W, 3)`` uint8 RGB.
 

@@ -345,7 +345,7 @@ class Trainer:
             self.wall_seconds += time.perf_counter() - t0
             samples += batch["images"].shape[0]
             bar.update(1)
-            bar.set_postfix(loss=f"{float(loss):.3f}", stage=stage)
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", stage=stage)
             if self.rank == 0 and (self.step % cfg.runtime.log_every == 0 or self.step == end):
                 now = time.perf_counter()
                 last = {"step": self.step, "stage": stage, "epoch": self.epoch, "lr": self._lr(),

@@ -131,3 +131,20 @@ def test_video_frames_are_decoded_lazily() -> None:
     assert first.shape == (48, 32, 3)
     frames.close()  # stop early: the temporary file is removed
     assert set(glob.glob(f"{tempfile.gettempdir()}/rscnet-upload-*")) == before
+
+
+def test_declared_pixels_reads_headers_only_and_picks_the_inline_path() -> None:
+    from service.images import declared_pixels
+    from service.pipeline import INLINE_DECODE_PIXELS, _small_enough_inline
+
+    small = encode(random_rgb(96, 48))
+    assert declared_pixels(small) == 96 * 48
+    assert declared_pixels(png_bomb_header(1000, 900)) == 1000 * 900  # from the header: nothing decoded
+    bomb = png_bomb_header(60000, 60000)
+    assert declared_pixels(bomb) is None  # PIL refuses to open a bomb: the careful path reports it
+    assert declared_pixels(b"") is None and declared_pixels(b"not an image") is None
+    assert _small_enough_inline([small, small])  # a few surveillance crops: decoded on the event loop
+    assert not _small_enough_inline([bomb])  # big (or lying) images go to a worker thread
+    assert not _small_enough_inline([small, b"garbage"])  # so do unreadable ones
+    n = INLINE_DECODE_PIXELS // (96 * 48) + 1
+    assert not _small_enough_inline([small] * n)
