@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_s) or None,
+        timeout_keep_alive=math.ceil(settings.keep_alive_s),
     )
     return 0
 

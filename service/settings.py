@@ -93,6 +93,15 @@ class ServiceSettings(BaseSettings):
     queue_size: int = Field(512, ge=1, description="Crops waiting for the worker at most (429 beyond).")
     request_timeout_s: float = Field(60.0, gt=0.0, description="Past this a request answers 504.")
     shutdown_timeout_s: float = Field(30.0, ge=0.0, description="Graceful shutdown: time to drain the queue.")
+    keep_alive_s: float = Field(
+        75.0,
+        gt=0.0,
+        description=(
+            "Idle keep-alive connections are closed after this many seconds. Longer than the idle "
+            "expiry of client pools (httpx: 5 s) and proxies, so the client, not the server, closes an "
+            "idle connection: with equal timeouts a request sent as the server closes fails (ReadError)."
+        ),
+    )
 
     # ----------------------------------------------------------------- input limits
     max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="Largest request body (413 beyond).")

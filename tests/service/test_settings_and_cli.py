@@ -110,3 +110,20 @@ def test_cli_rejects_invalid_settings() -> None:
         [sys.executable, "-m", "service", "--device", "tpu"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2 and "device" in out.stderr
+
+
+def test_keep_alive_outlasts_client_pools(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn keeps idle connections longer than httpx's 5 s pool expiry (no close/send race)."""
+    import uvicorn
+
+    from service.__main__ import main
+
+    seen: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.append(kw))
+    monkeypatch.setattr("service.app.create_app", lambda settings: object())
+    assert main(["--port", "0"]) == 0
+    monkeypatch.setenv("RSCNET_KEEP_ALIVE_S", "12.5")
+    assert main(["--port", "0"]) == 0
+    assert [kw["timeout_keep_alive"] for kw in seen] == [75, 13]
+    monkeypatch.setenv("RSCNET_KEEP_ALIVE_S", "0")
+    assert main(["--port", "0"]) == 2  # invalid: refused at start-up
