@@ -22,7 +22,9 @@ How it works:
 * If the process dies (segfault, out-of-memory kill, ``os._exit``), the pool is broken; the
   batcher treats that as a crash: new pool, and the crashed batch re-run item by item.
 * The process ignores SIGINT (Ctrl+C in a terminal reaches the whole process group): the
-  server drains its queue first and then shuts the pool down.
+  server drains its queue first and then shuts the pool down. It exits by itself within a second
+  when the server process is gone, however that ended (even SIGKILL), so no orphan keeps a model
+  in memory.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,9 +59,25 @@ _engine: PredictorEngine | None = None
 _predictor: Any = None
 
 
-def _initialise(settings: ServiceSettings, loader: NetworkLoader, warmup_batch: int) -> None:
+def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """Daemon thread of the worker process: exit as soon as the server process is gone.
+
+    However the server ends (SIGKILL, a crash, an orchestrator's timeout), its worker must not
+    stay behind holding a model in memory: an orphan is re-parented, so ``getppid`` changes.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="rscnet-parent-watch", daemon=True).start()
+
+
+def _initialise(settings: ServiceSettings, loader: NetworkLoader, warmup_batch: int, parent: int) -> None:
     """Pool initializer: remember how to load (cannot fail; loading happens on first use)."""
     global _settings, _loader, _warmup_batch
+    _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _settings, _loader, _warmup_batch = settings, loader, warmup_batch
@@ -105,7 +125,7 @@ def worker_pool_factory(
             max_workers=1,
             mp_context=context,
             initializer=_initialise,
-            initargs=(settings, network_loader, warmup_batch),
+            initargs=(settings, network_loader, warmup_batch, os.getpid()),
         )
 
     return make
