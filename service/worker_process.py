@@ -2,11 +2,11 @@
 
 Why: a forward pass is a few hundred small torch calls, and each one takes the GIL back from
 Python. With the worker as a *thread* of the server, every call waits behind the event loop
-(HTTP parsing, multipart, JSON) whenever that is busy. Measured on the 2-core CI machine with the
-committed 64-px ResNet-18 (batch 8, one torch thread): 18.4 ms alone, 18.0 ms beside another
-*process* running Python, but 120 ms beside a Python *thread* of the same process (1.1 s with
-the default 5 ms switch interval). Under load this capped the thread worker at ~70 % of the
-offline throughput.
+(HTTP parsing, multipart, JSON) whenever that is busy. ``python
+benchmarks/service/gil_contention.py`` on the 2-core CI machine, committed 64-px ResNet-18, batch
+8, one torch thread: 21 ms alone and beside another *process* running Python, but 148 ms beside a
+Python *thread* of the same process with a 0.5 ms switch interval (1.7 s with the default 5 ms).
+Under load this capped the thread worker at ~70 % of the offline throughput.
 
 How it works:
 

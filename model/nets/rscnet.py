@@ -166,11 +166,10 @@ class RSCNet(nn.Module):
         backbone = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
         heads = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
         own_heads = {k: v for k, v in self.state_dict().items() if not k.startswith(prefix)}
-        problems = []
-        if sorted(set(own_heads) - set(heads)):
-            problems.append(f"missing keys: {sorted(set(own_heads) - set(heads))}")
-        if sorted(set(heads) - set(own_heads)):
-            problems.append(f"unexpected keys: {sorted(set(heads) - set(own_heads))}")
+        missing, unexpected = sorted(set(own_heads) - set(heads)), sorted(set(heads) - set(own_heads))
+        problems = [f"missing keys: {missing}"] if missing else []
+        if unexpected:
+            problems.append(f"unexpected keys: {unexpected}")
         mismatched = [k for k in heads if k in own_heads and tuple(heads[k].shape) != tuple(own_heads[k].shape)]
         if mismatched:
             problems.append(f"shape mismatches: {mismatched}")

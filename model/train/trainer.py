@@ -271,11 +271,16 @@ class Trainer:
         path = save_checkpoint(self.state(), self.out_dir / name)
         return path
 
-    def _initialise_from(self, path: Path) -> None:
-        """Start from another run's network weights (config ``init.checkpoint``); strict."""
+    def _load_same_body(self, path: Path) -> dict[str, Any]:
+        """A checkpoint of a run with this run's body model (else ``ValueError``)."""
         ckpt = load_checkpoint(path, map_location=self.device)
         if ckpt["body_model"]["sha256"] != self.body.info.sha256:
             raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
+        return ckpt
+
+    def _initialise_from(self, path: Path) -> None:
+        """Start from another run's network weights (config ``init.checkpoint``); strict."""
+        ckpt = self._load_same_body(path)
         if int(ckpt["input_size"]) != self.config.net.input_size:
             raise ValueError(f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size}")
         report = self.net.initialise_from(ckpt["model"])
@@ -289,9 +294,7 @@ class Trainer:
             print(f"initialised from {path} (step {self.initialised_from['step']}): {report}")
 
     def _restore(self, path: Path) -> None:
-        ckpt = load_checkpoint(path, map_location=self.device)
-        if ckpt["body_model"]["sha256"] != self.body.info.sha256:
-            raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
+        ckpt = self._load_same_body(path)
         self.net.load_state_dict(ckpt["model"], strict=True)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.queue.load_state_dict(ckpt["queue"])
