@@ -188,7 +188,7 @@ class SyntheticPeople:
         view = concat_views([sc.view for sc in scenes])
         betas = torch.stack([sc.betas for sc in scenes]).to(dev)
         pose = torch.stack([sc.body_pose for sc in scenes]).to(dev)
-        root = camera_root_rotation(view.yaw, view.elevation).to(dev) @ axis_angle_to_matrix(pose[:, 0])
+        root = camera_root_rotation(view.yaw, view.elevation, view.off_axis).to(dev) @ axis_angle_to_matrix(pose[:, 0])
         pose = pose.clone()
         pose[:, 0] = matrix_to_axis_angle(root)
         # One body-model call per sample: batched matmuls round differently for different batch

@@ -1,4 +1,4 @@
-"""Framing: camera root rotation (upright, facing the camera, seen from above) and crop framing."""
+"""Framing: camera root rotation (upright, facing the camera, seen from above, off the axis), view draws and crop framing."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from model.data.framing import (
     camera_root_rotation,
     concat_views,
     frame_person,
+    frame_position,
+    mounted_elevation,
     sample_view,
+    view_ray_elevation,
 )
 
 HEAD = SMPL_JOINT_NAMES.index("head")
@@ -116,19 +119,78 @@ def test_frame_person_depth_scales_with_focal(body) -> None:
 def test_sample_view_ranges_and_reproducible() -> None:
     cfg = FramingConfig()
     s = 96
-    views = [sample_view(cfg, s, torch.Generator().manual_seed(i)) for i in range(200)]
+    views = [sample_view(cfg, s, torch.Generator().manual_seed(i)) for i in range(400)]
     v = concat_views(views)
-    assert v.yaw.shape == (200,) and v.centre_offset.shape == (200, 2)
+    assert v.yaw.shape == (400,) and v.centre_offset.shape == (400, 2) and v.off_axis.shape == (400, 2)
     assert (v.yaw.abs() <= math.pi).all()
-    assert (v.elevation >= 0).all() and (v.elevation <= math.radians(45) + 1e-6).all()
-    assert (v.focal >= 1.3 * s - 1e-3).all() and (v.focal <= 22 * s + 1e-3).all()
+    lo, hi = (math.radians(a) for a in cfg.elevation_deg)
+    assert (v.elevation >= lo - 1e-6).all() and (v.elevation <= hi + 1e-6).all()
+    assert (v.focal >= cfg.focal_range[0] * s - 1e-3).all() and (v.focal <= cfg.focal_range[1] * s + 1e-3).all()
     assert (v.box_scale >= 0.75 - 1e-6).all() and (v.box_scale <= 1.35 + 1e-6).all()
     assert (v.centre_offset.abs() <= 0.12 + 1e-6).all()
     # Log-uniform focal: the median is near the geometric mean of the range.
-    assert float(v.focal.median()) / s == pytest.approx(math.sqrt(1.3 * 22), rel=0.35)
+    assert float(v.focal.median()) / s == pytest.approx(math.sqrt(cfg.focal_range[0] * cfg.focal_range[1]), rel=0.35)
+    # A mix of eye-level and mounted cameras, mounted ones 2-6 m high.
+    mounted = v.camera_height > 0
+    assert float(mounted.float().mean()) == pytest.approx(1 - cfg.eye_level_prob, abs=0.08)
+    assert (v.camera_height[mounted] >= 2.0).all() and (v.camera_height[mounted] <= 6.0).all()
+    eye = v.elevation[~mounted].rad2deg()
+    assert (eye >= cfg.eye_level_elevation_deg[0] - 1e-4).all() and (eye <= cfg.eye_level_elevation_deg[1] + 1e-4).all()
+    # Mounted cameras: a real share of steep views (>= 30 degrees), some at the 60 degree limit.
+    steep = v.elevation[mounted].rad2deg()
+    assert float((steep >= 30).float().mean()) > 0.2 and float(steep.max()) == pytest.approx(60.0, abs=1e-3)
+    # Off the axis: up to the half field of view of the widest lens (55 degrees), often beyond 20.
+    angle = torch.atan(v.off_axis.norm(dim=1)).rad2deg()
+    assert float(angle.max()) <= 58.0 and float((angle > 20).float().mean()) > 0.3
     again = sample_view(cfg, s, torch.Generator().manual_seed(7))
-    for name in ("yaw", "elevation", "focal", "box_scale", "centre_offset"):
+    for name in ("yaw", "elevation", "focal", "box_scale", "centre_offset", "off_axis", "camera_height"):
         assert torch.equal(getattr(again, name), getattr(views[7], name))
+
+
+def test_mounted_elevation_follows_height_and_distance() -> None:
+    # Distance = 2 * 1.0 * 1.7 = 3.4 m along the ground; a 4.3 m camera sees the 0.9 m centre 45 degrees down.
+    assert mounted_elevation(4.3, 2.0, 1.0) == pytest.approx(math.radians(45.0))
+    assert mounted_elevation(6.0, 20.0, 1.2) < mounted_elevation(6.0, 2.0, 1.2) < mounted_elevation(6.0, 1.0, 1.2)
+    assert mounted_elevation(2.0, 5.0, 1.2) < mounted_elevation(6.0, 5.0, 1.2)
+
+
+@pytest.mark.parametrize("elevation_deg", [0.0, 20.0, 45.0, 60.0, -5.0])
+@pytest.mark.parametrize("position", [(1.0, 1.0), (-1.0, -1.0), (0.7, -0.2), (0.0, 0.0)])
+def test_off_axis_rotation_keeps_the_ray_elevation(elevation_deg: float, position: tuple[float, float]) -> None:
+    elevation = math.radians(elevation_deg)
+    x, y = frame_position(elevation, 110.0, *position)
+    rot = camera_root_rotation(torch.tensor([0.4]), torch.tensor([elevation]), torch.tensor([[x, y]]))
+    torch.testing.assert_close(rot @ rot.transpose(1, 2), torch.eye(3)[None], atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.linalg.det(rot), torch.ones(1), atol=1e-6, rtol=0)
+    assert float(view_ray_elevation(rot)) == pytest.approx(elevation, abs=1e-5)
+    # On the axis it is the plain camera rotation.
+    plain = camera_root_rotation(torch.tensor([0.4]), torch.tensor([elevation]))
+    same = camera_root_rotation(torch.tensor([0.4]), torch.tensor([elevation]), torch.zeros(1, 2))
+    torch.testing.assert_close(same, plain, atol=1e-6, rtol=0)
+
+
+def test_frame_position_limits() -> None:
+    half = math.tan(math.radians(55.0))
+    assert frame_position(0.0, 110.0, 1.0, 1.0) == pytest.approx((half, half * 9 / 16))
+    # A steep ray cannot come from the top of the frame or its far sides.
+    x, y = frame_position(math.radians(60.0), 110.0, 1.0, -1.0)
+    assert math.degrees(math.atan(y)) >= 60.0 - 85.0 - 1e-6
+    assert x < half and x == pytest.approx(math.sqrt(1 + y * y) / math.tan(math.radians(60.0)))
+
+
+def test_person_at_the_frame_edge_leans_outwards(body) -> None:
+    """Verticals of an elevated camera converge to the nadir below the frame: a person on the right
+    of a wide frame leans right (head right of the feet), one on the left leans left, one in the
+    middle stands straight."""
+    elevation = torch.full((3,), math.radians(40.0))
+    off = torch.tensor([[0.9, 0.2], [-0.9, 0.2], [0.0, 0.2]])
+    rot = camera_root_rotation(torch.zeros(3), elevation, off)
+    pose = torch.eye(3).expand(3, 24, 3, 3).clone()
+    pose[:, 0] = rot
+    j = body(torch.zeros(3, 10), pose).joints
+    lean = j[:, HEAD, 0] - j[:, ANKLES, 0].mean(1)  # camera x: right in the image
+    assert lean[0] > 0.2 and lean[1] < -0.2 and abs(float(lean[2])) < 0.05
+    torch.testing.assert_close(lean[0], -lean[1], atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize(
@@ -137,6 +199,11 @@ def test_sample_view_ranges_and_reproducible() -> None:
         {"elevation_deg": (-20.0, 10.0)},
         {"elevation_deg": (30.0, 10.0)},
         {"elevation_deg": (0.0, 90.0)},
+        {"eye_level_elevation_deg": (10.0, 5.0)},
+        {"mount_height_m": (0.5, 6.0)},
+        {"mount_height_m": (6.0, 2.0)},
+        {"lens_hfov_deg": (40.0, 170.0)},
+        {"eye_level_prob": 1.5},
         {"focal_range": (5.0, 2.0)},
         {"focal_range": (0.05, 2.0)},
         {"box_scale": (1.3, 1.1)},
