@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.server_protocol import header_timeout_protocol
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_s) or None,
         timeout_keep_alive=math.ceil(settings.keep_alive_s),
+        http=header_timeout_protocol(settings.header_timeout_s),
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

@@ -5,10 +5,15 @@ once the body is parsed (it knows how many crops the request brings). This middl
 earlier, without parsing the body, when
 
 * the queue is already full (the request would be refused there anyway), or
-* as many inference requests as the queue holds crops are already inside the app (reading,
-  decoding, waiting, encoding): on a CPU-bound host the event loop, not the worker, can be the
-  bottleneck, and without this bound requests would pile up in front of the queue check with
-  ever longer latencies instead of being refused.
+* as many inference requests as the queue holds crops are already inside the app with their
+  bodies received (decoding, waiting, encoding): on a CPU-bound host the event loop, not the
+  worker, can be the bottleneck, and without this bound requests would pile up in front of the
+  queue check with ever longer latencies instead of being refused.
+
+A request counts against that second bound only **once its whole body has arrived** (checked
+again at that moment: 429 then if the bound was reached meanwhile). Uploads still arriving cost
+nothing here, so stalled or slow uploads cannot lock other clients out; they are bounded per
+client and in time by :mod:`service.slow_clients`.
 
 So an overloaded server answers 200 or a fast 429, and the accepted requests keep a bounded
 latency.
@@ -19,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import ApiError
 from service.limits import send_error
@@ -50,13 +55,27 @@ class EarlyAdmissionMiddleware:
                 if admitted >= batcher.max_queue or self.in_flight >= batcher.max_queue:
                     await self._refuse(batcher, admitted, receive, send)
                     return
-            self.in_flight += 1
-            self._count(+1)
+            counted = False
+
+            async def admitting_receive() -> Message:
+                nonlocal counted
+                message = await receive()
+                body_complete = message["type"] == "http.request" and not message.get("more_body", False)
+                if body_complete and not counted:
+                    if batcher is not None and batcher.running and self.in_flight >= batcher.max_queue:
+                        batcher.count_rejected(1)
+                        raise self._queue_full(batcher, batcher.queue_length + batcher.reserved)
+                    counted = True
+                    self.in_flight += 1
+                    self._count(+1)
+                return message
+
             try:
-                await self.app(scope, receive, send)
+                await self.app(scope, admitting_receive, send)
             finally:
-                self.in_flight -= 1
-                self._count(-1)
+                if counted:
+                    self.in_flight -= 1
+                    self._count(-1)
             return
         await self.app(scope, receive, send)
 
@@ -64,15 +83,18 @@ class EarlyAdmissionMiddleware:
         if hasattr(self.state, "requests_in_app"):
             self.state.requests_in_app += delta  # type: ignore[attr-defined]
 
-    async def _refuse(self, batcher: Any, admitted: int, receive: Receive, send: Send) -> None:
+    def _queue_full(self, batcher: Any, admitted: int) -> ApiError:
         retry = batcher.retry_after_s()
-        error = ApiError(
+        return ApiError(
             429,
             "queue_full",
             f"the service is at capacity ({admitted} of {batcher.max_queue} crops admitted, "
             f"{self.in_flight} inference requests in progress); retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
+
+    async def _refuse(self, batcher: Any, admitted: int, receive: Receive, send: Send) -> None:
+        error = self._queue_full(batcher, admitted)
         try:  # read (not parse) the body, so the client gets the answer and keeps its connection
             while True:
                 message = await receive()

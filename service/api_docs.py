@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from service.errors import error_body
 from service.images import IMAGE_FORMATS
 from service.schemas import ErrorResponse
+from service.settings import ServiceSettings
+from service.uploads import MAX_FIELD_BYTES
 
 __all__ = [
     "BASE64_PATTERN",
@@ -23,6 +25,7 @@ __all__ = [
     "IMAGE_MEDIA_TYPES",
     "error_responses",
     "finalize_openapi",
+    "service_limits",
     "upload_body",
 ]
 
@@ -45,6 +48,12 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
         "malformed JSON body: Expecting value: line 1 column 1 (char 0)",
     ),
     401: ("Missing or wrong X-API-Key (only when the server has a key).", "unauthorized", "missing X-API-Key header"),
+    408: (
+        "The request line and headers (header timeout) or the body (body timeout) did not arrive in time; "
+        "the connection is closed. The body timeout may be configured to answer 400 instead.",
+        "body_timeout",
+        "the request body did not arrive within 60 s",
+    ),
     413: (
         "Too many bytes, pixels, images or frames (checked before decoding).",
         "too_many_pixels",
@@ -61,7 +70,8 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
         "the person crop is 4x4 pixels (WxH); both sides must be at least 8",
     ),
     429: (
-        "The inference queue is full; retry after the Retry-After header's seconds.",
+        "The inference queue is full, or this client already has too many uploads in progress "
+        "(too_many_uploads); retry after the Retry-After header's seconds.",
         "queue_full",
         "the inference queue is full (512 of 512 items waiting, 1 more requested); retry in 2 s",
     ),
@@ -237,14 +247,96 @@ def _openapi_error(status: int) -> dict[str, Any]:
     }
 
 
-def finalize_openapi(document: dict[str, Any]) -> dict[str, Any]:
+def service_limits(settings: ServiceSettings) -> dict[str, Any]:
+    """Every input limit the server enforces, by name (``info.x-limits`` of the document, ``limits`` of ``/v1/models``)."""
+    return {
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_field_bytes": MAX_FIELD_BYTES,
+        "max_json_depth": settings.max_json_depth,
+        "max_image_pixels": settings.max_image_pixels,
+        "max_request_pixels": settings.max_request_pixels,
+        "max_images": settings.max_images,
+        "max_frames": settings.max_frames,
+        "max_render_size": settings.max_render_size,
+        "queue_size": settings.queue_size,
+        "request_timeout_s": settings.request_timeout_s,
+        "header_timeout_s": settings.header_timeout_s,
+        "body_timeout_s": settings.body_timeout_s,
+        "body_timeout_status": settings.body_timeout_status,
+        "max_uploads_per_client": settings.max_uploads_per_client,
+    }
+
+
+def _array_variant(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` itself, or its array option when it is ``anyOf [array, null]``."""
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "array":
+            return option
+    return schema
+
+
+def _body_properties(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    content = operation.get("requestBody", {}).get("content", {})
+    return [c.get("schema", {}).get("properties", {}) for c in content.values()]
+
+
+def _set_item_limit(props: dict[str, Any], name: str, most: int) -> None:
+    if name in props and props[name].get("type") != "string":  # multipart JSON-text fields stay strings
+        _array_variant(props[name])["maxItems"] = most
+
+
+def _box_items(box: dict[str, Any]) -> None:
+    array = _array_variant(box)
+    if array.get("type") == "array" and array.get("items", {}).get("type") == "number":
+        array["minItems"] = array["maxItems"] = 4
+
+
+def _document_limits(document: dict[str, Any], settings: ServiceSettings) -> None:
+    """Write the limits of ``settings`` into the document, so that document and server agree."""
+    limits = service_limits(settings)
+    document.setdefault("info", {})["x-limits"] = limits
+    paths = document.get("paths", {})
+    per_field = {
+        "/v1/smpl": {"images": settings.max_images, "boxes": settings.max_images},
+        "/v1/sequence": {"frames": settings.max_frames, "track": settings.max_frames},
+    }
+    for path, fields in per_field.items():
+        for props in _body_properties(paths.get(path, {}).get("post", {})):
+            for name, most in fields.items():
+                _set_item_limit(props, name, most)
+            for name in ("boxes", "track"):
+                if name in props and props[name].get("type") != "string":
+                    _box_items(_array_variant(props[name]).get("items", {}))
+    for props in _body_properties(paths.get("/v1/texture", {}).get("post", {})):
+        if "size" in props:
+            props["size"]["maximum"] = settings.max_render_size
+        if "box" in props and props["box"].get("type") != "string":
+            _box_items(props["box"])
+    notes = (
+        f"\n\n**Limits of this server** (also in `info.x-limits` and `GET /v1/models`): request body "
+        f"{limits['max_upload_bytes']} bytes, JSON nesting {limits['max_json_depth']} levels, multipart text field "
+        f"{limits['max_field_bytes']} bytes, {limits['max_images']} images / {limits['max_frames']} frames per request, "
+        f"{limits['max_image_pixels']} pixels per image, rendered PNG side {limits['max_render_size']}; headers within "
+        f"{limits['header_timeout_s']:g} s and the body within {limits['body_timeout_s']:g} s of them "
+        f"({limits['body_timeout_status']} beyond), {limits['max_uploads_per_client']} uploads in progress per client."
+    )
+    info = document["info"]
+    if "Limits of this server" not in info.get("description", ""):
+        info["description"] = info.get("description", "") + notes
+
+
+def finalize_openapi(document: dict[str, Any], settings: ServiceSettings | None = None) -> dict[str, Any]:
     """Post-process FastAPI's document (in place; returned).
 
-    Optional API key, binary file parts, non-null optional parameters, documented 500s.
+    Optional API key, binary file parts, non-null optional parameters, documented 500s, and
+    (with ``settings``) the server's limits: ``info.x-limits``, ``maxItems`` of the file and box
+    lists, boxes of exactly 4 numbers, the texture ``size`` maximum.
 
     Every upload operation also documents 500 ``internal_error`` (a bug, or the worker crashed on
     its items), which FastAPI cannot know from the route.
     """
+    if settings is not None:
+        _document_limits(document, settings)
     for item in document.get("paths", {}).values():
         for operation in item.values():
             if not isinstance(operation, dict):
@@ -255,6 +347,7 @@ def finalize_openapi(document: dict[str, Any]) -> dict[str, Any]:
             if "multipart/form-data" in body:
                 _binary_file_parts(body["multipart/form-data"].get("schema"))
                 operation.setdefault("responses", {}).setdefault("500", _openapi_error(500))
+                operation["responses"].setdefault("408", _openapi_error(408))
     for schema in document.get("components", {}).get("schemas", {}).values():
         if isinstance(schema, dict) and schema.get("title", "").startswith("Body_"):
             _binary_file_parts(schema)

@@ -5,9 +5,12 @@
 >>> app = create_app(ServiceSettings(device="cpu"))   # serve with uvicorn.run(app)
 
 Middleware, outermost first: metrics (every request counted, also refused ones), identity
-headers, request-body size limit, early 429 while the queue is full, client-disconnect watch;
-then FastAPI's error handlers (JSON errors) and the routes. The OpenAPI document is post-processed by
-:func:`service.api_docs.finalize_openapi` (optional API key, binary file parts).
+headers, request-body size limit, upload guard (body deadline, per-client cap on uploads in
+progress), early 429 while the queue is full (a request counts once its body has arrived),
+client-disconnect watch; then FastAPI's error handlers (JSON errors) and the routes. The OpenAPI
+document is post-processed by :func:`service.api_docs.finalize_openapi` (optional API key, binary
+file parts, the limits of these settings). ``/docs`` and ``/redoc`` work offline
+(:mod:`service.offline_docs`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from service.errors import install_error_handlers
 from service.identity import IdentityHeadersMiddleware
 from service.limits import BodySizeLimitMiddleware
 from service.metrics import MetricsMiddleware, ServiceMetrics
+from service.offline_docs import install_offline_docs
 from service.routes import sequence, smpl, system, texture
 from service.settings import ServiceSettings
+from service.slow_clients import UploadGuardMiddleware
 from service.state import ServiceState
 
 __all__ = ["API_DESCRIPTION", "create_app"]
@@ -75,9 +80,12 @@ def create_app(settings: ServiceSettings | None = None, *, state: ServiceState |
         openapi_tags=_TAGS,
         lifespan=lifespan,
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = state
     install_error_handlers(app)
+    install_offline_docs(app, title="rscnet")
     for module in (system, smpl, sequence, texture):
         app.include_router(module.router)
     known = {getattr(r, "path", "") for r in app.routes}
@@ -85,12 +93,18 @@ def create_app(settings: ServiceSettings | None = None, *, state: ServiceState |
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = finalize_openapi(build_openapi())
+            app.openapi_schema = finalize_openapi(build_openapi(), settings)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(DisconnectWatchMiddleware)
     app.add_middleware(EarlyAdmissionMiddleware, state=state, paths=("/v1/smpl", "/v1/sequence", "/v1/texture"))
+    app.add_middleware(
+        UploadGuardMiddleware,
+        body_timeout_s=settings.body_timeout_s,
+        timeout_status=settings.body_timeout_status,
+        max_uploads_per_client=settings.max_uploads_per_client,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(IdentityHeadersMiddleware, state=state)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, known_paths=known)

@@ -6,13 +6,15 @@ extra keys, e.g. ``items`` with per-item errors), with these codes:
 ======  ==========================================================================================
 status  codes
 ======  ==========================================================================================
-400     ``bad_request`` (malformed multipart / JSON, missing field)
+400     ``bad_request`` (malformed multipart / JSON, JSON nested too deeply, missing field)
 401     ``unauthorized`` (missing or wrong ``X-API-Key`` when a key is configured)
 404     ``not_found``; 405 ``method_not_allowed``
 413     ``too_many_bytes``, ``too_many_pixels``, ``too_many_images``, ``too_many_frames``
 415     ``unsupported_media_type`` (request content type), ``undecodable_image``, ``undecodable_video``
-422     ``invalid_field``, ``image_too_small``, ``invalid_box``, ``not_enough_frames``, ``no_person``
-429     ``queue_full`` (with ``Retry-After``)
+408     ``header_timeout``, ``body_timeout`` (the request did not arrive in time; ``body_timeout`` may be a 400)
+422     ``invalid_field``, ``image_too_small``, ``invalid_box``, ``not_enough_frames``, ``no_person``,
+        ``track_length_mismatch``, ``frame_missing``
+429     ``queue_full``, ``too_many_uploads`` (with ``Retry-After``)
 499     ``client_closed_request`` (the client hung up while sending or waiting; logs / metrics only)
 500     ``internal_error`` (a bug, or the worker crashed on this item; never for bad input)
 501     ``not_supported`` (e.g. texture output with a body model that has no UV map)

@@ -28,7 +28,7 @@ from service.errors import ApiError
 from service.images import Box, BudgetExceeded, Crop, PixelBudget, crop_box, declared_pixels, decode_image
 from service.schemas import item_error_json
 from service.state import ServiceState
-from service.video import iter_video_frames
+from service.video import VideoInfo, iter_video_frames
 
 __all__ = [
     "RequestTimeoutHeader",
@@ -147,13 +147,17 @@ async def decode_crops(
 
 
 def _crops_from_video(
-    data: bytes, track: Sequence[Box | None] | None, max_pixels: int, max_frames: int, budget: PixelBudget
+    data: bytes,
+    track: Sequence[Box | None] | None,
+    max_pixels: int,
+    max_frames: int,
+    budget: PixelBudget,
+    info: VideoInfo,
 ) -> list[PreparedCrop | ApiError | None]:
     out: list[PreparedCrop | ApiError | None] = []
-    frames = iter_video_frames(
-        data, max_pixels=max_pixels, max_frames=max_frames, num_frames=None if track is None else len(track)
-    )
-    for i, frame in enumerate(frames):
+    for i, frame in enumerate(iter_video_frames(data, max_pixels=max_pixels, max_frames=max_frames, info=info)):
+        if track is not None and i >= len(track):
+            continue  # decoded to count the frames only: the track is checked against them afterwards
         start = time.perf_counter()
         box = None if track is None else track[i]
         if track is not None and box is None:
@@ -170,22 +174,51 @@ def _crops_from_video(
     return out
 
 
+def _check_track(track: Sequence[Box | None] | None, info: VideoInfo) -> None:
+    """422 unless the track has one entry per frame (decoded, or declared by a truncated file's header)."""
+    if track is None or len(track) == info.decoded_frames:
+        return
+    if info.truncated and len(track) == info.declared_frames:
+        return  # the missing frames are reported per frame and in the answer's warnings
+    declared = "" if info.declared_frames in (None, info.decoded_frames) else f" (its header says {info.declared_frames})"
+    raise ApiError(
+        422,
+        "track_length_mismatch",
+        f"the track has {len(track)} entries but the video has {info.decoded_frames} decodable frames{declared}; "
+        "send one entry per frame (null where no person is visible)",
+        extra={"track_entries": len(track), "video_frames": info.decoded_frames, "declared_frames": info.declared_frames},
+    )
+
+
 async def crops_from_video(
     state: ServiceState, data: bytes, track: Sequence[Box | None] | None
-) -> list[PreparedCrop | ApiError | None]:
-    """Decode a video frame by frame and cut the track's boxes (``None`` where the track has no box).
+) -> tuple[list[PreparedCrop | ApiError | None], VideoInfo]:
+    """Decode a whole video frame by frame and cut the track's boxes (``None`` where the track has no box).
 
-    Without a track every frame is a whole crop. Decoding runs in a worker thread.
+    Without a track every frame is a whole crop. Decoding runs in a worker thread. With a track
+    the list has one entry per track entry: frames a truncated file lacks are 422
+    ``frame_missing`` errors (the :class:`VideoInfo` says how many frames were decoded and declared).
 
     Raises:
         ApiError: see :func:`service.video.iter_video_frames`; 413 ``too_many_pixels`` when the kept
-            crops exceed ``max_request_pixels``.
+            crops exceed ``max_request_pixels``; 422 ``track_length_mismatch`` when the track's length
+            is neither the number of decodable frames nor (for a truncated file) the header's count.
     """
     s = state.settings
     budget = PixelBudget(s.max_request_pixels)
-    return await anyio.to_thread.run_sync(
-        _crops_from_video, data, track, s.max_image_pixels, s.max_frames, budget, limiter=state.cpu_limiter
+    info = VideoInfo()
+    out = await anyio.to_thread.run_sync(
+        _crops_from_video, data, track, s.max_image_pixels, s.max_frames, budget, info, limiter=state.cpu_limiter
     )
+    _check_track(track, info)
+    if track is not None:
+        for i in range(len(out), len(track)):
+            out.append(
+                None
+                if track[i] is None
+                else ApiError(422, "frame_missing", f"frame {i} could not be decoded: the video file is truncated")
+            )
+    return out, info
 
 
 def check_capacity(batcher: DynamicBatcher[CropItem, Any], items: int) -> None:

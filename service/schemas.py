@@ -23,6 +23,7 @@ __all__ = [
     "SequenceFrame",
     "SequenceParams",
     "SequenceResponse",
+    "SequenceWarning",
     "SmplParams",
     "SmplResponse",
     "SmplResult",
@@ -82,7 +83,7 @@ class SequenceParams(BaseModel):
     track: list[BoxList | None] | None = Field(
         None,
         description="Per-frame person boxes [x0, y0, w, h], or null where the person is not visible (the frame is "
-        "skipped). With a video, exactly len(track) frames are decoded from the start. Without it every "
+        "skipped). One entry per frame: a different length is a 422 naming both counts. Without it every "
         "frame is taken whole as a person crop.",
         examples=[[[100, 40, 60, 150], [102, 41, 60, 150], None]],
     )
@@ -212,6 +213,15 @@ class TemporalModelJson(BaseModel):
     description: str
 
 
+class SequenceWarning(BaseModel):
+    """One entry of ``warnings`` in a ``/v1/sequence`` answer."""
+
+    code: str = Field(examples=["truncated_video"])
+    detail: str
+    declared_frames: int | None = Field(None, description="Frames the video's header states.")
+    decoded_frames: int | None = Field(None, description="Frames that could be decoded.")
+
+
 class SequenceResponse(BaseModel):
     """``POST /v1/sequence``: one entry per frame, in order."""
 
@@ -222,6 +232,9 @@ class SequenceResponse(BaseModel):
     temporal_model: TemporalModelJson
     num_frames: int
     frames: list[SequenceFrame | ItemError]
+    warnings: list[SequenceWarning] = Field(
+        default_factory=list, description="What the answer leaves out and why (e.g. a truncated video); empty when nothing."
+    )
 
 
 class HealthResponse(BaseModel):

@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.json_limits import DEFAULT_MAX_JSON_DEPTH
+
 __all__ = ["DEFAULT_CHECKPOINT", "DEFAULT_TEXTURE_CHECKPOINT", "DEFAULT_VIDEO_CHECKPOINT", "ENV_PREFIX", "ServiceSettings"]
 
 #: Prefix of every environment variable of the service.
@@ -114,6 +116,39 @@ class ServiceSettings(BaseSettings):
     max_images: int = Field(32, ge=1, description="Images in one /v1/smpl request at most (413 beyond).")
     max_frames: int = Field(300, ge=1, description="Frames in one /v1/sequence request at most (413 beyond).")
     max_render_size: int = Field(1024, ge=16, le=4096, description="Largest side of a rendered PNG.")
+    max_json_depth: int = Field(
+        DEFAULT_MAX_JSON_DEPTH,
+        ge=3,
+        le=64,
+        description="Deepest JSON nesting accepted, in a JSON body and in the JSON text of a multipart field (400 / 422 beyond).",
+    )
+
+    # ----------------------------------------------------------------- slow and hostile clients
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0.0,
+        le=600.0,
+        description="A connection whose request line and headers have not all arrived this long after its first byte is closed.",
+    )
+    body_timeout_s: float = Field(
+        60.0,
+        gt=0.0,
+        le=3600.0,
+        description="A request whose body has not all arrived this long after its headers is answered body_timeout_status.",
+    )
+    body_timeout_status: Literal[408, 400] = Field(408, description="Status of that answer (408 Request Timeout or 400).")
+    max_uploads_per_client: int = Field(
+        16,
+        ge=1,
+        description=(
+            "Requests from one client address whose bodies are still arriving, at most (429 beyond). The address is "
+            "the peer's, or X-Forwarded-For's when the peer is in forwarded_allow_ips."
+        ),
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Comma-separated proxy addresses (or '*') whose X-Forwarded-For names the client (uvicorn's setting).",
+    )
 
     # ----------------------------------------------------------------- security
     api_key: SecretStr | None = Field(None, description="When set, /v1/* requires the header X-API-Key.")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from service.errors import ApiError
+from service.json_limits import DEFAULT_MAX_JSON_DEPTH, JsonLimitError, load_bounded_json
 
 __all__ = ["Upload", "UploadedFile", "format_validation_error", "parse_fields", "read_upload"]
 
@@ -59,6 +59,8 @@ class Upload:
     files: dict[str, list[UploadedFile]] = field(default_factory=dict)
     fields: dict[str, Any] = field(default_factory=dict)
     from_json: bool = False
+    #: Nesting limit for the JSON text of multipart fields (the JSON body was checked with it).
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
 
 
 def _media_type(request: Request) -> str:
@@ -86,6 +88,7 @@ async def read_upload(
     too_many_code: str,
     too_many_what: str,
     single_file_fields: Collection[str] = (),
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
 ) -> Upload:
     """Parse the body of ``request`` (multipart or JSON) into files and fields.
 
@@ -95,16 +98,22 @@ async def read_upload(
             (a list is a 422); the others take a JSON list of base64 strings (a bare string is a 422).
         max_files: most files accepted in total (413 ``too_many_code`` beyond).
         too_many_code, too_many_what: error code and noun for that 413 (e.g. ``"too_many_images"``).
+        max_json_depth: deepest nesting accepted in a JSON body (and, by :func:`parse_fields`, in
+            the JSON text of multipart fields); deeper is a 400 (body) or 422 (field).
 
     Raises:
-        ApiError: 415 (other content types), 400 (malformed body), 413 (too many files), 422
+        ApiError: 415 (other content types), 400 (malformed or too deeply nested body), 413 (too many files), 422
             (a file given for a non-file field or vice versa), 499 (the client disconnected while
             sending it).
     """
     try:
-        return await _read_upload(request, file_fields, max_files, too_many_code, too_many_what, single_file_fields)
+        upload = await _read_upload(
+            request, file_fields, max_files, too_many_code, too_many_what, single_file_fields, max_json_depth
+        )
     except ClientDisconnect:
         raise ApiError(499, "client_closed_request", "the client disconnected while sending the request") from None
+    upload.max_json_depth = max_json_depth
+    return upload
 
 
 async def _read_upload(
@@ -114,6 +123,7 @@ async def _read_upload(
     too_many_code: str,
     too_many_what: str,
     single_file_fields: Collection[str],
+    max_json_depth: int,
 ) -> Upload:
     media = _media_type(request)
     upload = Upload()
@@ -151,9 +161,9 @@ async def _read_upload(
         return upload
     if media == "application/json":
         body = await request.body()
-        try:
-            obj = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        try:  # the body's size was bounded by the body-size middleware as it arrived
+            obj = load_bounded_json(body, max_depth=max_json_depth, max_bytes=max(len(body), 1))
+        except JsonLimitError as exc:
             raise ApiError(400, "bad_request", f"malformed JSON body: {exc}") from None
         if not isinstance(obj, dict):
             raise ApiError(400, "bad_request", f"the JSON body must be an object, got {type(obj).__name__}")
@@ -215,10 +225,12 @@ def parse_fields(model: type[ModelT], upload: Upload, json_fields: Collection[st
                 del data[name]
             elif isinstance(text, str):
                 try:
-                    data[name] = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ApiError(422, "invalid_field", f"{name}: not valid JSON ({exc})") from None
+                    data[name] = load_bounded_json(text, max_depth=upload.max_json_depth, max_bytes=MAX_FIELD_BYTES)
+                except JsonLimitError as exc:
+                    raise ApiError(422, "invalid_field", f"{name}: {exc}") from None
     try:
         return model.model_validate(data, strict=upload.from_json)
     except ValidationError as exc:
         raise ApiError(422, "invalid_field", format_validation_error(exc)) from None
+    except (RecursionError, ValueError, TypeError) as exc:  # a validator failing in an unforeseen way on odd input
+        raise ApiError(422, "invalid_field", f"invalid fields ({type(exc).__name__})") from None

@@ -12,13 +12,32 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from service.errors import ApiError
 
-__all__ = ["VIDEO_CONTAINERS", "decode_video", "iter_video_frames", "sniff_container"]
+__all__ = ["VIDEO_CONTAINERS", "VideoInfo", "decode_video", "iter_video_frames", "sniff_container"]
+
+
+@dataclass
+class VideoInfo:
+    """What :func:`iter_video_frames` learnt about a video (filled in as it decodes).
+
+    Attributes:
+        declared_frames: the frame count the container's header states (``None`` when it states none).
+        decoded_frames: frames decoded so far (all of them once the iterator is exhausted).
+    """
+
+    declared_frames: int | None = None
+    decoded_frames: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        """Fewer frames decoded than the header states (a cut or damaged file)."""
+        return self.declared_frames is not None and self.decoded_frames < self.declared_frames
 
 #: Accepted containers (as reported by :func:`sniff_container`).
 VIDEO_CONTAINERS: tuple[str, ...] = ("mp4", "avi")
@@ -34,7 +53,13 @@ def sniff_container(data: bytes) -> str | None:
 
 
 def iter_video_frames(
-    data: bytes, *, max_pixels: int, max_frames: int, num_frames: int | None = None, what: str = "video"
+    data: bytes,
+    *,
+    max_pixels: int,
+    max_frames: int,
+    num_frames: int | None = None,
+    what: str = "video",
+    info: VideoInfo | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield the first frames of an MP4 / AVI file as ``(H, W, 3)`` uint8 RGB arrays, one at a time.
 
@@ -44,6 +69,7 @@ def iter_video_frames(
         max_frames: most frames accepted.
         num_frames: yield exactly this many frames (from the start); ``None``: all frames.
         what: name used in error messages.
+        info: filled in with the header's frame count and the frames decoded.
 
     Raises:
         ApiError: 415 ``undecodable_video`` (not MP4/AVI, no decodable frame), 413
@@ -71,6 +97,9 @@ def iter_video_frames(
                     "too_many_pixels",
                     f"{what} frames are {width}x{height} = {width * height} pixels; at most {max_pixels} are accepted",
                 )
+            if info is not None:
+                declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+                info.declared_frames = declared if declared > 0 else None
             limit = num_frames if num_frames is not None else max_frames
             count = 0
             while num_frames is None or count < num_frames:
@@ -80,6 +109,8 @@ def iter_video_frames(
                 if frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] * frame.shape[1] > max_pixels:
                     raise ApiError(415, "undecodable_video", f"{what} has a frame of unexpected shape {frame.shape}")
                 count += 1
+                if info is not None:
+                    info.decoded_frames = count
                 if count > limit:
                     raise ApiError(
                         413,

@@ -73,6 +73,7 @@ _GRU_DESCRIPTION = (
                             "description": _GRU_DESCRIPTION,
                         },
                         "num_frames": 2,
+                        "warnings": [],
                         "frames": [
                             {
                                 "index": 0,
@@ -121,6 +122,11 @@ async def estimate_sequence(
     ``track`` of per-frame person boxes (JSON; ``null`` where the person is not visible). Returns
     per-frame smoothed results (same fields as ``/v1/smpl``) and, with ``include_single_frame``,
     the unsmoothed ones.
+
+    A ``track`` must have one entry per frame: otherwise 422 ``track_length_mismatch`` naming
+    both counts (for a truncated video file, the count its header states is accepted too). A video
+    that decodes fewer frames than its header states answers with a ``truncated_video`` entry in
+    ``warnings`` giving both counts.
     """
     deadline = Deadline.for_request(state.settings.request_timeout_s, request_timeout)
     predictor, batcher = state.require_ready()
@@ -132,6 +138,7 @@ async def estimate_sequence(
         max_files=s.max_frames,
         too_many_code="too_many_frames",
         too_many_what="frames",
+        max_json_depth=s.max_json_depth,
     )
     params = parse_fields(SequenceParams, upload, json_fields={"track"})
     frames_files = upload.files.get("frames", [])
@@ -147,9 +154,15 @@ async def estimate_sequence(
         )
 
     prepared: list[PreparedCrop | ApiError | None]
+    warnings: list[dict[str, Any]] = []
     if frames_files:
         if track is not None and len(track) != len(frames_files):
-            raise ApiError(422, "invalid_field", f"track has {len(track)} entries for {len(frames_files)} frames")
+            raise ApiError(
+                422,
+                "track_length_mismatch",
+                f"the track has {len(track)} entries for {len(frames_files)} frames; send one entry per frame",
+                extra={"track_entries": len(track), "frames": len(frames_files)},
+            )
         present = [i for i in range(len(frames_files)) if track is None or track[i] is not None]
         check_capacity(batcher, len(present))
         decoded = await decode_crops(
@@ -163,7 +176,18 @@ async def estimate_sequence(
             prepared[i] = d
     else:
         check_capacity(batcher, 1 if track is None else max(1, sum(b is not None for b in track)))
-        prepared = await crops_from_video(state, videos[0].data, track)
+        prepared, info = await crops_from_video(state, videos[0].data, track)
+        if info.truncated:
+            warnings.append(
+                {
+                    "code": "truncated_video",
+                    "detail": f"the video's header states {info.declared_frames} frames but only "
+                    f"{info.decoded_frames} could be decoded (a cut or damaged file); the missing frames are "
+                    "not in the answer" + ("" if track is None else " (their track entries are ok=false entries)"),
+                    "declared_frames": info.declared_frames,
+                    "decoded_frames": info.decoded_frames,
+                }
+            )
 
     ok = [(i, p) for i, p in enumerate(prepared) if isinstance(p, PreparedCrop)]
     started = time.perf_counter()
@@ -244,5 +268,6 @@ async def estimate_sequence(
             "temporal_model": temporal_model,
             "num_frames": len(results),
             "frames": results,
+            "warnings": warnings,
         }
     )

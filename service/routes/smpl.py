@@ -113,7 +113,12 @@ async def estimate_smpl(
     predictor, batcher = state.require_ready()
     s = state.settings
     upload = await read_upload(
-        request, file_fields={"images"}, max_files=s.max_images, too_many_code="too_many_images", too_many_what="images"
+        request,
+        file_fields={"images"},
+        max_files=s.max_images,
+        too_many_code="too_many_images",
+        too_many_what="images",
+        max_json_depth=s.max_json_depth,
     )
     params = parse_fields(SmplParams, upload, json_fields={"boxes"})
     files = upload.files.get("images", [])

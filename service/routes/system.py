@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 import service
 from model.inference import MIN_SIDE
-from service.api_docs import error_responses
+from service.api_docs import error_responses, service_limits
 from service.auth import require_api_key
 from service.deps import StateDep
 from service.errors import error_body
@@ -247,12 +247,7 @@ async def get_models(state: StateDep) -> JSONResponse:
                 "worker_pid": None if state.worker_process is None else state.worker_process["pid"],
             },
             "limits": {
-                "max_upload_bytes": s.max_upload_bytes,
-                "max_image_pixels": s.max_image_pixels,
-                "max_images": s.max_images,
-                "max_frames": s.max_frames,
-                "max_render_size": s.max_render_size,
-                "request_timeout_s": s.request_timeout_s,
+                **service_limits(s),
                 "image_formats": list(IMAGE_FORMATS),
                 "video_containers": list(VIDEO_CONTAINERS),
             },

@@ -104,12 +104,13 @@ async def estimate_texture(
         max_files=1,
         too_many_code="too_many_images",
         too_many_what="images",
+        max_json_depth=s.max_json_depth,
     )
     params = parse_fields(TextureParams, upload, json_fields={"box"})
     files = upload.files.get("image", [])
     if len(files) != 1:
         raise ApiError(400, "bad_request", "send exactly one image file in the field 'image'")
-    if params.format == "png" and params.size > s.max_render_size:
+    if params.size > s.max_render_size:  # checked for every format, as the OpenAPI document says
         raise ApiError(422, "invalid_field", f"size: at most {s.max_render_size} pixels, got {params.size}")
     body = predictor.body_model
     if body.face_uvs is None:
