@@ -52,6 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from model.data.camera_effects import compress, interlace, near_infrared, quality_for_bits_per_pixel, vignette, white_balance
 from model.data.resolution import ResolutionRanges
 
 __all__ = [
@@ -67,8 +68,14 @@ __all__ = [
 
 _MODES = ("bicubic", "realistic")
 
-# Columns of the per-image parameter draws (one ``torch.rand`` row per image).
-_N_PARAMS = 14
+#: Columns of the per-image parameter draws (one ``torch.rand`` row per image), by name.
+_PARAMS = (
+    "blur", "blur_sigma", "defocus", "defocus_radius", "motion", "motion_len", "motion_angle",
+    "noise", "noise_std", "shot", "gray_noise", "jpeg", "jpeg_bpp", "jpeg_dy", "jpeg_dx",
+    "wb", "wb_red", "wb_blue", "vignette", "vignette_strength", "vignette_x", "vignette_y",
+    "light", "exposure", "agc", "night_gamma", "interlace", "interlace_shift", "interlace_sign", "line_double",
+)  # fmt: skip
+_N_PARAMS = len(_PARAMS)
 
 
 def _as_float_images(images: Tensor) -> tuple[Tensor, bool]:
@@ -167,6 +174,9 @@ def bicubic_down_up(images: Tensor, size: int | Tensor | list[int], out_size: in
 class DegradeConfig:
     """Parameters of :func:`degrade`. Ranges are ``(low, high)``, drawn uniformly.
 
+    Each effect of the realistic mode happens with its probability and draws its strength from
+    its range (see the module docstring for the order and the reasons).
+
     Attributes:
         mode: ``"bicubic"`` (the paper; the other fields are ignored) or ``"realistic"``.
         blur_prob: probability of a Gaussian optical blur.
@@ -175,13 +185,33 @@ class DegradeConfig:
         defocus_radius_range: disk radius, low-resolution pixels.
         motion_blur_prob: probability of a linear motion blur (random direction).
         motion_blur_len_range: motion length, low-resolution pixels.
-        noise_prob: probability of sensor noise.
+        motion_blur_max_frac: the motion length is at most this fraction of the low-resolution size.
+        noise_prob: probability of sensor noise (always on in low-light and night frames).
         noise_std_range: standard deviation of the Gaussian (read) noise, in ``[0, 1]`` units.
         shot_noise_range: gain ``k`` of the signal-dependent noise, variance ``k * x``
             (Poisson-like: ``x`` photons scaled by ``k``).
         gray_noise_prob: probability that the noise is the same in all channels (luminance only).
         jpeg_prob: probability of JPEG compression (otherwise only 8-bit quantisation).
-        jpeg_quality_range: JPEG quality, integers in ``[1, 100]``.
+        jpeg_quality_range: JPEG quality limits, integers in ``[1, 100]``; the quality follows
+            from the bit rate and is clipped to them.
+        jpeg_bpp_range: compressed bits per pixel, drawn log-uniformly (the camera's bit rate
+            spread over the crop), mapped to a quality by
+            :func:`~model.data.camera_effects.quality_for_bits_per_pixel`.
+        white_balance_prob: probability of a colour cast.
+        white_balance_range: log gain of red and of blue (each drawn), ``0.25`` = 28 % more.
+        vignette_prob: probability of a lens fall-off across the crop.
+        vignette_strength_range: darkening of the farthest crop corner.
+        low_light_prob: probability of a dark exposure with gain noise.
+        night_prob: probability of a grey near-infrared night frame (also dark and noisy).
+        exposure_range: light reaching the sensor, relative to a good exposure (dark and night frames).
+        agc_range: exponent ``a`` of the camera's automatic gain ``exposure ** -a`` (1 = back
+            to full brightness, noise amplified as much).
+        low_light_noise_range: read noise std at the sensor (before the gain).
+        night_gamma_range: exponent of the near-infrared response (< 1: lifted dark cloth).
+        interlace_prob: probability of an interlaced frame.
+        interlace_shift_range: horizontal motion between the two fields, as a fraction of the
+            low-resolution size (random sign; a walker's limbs move 1-3 % of the body height in 1/50 s).
+        line_double_prob: share of interlaced frames shown line-doubled instead of combed.
         degrade_full_resolution: also degrade images that are not downsampled
             (``size >= max(H, W)``); by default they are only resized, i.e. kept clean.
     """
@@ -191,23 +221,53 @@ class DegradeConfig:
     blur_sigma_range: tuple[float, float] = (0.3, 1.0)
     defocus_prob: float = 0.1
     defocus_radius_range: tuple[float, float] = (0.5, 1.5)
-    motion_blur_prob: float = 0.1
-    motion_blur_len_range: tuple[float, float] = (1.0, 3.0)
+    motion_blur_prob: float = 0.3
+    motion_blur_len_range: tuple[float, float] = (1.0, 5.0)
+    motion_blur_max_frac: float = 0.15
     noise_prob: float = 0.7
     noise_std_range: tuple[float, float] = (0.0, 0.03)
     shot_noise_range: tuple[float, float] = (0.0, 0.004)
     gray_noise_prob: float = 0.3
-    jpeg_prob: float = 0.7
-    jpeg_quality_range: tuple[int, int] = (30, 95)
+    jpeg_prob: float = 0.8
+    jpeg_quality_range: tuple[int, int] = (5, 95)
+    jpeg_bpp_range: tuple[float, float] = (0.45, 3.0)
+    white_balance_prob: float = 0.4
+    white_balance_range: tuple[float, float] = (-0.25, 0.25)
+    vignette_prob: float = 0.25
+    vignette_strength_range: tuple[float, float] = (0.1, 0.5)
+    low_light_prob: float = 0.15
+    night_prob: float = 0.1
+    exposure_range: tuple[float, float] = (0.15, 0.5)
+    agc_range: tuple[float, float] = (0.3, 0.9)
+    low_light_noise_range: tuple[float, float] = (0.002, 0.01)
+    night_gamma_range: tuple[float, float] = (0.45, 0.8)
+    interlace_prob: float = 0.1
+    interlace_shift_range: tuple[float, float] = (0.005, 0.03)
+    line_double_prob: float = 0.4
     degrade_full_resolution: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}")
-        for name in ("blur_prob", "defocus_prob", "motion_blur_prob", "noise_prob", "gray_noise_prob", "jpeg_prob"):
+        for name in (
+            "blur_prob",
+            "defocus_prob",
+            "motion_blur_prob",
+            "noise_prob",
+            "gray_noise_prob",
+            "jpeg_prob",
+            "white_balance_prob",
+            "vignette_prob",
+            "low_light_prob",
+            "night_prob",
+            "interlace_prob",
+            "line_double_prob",
+        ):
             p = getattr(self, name)
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {p}")
+        if self.low_light_prob + self.night_prob > 1.0:
+            raise ValueError(f"low_light_prob + night_prob must be <= 1, got {self.low_light_prob + self.night_prob}")
         for name in (
             "blur_sigma_range",
             "defocus_radius_range",
@@ -215,14 +275,40 @@ class DegradeConfig:
             "noise_std_range",
             "shot_noise_range",
             "jpeg_quality_range",
+            "jpeg_bpp_range",
+            "vignette_strength_range",
+            "exposure_range",
+            "agc_range",
+            "low_light_noise_range",
+            "night_gamma_range",
+            "interlace_shift_range",
         ):
             r = tuple(getattr(self, name))
             if len(r) != 2 or not 0 <= r[0] <= r[1]:
                 raise ValueError(f"{name} must be (low, high) with 0 <= low <= high, got {r}")
             object.__setattr__(self, name, r)
+        r = tuple(self.white_balance_range)
+        if len(r) != 2 or not -1.0 <= r[0] <= r[1] <= 1.0:
+            raise ValueError(f"white_balance_range must be (low, high) within [-1, 1], got {r}")
+        object.__setattr__(self, "white_balance_range", r)
         q = self.jpeg_quality_range
         if not (1 <= q[0] and q[1] <= 100) or int(q[0]) != q[0] or int(q[1]) != q[1]:
             raise ValueError(f"jpeg_quality_range must be integers in [1, 100], got {q}")
+        limits = {
+            "jpeg_bpp_range": (1e-3, 24.0),
+            "vignette_strength_range": (0.0, 1.0),
+            "exposure_range": (1e-3, 1.0),
+            "agc_range": (0.0, 1.0),
+            "low_light_noise_range": (0.0, 0.2),
+            "night_gamma_range": (0.1, 1.5),
+            "interlace_shift_range": (0.0, 0.2),
+        }
+        for name, (lo, hi) in limits.items():
+            a, b = getattr(self, name)
+            if not lo <= a <= b <= hi:
+                raise ValueError(f"{name} must lie within [{lo}, {hi}], got {(a, b)}")
+        if not 0.0 < self.motion_blur_max_frac <= 1.0:
+            raise ValueError(f"motion_blur_max_frac must be in (0, 1], got {self.motion_blur_max_frac}")
 
 
 def _uniform(u: float, r: tuple[float, float]) -> float:
@@ -295,34 +381,62 @@ def _randn_cpu(shape: tuple[int, ...], generator: torch.Generator | None) -> Ten
 
 
 def _realistic_low(low: Tensor, p: list[float], cfg: DegradeConfig, generator: torch.Generator | None) -> Tensor:
-    """Blur, noise, quantisation and JPEG of one ``(C, h, w)`` low-resolution CPU image."""
+    """The camera effects on one ``(C, h, w)`` low-resolution CPU image (order: module docstring).
+
+    ``p`` is the image's row of uniform draws, read by column name (:data:`_PARAMS`).
+    """
+    u = dict(zip(_PARAMS, p))
     c, h, w = low.shape
-    sigma = _uniform(p[1], cfg.blur_sigma_range) if p[0] < cfg.blur_prob else 0.0
-    radius = _uniform(p[3], cfg.defocus_radius_range) if p[2] < cfg.defocus_prob else 0.0
-    length = _uniform(p[5], cfg.motion_blur_len_range) if p[4] < cfg.motion_blur_prob else 0.0
+    colour = c == 3
+    night = colour and u["light"] < cfg.night_prob
+    dark = night or u["light"] < cfg.night_prob + cfg.low_light_prob
     img = low.permute(1, 2, 0).contiguous().numpy()  # (h, w, C) float32
-    kernel = psf_kernel(sigma, radius, length, math.pi * p[6])
+    # Scene and lens: colour cast, near-infrared night, fall-off.
+    if colour and not night and u["wb"] < cfg.white_balance_prob:
+        img = white_balance(img, _uniform(u["wb_red"], cfg.white_balance_range), _uniform(u["wb_blue"], cfg.white_balance_range))
+    if night:
+        img = near_infrared(img, _uniform(u["night_gamma"], cfg.night_gamma_range))
+    if night or u["vignette"] < cfg.vignette_prob:  # night: the IR illuminator's hot spot
+        strength = _uniform(u["vignette_strength"], cfg.vignette_strength_range)
+        img = vignette(img, strength, (u["vignette_x"] * 2.0 - 1.0, u["vignette_y"] * 2.0 - 1.0))
+    # Optics: one point-spread function.
+    sigma = _uniform(u["blur_sigma"], cfg.blur_sigma_range) if u["blur"] < cfg.blur_prob else 0.0
+    radius = _uniform(u["defocus_radius"], cfg.defocus_radius_range) if u["defocus"] < cfg.defocus_prob else 0.0
+    length = 0.0
+    if u["motion"] < cfg.motion_blur_prob:
+        length = min(_uniform(u["motion_len"], cfg.motion_blur_len_range), cfg.motion_blur_max_frac * max(h, w))
+    kernel = psf_kernel(sigma, radius, length, math.pi * u["motion_angle"])
     if kernel is not None and kernel.size > 1:
         img = cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE)
         if img.ndim == 2:
             img = img[:, :, None]
     x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
-    if p[7] < cfg.noise_prob:
-        std_g = _uniform(p[8], cfg.noise_std_range)
-        gain = _uniform(p[9], cfg.shot_noise_range)
-        noise = _randn_cpu((1 if p[10] < cfg.gray_noise_prob else c, h, w), generator)
-        std = torch.sqrt(std_g**2 + gain * x.clamp(min=0.0))
-        x = x + std * noise
+    # Sensor: exposure, noise, automatic gain.
+    exposure = _uniform(u["exposure"], cfg.exposure_range) if dark else 1.0
+    if dark or u["noise"] < cfg.noise_prob:
+        x = x * exposure
+        read = _uniform(u["noise_std"], cfg.low_light_noise_range if dark else cfg.noise_std_range)
+        gain = _uniform(u["shot"], cfg.shot_noise_range)
+        channels = 1 if (x.shape[0] == 1 or u["gray_noise"] < cfg.gray_noise_prob) else x.shape[0]
+        noise = _randn_cpu((channels, h, w), generator)
+        x = x + torch.sqrt(read**2 + gain * x.clamp(min=0.0)) * noise
+        x = x * exposure ** -_uniform(u["agc"], cfg.agc_range) if dark else x
+    # Read-out: interlaced fields.
+    if u["interlace"] < cfg.interlace_prob:
+        shift = _uniform(u["interlace_shift"], cfg.interlace_shift_range) * max(h, w) * (1.0 if u["interlace_sign"] < 0.5 else -1.0)
+        frame = interlace(x.permute(1, 2, 0).numpy(), (shift, 0.0), u["line_double"] < cfg.line_double_prob)
+        x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)
+    # Encoder: 8 bits, JPEG at the camera's bit rate.
     q = (x.clamp(0.0, 1.0) * 255.0).round_().to(torch.uint8)  # 8-bit sensor output
-    if p[11] < cfg.jpeg_prob and c == 3:
-        lo, hi = cfg.jpeg_quality_range
-        quality = int(lo + min(int(p[12] * (hi - lo + 1)), hi - lo))
-        bgr = np.ascontiguousarray(q.permute(1, 2, 0).numpy()[:, :, ::-1])
-        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            raise RuntimeError("cv2.imencode failed to write a JPEG")
-        dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-        q = torch.from_numpy(np.ascontiguousarray(dec[:, :, ::-1])).permute(2, 0, 1)
+    if u["jpeg"] < cfg.jpeg_prob and q.shape[0] in (1, 3):
+        lo, hi = (math.log(b) for b in cfg.jpeg_bpp_range)
+        quality = quality_for_bits_per_pixel(math.exp(_uniform(u["jpeg_bpp"], (lo, hi))))
+        quality = min(max(quality, int(cfg.jpeg_quality_range[0])), int(cfg.jpeg_quality_range[1]))
+        phase = (min(int(u["jpeg_dy"] * 16), 15), min(int(u["jpeg_dx"] * 16), 15))
+        dec = compress(np.ascontiguousarray(q.permute(1, 2, 0).numpy()), quality, phase)
+        q = torch.from_numpy(dec).permute(2, 0, 1)
+    if q.shape[0] != c:  # a night frame: grey in all three channels
+        q = q.expand(c, h, w)
     return q.float() / 255.0
 
 
@@ -341,7 +455,7 @@ def degrade(
         out_size: output size (longer side), normally the network input size.
         config: degradation parameters; ``DegradeConfig()`` is the paper's bicubic mode.
         generator: source of every random draw (realistic mode). The draws are a
-            ``torch.rand((B, 14))`` of per-image parameters followed, in batch
+            ``torch.rand((B, 30))`` of per-image parameters followed, in batch
             order, by each noisy image's ``torch.randn`` noise.
 
     Returns:
