@@ -11,6 +11,11 @@ videos shipped with ``opencv-doc`` are reserved for evaluation), nor animated fo
 that show people (we render our own people on top: a second, unlabelled person would be a wrong
 training signal) or are masks / too small; see :data:`EXCLUDED_PHOTOS` and :func:`photo_excluded`.
 
+Appearance pools (:mod:`model.data.pools`): ``pool="train"`` uses the photos of the
+training pool and the room / gradient / blotch / stripe / shape scenes; ``pool="heldout"`` uses
+the other photo files and procedural street scenes (road, kerb, pavement and a facade with
+windows) that training never draws; ``pool=None`` (default) uses every photo found.
+
 Photos are decoded once per process on first use, downscaled to at most ``max_side`` pixels on
 the long side and kept as uint8 tensors.  Every sample is a deterministic function of the
 ``torch.Generator`` passed in (and of the photo files present).
@@ -218,6 +223,8 @@ class BackgroundSampler:
         photo_dirs: directories of still images; ``None`` = :func:`default_photo_dirs`.
         photo_prob: probability of a photo when both sources are enabled and photos exist.
         max_side: photos are kept downscaled to at most this many pixels on the long side.
+        pool: appearance pool, ``"train"`` or ``"heldout"`` (photo files and procedural kinds), or
+            ``None``: every photo found and the training pool's procedural kinds.
     """
 
     def __init__(
@@ -226,13 +233,18 @@ class BackgroundSampler:
         photo_dirs: Sequence[str | os.PathLike[str]] | None = None,
         photo_prob: float = 0.6,
         max_side: int = 512,
+        pool: str | None = None,
     ) -> None:
+        from model.data.pools import check_pool, split_photos
+
+        self.pool = None if pool is None else check_pool(pool)
         unknown = set(sources) - {"procedural", "photos"}
         if unknown or not sources:
             raise ValueError(f"sources must be a non-empty subset of ('procedural', 'photos'), got {sources!r}")
         self.sources = tuple(sources)
         self.photo_dirs = [pathlib.Path(d) for d in (default_photo_dirs() if photo_dirs is None else photo_dirs)]
-        self.photo_paths = list_photos(self.photo_dirs) if "photos" in self.sources else []
+        found = list_photos(self.photo_dirs) if "photos" in self.sources else []
+        self.photo_paths = found if pool is None else split_photos(found, pool)
         self.photo_prob = float(photo_prob)
         self.max_side = int(max_side)
         self._photos: list[Tensor] | None = None
@@ -316,7 +328,9 @@ class BackgroundSampler:
     def _procedural(self, r: _Draws, h: int, w: int) -> Tensor:
         xs, ys = self._grid(h, w)
         kind = r.u()
-        if kind < 0.3:
+        if self.pool == "heldout":
+            img = self._street(r, xs, ys, h, w)
+        elif kind < 0.3:
             img = self._room(r, xs, ys, h, w)
         elif kind < 0.45:  # gradient
             a = r.u(0.0, 2 * math.pi)
@@ -408,3 +422,27 @@ class BackgroundSampler:
         fog = (1.0 / (1.0 + depth * 0.5)).clamp(0, 1)  # far tiles fade to the mean colour
         floor = torch.lerp(((c0 + c1) * 0.5).expand(3, h, w), floor, fog)
         return torch.lerp(img, floor, (ys > horizon).float())
+
+    def _street(self, r: _Draws, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:
+        """A street seen from a raised camera (held-out pool only): a building facade with a grid
+        of windows above, pavement slabs and a kerb, then asphalt with lane markings."""
+        facade = _colour(r, 0.25)
+        img = facade.expand(3, h, w)
+        wx, wy = r.u(0.08, 0.25), r.u(0.1, 0.25)
+        fill = r.u(0.35, 0.7)
+        windows = (_fract(xs * (1.0 / wx) + r.u()) < fill) & (_fract(ys * (1.0 / wy) + r.u()) < fill)
+        glass = torch.tensor([0.12, 0.14, 0.17]).view(3, 1, 1) * r.u(0.5, 2.5)
+        img = torch.lerp(img, glass.expand(3, h, w), windows.float())
+        base = r.u(0.3, 0.65)  # where the facade meets the pavement
+        kerb = base + r.u(0.1, 0.3)
+        slab = r.u(0.03, 0.08)
+        paving = _colour(r, 0.1) * r.u(0.8, 1.2)
+        joints = ((_fract(xs * (1.0 / slab)) < 0.08) | (_fract(ys * (1.0 / (slab * 0.6))) < 0.08)).float()
+        pavement = torch.lerp(paving.expand(3, h, w), (paving * 0.6).expand(3, h, w), joints)
+        asphalt = torch.full((3, 1, 1), r.u(0.12, 0.3))
+        road = asphalt.expand(3, h, w) + 0.04 * self._smooth_noise(r, h, w, 24, 1)
+        lane = ((ys - r.u(kerb + 0.1, 1.2)).abs() < 0.012) & (_fract(xs * r.u(2.0, 5.0) + r.u()) < 0.55)
+        road = torch.lerp(road, torch.full((3, 1, 1), 0.85).expand(3, h, w), lane.float())
+        img = torch.lerp(img, pavement, (ys > base).float())
+        img = torch.lerp(img, torch.full((3, 1, 1), 0.55).expand(3, h, w), ((ys > kerb - 0.015) & (ys <= kerb)).float())
+        return torch.lerp(img, road, (ys > kerb).float())

@@ -6,13 +6,32 @@ index picks an **identity** (shape and clothing texture, both derived from the i
 seed, so one identity looks the same in every sample) and draws a pose, viewpoint, framing,
 lighting, background and occluder. Rendering is batched.
 
+What is in the scene besides the person (issue 14, surveillance realism):
+
+* **clothing that changes the silhouette** (:mod:`model.data.clothing`): skirts and coats as cones
+  between the legs, loose and padded tops, backpacks and bags as extra meshes, drawn per identity
+  with its texture (:meth:`SyntheticPeople.identity_outfit`);
+* **occluders** (:mod:`model.data.occluders`): cars, poles, railings, fences, bins, benches and
+  clutter, some with photo surface detail;
+* **a second person** (another identity, pose and outfit) beside, behind or in front of the
+  person, rendered with the same camera and composited by depth; unlabelled;
+* **photo textures** (:mod:`model.data.photo_textures`) on garments and occluders, and photo
+  backgrounds, when photos are installed (procedural surfaces otherwise);
+* **appearance pools** (:mod:`model.data.pools`): ``appearance_pool="heldout"`` draws textures,
+  backgrounds, photos and body shapes that the default ``"train"`` pool never draws.
+
+The ``silhouette`` is the clothed person with carried bags (what a person segmenter outlines),
+amodal: occluders and the second person do not cut it. The crop frames the clothed person. A
+keypoint is visible when it projects inside the crop, no occluder covers its pixel and the second
+person's surface at its pixel is not in front of the joint (nearer the camera than its depth).
+
 Ground truth per sample (crop side ``S``; camera frame is OpenCV, metres):
 
 =====================  ==============  ==================================================
 key                    shape           meaning
 =====================  ==============  ==================================================
 image                  (3, S, S)       clean render over the background, float in [0, 1]
-silhouette             (1, S, S)       the person's full (amodal) silhouette, float 0/1
+silhouette             (1, S, S)       the clothed person's amodal silhouette, float 0/1
 betas                  (10,)           shape
 pose                   (24, 3)         axis-angle; joint 0 is the root in camera axes
 cam_t                  (3,)            camera-frame translation of the body (pelvis joint)
@@ -21,7 +40,7 @@ joints3d_smpl24        (24, 3)         camera frame (``cam_t`` included)
 joints3d_coco17        (17, 3)
 joints3d_lsp14         (14, 3)
 keypoints2d_smpl24     (24, 3)         ``[x, y, visible]`` in crop pixels, visible = inside
-keypoints2d_coco17     (17, 3)         the crop and not behind an occluder
+keypoints2d_coco17     (17, 3)         the crop, not behind an occluder or the second person
 keypoints2d_lsp14      (14, 3)
 has_smpl, has_joints3d ()              1.0 (synthetic data has everything)
 identity, family       ()              identity id, pose family index
@@ -32,6 +51,7 @@ index                  ()              sample index
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -40,6 +60,10 @@ from torch import Tensor
 
 from model.body import BodyModel, BodyOutput, load_body_model
 from model.data.appearance import BackgroundSampler, TextureSampler, sample_lights
+from model.data.clothing import ClothingConfig, ClothingRig, Outfit
+from model.data.occluders import OccluderConfig, draw_occluder
+from model.data.photo_textures import PhotoPatchSampler
+from model.data.pools import APPEARANCE_POOLS, sample_pool_betas
 from model.data.framing import FramingConfig, View, camera_root_rotation, concat_views, frame_person, sample_view
 from model.data.poses import PosePrior, PosePriorConfig, sample_betas
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -59,11 +83,18 @@ class SyntheticConfig:
         texture_size: side of the UV texture.
         texture_cache: identities whose texture is kept in memory (LRU).
         betas_clip: betas ~ N(0, 1) clipped to this magnitude.
-        occluder_prob: probability of an occluding box/ellipse in front of the person.
+        occluder_prob: probability of an occluder (car, pole, railing, ...) in front of the person.
+        second_person_prob: probability of a second, unlabelled person partly in the crop.
+        garment_photo_prob: share of patterned garments made from a photo patch (when photos exist).
+        appearance_pool: ``"train"`` or ``"heldout"`` (see :mod:`model.data.pools`).
+        photo_dirs: photo directories for backgrounds, garments and occluders; ``None`` = the
+            installed ones, ``()`` = none (everything procedural).
         ssaa: supersampling factor of the renderer (1 = off; the crops get degraded anyway).
         backgrounds: background sources (see :class:`BackgroundSampler`).
         framing: viewpoint and crop framing.
         poses: pose prior.
+        occluders: which occluders appear.
+        clothing: how often coats, padded jackets, bags and backpacks appear.
     """
 
     crop_size: int = 224
@@ -72,11 +103,17 @@ class SyntheticConfig:
     texture_size: int = 256
     texture_cache: int = 512
     betas_clip: float = 2.5
-    occluder_prob: float = 0.15
+    occluder_prob: float = 0.3
+    second_person_prob: float = 0.2
+    garment_photo_prob: float = 0.2
+    appearance_pool: str = "train"
+    photo_dirs: tuple[str, ...] | None = None
     ssaa: int = 1
     backgrounds: tuple[str, ...] = ("procedural", "photos")
     framing: FramingConfig = field(default_factory=FramingConfig)
     poses: PosePriorConfig = field(default_factory=PosePriorConfig)
+    occluders: OccluderConfig = field(default_factory=OccluderConfig)
+    clothing: ClothingConfig = field(default_factory=ClothingConfig)
 
     def __post_init__(self) -> None:
         if not 16 <= self.crop_size <= 1024:
@@ -85,6 +122,11 @@ class SyntheticConfig:
             raise ValueError("num_identities, texture_cache and ssaa must be >= 1")
         if not 0.0 <= self.occluder_prob <= 1.0:
             raise ValueError(f"occluder_prob must be in [0, 1], got {self.occluder_prob}")
+        for name in ("second_person_prob", "garment_photo_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.appearance_pool not in APPEARANCE_POOLS:
+            raise ValueError(f"appearance_pool must be one of {APPEARANCE_POOLS}, got {self.appearance_pool!r}")
         if self.betas_clip <= 0:
             raise ValueError(f"betas_clip must be > 0, got {self.betas_clip}")
 
@@ -112,7 +154,24 @@ class SceneParams:
     view: View
     background_seed: int
     light_seed: int
-    occluder: tuple[float, ...] | None  # (kind, cx, cy, w, h, r, g, b) in crop fractions
+    occluder: tuple[str, int] | None  # (kind, seed) for draw_occluder
+    second: SecondPerson | None = None
+
+
+@dataclass
+class SecondPerson:
+    """Another person in the scene (unlabelled), placed relative to the main one.
+
+    ``lateral`` is the offset of its pelvis across the image in crop widths at the main person's
+    depth (|lateral| 0.3-0.9: partly in the crop), ``depth`` the offset along the ground away from
+    the camera in metres (negative: in front), ``yaw`` its turn relative to the main person.
+    """
+
+    identity: int
+    body_pose: Tensor  # (24, 3), root in body axes
+    lateral: float
+    depth: float
+    yaw: float
 
 
 class SyntheticPeople:
@@ -131,28 +190,48 @@ class SyntheticPeople:
         if self.body.face_uvs is None:
             raise ValueError(f"body model {self.body.name!r} has no UVs; synthetic textures need the free model")
         self.pose_prior = PosePrior(config.poses)
-        self.textures = TextureSampler(self.body, size=config.texture_size)
-        self.backgrounds = BackgroundSampler(sources=config.backgrounds)
+        pool = config.appearance_pool
+        self.patches = PhotoPatchSampler(pool, photo_dirs=config.photo_dirs)
+        self.textures = TextureSampler(
+            self.body, size=config.texture_size, pool=pool, photos=self.patches,
+            photo_prob=config.garment_photo_prob, clothing=config.clothing,
+        )  # fmt: skip
+        self.backgrounds = BackgroundSampler(sources=config.backgrounds, photo_dirs=config.photo_dirs, pool=pool)
         self.renderer = MeshRenderer(ssaa=config.ssaa)
-        self._texture_cache: OrderedDict[int, Tensor] = OrderedDict()
+        self.clothing = ClothingRig(self.body)
+        self.faces = self.clothing.faces.to(self.device)
+        self.face_uvs = self.clothing.face_uvs(self.body.face_uvs).to(self.device)
+        self._texture_cache: OrderedDict[int, tuple[Tensor, Outfit]] = OrderedDict()
 
     # ----------------------------------------------------------------- identities
     def identity_betas(self, identity: int) -> Tensor:
         """(10,) shape of an identity."""
-        gen = generator_for(self.config.seed, "identity-betas", identity)
-        return sample_betas(1, gen, clip=self.config.betas_clip)[0]
+        cfg = self.config
+        if cfg.appearance_pool == "train":
+            gen = generator_for(cfg.seed, "identity-betas", identity)
+            return sample_betas(1, gen, clip=cfg.betas_clip)[0]
+        gen = generator_for(cfg.seed, "heldout-identity-betas", identity)
+        return sample_pool_betas(gen, cfg.betas_clip, "heldout")
 
     def identity_texture(self, identity: int) -> Tensor:
         """(3, T, T) clothing/skin texture of an identity (cached)."""
+        return self._identity_look(identity)[0]
+
+    def identity_outfit(self, identity: int) -> Outfit:
+        """The identity's silhouette-changing clothing and bags (drawn with its texture)."""
+        return self._identity_look(identity)[1]
+
+    def _identity_look(self, identity: int) -> tuple[Tensor, Outfit]:
         cache = self._texture_cache
         if identity in cache:
             cache.move_to_end(identity)
             return cache[identity]
-        tex = self.textures.sample(generator_for(self.config.seed, "identity-texture", identity))
-        cache[identity] = tex
+        key = "identity-texture" if self.config.appearance_pool == "train" else "heldout-identity-texture"
+        look = self.textures.sample_with_outfit(generator_for(self.config.seed, key, identity))
+        cache[identity] = look
         if len(cache) > self.config.texture_cache:
             cache.popitem(last=False)
-        return tex
+        return look
 
     # ----------------------------------------------------------------- sampling
     def sample_scene(self, index: int, identity: int | None = None) -> SceneParams:
@@ -165,8 +244,21 @@ class SyntheticPeople:
         background_seed = int(torch.randint(2**62, (), generator=gen))
         light_seed = int(torch.randint(2**62, (), generator=gen))
         occluder = None
-        if float(torch.rand((), generator=gen)) < cfg.occluder_prob:
-            occluder = tuple(float(x) for x in torch.rand(8, generator=gen))
+        u = torch.rand(3, generator=gen).tolist()
+        if u[0] < cfg.occluder_prob:
+            occluder = (cfg.occluders.pick(u[1]), int(torch.randint(2**62, (), generator=gen)))
+        second = None
+        if u[2] < cfg.second_person_prob:
+            other = int(torch.randint(cfg.num_identities, (), generator=gen))
+            place = torch.rand(4, generator=gen).tolist()
+            side = 1.0 if place[0] < 0.5 else -1.0
+            second = SecondPerson(
+                identity=other,
+                body_pose=self.pose_prior.sample(1, gen).pose[0],
+                lateral=side * (0.3 + 0.6 * place[1]),
+                depth=-1.5 + 4.5 * place[2],  # 1.5 m in front .. 3 m behind
+                yaw=2.0 * math.pi * place[3],
+            )
         return SceneParams(
             index=index,
             identity=ident,
@@ -177,6 +269,7 @@ class SyntheticPeople:
             background_seed=background_seed,
             light_seed=light_seed,
             occluder=occluder,
+            second=second,
         )
 
     # ----------------------------------------------------------------- rendering
@@ -195,30 +288,44 @@ class SyntheticPeople:
         # sizes, and a sample must not depend on the batch it is rendered in.
         parts = [self.body(betas[i : i + 1], pose[i : i + 1]) for i in range(b)]
         out = BodyOutput(**{f: torch.cat([getattr(o, f) for o in parts]) for f in ("vertices", "joints", "coco17", "lsp14")})
+        # World up in camera axes (for bags hanging and for standing the second person on the ground).
+        up = camera_root_rotation(torch.zeros_like(view.yaw), view.elevation, view.off_axis).to(dev)[:, :, 1]
+        looks = [self._identity_look(sc.identity) for sc in scenes]
+        clothed = torch.stack(
+            [self.clothing.dress(out.vertices[i], out.joints[i], root[i], up[i], looks[i][1]) for i in range(b)]
+        )
         focal = view.focal.to(dev)
-        t = frame_person(out.vertices, focal, s, view.box_scale.to(dev), view.centre_offset.to(dev))
-        verts = out.vertices + t[:, None]
+        t = frame_person(clothed, focal, s, view.box_scale.to(dev), view.centre_offset.to(dev))
+        verts = clothed + t[:, None]
         cams = PerspectiveCameras(
             focal=focal[:, None].expand(b, 2).contiguous(),
             principal=torch.full((b, 2), s / 2.0, device=dev),
             image_size=(s, s),
         )
-        textures = torch.stack([self.identity_texture(sc.identity) for sc in scenes]).to(dev)
+        textures = torch.stack([tex for tex, _ in looks]).to(dev)
+        for i in range(b):
+            self.clothing.paint_accessories(textures[i], looks[i][1])
         backgrounds = torch.stack(
             [self.backgrounds.sample(generator_for(sc.background_seed), s, s) for sc in scenes]
         ).to(dev)
         lights = _cat_lights([sample_lights(1, generator_for(sc.light_seed)) for sc in scenes]).to(dev)
         rendered = self.renderer.render(
-            verts, self.body.faces, cams, texture=textures, face_uvs=self.body.face_uvs, lights=lights, background=backgrounds
+            verts, self.faces, cams, texture=textures, face_uvs=self.face_uvs, lights=lights, background=backgrounds
         )
         image = rendered.image.clamp(0.0, 1.0)
-        occluded = torch.zeros(b, 1, s, s, dtype=torch.bool, device=dev)
+        silhouette = rendered.mask > 0.5
+        other_depth = self._add_second_people(scenes, image, silhouette, rendered.depth, verts, out.joints + t[:, None], view, up, cams, lights)
+        occluded = torch.zeros(b, s, s, dtype=torch.bool, device=dev)
         for i, sc in enumerate(scenes):
             if sc.occluder is not None:
-                image[i], occluded[i, 0] = _draw_occluder(image[i], sc.occluder)
+                kind, seed = sc.occluder
+                colour, mask = draw_occluder(kind, generator_for(seed), s, cfg.occluders, self.patches)
+                mask = mask.to(dev)
+                image[i] = torch.where(mask, colour.to(dev), image[i])
+                occluded[i] = mask
         result: dict[str, Tensor] = {
             "image": image,
-            "silhouette": (rendered.mask > 0.5).float(),
+            "silhouette": silhouette.float(),
             "betas": betas,
             "pose": pose,
             "cam_t": t,
@@ -234,11 +341,79 @@ class SyntheticPeople:
             uv = cams.project(joints).uv
             inside = (uv >= 0).all(-1) & (uv < s).all(-1)
             px = uv.round().long().clamp(0, s - 1)
-            hidden = occluded[torch.arange(b, device=dev)[:, None], 0, px[..., 1], px[..., 0]]
+            rows = torch.arange(b, device=dev)[:, None]
+            hidden = occluded[rows, px[..., 1], px[..., 0]] | (other_depth[rows, px[..., 1], px[..., 0]] < joints[..., 2])
             visible = (inside & ~hidden).float()
             result[f"joints3d_{layout}"] = joints
             result[f"keypoints2d_{layout}"] = torch.cat([uv, visible[..., None]], dim=-1)
         return result
+
+    def _add_second_people(
+        self,
+        scenes: list[SceneParams],
+        image: Tensor,
+        silhouette: Tensor,
+        depth: Tensor,
+        verts: Tensor,
+        joints: Tensor,
+        view: View,
+        up: Tensor,
+        cams: PerspectiveCameras,
+        lights: Lights,
+    ) -> Tensor:
+        """Render the scenes' second people and composite them by depth into ``image`` (in place).
+
+        Args:
+            scenes: the batch.
+            image: ``(B, 3, S, S)`` rendered main people.
+            silhouette: ``(B, 1, S, S)`` bool main silhouettes.
+            depth: ``(B, S, S)`` main surface depth (0 off the person).
+            verts: ``(B, V', 3)`` clothed main vertices in the camera frame.
+            joints: ``(B, 24, 3)`` main joints in the camera frame.
+            view, up, cams, lights: the batch's views, world up ``(B, 3)``, cameras and lights.
+        Returns:
+            ``(B, S, S)`` depth of the second person where it is drawn over the main one's place
+            (in front of the main surface, or where the main person is absent); ``inf`` elsewhere.
+        """
+        b, s, dev = len(scenes), self.config.crop_size, image.device
+        other_depth = torch.full((b, s, s), float("inf"), device=dev)
+        idx = [i for i, sc in enumerate(scenes) if sc.second is not None]
+        if not idx:
+            return other_depth
+        o_verts, o_tex = [], []
+        for i in idx:
+            sp = scenes[i].second
+            assert sp is not None
+            tex, outfit = self._identity_look(sp.identity)
+            o_pose = sp.body_pose[None].to(dev).clone()
+            sl = slice(i, i + 1)
+            o_root = camera_root_rotation(view.yaw[sl] + sp.yaw, view.elevation[sl], view.off_axis[sl]).to(dev)
+            o_root = o_root @ axis_angle_to_matrix(o_pose[:, 0])
+            o_pose[:, 0] = matrix_to_axis_angle(o_root)
+            o = self.body(self.identity_betas(sp.identity)[None].to(dev), o_pose)
+            ov = self.clothing.dress(o.vertices[0], o.joints[0], o_root[0], up[i], outfit) - o.joints[0, 0]
+            ground = camera_root_rotation(view.yaw[sl] * 0, view.elevation[sl], view.off_axis[sl]).to(dev)[0]
+            pelvis = joints[i, 0]
+            z = float(pelvis[2])
+            lateral = sp.lateral * s * z / float(cams.focal[i, 0])
+            away = max(sp.depth, -0.5 * z)  # never closer than half way to the camera
+            ov = ov + pelvis + ground[:, 0] * lateral - ground[:, 2] * away
+            # stand both on the same ground: align their lowest points along world up
+            ov = ov + up[i] * ((verts[i] @ up[i]).min() - (ov @ up[i]).min())
+            o_verts.append(ov)
+            o_tex.append(self.clothing.paint_accessories(tex.clone(), outfit))
+        sel = torch.tensor(idx, device=dev)
+        o_cams = PerspectiveCameras(focal=cams.focal[sel], principal=cams.principal[sel], image_size=(s, s))
+        o_lights = Lights(ambient=lights.ambient[sel], diffuse=lights.diffuse[sel], direction=lights.direction[sel])
+        o = self.renderer.render(
+            torch.stack(o_verts), self.faces, o_cams, texture=torch.stack(o_tex).to(dev), face_uvs=self.face_uvs, lights=o_lights
+        )
+        for k, i in enumerate(idx):
+            drawn = o.mask[k, 0] > 0.5
+            front = drawn & (~silhouette[i, 0] | (o.depth[k] < depth[i]))
+            image[i] = torch.where(front, o.image[k].clamp(0.0, 1.0), image[i])
+            other_depth[i] = torch.where(front, o.depth[k], other_depth[i])
+        return other_depth
 
     def generate(self, indices: list[int]) -> dict[str, Tensor]:
         """Sample and render ``indices`` in one batch."""
@@ -251,26 +426,3 @@ def _cat_lights(lights: list[Lights]) -> Lights:
         diffuse=torch.cat([l.diffuse for l in lights]),
         direction=torch.cat([l.direction for l in lights]),
     )
-
-
-def _draw_occluder(image: Tensor, params: tuple[float, ...]) -> tuple[Tensor, Tensor]:
-    """Paint a box or ellipse over ``image`` (3, S, S); returns the image and the occluder mask.
-
-    Occluders come from below or the side (cars, benches, other people, poles): their centre is
-    in the lower two thirds of the crop and they cover 15-45 % of its side.
-    """
-    kind, cx, cy, w, h, r, g, bl = params
-    s = image.shape[-1]
-    cx, cy = cx * s, (0.35 + 0.65 * cy) * s
-    half_w, half_h = (0.08 + 0.15 * w) * s, (0.08 + 0.15 * h) * s
-    ys = torch.arange(s, device=image.device, dtype=image.dtype)[:, None] + 0.5
-    xs = torch.arange(s, device=image.device, dtype=image.dtype)[None, :] + 0.5
-    if kind < 0.5:
-        mask = ((xs - cx).abs() < half_w) & ((ys - cy).abs() < half_h)
-    else:
-        mask = ((xs - cx) / half_w) ** 2 + ((ys - cy) / half_h) ** 2 < 1.0
-    colour = torch.tensor([r, g, bl], device=image.device, dtype=image.dtype) * 0.8 + 0.1
-    shade = 0.85 + 0.15 * (ys / s)  # a little vertical gradient so it is not a flat sticker
-    painted = torch.where(mask, colour[:, None, None] * shade, image)
-    return painted, mask
-

@@ -44,6 +44,9 @@ from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 
 from model.body.joint_names import SMPL_JOINT_NAMES
+from model.data.clothing import ClothingConfig, Outfit
+from model.data.photo_textures import PhotoPatchSampler
+from model.data.pools import check_pool
 from model.render.cameras import PerspectiveCameras
 from model.render.rasterizer import RasterSettings, rasterize
 
@@ -124,6 +127,35 @@ CLOTHING_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
     ((0.10, 0.35, 0.80), 0.015),  # royal blue
 )
 
+#: Garment colours of the held-out appearance pool (:mod:`model.data.pools`): no entry is one of
+#: :data:`CLOTHING_COLOURS`; dark and neutral colours still dominate.
+HELDOUT_CLOTHING_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
+    ((0.09, 0.06, 0.05), 0.14),  # near-black brown
+    ((0.20, 0.19, 0.23), 0.09),  # slate
+    ((0.45, 0.42, 0.38), 0.08),  # taupe
+    ((0.74, 0.72, 0.66), 0.07),  # stone
+    ((0.95, 0.93, 0.84), 0.05),  # ivory
+    ((0.10, 0.14, 0.13), 0.08),  # dark teal-grey
+    ((0.18, 0.12, 0.26), 0.05),  # aubergine
+    ((0.45, 0.20, 0.12), 0.05),  # rust
+    ((0.72, 0.55, 0.18), 0.05),  # mustard
+    ((0.88, 0.50, 0.42), 0.04),  # coral
+    ((0.62, 0.55, 0.78), 0.04),  # lavender
+    ((0.05, 0.28, 0.40), 0.05),  # petrol
+    ((0.55, 0.62, 0.45), 0.04),  # sage
+    ((0.40, 0.05, 0.20), 0.03),  # plum
+    ((0.95, 0.62, 0.70), 0.02),  # rose
+    ((0.30, 0.45, 0.55), 0.05),  # steel blue
+    ((0.52, 0.38, 0.30), 0.04),  # camel
+)
+
+#: Garment pattern kinds of each appearance pool (besides ``"plain"`` and ``"photo"``, which
+#: both pools draw, with disjoint colour tables and photo files).
+PATTERN_KINDS: dict[str, tuple[str, ...]] = {
+    "train": ("stripes_across", "stripes_along", "checks", "print", "block"),
+    "heldout": ("plaid", "camouflage"),
+}
+
 #: Shoe colours and their weights.
 SHOE_COLOURS: tuple[tuple[tuple[float, float, float], float], ...] = (
     ((0.04, 0.04, 0.04), 0.40),
@@ -154,6 +186,7 @@ def _table(entries: tuple[tuple[tuple[float, float, float], float], ...]) -> tup
 
 _HAIR = _table(HAIR_COLOURS)
 _CLOTH = _table(CLOTHING_COLOURS)
+_CLOTH_HELDOUT = _table(HELDOUT_CLOTHING_COLOURS)
 _SHOE = _table(SHOE_COLOURS)
 _IRIS = _table(_IRIS_COLOURS)
 
@@ -189,12 +222,12 @@ def _jitter(colour: np.ndarray, r: _Draws, brightness: float = 0.12, hue: float 
     return np.clip(c, 0.02, 0.95)
 
 
-def _clothing_colour(r: _Draws) -> np.ndarray:
-    colours, cum = _CLOTH
+def _clothing_colour(r: _Draws, table: tuple[np.ndarray, np.ndarray] = _CLOTH) -> np.ndarray:
+    colours, cum = table
     return _jitter(colours[r.pick(cum)], r)
 
 
-def _contrasting(base: np.ndarray, r: _Draws) -> np.ndarray:
+def _contrasting(base: np.ndarray, r: _Draws, table: tuple[np.ndarray, np.ndarray] = _CLOTH) -> np.ndarray:
     """A second garment colour that differs visibly from ``base``."""
     for _ in range(6):
         mode = r.u()
@@ -205,7 +238,7 @@ def _contrasting(base: np.ndarray, r: _Draws) -> np.ndarray:
             dark = base.mean() <= 0.35
             c = np.clip(base * 2.2 + 0.08 if dark else base * 0.45, 0.02, 0.95)
         else:
-            c = _clothing_colour(r)
+            c = _clothing_colour(r, table)
         if np.abs(c - base).sum() > 0.25:
             return c
     return np.clip(1.0 - base, 0.05, 0.95)
@@ -514,8 +547,25 @@ class TextureSampler:
     :meth:`MeshRenderer.render`.  The result depends only on the generator's state.
     """
 
-    def __init__(self, body, size: int = 256) -> None:
+    def __init__(
+        self,
+        body,
+        size: int = 256,
+        pool: str = "train",
+        photos: PhotoPatchSampler | None = None,
+        photo_prob: float = 0.2,
+        clothing: ClothingConfig = ClothingConfig(),
+    ) -> None:
         self.size = int(size)
+        self.pool = check_pool(pool)
+        if photos is not None and photos.pool != pool:
+            raise ValueError(f"photo patches of the {photos.pool!r} pool given to a {pool!r} texture sampler")
+        if not 0.0 <= photo_prob <= 1.0:
+            raise ValueError(f"photo_prob must be in [0, 1], got {photo_prob}")
+        self.photos = photos
+        self.photo_prob = float(photo_prob)
+        self.clothing = clothing
+        self._table = _CLOTH if pool == "train" else _CLOTH_HELDOUT
         self.atlas = get_atlas(body, self.size)
         a = self.atlas
         extra = a.eyes | a.mouth
@@ -583,9 +633,14 @@ class TextureSampler:
         """One texture ``(3, S, S)`` float32 in ``[0, 1]``."""
         return self._sample(generator, want_regions=False)[0]
 
+    def sample_with_outfit(self, generator: torch.Generator | None = None) -> tuple[Tensor, Outfit]:
+        """One texture and the :class:`~model.data.clothing.Outfit` (garment geometry, bags) drawn with it."""
+        texture, _, outfit = self._sample(generator, want_regions=False)
+        return texture, outfit
+
     def sample_with_regions(self, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """One texture and its region map ``(S, S)`` uint8 (values index :data:`REGIONS`)."""
-        texture, regions = self._sample(generator, want_regions=True)
+        texture, regions, _ = self._sample(generator, want_regions=True)
         assert regions is not None
         return texture, regions
 
@@ -603,36 +658,45 @@ class TextureSampler:
         ang = r.u(0.0, 2.0 * math.pi)
         return bank[i] * math.cos(ang) + bank[j] * math.sin(ang)
 
-    def _pattern(self, r: _Draws, base: np.ndarray, upper: bool) -> Tensor:
+    def _pattern(self, r: _Draws, base: np.ndarray, upper: bool, recipe: list[str]) -> Tensor:
         """A garment's albedo over the whole map: ``(3, S, S)`` or ``(3, 1, 1)`` for solid colours.
 
-        Upper garments: 45% plain, the rest stripes, checks, plaid, camouflage, prints and colour
-        blocks; lower garments: 80% plain.
+        Upper garments: 45% plain, lower garments 80%; the rest a photo patch (when the pool has
+        photos, :attr:`photo_prob` of them) or one of the pool's :data:`PATTERN_KINDS`. The kind
+        drawn is appended to ``recipe``.
         """
         a = self.atlas
         c0 = _rgb(base)
+        table = self._table
         if r.u() < (0.45 if upper else 0.8):  # plain, sometimes with fabric grain (denim, heather)
+            recipe.append("plain")
             if r.chance(0.35):
                 return c0 + (0.25 * c0 + 0.02) * r.u(0.1, 0.35) * a.grain[r.index(2)]
             return c0
-        # the other kinds, on a scale of 0.5 .. 1 (the thresholds below)
-        p = 0.5 + 0.5 * r.u() if upper else 0.5 + 0.36 * r.u()
-        c1 = _rgb(_contrasting(base, r))
-        if p < 0.63:  # stripes across the body (rings around the limbs)
+        photo = r.chance(self.photo_prob)
+        photo_seed = int(r.u() * 2**62)
+        if photo and self.photos is not None and self.photos.available:
+            recipe.append("photo")
+            return self.photos.fabric(torch.Generator().manual_seed(photo_seed), a.around, a.along, c0)
+        kinds = [k for k in PATTERN_KINDS[self.pool] if upper or k != "print"]
+        kind = kinds[r.index(len(kinds))]
+        recipe.append(kind)
+        c1 = _rgb(_contrasting(base, r, table))
+        if kind == "stripes_across":  # rings around the body and limbs
             period = math.exp(r.u(math.log(0.012), math.log(0.12)))
             bit = _fract(a.along * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.15, 0.6)
             return torch.addcmul(c0, c1 - c0, bit.float())
-        if p < 0.68:  # stripes along the body
+        if kind == "stripes_along":
             period = math.exp(r.u(math.log(0.012), math.log(0.08)))
             bit = _fract(a.around * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.1, 0.5)
             return torch.addcmul(c0, c1 - c0, bit.float())
-        if p < 0.74:  # checks
+        if kind == "checks":
             period = math.exp(r.u(math.log(0.015), math.log(0.07)))
             b1 = _fract(a.along * (1.0 / period) + r.u(0.0, 50.0)) < 0.5
             b2 = _fract(a.around * (1.0 / period) + r.u(0.0, 50.0)) < 0.5
             return torch.addcmul(c0, c1 - c0, (b1 ^ b2).float())
-        if p < 0.82:  # plaid: two band sets blended over the base, plus thin lines
-            c2 = _rgb(_contrasting(base, r))
+        if kind == "plaid":  # two band sets blended over the base, plus thin lines
+            c2 = _rgb(_contrasting(base, r, table))
             period = r.u(0.04, 0.12)
             b1 = (_fract(a.along * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.2, 0.45)).float()
             b2 = (_fract(a.around * (1.0 / period) + r.u(0.0, 50.0)) < r.u(0.2, 0.45)).float()
@@ -643,20 +707,20 @@ class TextureSampler:
                 line = (_fract(a.along * (1.0 / period) + 0.7) < 0.06) | (
                     _fract(a.around * (1.0 / period) + 0.7) < 0.06
                 )
-                out = torch.addcmul(out, _rgb(_contrasting(base, r)) - out, line.float())
+                out = torch.addcmul(out, _rgb(_contrasting(base, r, table)) - out, line.float())
             return out
-        if p < 0.86:  # camouflage: smooth noise quantised into 3-4 colours
+        if kind == "camouflage":  # smooth noise quantised into 3-4 colours
             earthy = [np.array(c) for c in _EARTHY]
             if r.chance(0.6):
                 cols = [_jitter(earthy[(k + r.index(4)) % 4], r, 0.1, 0.02) for k in range(4)]
             else:
-                cols = [base, _contrasting(base, r), _contrasting(base, r), np.clip(base * 0.5, 0.02, 1)]
+                cols = [base, _contrasting(base, r, table), _contrasting(base, r, table), np.clip(base * 0.5, 0.02, 1)]
             n = self._noise(r, a.noise_mid)
             out = _rgb(cols[0]).expand(3, self.size, self.size)
             for k, thr in enumerate((-0.5, 0.2, 0.9)):
                 out = torch.addcmul(out, _rgb(cols[k + 1]) - out, (n > thr + r.u(-0.2, 0.2)).float())
             return out
-        if upper and p < 0.95:  # print / logo on the chest or back
+        if kind == "print":  # print / logo on the chest or back
             centre_y = self.atlas.landmarks["y_shoulder"] - r.u(0.08, 0.2)
             half_h, half_w = r.u(0.03, 0.09), r.u(0.03, 0.12)
             side = self._front if r.chance(0.75) else ~self._front
@@ -670,14 +734,14 @@ class TextureSampler:
                     & (_fract(self._y * (1.0 / r.u(0.012, 0.03))) < 0.45)
                     & (_fract(self._x * (1.0 / r.u(0.01, 0.04)) + 0.3) < 0.7)
                 )
-                out = torch.addcmul(out, _rgb(_contrasting(base, r)) - out, bars.float())
+                out = torch.addcmul(out, _rgb(_contrasting(base, r, table)) - out, bars.float())
             return out
         # colour block: a band across the chest / thighs, or a yoke
         lo = r.u(-0.5, 0.45)
         band = (self._y > lo) & (self._y < lo + r.u(0.05, 0.25))
         return torch.addcmul(c0, c1 - c0, band.float())
 
-    def _sample(self, generator: torch.Generator | None, want_regions: bool) -> tuple[Tensor, Tensor | None]:
+    def _sample(self, generator: torch.Generator | None, want_regions: bool) -> tuple[Tensor, Tensor | None, Outfit]:
         a = self.atlas
         lm = a.landmarks
         r = _Draws(generator)
@@ -705,11 +769,28 @@ class TextureSampler:
             leg = r.u(0.3, 0.85)  # shorts
         else:
             leg = r.u(1.25, 1.75)  # capri / cropped
+        # silhouette-changing garments (their geometry: model.data.clothing)
+        cc = self.clothing
+        q = r.u()
+        coat = not skirt and q < cc.coat_prob
+        padded = not skirt and not coat and q < cc.coat_prob + cc.padded_prob
+        if coat or padded:
+            sleeve = r.u(2.02, 2.2)
+        coat_hem = r.u(0.35, 1.1) if coat else None
+        if coat:
+            puff = r.u(0.01, 0.03)
+        elif padded:
+            puff = r.u(0.02, 0.05)
+        else:
+            puff = r.u(0.0, 0.015) if r.chance(cc.loose_prob) else 0.0
+        skirt_flare = r.u(0.0, 0.35) if dress or r.chance(0.5) else r.u(0.0, 0.1)
         waist = r.u(lm["y_pelvis"] - 0.06, lm["y_spine1"] + 0.02) if not dress else lm["y_spine1"]
         lower = (self._torso & (y < waist)) | ((self._leg | self._foot) & (a.leg_t < leg) & (y < waist))
         upper = ((self._torso | self._leg) & (y >= waist)) | (self._arm & (a.arm_t < sleeve))
         if dress:
             lower = lower | ((self._leg | self._foot) & (a.leg_t < leg))
+        if coat_hem is not None:
+            upper = upper | ((self._leg | self._foot) & (a.leg_t < coat_hem))
         # neckline: crew, V or scoop; rarely a turtleneck
         if r.chance(0.05):
             upper = upper | (self._neck & (y < lm["y_neck"] + r.u(0.0, 0.05)))
@@ -766,11 +847,17 @@ class TextureSampler:
         # ---- colours ------------------------------------------------------------------------
         skin = _skin_colour(r)
         hair_rgb = _HAIR[0][r.pick(_HAIR[1])] * (1.0 + r.u(-0.1, 0.1))
-        upper_rgb = _clothing_colour(r)
+        table = self._table
+        recipe: list[str] = []
+        upper_rgb = _clothing_colour(r, table)
         lower_rgb = (
             upper_rgb
             if dress
-            else (_jitter(np.array([0.12, 0.18, 0.33]), r) if (not skirt and r.chance(0.3)) else _clothing_colour(r))
+            else (
+                _jitter(np.array([0.12, 0.18, 0.33]), r)
+                if (self.pool == "train" and not skirt and r.chance(0.3))
+                else _clothing_colour(r, table)
+            )
         )
         shoe_rgb = _jitter(_SHOE[0][r.pick(_SHOE[1])], r, 0.1, 0.02)
         sock_rgb = _jitter(np.array((0.88, 0.88, 0.86) if r.chance(0.5) else (0.05, 0.05, 0.05)), r, 0.1, 0.02)
@@ -778,8 +865,8 @@ class TextureSampler:
 
         # ---- composition --------------------------------------------------------------------
         tex = torch.addcmul(_rgb(skin), _rgb(skin), self._noise(r, a.noise_low), value=0.04)
-        upper_tex = self._pattern(r, upper_rgb, upper=True)
-        lower_tex = upper_tex if dress else self._pattern(r, lower_rgb, upper=False)
+        upper_tex = self._pattern(r, upper_rgb, upper=True, recipe=recipe)
+        lower_tex = upper_tex if dress else self._pattern(r, lower_rgb, upper=False, recipe=recipe)
 
         layers: list[tuple[Tensor, Tensor | None, int]] = [
             (lower, lower_tex, REGION["lower"]),
@@ -793,7 +880,7 @@ class TextureSampler:
             hair_tex = torch.addcmul(hair_tex, _rgb(hair_rgb * 0.1 + 0.005), a.grain[r.index(2)])
             layers.append((hair, hair_tex, REGION["hair"]))
         if headwear is not None:
-            layers.append((headwear, _rgb(_clothing_colour(r)), REGION["headwear"]))
+            layers.append((headwear, _rgb(_clothing_colour(r, table)), REGION["headwear"]))
         regions = torch.full((s, s), float(REGION["skin"])) if want_regions else None
         for mask, value, label in layers:
             m = mask.float()
@@ -822,4 +909,29 @@ class TextureSampler:
         tex = tex.clamp_(0.0, 1.0)
         if regions is not None:
             regions = regions.round().to(torch.uint8)
-        return tex, regions
+        # carried things: a backpack and / or a bag
+        backpack = None
+        if r.chance(cc.backpack_prob):
+            backpack = (r.u(0.24, 0.36), r.u(0.3, 0.46), r.u(0.12, 0.24))
+        q = r.u()
+        bag = None
+        if q < cc.shoulder_bag_prob + cc.hand_bag_prob:
+            bag = ("shoulder" if q < cc.shoulder_bag_prob else "hand", "left" if r.chance(0.5) else "right")
+        dark = np.array([0.05, 0.05, 0.06])
+        backpack_rgb = _jitter(dark, r, 0.3, 0.03) if r.chance(0.55) else _clothing_colour(r, table)
+        bag_rgb = _jitter(np.array([0.2, 0.12, 0.07]), r, 0.3, 0.05) if r.chance(0.4) else _clothing_colour(r, table)
+        outfit = Outfit(
+            skirt_hem=float(leg) if skirt and cc.skirt_geometry else None,
+            skirt_flare=skirt_flare,
+            coat_hem=coat_hem,
+            puff=puff,
+            sleeve=sleeve,
+            backpack=backpack,
+            bag=bag,
+            bag_size=(r.u(0.22, 0.38), r.u(0.18, 0.32), r.u(0.05, 0.11)),
+            backpack_rgb=tuple(float(c) for c in backpack_rgb),
+            bag_rgb=tuple(float(c) for c in bag_rgb),
+            recipe=tuple(recipe),
+            colours=(tuple(float(c) for c in upper_rgb), tuple(float(c) for c in lower_rgb)),
+        )
+        return tex, regions, outfit
