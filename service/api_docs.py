@@ -310,6 +310,7 @@ def _document_limits(document: dict[str, Any], settings: ServiceSettings) -> Non
     for props in _body_properties(paths.get("/v1/texture", {}).get("post", {})):
         if "size" in props:
             props["size"]["maximum"] = settings.max_render_size
+            props["size"]["default"] = min(props["size"].get("default", 512), settings.max_render_size)
         if "box" in props and props["box"].get("type") != "string":
             _box_items(props["box"])
     notes = (

@@ -116,7 +116,12 @@ class TextureParams(BaseModel):
     yaw: float = Field(
         0.0, ge=-360.0, le=360.0, description="png only: turn of the body about the vertical axis, degrees."
     )
-    size: int = Field(512, ge=16, le=4096, description="png only: side of the rendered image in pixels.")
+    size: int = Field(
+        512,
+        ge=16,
+        le=4096,
+        description="png: side of the rendered image in pixels (at most the server's max_render_size; the default shrinks to it).",
+    )
 
     @field_validator("box")
     @classmethod

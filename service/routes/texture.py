@@ -110,8 +110,11 @@ async def estimate_texture(
     files = upload.files.get("image", [])
     if len(files) != 1:
         raise ApiError(400, "bad_request", "send exactly one image file in the field 'image'")
-    if params.size > s.max_render_size:  # checked for every format, as the OpenAPI document says
+    # A size that is sent is checked for every format, as the OpenAPI document says; the default
+    # shrinks to this server's limit.
+    if "size" in params.model_fields_set and params.size > s.max_render_size:
         raise ApiError(422, "invalid_field", f"size: at most {s.max_render_size} pixels, got {params.size}")
+    size = min(params.size, s.max_render_size)
     body = predictor.body_model
     if body.face_uvs is None:
         raise ApiError(
@@ -144,7 +147,7 @@ async def estimate_texture(
     def build() -> bytes:
         if params.format == "png":
             return render_view_png(
-                pred.vertices, pred.translation, faces, face_uvs, texture, yaw_deg=params.yaw, size=params.size
+                pred.vertices, pred.translation, faces, face_uvs, texture, yaw_deg=params.yaw, size=size
             )
         verts = to_gltf_axes(pred.vertices, pred.translation)
         return (

@@ -208,13 +208,14 @@ def test_sequence_frames_smoothed_and_single(client: httpx.Client) -> None:
 
 def test_sequence_video_with_track(client: httpx.Client) -> None:
     video = mp4_bytes(frames=5, h=48, w=32)
-    track = [[0, 0, 32, 48], [4, 4, 24, 40], None]
+    track = [[0, 0, 32, 48], [4, 4, 24, 40], None, [0, 0, 32, 48], [0, 0, 32, 48]]  # one entry per frame
     r = client.post(
         "/v1/sequence", files=[("video", ("clip.mp4", video, "video/mp4"))], data={"track": json.dumps(track)}
     )
     assert r.status_code == 200, r.text
     out = r.json()["frames"]
-    assert [f["ok"] for f in out] == [True, True, False] and "single_frame" not in out[0]
+    assert [f["ok"] for f in out] == [True, True, False, True, True] and "single_frame" not in out[0]
+    assert r.json()["warnings"] == []
     assert out[1]["smoothed"]["crop_box"] == [4, 4, 24, 40]
     r = client.post("/v1/sequence", files=[("video", ("clip.mp4", video, "video/mp4"))])  # no track: whole frames
     assert r.status_code == 200 and len(r.json()["frames"]) == 5
@@ -233,7 +234,7 @@ def test_sequence_video_with_track(client: httpx.Client) -> None:
         ),
         ([], {"sigma": "1"}, 400, "bad_request"),
         ([image_part(png_bytes(20, 20), field="frames")], {"sigma": "-1"}, 422, "invalid_field"),
-        ([image_part(png_bytes(20, 20), field="frames")], {"track": "[null, null]"}, 422, "invalid_field"),
+        ([image_part(png_bytes(20, 20), field="frames")], {"track": "[null, null]"}, 422, "track_length_mismatch"),
         ([image_part(png_bytes(20, 20), f"{i}.png", field="frames") for i in range(17)], {}, 413, "too_many_frames"),
     ],
     ids=["corrupt-mp4", "mkv", "both", "neither", "bad-sigma", "track-length", "too-many-frames"],
