@@ -11,14 +11,41 @@ the network input size. Two modes:
     factor when downsampling, so small sizes are not aliased.
 
 ``"realistic"``
-    Closer to a low-resolution camera: downsample as above, then at the *low*
-    resolution: an optical point-spread function (optional Gaussian blur,
-    defocus disk and linear motion blur, combined into one kernel; the blur
-    physically happens before sampling and, being linear, is applied right after
-    the antialiased downsampling, which is the same up to aliasing), sensor noise
-    (Gaussian read noise plus Poisson-like, signal-dependent shot noise),
-    8-bit quantisation and JPEG compression (OpenCV), then bicubic upsampling.
-    Blur sizes are in *low-resolution* pixels, intensities in ``[0, 1]``.
+    What a video camera makes of a person who fills ``size`` of its pixels: downsample as
+    above, then, at the *low* resolution (the camera's own pixels; sizes in low-resolution
+    pixels, intensities in ``[0, 1]``), the effects of :mod:`model.data.camera_effects` in the
+    order light meets them, each with a probability and a range in :class:`DegradeConfig`:
+
+    ========================  ======  ==================================================
+    effect (default share)    share   range and why
+    ========================  ======  ==================================================
+    colour cast               40 %    red/blue log gains +-0.25: auto white balance under
+                                      sodium, LED and mixed light is often wrong
+    night (IR) frame          10 %    grey, ``(0.5 R + 0.35 G + 0.15 B) ** 0.45-0.8``:
+                                      850 nm light, cloth and skin bright; always dark,
+                                      noisy and with the illuminator's fall-off
+    low light                 15 %    exposure 0.15-0.5, automatic gain
+                                      ``exposure ** -(0.3-0.9)``: darker *and* noisier
+    vignetting                25 %    10-50 % darker towards a frame corner
+    optical blur              50 %    Gaussian sigma 0.3-1 px; defocus 10 %, radius
+                                      0.5-1.5 px (one point-spread function)
+    motion blur               30 %    1-5 px, at most 15 % of the size: limbs of a
+                                      walker at 1/25-1/12 s shutters (dark scenes)
+    sensor noise              70 %    read std 0-0.03, shot gain 0-0.004 (always on in
+                                      dark frames: read 0.002-0.01 before the gain)
+    interlacing               10 %    odd field moved 0.5-3 % of the size (a walker's
+                                      limbs in 1/50 s): combing; 40 % of them
+                                      line-doubled instead
+    compression               80 %    JPEG, chroma 4:2:0, 8 x 8 blocks on a grid
+                                      shifted by the crop's place in the frame, at
+                                      0.45-3 bits per pixel (log-uniform; quality ~12-86)
+    ========================  ======  ==================================================
+
+    then 8-bit quantisation (always) and bicubic upsampling. The blur physically happens before
+    sampling and, being linear, is applied right after the antialiased downsampling, which is
+    the same up to aliasing. What is approximated: the whole crop moves for interlacing and
+    motion blur (a static camera would leave the background sharp; :func:`degrade` sees no
+    person mask), and H.264's inter-frame coding is stood in for by its intra blocks (JPEG).
 
 Every random quantity comes from the ``torch.Generator`` passed in, so a seed
 gives bit-identical outputs (on the same device and library versions). Images
@@ -446,6 +473,7 @@ def degrade(
     out_size: int,
     config: DegradeConfig = DegradeConfig(),
     generator: torch.Generator | None = None,
+    share_draws: bool = False,
 ) -> Tensor:
     """Bring images down to ``sizes`` and back up to ``out_size`` (mode given by ``config``).
 
@@ -457,6 +485,9 @@ def degrade(
         generator: source of every random draw (realistic mode). The draws are a
             ``torch.rand((B, 30))`` of per-image parameters followed, in batch
             order, by each noisy image's ``torch.randn`` noise.
+        share_draws: the images are frames of one clip from one camera: one parameter row
+            (``torch.rand((1, 30))``) for all, so a clip is not colour in one frame and a grey
+            night frame in the next; the noise is still fresh in every frame.
 
     Returns:
         ``(B, 3, out_size, out_size)`` float images in ``[0, 1]`` on the input's
@@ -469,14 +500,15 @@ def degrade(
     size_list = _as_sizes(sizes, b)
     out_hw = _scaled_hw(h, w, out_size)
     gen_device = generator.device if generator is not None else torch.device("cpu")
-    params = torch.rand((b, _N_PARAMS), generator=generator, device=gen_device, dtype=torch.float64).cpu().tolist()
+    rows = 1 if share_draws else b
+    params = torch.rand((rows, _N_PARAMS), generator=generator, device=gen_device, dtype=torch.float64).cpu().tolist()
     out = x.new_empty((b, c) + out_hw)
     for i in range(b):
         s = min(size_list[i], max(h, w))
         low = bicubic_resize(x[i : i + 1], _scaled_hw(h, w, s))
         if s < max(h, w) or config.degrade_full_resolution:
             low_cpu = low[0].detach().to("cpu", torch.float32)
-            low = _realistic_low(low_cpu, params[i], config, generator)[None].to(x.device, x.dtype)
+            low = _realistic_low(low_cpu, params[0 if share_draws else i], config, generator)[None].to(x.device, x.dtype)
         out[i] = bicubic_resize(low, out_hw)[0].clamp(0.0, 1.0)
     return out[0] if single else out
 
@@ -548,25 +580,40 @@ def benchmark(
     out_size: int = 224,
     ranges: ResolutionRanges = ResolutionRanges(),
     seed: int = 0,
+    low_size: int | None = None,
+    every_effect: bool = False,
+    progress: bool = False,
 ) -> dict[str, float]:
-    """Milliseconds per image of both modes on one thread, sizes drawn over the non-full ranges.
+    """Milliseconds per image of both modes on one thread.
 
+    Sizes are drawn over the non-full ``ranges``, or fixed at ``low_size``. ``every_effect``
+    switches every realistic effect on (half of the frames night, half low light): the worst case.
     Sets ``torch.set_num_threads(1)`` and ``cv2.setNumThreads(1)`` for the
     measurement and restores them afterwards.
     """
     import time
+
+    from tqdm import tqdm
 
     threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     try:
         g = torch.Generator().manual_seed(seed)
-        images = torch.rand((n, 3, size_in, size_in), generator=g)
-        idx = torch.randint(1, ranges.num_ranges, (n,), generator=g)
-        sizes = ranges.sample_sizes(idx, g)
+        # Smooth random images (white noise would compress unlike any photo).
+        images = F.interpolate(torch.rand((n, 3, 16, 16), generator=g), size=(size_in, size_in), mode="bilinear").clamp(0, 1)
+        if low_size is None:
+            idx = torch.randint(1, ranges.num_ranges, (n,), generator=g)
+            sizes = ranges.sample_sizes(idx, g)
+        else:
+            sizes = torch.full((n,), int(low_size))
+        every = dict(
+            blur_prob=1.0, defocus_prob=1.0, motion_blur_prob=1.0, noise_prob=1.0, jpeg_prob=1.0, white_balance_prob=1.0,
+            vignette_prob=1.0, low_light_prob=0.5, night_prob=0.5, interlace_prob=1.0,
+        )  # fmt: skip
         result = {}
-        for mode in _MODES:
-            cfg = DegradeConfig(mode=mode)
+        for mode in tqdm(_MODES, desc="degrade benchmark", unit="mode", disable=not progress):
+            cfg = DegradeConfig(mode=mode, **(every if every_effect and mode == "realistic" else {}))
             degrade(images[:4], sizes[:4], out_size, cfg, g)  # warm-up
             t0 = time.perf_counter()
             for i in range(n):
@@ -581,5 +628,21 @@ def benchmark(
         cv2.setNumThreads(cv_threads)
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m model.data.degrade``: time both modes (see :func:`benchmark`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m model.data.degrade", description="Milliseconds per image of the degradation modes, one thread.")
+    parser.add_argument("-n", type=int, default=200, help="images per mode")
+    parser.add_argument("--size-in", type=int, default=224, help="side of the clean input crops")
+    parser.add_argument("--out", type=int, default=224, help="output side")
+    parser.add_argument("--low", type=int, default=None, help="fixed low resolution (default: drawn over the paper's ranges)")
+    parser.add_argument("--every-effect", action="store_true", help="every realistic effect on (worst case)")
+    args = parser.parse_args(argv)
+    result = benchmark(args.n, args.size_in, args.out, low_size=args.low, every_effect=args.every_effect, progress=True)
+    for key, value in result.items():
+        print(f"{key}: {value:.3f}")
+
+
 if __name__ == "__main__":  # pragma: no cover
-    print(benchmark())
+    main()

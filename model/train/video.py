@@ -247,7 +247,7 @@ def build_feature_cache(
         phis = []
         for j in range(k):
             size = int(sizes[i, j])
-            low = degrade(images, size, s, degrade_config, generator_for(people_seed, "video-degrade", offset + i, j))
+            low = degrade(images, size, s, degrade_config, generator_for(people_seed, "video-degrade", offset + i, j), share_draws=True)
             row = predictor.ranges.index(size)
             phis.append(predictor.predict_tensor(low, [row] * low.shape[0]).phi.to("cpu", torch.float16))
         out["phi"].append(torch.stack(phis))

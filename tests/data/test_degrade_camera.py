@@ -176,6 +176,17 @@ def test_default_realistic_is_deterministic_and_batch_independent() -> None:
     assert e.shape == (6, 3, 64, 64) and torch.isfinite(e).all() and e.min() >= 0 and e.max() <= 1
 
 
+def test_shared_draws_keep_one_camera_over_a_clip() -> None:
+    clip = _images(1).expand(40, 3, 128, 128)
+    cfg = DegradeConfig(mode="realistic", night_prob=0.5, low_light_prob=0.0, noise_prob=1.0)
+    frames = degrade(clip, 32, 32, cfg, torch.Generator().manual_seed(0), share_draws=True)
+    grey = [bool(torch.equal(f[0], f[1]) and torch.equal(f[1], f[2])) for f in frames]
+    assert len(set(grey)) == 1  # all night frames or none
+    assert not torch.equal(frames[0], frames[1])  # fresh noise in every frame
+    mixed = degrade(clip, 32, 32, cfg, torch.Generator().manual_seed(0))
+    assert len({bool(torch.equal(f[0], f[1]) and torch.equal(f[1], f[2])) for f in mixed}) == 2
+
+
 def test_default_shares_of_each_effect() -> None:
     """Over many images the draws follow the configured probabilities (night frames: grey)."""
     cfg = DegradeConfig(mode="realistic", jpeg_prob=0.0)
