@@ -47,8 +47,8 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 NIR_WEIGHTS = np.array([0.5, 0.35, 0.15], dtype=np.float32)
 
 #: JPEG quality against bits per pixel of the entropy-coded data (headers excluded, 4:2:0), the mean
-#: over 48 x 48 crops of 29 bundled background photos (/tmp/cam/jpeg_bpp.py in the commit's
-#: report, OpenCV 5.1 / libjpeg-turbo): quality 5 -> 0.21 bpp, 30 -> 0.89, 75 -> 1.89, 90 -> 3.17.
+#: over 48 x 48 crops of 29 bundled background photos, measured by ``python -m model.data.camera_effects``
+#: (OpenCV 5.1): quality 5 -> 0.21 bpp, 30 -> 0.89, 75 -> 1.89, 90 -> 3.17.
 BPP_QUALITY_TABLE: tuple[tuple[float, int], ...] = (
     (0.206, 5),
     (0.389, 10),
@@ -148,3 +148,51 @@ def compress(img: np.ndarray, quality: int, phase: tuple[int, int] = (0, 0)) -> 
         raise RuntimeError("cv2.imencode failed to write a JPEG")
     dec = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR)[dy:, dx:]
     return np.ascontiguousarray(dec[:, :, None] if grey else dec[:, :, ::-1])
+
+
+def bits_per_pixel(img: np.ndarray, quality: int) -> float:
+    """Entropy-coded bits per pixel of uint8 RGB ``(h, w, 3)`` ``img`` as a 4:2:0 JPEG (the size of a
+    flat image of the same shape, i.e. the headers, subtracted)."""
+    h, w = img.shape[:2]
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality), cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
+    head = len(cv2.imencode(".jpg", np.full_like(img, 128), params)[1])
+    return (len(cv2.imencode(".jpg", np.ascontiguousarray(img[:, :, ::-1]), params)[1]) - head) * 8.0 / (h * w)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m model.data.camera_effects``: measure :data:`BPP_QUALITY_TABLE` on the bundled photos."""
+    import argparse
+
+    from tqdm import tqdm
+
+    from model.data.backgrounds import default_photo_dirs, list_photos
+
+    parser = argparse.ArgumentParser(
+        prog="python -m model.data.camera_effects",
+        description="JPEG bits per pixel against quality on centre-ish crops of the bundled background photos.",
+    )
+    parser.add_argument("--photos", type=int, default=30, help="photos to crop (one crop each)")
+    parser.add_argument("--size", type=int, default=48, help="side of the crops in pixels")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    cv2.setNumThreads(1)
+    rng = np.random.default_rng(args.seed)
+    crops = []
+    for path in tqdm(list_photos(default_photo_dirs())[: args.photos], desc="photos", unit="photo"):
+        bgr = cv2.imread(str(path))
+        if bgr is None or min(bgr.shape[:2]) < 200:
+            continue
+        side = int(min(bgr.shape[:2]) * 0.5)
+        y, x = rng.integers(0, bgr.shape[0] - side), rng.integers(0, bgr.shape[1] - side)
+        crop = cv2.resize(bgr[y : y + side, x : x + side], (args.size, args.size), interpolation=cv2.INTER_AREA)
+        crops.append(np.ascontiguousarray(crop[:, :, ::-1]))
+    print(f"{len(crops)} crops of {args.size} x {args.size}")
+    print("| quality | bits/pixel | table |\n|---|---|---|")
+    table = dict((q, b) for b, q in BPP_QUALITY_TABLE)
+    for q in (5, 10, 15, 20, 30, 40, 50, 60, 75, 90):
+        bpp = float(np.mean([bits_per_pixel(c, q) for c in crops]))
+        print(f"| {q} | {bpp:.3f} | {table.get(q, float('nan')):.3f} |")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

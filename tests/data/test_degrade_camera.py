@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from model.data.camera_effects import (
     BPP_QUALITY_TABLE,
+    bits_per_pixel,
     compress,
     interlace,
     near_infrared,
@@ -120,6 +121,9 @@ def test_compression_makes_8x8_blocks_on_the_frame_grid(phase: int) -> None:
 def test_bit_rate_sets_the_quality() -> None:
     for bpp, q in BPP_QUALITY_TABLE:
         assert quality_for_bits_per_pixel(bpp) == q
+    img = (_images(1, size=48)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    sizes = [bits_per_pixel(img, q) for q in (5, 30, 90)]
+    assert sizes == sorted(sizes) and sizes[0] >= 0
     qs = [quality_for_bits_per_pixel(b) for b in (0.1, 0.3, 0.6, 1.0, 2.0, 4.0, 20.0)]
     assert qs == sorted(qs) and qs[0] >= 1 and qs[-1] == 100
     x = _images(6, size=128)
