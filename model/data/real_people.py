@@ -29,7 +29,7 @@ this module from mediapipe's own environment (which has no torch).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,6 @@ class RealPerson:
     crop_path: Path
     note: str = ""
     review_note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.activity not in ACTIVITIES:

@@ -1,0 +1,279 @@
+"""Tests for the real-people check: scoring maths, the committed set, its low-resolution views."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from model.body.joint_names import COCO17_NAMES, SMPL_JOINT_NAMES
+from model.data.real_people import (
+    COCO17_FROM_BLAZEPOSE33,
+    DEFAULT_ROOT,
+    load_real_people,
+    real_crop_at_height,
+    restore_native,
+    square_crop_box,
+)
+from model.eval.real_people import (
+    FAILED_DETECTION_SCORE,
+    RealPeopleConfig,
+    detection_score,
+    format_tables,
+    knee_flexion_deg,
+    knees_pass,
+    normalised_error,
+    place_skeleton_in_box,
+)
+
+LEFT_KNEE = SMPL_JOINT_NAMES.index("left_knee")
+RIGHT_KNEE = SMPL_JOINT_NAMES.index("right_knee")
+
+
+# ------------------------------------------------------------------------------ scoring maths
+def test_normalised_error_is_mean_distance_over_height() -> None:
+    gt = np.zeros((17, 2))
+    pred = gt + np.array([3.0, 4.0])  # 5 px off everywhere
+    valid = np.ones(17, bool)
+    assert normalised_error(pred, gt, valid, 100.0) == pytest.approx(0.05)
+    pred[0] = [30.0, 40.0]  # one joint 50 px off: mean (16 * 5 + 50) / 17
+    assert normalised_error(pred, gt, valid, 100.0) == pytest.approx((16 * 5 + 50) / 17 / 100)
+
+
+def test_normalised_error_ignores_invalid_joints_and_visibility_column() -> None:
+    gt = np.zeros((17, 3))
+    gt[:, 2] = 0.1  # visibility: not a coordinate
+    pred = np.zeros((17, 2))
+    pred[5:] = 1000.0  # far off, but masked
+    valid = np.zeros(17, bool)
+    valid[:5] = True
+    assert normalised_error(pred, gt, valid, 50.0) == 0.0
+    valid[5] = True
+    assert normalised_error(pred, gt, valid, 50.0) == pytest.approx(1000 * math.sqrt(2) / 6 / 50)
+
+
+def test_normalised_error_rejects_no_valid_joint_bad_height_and_shapes() -> None:
+    gt = np.zeros((17, 2))
+    with pytest.raises(ValueError, match="no valid"):
+        normalised_error(gt, gt, np.zeros(17, bool), 10.0)
+    with pytest.raises(ValueError, match="height"):
+        normalised_error(gt, gt, np.ones(17, bool), 0.0)
+    with pytest.raises(ValueError, match="shapes"):
+        normalised_error(np.zeros((14, 2)), gt, np.ones(17, bool), 10.0)
+
+
+def test_failed_detection_scores_half() -> None:
+    gt = np.zeros((17, 2))
+    valid = np.ones(17, bool)
+    assert FAILED_DETECTION_SCORE == 0.5
+    assert detection_score(None, gt, valid, 80.0) == 0.5
+    detected = np.concatenate([gt + 8.0, np.ones((17, 1))], axis=1)  # [x, y, visibility]
+    assert detection_score(detected, gt, valid, 80.0) == pytest.approx(8 * math.sqrt(2) / 80)
+
+
+def test_knee_flexion_from_axis_angle_with_known_angles() -> None:
+    pose = np.zeros((24, 3))
+    pose[LEFT_KNEE] = [math.radians(30.0), 0.0, 0.0]
+    axis = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
+    pose[RIGHT_KNEE] = axis * math.radians(95.0)
+    pose[0] = [math.pi, 0.0, 0.0]  # the root does not count
+    flexion = knee_flexion_deg(pose)
+    np.testing.assert_allclose(flexion, [30.0, 95.0], atol=1e-9)
+    # A batch, and a torch tensor, give the same.
+    batch = torch.from_numpy(np.stack([pose, np.zeros((24, 3))]))
+    np.testing.assert_allclose(knee_flexion_deg(batch), [[30.0, 95.0], [0.0, 0.0]], atol=1e-6)
+
+
+def test_knee_flexion_wraps_vectors_longer_than_pi() -> None:
+    pose = np.zeros((24, 3))
+    pose[LEFT_KNEE] = [math.radians(350.0), 0.0, 0.0]  # = 10 degrees the other way
+    pose[RIGHT_KNEE] = [0.0, math.radians(180.0), 0.0]
+    np.testing.assert_allclose(knee_flexion_deg(pose), [10.0, 180.0], atol=1e-9)
+    with pytest.raises(ValueError):
+        knee_flexion_deg(np.zeros((17, 3)))
+
+
+def test_knees_pass_needs_both_knees_under_the_limit() -> None:
+    flexion = np.array([[5.0, 29.9], [5.0, 30.0], [31.0, 2.0], [0.0, 0.0]])
+    assert knees_pass(flexion).tolist() == [True, False, False, True]
+    assert knees_pass(np.array([40.0, 40.0]), limit=45.0)
+
+
+def test_mean_skeleton_placement_fills_the_box_the_same_way() -> None:
+    extent = (-0.3, -0.9, 0.3, 0.9)  # a 1.8 m body centred on 0
+    kp = np.array([[0.0, -0.9], [0.0, 0.9], [-0.3, 0.0], [0.3, 0.0]])
+    out = place_skeleton_in_box(kp, extent, (10.0, 20.0, 50.0, 180.0))
+    np.testing.assert_allclose(out, [[35.0, 20.0], [35.0, 200.0], [5.0, 110.0], [65.0, 110.0]])
+    # Scaling the box scales the placement about the box (no dependence on anything else).
+    out2 = place_skeleton_in_box(kp, extent, (20.0, 40.0, 100.0, 360.0))
+    np.testing.assert_allclose(out2, 2 * out)
+    with pytest.raises(ValueError):
+        place_skeleton_in_box(kp, (0.0, 1.0, 1.0, 1.0), (0, 0, 1, 1))
+
+
+def test_config_validates_heights() -> None:
+    assert RealPeopleConfig(heights=(64, 24)).heights == (64, 24)
+    for bad in [(), (4,), (64, 64), (32.0,)]:
+        with pytest.raises(ValueError):
+            RealPeopleConfig(heights=bad)  # type: ignore[arg-type]
+
+
+def test_format_tables_reports_every_height_and_the_pass_rate() -> None:
+    result = {
+        "checkpoint_id": "abc",
+        "people": ["a", "b"],
+        "full_body": [True, False],
+        "heights": [32],
+        "normaliser": "person box height",
+        "error": {"network": {"native": [0.1, 0.3], "32": [0.2, 0.4]}, "mean_skeleton": [0.1, 0.2], "blazepose_degraded": {"32": [0.5, 0.1]}},
+        "blazepose_failed": {"32": 1},
+        "blazepose_source": {"file": "f.json", "model": "m", "command": "c"},
+        "knees": {
+            "people": ["a"], "full_body": [True], "scored_2d": [True], "pass_limit_deg": 30.0,
+            "flexion_deg": {"native": [[5.0, 6.0]], "32": [[40.0, 2.0]]}, "pass": {"native": [True], "32": [False]},
+        },
+    }  # fmt: skip
+    text = format_tables(result)
+    assert "| network | 0.200 | 0.300 |" in text
+    assert "| network, full-body crops only | 0.100 | 0.200 |" in text
+    assert "0.300 (1/2 failed)" in text
+    assert "40 / 2 FAIL" in text and "| **pass rate** | | | 1/1 | 0/1 |" in text
+
+
+# ------------------------------------------------------------------------------ the set
+def test_blazepose_mapping_is_coco17_with_left_first() -> None:
+    assert len(COCO17_FROM_BLAZEPOSE33) == len(COCO17_NAMES) == 17
+    assert len(set(COCO17_FROM_BLAZEPOSE33)) == 17 and max(COCO17_FROM_BLAZEPOSE33) < 33
+    # BlazePose: odd indices are the left side from the shoulders (11) down.
+    for name, idx in zip(COCO17_NAMES, COCO17_FROM_BLAZEPOSE33):
+        if idx >= 11:
+            assert (idx % 2 == 1) == name.startswith("left"), name
+
+
+def test_square_crop_box_is_centred_and_enlarged() -> None:
+    assert square_crop_box((10, 20, 50, 100)) == (-25, 10, 120, 120)
+    x0, y0, side, side2 = square_crop_box((0, 0, 200, 80), enlarge=1.5)
+    assert side == side2 == 300 and (x0 + side / 2, y0 + side / 2) == (100, 40)
+    with pytest.raises(ValueError):
+        square_crop_box((0, 0, 0, 10))
+
+
+def test_committed_set_has_20_people_with_valid_keypoints() -> None:
+    people = load_real_people()
+    assert len(people) >= 20
+    everyone = load_real_people(usable_only=False)
+    assert len(everyone) >= len(people)
+    for p in people:
+        assert p.review in ("ok", "partly") and p.num_valid >= 5, p.id
+        assert p.crop_path.exists(), p.id
+        kp = p.keypoints[p.valid, :2]
+        assert np.isfinite(kp).all()
+        assert (kp >= 0).all() and (kp <= p.side).all(), p.id  # valid joints lie in the crop
+        bx, by, bw, bh = p.box_in_crop
+        assert bw > 0 and bh == p.box_height and bx >= -1 and by >= -1, p.id
+    one = people[0].image()
+    assert one.shape == (people[0].side, people[0].side, 3) and one.dtype == np.uint8
+
+
+def test_committed_blazepose_baseline_covers_every_scored_person() -> None:
+    data = json.loads((DEFAULT_ROOT / "blazepose_degraded.json").read_text())
+    assert {"model", "command", "keypoints"} <= set(data)
+    for p in load_real_people():
+        entry = data["keypoints"][p.id]
+        for h in ("64", "48", "32", "24"):
+            assert h in entry
+            assert entry[h] is None or np.asarray(entry[h]).shape == (17, 3)
+
+
+def test_real_crop_at_height_sizes_and_determinism() -> None:
+    g = torch.Generator().manual_seed(0)
+    image = torch.randint(0, 256, (90, 90, 3), generator=g, dtype=torch.uint8).numpy()
+    small, scale = real_crop_at_height(image, 24)
+    assert small.shape == (24, 24, 3) and small.dtype == np.uint8 and scale == pytest.approx(24 / 90)
+    again, _ = real_crop_at_height(image, 24)
+    np.testing.assert_array_equal(small, again)
+    same, one = real_crop_at_height(image, 90)
+    assert one == 1.0 and np.array_equal(same, image)
+    # Antialiased: a fine checkerboard averages to grey instead of aliasing.
+    checker = (np.indices((96, 96)).sum(0) % 2 * 255).astype(np.uint8)[..., None].repeat(3, -1)
+    grey, _ = real_crop_at_height(checker, 24)
+    assert abs(float(grey.mean()) - 127.5) < 3 and float(grey.std()) < 10
+    assert restore_native(small, 90).shape == (90, 90, 3)
+    with pytest.raises(ValueError):
+        real_crop_at_height(image[:, :80], 24)
+    with pytest.raises(ValueError):
+        real_crop_at_height(image, 0)
+
+
+def test_real_crop_at_height_of_a_committed_person() -> None:
+    person = load_real_people()[0]
+    small, scale = real_crop_at_height(person, 32)
+    assert small.shape == (32, 32, 3) and scale == pytest.approx(32 / person.side)
+
+
+# ------------------------------------------------------------------------------ end to end (tiny net)
+@pytest.fixture(scope="module")
+def body():
+    from model.body import load_body_model
+
+    return load_body_model()
+
+
+def test_mean_skeleton_is_a_front_view_upright_body(body) -> None:
+    from model.eval.real_people import mean_skeleton
+
+    kp, (x0, y0, x1, y1) = mean_skeleton(body)
+    name = {n: i for i, n in enumerate(COCO17_NAMES)}
+    assert kp.shape == (17, 2)
+    assert kp[name["left_shoulder"], 0] > kp[name["right_shoulder"], 0]  # facing the camera: left at +x
+    assert kp[name["nose"], 1] < kp[name["left_hip"], 1] < kp[name["left_ankle"], 1]  # y down
+    assert x0 <= kp[:, 0].min() and kp[:, 0].max() <= x1 and y0 <= kp[:, 1].min() and kp[:, 1].max() <= y1
+    assert 1.4 < y1 - y0 < 2.2  # a person's height in metres
+
+
+def _small_set(tmp_path, ids: list[str]):
+    """A copy of some committed people (entries, crops, BlazePose results) under tmp_path."""
+    import shutil
+
+    people = json.loads((DEFAULT_ROOT / "people.json").read_text())
+    blaze = json.loads((DEFAULT_ROOT / "blazepose_degraded.json").read_text())
+    (tmp_path / "crops").mkdir()
+    entries = [e for e in people["people"] if e["id"] in ids]
+    for e in entries:
+        shutil.copy(DEFAULT_ROOT / "crops" / f"{e['id']}.png", tmp_path / "crops")
+    (tmp_path / "people.json").write_text(json.dumps({"people": entries}))
+    blaze["keypoints"] = {k: v for k, v in blaze["keypoints"].items() if k in ids}
+    (tmp_path / "blazepose_degraded.json").write_text(json.dumps(blaze))
+    return tmp_path
+
+
+def test_evaluate_real_people_with_a_mean_predictor(tmp_path, body) -> None:
+    from model.eval.real_people import evaluate_real_people, mean_skeleton
+    from model.inference import Predictor
+
+    tiny = {"backbone": {"depth": 18, "num_ranges": 5}, "input_size": 64, "regressor_hidden_dim": 64}
+    predictor = Predictor.random_init(tiny, (224, 128, 64, 40, 24), device="cpu", seed=1, body=body, precision="fp32")
+    for dec in (predictor.net.regressor.decpose, predictor.net.regressor.decshape, predictor.net.regressor.deccam):
+        torch.nn.init.zeros_(dec.weight)
+        torch.nn.init.zeros_(dec.bias)
+    root = _small_set(tmp_path, ["skv_bikes_f110", "ocv_doc_multi_red", "ocv_doc_detect_test2"])
+    result = evaluate_real_people(predictor, RealPeopleConfig(heights=(32, 24), root=root))
+    assert result["people"] == ["ocv_doc_multi_red", "skv_bikes_f110"]  # the failed one is not 2D-scored
+    for key in ("native", "32", "24"):
+        scores = result["error"]["network"][key]
+        assert len(scores) == 2 and all(0 <= s < 2 for s in scores)
+    assert set(result["error"]["blazepose_degraded"]) == {"32", "24"}
+    # The knee check takes every standing person, 2D-scored or not; the mean pose has straight knees.
+    assert result["knees"]["people"] == ["ocv_doc_multi_red", "ocv_doc_detect_test2"]
+    assert result["knees"]["scored_2d"] == [True, False]
+    np.testing.assert_allclose(result["knees"]["flexion_deg"]["24"], 0.0, atol=1e-3)
+    assert all(result["knees"]["pass"]["32"])
+    # Baseline (i) does not depend on the network.
+    kp, extent = mean_skeleton(body)
+    p = load_real_people(root)[0]
+    assert result["error"]["mean_skeleton"][0] == pytest.approx(
+        normalised_error(place_skeleton_in_box(kp, extent, p.box_in_crop), p.keypoints, p.valid, p.box_height)
+    )
