@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from model.body.model import load_body_model
-from model.data.lighting import sample_lights
+from model.data.lighting import LIGHT_KINDS, LightingConfig, sample_lights, sample_scene_lights
 from model.render import Lights, MeshRenderer, PerspectiveCameras
 
 
@@ -56,3 +56,36 @@ def test_rendered_body_brightness_is_plausible():
     for i in range(n):
         mean = float(img.image[i].permute(1, 2, 0)[mask[i]].mean())
         assert 0.3 < mean < 0.8
+
+
+def test_scene_lights_mix_kinds_deterministically():
+    cfg = LightingConfig()
+    lights, kind = sample_scene_lights(3000, _gen(0), cfg)
+    assert lights.ambient.shape == (3000, 3) and kind.shape == (3000,)
+    shares = torch.bincount(kind, minlength=len(LIGHT_KINDS)).float() / 3000
+    torch.testing.assert_close(shares, torch.tensor(cfg.shares, dtype=torch.float32), atol=0.03, rtol=0)
+    d = torch.nn.functional.normalize(lights.direction, dim=-1)
+    total = lights.ambient + lights.diffuse
+    assert float(total.max()) <= 1.25 and float(lights.ambient.mean(-1).min()) >= 0.05
+    assert float(d[:, 1].max()) < -0.1  # every kind lights from above
+    day, overhead, backlit, street = (kind == i for i in range(4))
+    assert float(d[overhead, 1].max()) < -0.9  # ceiling lights: almost straight above
+    assert float(d[backlit, 2].min()) > 0.0  # behind the person
+    assert float(lights.ambient[street].mean(-1).max()) <= 0.2 + 1e-6  # dark at night
+    assert float(lights.ambient[backlit].mean()) < float(lights.ambient[day].mean())
+    # Street lamps: half sodium orange (red well above blue), half cool.
+    warm = lights.diffuse[street, 0] / lights.diffuse[street, 2] > 2.0
+    assert 0.35 < float(warm.float().mean()) < 0.65
+    # Same generator, same lights; the day kind is sample_lights' distribution.
+    again, kind2 = sample_scene_lights(3000, _gen(0), cfg)
+    assert torch.equal(kind, kind2) and torch.equal(lights.direction, again.direction)
+    only_day, _ = sample_scene_lights(50, _gen(4), LightingConfig(day=1.0, overhead=0.0, backlit=0.0, street=0.0))
+    g = _gen(4)
+    torch.rand(50, 8, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(only_day.ambient, sample_lights(50, g).ambient)
+
+
+@pytest.mark.parametrize("kwargs", [{"day": 0.5}, {"street": -0.1, "day": 0.65}, {"sodium_prob": 1.5}])
+def test_lighting_config_validation(kwargs):
+    with pytest.raises(ValueError):
+        LightingConfig(**kwargs)
