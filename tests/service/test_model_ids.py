@@ -1,0 +1,98 @@
+"""Issue 16: ``/v1/models`` and the model cards name the same ids for every loaded checkpoint.
+
+A server of its own loads the committed checkpoints (RSC-Net, video GRU, TexGlo texture network);
+each card must name the id ``/v1/models`` reports for its checkpoint, and every other 16-hex id
+a card names (body model, backbone, texture geometry) must be one that ``/v1/models`` reports for
+that model.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from service_support import REPO, Server, launch
+
+pytestmark = pytest.mark.integration
+
+CHECKPOINTS = REPO / "checkpoints"
+HEX16 = re.compile(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])")
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    for name in ("rscnet-cpu", "video-cpu", "texture"):
+        if not (CHECKPOINTS / name / "model.pt").is_file():
+            pytest.skip(f"checkpoints/{name}/model.pt is not in this checkout")
+    server: Server = launch(
+        "committed-models",
+        {
+            "RSCNET_CHECKPOINT": str(CHECKPOINTS / "rscnet-cpu" / "model.pt"),
+            "RSCNET_VIDEO_CHECKPOINT": str(CHECKPOINTS / "video-cpu" / "model.pt"),
+            "RSCNET_TEXTURE_CHECKPOINT": str(CHECKPOINTS / "texture" / "model.pt"),
+            "RSCNET_WORKER": "thread",
+            "RSCNET_WARMUP": "false",
+        },
+        tmp_path_factory.mktemp("ids"),
+    )
+    try:
+        server.wait_listening(120)
+        _wait_loaded(server, 180)
+        yield httpx.get(f"{server.url}/v1/models", timeout=30).json()
+    finally:
+        server.stop()
+
+
+def _wait_loaded(server: Server, timeout: float) -> None:
+    """Ready, or fail at once when loading failed (no point waiting for the timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{server.url}/readyz", timeout=10)
+        if r.status_code == 200:
+            return
+        if r.json().get("status") == "failed":
+            pytest.fail(f"loading the committed checkpoints failed: {r.json()['detail']}")
+        time.sleep(0.2)
+    pytest.fail(f"not ready within {timeout} s")
+
+
+def _ids(value: Any) -> set[str]:
+    """Every 16-hex id anywhere in a JSON value."""
+    if isinstance(value, dict):
+        return set().union(*(_ids(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_ids(v) for v in value)) if value else set()
+    return set(HEX16.findall(value)) if isinstance(value, str) else set()
+
+
+def _card(name: str) -> str:
+    return (CHECKPOINTS / name / "MODEL_CARD.md").read_text()
+
+
+def test_every_loaded_checkpoint_is_the_one_its_card_names(models: dict[str, Any]) -> None:
+    rscnet, sequence, texture = models["checkpoint"], models["modules"]["sequence"], models["modules"]["texture"]
+    assert rscnet["is_trained"] and sequence["gru_loaded"] and texture["loaded"], models
+    served = {
+        "rscnet-cpu": rscnet["id"],
+        "video-cpu": sequence["checkpoint_id"],
+        "texture": texture["checkpoint_id"],
+    }
+    for name, checkpoint_id in served.items():
+        assert f"`{checkpoint_id}`" in _card(name), f"checkpoints/{name}/MODEL_CARD.md does not name {checkpoint_id}"
+
+
+def test_cards_name_no_id_that_v1_models_does_not_report(models: dict[str, Any]) -> None:
+    body = models["body_model"]["model_id"].split(":")[-1]
+    reported = {
+        "rscnet-cpu": {body, models["checkpoint"]["id"]},
+        "video-cpu": {body} | _ids(models["modules"]["sequence"]),
+        "texture": {body} | _ids(models["modules"]["texture"]),
+    }
+    assert models["modules"]["texture"]["geometry"]["checkpoint"]["id"] in reported["texture"]
+    for name, ids in reported.items():
+        stray = set(HEX16.findall(_card(name))) - ids
+        assert not stray, f"checkpoints/{name}/MODEL_CARD.md names ids /v1/models does not report: {stray}"
