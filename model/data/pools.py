@@ -85,7 +85,7 @@ def sample_pool_betas(generator: torch.Generator, clip: float, pool: str, num_be
     if pool == "train":
         return betas
     u = torch.rand(3, generator=generator).tolist()
-    tail = clip + 1e-3 + 1.5 * u[1]
+    tail = clip + 1e-3 + (1.5 - 1e-3) * u[1]
     if u[0] < 0.5:
         betas[0] = -tail  # short
     else:

@@ -3,12 +3,15 @@ silhouette), per-index reproducibility, identities, output layout and framing.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from model.body import COCO17_NAMES, LSP14_NAMES, SMPL_JOINT_NAMES
 from model.data.framing import FramingConfig, camera_root_rotation, concat_views, view_ray_elevation
+from model.data.occluders import OccluderConfig, draw_occluder
 from model.data.synthetic import KEYPOINT_LAYOUTS, SyntheticConfig, SyntheticPeople, derived_seed, generator_for
 from model.geometry.rotations import axis_angle_to_matrix
 
@@ -241,5 +244,94 @@ def test_person_fills_the_crop(people: SyntheticPeople, batch: dict[str, torch.T
 def test_config_validation() -> None:
     for kwargs in ({"crop_size": 8}, {"crop_size": 2048}, {"num_identities": 0}, {"texture_cache": 0}, {"ssaa": 0},
                    {"occluder_prob": 1.5}, {"betas_clip": 0.0}):  # fmt: skip
+        with pytest.raises(ValueError):
+            SyntheticConfig(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# Scene content (issue 14): occluders, a second person, clothing, no photos.
+
+
+def _keypoint_pixels(kp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    inside = ((kp[..., :2] >= 0) & (kp[..., :2] < S)).all(-1)
+    px = kp[..., :2].round().long().clamp(0, S - 1)
+    return inside, px
+
+
+def test_occluders_hide_the_keypoints_under_them() -> None:
+    people = SyntheticPeople(SyntheticConfig(crop_size=S, occluder_prob=1.0, second_person_prob=0.0))
+    scenes = [people.sample_scene(i) for i in range(12)]
+    batch = people.render(scenes)
+    bare = people.render([dataclasses.replace(sc, occluder=None) for sc in scenes])
+    hidden_total = 0
+    for i, sc in enumerate(scenes):
+        assert sc.occluder is not None
+        kind, seed = sc.occluder
+        _, mask = draw_occluder(kind, generator_for(seed), S, people.config.occluders, people.patches)
+        # the picture changes only under the occluder; the ground truth not at all
+        assert torch.equal(batch["image"][i][:, ~mask], bare["image"][i][:, ~mask])
+        for key in ("joints3d_smpl24", "cam_t", "pose", "silhouette"):
+            assert torch.equal(batch[key][i], bare[key][i]), key
+        for layout in KEYPOINT_LAYOUTS:
+            kp = batch[f"keypoints2d_{layout}"][i]
+            inside, px = _keypoint_pixels(kp)
+            under = mask[px[:, 1], px[:, 0]]
+            assert torch.equal(kp[:, 2].bool(), inside & ~under)
+            hidden_total += int((inside & under).sum())
+    assert hidden_total > 0
+
+
+def test_second_person_hides_keypoints_only_where_in_front() -> None:
+    people = SyntheticPeople(SyntheticConfig(crop_size=S, occluder_prob=0.0, second_person_prob=1.0))
+    scenes = [people.sample_scene(i) for i in range(16)]
+    assert all(sc.second is not None for sc in scenes)
+    batch = people.render(scenes)
+    alone = people.render([dataclasses.replace(sc, second=None) for sc in scenes])
+    newly_hidden = 0
+    for key in ("joints3d_smpl24", "joints3d_coco17", "cam_t", "pose", "betas", "silhouette"):
+        assert torch.equal(batch[key], alone[key]), key  # unlabelled, and the silhouette stays amodal
+    changed = (batch["image"] != alone["image"]).any(1)  # (B, S, S) where the second person is drawn
+    assert changed.any(2).any(1).float().mean() > 0.5  # most second people are at least partly in the crop
+    for layout in KEYPOINT_LAYOUTS:
+        kp, kp0 = batch[f"keypoints2d_{layout}"], alone[f"keypoints2d_{layout}"]
+        assert torch.equal(kp[..., :2], kp0[..., :2])
+        assert not (kp[..., 2].bool() & ~kp0[..., 2].bool()).any()  # never more visible
+        lost = kp0[..., 2].bool() & ~kp[..., 2].bool()
+        _, px = _keypoint_pixels(kp)
+        rows = torch.arange(len(scenes))[:, None].expand_as(lost)
+        assert changed[rows[lost], px[lost][:, 1], px[lost][:, 0]].all()  # hidden only under the other person
+        newly_hidden += int(lost.sum())
+    assert newly_hidden > 0
+
+
+def test_second_person_does_not_change_other_samples() -> None:
+    people = SyntheticPeople(SyntheticConfig(crop_size=S, second_person_prob=0.5))
+    scenes = [people.sample_scene(i) for i in range(6)]
+    assert any(sc.second is not None for sc in scenes) and any(sc.second is None for sc in scenes)
+    together = people.render(scenes)
+    for i in (0, 5):
+        single = people.render([scenes[i]])
+        for key in together:
+            assert torch.equal(single[key][0], together[key][i]), key
+
+
+@pytest.mark.parametrize("pool", ["train", "heldout"])
+def test_everything_works_without_photos(pool: str) -> None:
+    cfg = SyntheticConfig(
+        crop_size=S, photo_dirs=(), backgrounds=("procedural",), appearance_pool=pool, occluder_prob=1.0,
+        second_person_prob=0.5, garment_photo_prob=1.0, occluders=OccluderConfig(photo_prob=1.0),
+    )  # fmt: skip
+    people = SyntheticPeople(cfg)
+    assert not people.patches.available and not people.backgrounds.photo_paths
+    batch = people.generate([0, 1, 2, 3])
+    again = SyntheticPeople(cfg).generate([2])
+    for key in batch:
+        assert torch.isfinite(batch[key].float()).all(), key
+        assert torch.equal(again[key][0], batch[key][2]), key
+    assert batch["image"].min() >= 0 and batch["image"].max() <= 1
+
+
+def test_scene_config_validation() -> None:
+    for kwargs in ({"second_person_prob": 1.5}, {"garment_photo_prob": -0.1}, {"appearance_pool": "test"}):
         with pytest.raises(ValueError):
             SyntheticConfig(**kwargs)
