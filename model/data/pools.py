@@ -12,9 +12,10 @@ The two pools are disjoint by construction:
 * **procedural backgrounds**: the held-out pool draws street scenes that training never draws
   (:mod:`model.data.backgrounds`);
 * **body shapes** (:func:`sample_pool_betas`): training betas are ``N(0, 1)`` clipped to
-  ``|beta| <= clip``; held-out betas have at least one of the first three components beyond the
-  clip (up to ``clip + 1.5``), half of them in the short tail of the first component (the free
-  model's overall-size direction: about 1.35-1.45 m tall, "small adults"). Uniformly scaled
+  ``|beta| <= clip``; held-out betas have one of the first three components beyond the clip (up
+  to ``clip + 1.5``), half of them in the short tail of the first component (the free model's
+  overall-size direction: 1.21-1.43 m tall, children's and small adults' heights with adult
+  proportions). Uniformly scaled
   children are not made: after framing, a uniformly scaled body gives the same crop as the
   unscaled one at another depth, so it would only change ``cam_t``; the 10-beta free model has
   no child proportions to offer (see the report of issue 14).
@@ -75,10 +76,11 @@ def split_photos(paths: Sequence[pathlib.Path], pool: str) -> list[pathlib.Path]
 def sample_pool_betas(generator: torch.Generator, clip: float, pool: str, num_betas: int = 10) -> Tensor:
     """``(num_betas,)`` shape of one identity of ``pool``.
 
-    ``"train"``: ``N(0, 1)`` clipped to ``[-clip, clip]``. ``"heldout"``: the same, then one of the
-    first three components is moved into the tail ``clip < |beta| <= clip + 1.5`` (the first
-    component's negative tail half of the time: short people), so no held-out shape lies in the
-    training region.
+    ``"train"``: ``N(0, 1)`` clipped to ``[-clip, clip]``. ``"heldout"``: the same, then one
+    component is moved into the tail ``clip < |beta| <= clip + 1.5``: half of the time the first
+    component's negative tail (short people: 1.21-1.43 m with the free model at clip 2.5, zero
+    pose), otherwise component 1 or 2 with either sign. No held-out shape lies in the training
+    region.
     """
     check_pool(pool)
     betas = torch.randn(num_betas, generator=generator).clamp_(-clip, clip)
@@ -89,6 +91,6 @@ def sample_pool_betas(generator: torch.Generator, clip: float, pool: str, num_be
     if u[0] < 0.5:
         betas[0] = -tail  # short
     else:
-        k = min(int((u[0] - 0.5) * 6.0), 2)  # component 0, 1 or 2
+        k = 1 + min(int((u[0] - 0.5) * 4.0), 1)  # component 1 or 2, either sign
         betas[k] = tail if u[2] < 0.5 else -tail
     return betas

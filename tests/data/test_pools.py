@@ -76,6 +76,7 @@ def test_beta_regions_are_disjoint() -> None:
     assert heldout.abs().max() <= CLIP + 1.5 + 1e-6
     short = heldout[:, 0] < -CLIP
     assert 0.35 < float(short.float().mean()) < 0.65  # about half are short people
+    assert heldout[:, 0].max() <= CLIP  # and no giants
     assert torch.equal(sample_pool_betas(_gen(5), CLIP, "heldout"), sample_pool_betas(_gen(5), CLIP, "heldout"))
 
 
