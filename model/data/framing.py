@@ -17,9 +17,11 @@ cameras at about eye level -- rather than a photographer's portrait:
   lens close to the person (strong perspective: the head is much larger than the feet from
   above); a 1080p surveillance camera with a 1500 px focal length seeing a person 10 m away
   gives about 5.5 S; SPIN's 5000 px at 224 (22 S) is the long end.
-* **oblique view** (``lens_hfov_deg``): the person stands anywhere in a
-  16:9 frame of a lens with a 40-110 degree horizontal field of view, so the ray to the person
-  is up to ~55 degrees off the optical axis. The crop is rendered by a *virtual* camera turned
+* **oblique view** (``lens_hfov_deg``, ``*_tilt_deg``): the person stands anywhere across a
+  16:9 frame of a lens with a 40-110 degree horizontal field of view, and at a height in the
+  frame that the camera's tilt allows (eye level: -10..10 degrees; mounted: 0..85 degrees down,
+  so far people are high in the frame), so the ray to the person is up to ~55 degrees off
+  the optical axis. The crop is rendered by a *virtual* camera turned
   from the real one onto that ray (its principal point at the crop centre, the same focal
   length): the body is rotated by the extra rotation between the two, which tilts and turns
   people near the edges of an elevated wide-angle frame exactly as the real camera sees them.
@@ -51,8 +53,6 @@ PERSON_CENTRE_M = 0.9
 NOMINAL_HEIGHT_M = 1.7
 #: Aspect ratio (height / width) of the full camera frame the person stands in.
 FRAME_ASPECT = 9.0 / 16.0
-#: Steepest tilt (degrees) of a camera's optical axis; the person's frame position is limited to keep it.
-MAX_TILT_DEG = 85.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ class FramingConfig:
         focal_range: crop focal length range in multiples of the crop side, sampled log-uniformly.
         lens_hfov_deg: horizontal field of view of the full camera frame, uniform; the person's
             position in that frame sets how oblique the view is. ``(0, 0)`` = always on the axis.
+        eye_level_tilt_deg: tilt range of an eye-level camera's optical axis (> 0: down).
+        mount_tilt_deg: tilt range of a mounted camera's optical axis (0 = level, 90 = straight down).
         box_scale: square crop side / person's projected box side (SPIN uses 1.2).
         centre_jitter: crop centre jitter as a fraction of the crop side (uniform, per axis).
         truncation_prob: probability of a tight framing that can cut limbs off.
@@ -79,6 +81,8 @@ class FramingConfig:
     mount_height_m: tuple[float, float] = (2.0, 6.0)
     focal_range: tuple[float, float] = (1.0, 22.0)
     lens_hfov_deg: tuple[float, float] = (40.0, 110.0)
+    eye_level_tilt_deg: tuple[float, float] = (-10.0, 10.0)
+    mount_tilt_deg: tuple[float, float] = (0.0, 85.0)
     box_scale: tuple[float, float] = (1.1, 1.35)
     centre_jitter: float = 0.06
     truncation_prob: float = 0.1
@@ -92,6 +96,10 @@ class FramingConfig:
         lo, hi = self.mount_height_m
         if not PERSON_CENTRE_M < lo <= hi <= 30.0:
             raise ValueError(f"mount_height_m must satisfy {PERSON_CENTRE_M} < lo <= hi <= 30, got {self.mount_height_m}")
+        for name in ("eye_level_tilt_deg", "mount_tilt_deg"):
+            lo, hi = getattr(self, name)
+            if not -30.0 <= lo <= hi <= 90.0:
+                raise ValueError(f"{name} must satisfy -30 <= lo <= hi <= 90, got {(lo, hi)}")
         lo, hi = self.lens_hfov_deg
         if not 0.0 <= lo <= hi <= 150.0:
             raise ValueError(f"lens_hfov_deg must satisfy 0 <= lo <= hi <= 150, got {self.lens_hfov_deg}")
@@ -149,19 +157,34 @@ def mounted_elevation(height: float, focal_mult: float, box_scale: float) -> flo
     return math.atan2(height - PERSON_CENTRE_M, distance)
 
 
-def frame_position(elevation: float, hfov_deg: float, u: float, v: float) -> tuple[float, float]:
+def frame_position(
+    elevation: float, hfov_deg: float, u: float, v: float, tilt_deg: tuple[float, float] = (-90.0, 90.0)
+) -> tuple[float, float]:
     """Ray direction ``(x, y)`` (tangents) of a person at frame position ``(u, v)`` in ``[-1, 1]^2``.
 
-    The frame is 16:9 with horizontal field of view ``hfov_deg``. The position is pulled in where
-    it is impossible for a ray at ``elevation``: a steep ray cannot reach the top of the frame
-    (the camera would tilt past ``MAX_TILT_DEG``) nor its far sides (see :func:`camera_root_rotation`).
+    The frame is 16:9 with horizontal field of view ``hfov_deg``. ``v`` spans the rows a ray at
+    ``elevation`` can come from when the camera's tilt is within ``tilt_deg`` (about
+    ``elevation - atan(y)``): far people seen by a camera tilted down are in the upper part of
+    its frame, people below it in the lower part. ``u`` spans the frame's width, pulled in where
+    a steep ray cannot reach its far sides (see :func:`camera_root_rotation`).
     """
     half = math.tan(math.radians(hfov_deg) / 2.0)
-    x, y = u * half, v * half * FRAME_ASPECT
-    y = max(y, math.tan(elevation - math.radians(MAX_TILT_DEG)))
+    half_v = half * FRAME_ASPECT
+    y_lo = max(-half_v, math.tan(max(elevation - math.radians(tilt_deg[1]), -math.pi / 2 + 1e-6)))
+    y_hi = min(half_v, math.tan(min(elevation - math.radians(tilt_deg[0]), math.pi / 2 - 1e-6)))
+    if y_lo <= y_hi:
+        y = y_lo + (v + 1.0) / 2.0 * (y_hi - y_lo)
+    else:  # no tilt in range shows this ray: the frame edge nearest to it
+        y = half_v if y_lo > 0 else -half_v
+    # Off to the side, the same elevation needs a steeper tilt (|tilt| grows with |x|, see
+    # camera_root_rotation): |x| stops where the tilt reaches its limit, or where the ray would
+    # need the camera to look past straight down.
+    x = u * half
     s = abs(math.sin(elevation))
     if s > 1e-6:
-        x_max = math.sqrt(1.0 + y * y) * math.sqrt(max(0.0, 1.0 - s * s)) / s
+        limit = math.radians(tilt_deg[1]) + math.atan(y) if elevation > 0 else -(math.radians(tilt_deg[0]) + math.atan(y))
+        limit = min(max(limit, abs(elevation)), math.pi / 2)
+        x_max = math.sqrt(1.0 + y * y) * math.sqrt(max(0.0, (math.sin(limit) / s) ** 2 - 1.0))
         x = max(-x_max, min(x_max, x))
     return x, y
 
@@ -186,7 +209,7 @@ def sample_view(config: FramingConfig, crop_size: int, gen: torch.Generator) -> 
     elevation = eye_elevation if eye_level else mounted_elevation(height, focal_mult, scale)
     e_lo, e_hi = (math.radians(a) for a in config.elevation_deg)
     elevation = min(max(elevation, e_lo), e_hi)
-    off_axis = frame_position(elevation, hfov, u, v)
+    off_axis = frame_position(elevation, hfov, u, v, config.eye_level_tilt_deg if eye_level else config.mount_tilt_deg)
     return View(
         yaw=torch.tensor([yaw]),
         elevation=torch.tensor([elevation]),

@@ -172,10 +172,43 @@ def test_off_axis_rotation_keeps_the_ray_elevation(elevation_deg: float, positio
 def test_frame_position_limits() -> None:
     half = math.tan(math.radians(55.0))
     assert frame_position(0.0, 110.0, 1.0, 1.0) == pytest.approx((half, half * 9 / 16))
-    # A steep ray cannot come from the top of the frame or its far sides.
-    x, y = frame_position(math.radians(60.0), 110.0, 1.0, -1.0)
-    assert math.degrees(math.atan(y)) >= 60.0 - 85.0 - 1e-6
-    assert x < half and x == pytest.approx(math.sqrt(1 + y * y) / math.tan(math.radians(60.0)))
+    # A steep ray cannot come from the far sides of the frame: at the top row the camera is
+    # already tilted 85 degrees down (x = 0); lower, |x| stops where the tilt reaches 85 degrees.
+    x, y = frame_position(math.radians(60.0), 110.0, 1.0, -1.0, (0.0, 85.0))
+    assert math.degrees(math.atan(y)) == pytest.approx(60.0 - 85.0) and x == pytest.approx(0.0, abs=1e-6)
+    clamped = 0
+    for v in (-0.9, -0.5, 0.0, 0.5, 1.0):
+        x, y = frame_position(math.radians(60.0), 110.0, 1.0, v, (0.0, 85.0))
+        ratio = math.sqrt(1 + x * x + y * y) * math.sin(math.radians(60.0)) / math.sqrt(1 + y * y)
+        tilt = math.degrees(math.asin(min(ratio, 1.0)) - math.atan(y))
+        assert 0 < x <= half and tilt <= 85.0 + 1e-6 and ratio <= 1.0 + 1e-9
+        if x < half:  # pulled in: to the tilt limit, or to where the ray meets the ground straight down
+            clamped += 1
+            assert tilt == pytest.approx(85.0) or ratio == pytest.approx(1.0)
+    assert clamped >= 2
+    # A camera tilted down sees far (nearly level) people in the upper half of its frame only.
+    for v in (-1.0, 0.0, 1.0):
+        _, y = frame_position(math.radians(5.0), 90.0, 0.0, v, (0.0, 85.0))
+        assert -0.5625 - 1e-9 <= y <= math.tan(math.radians(5.0)) + 1e-9
+    # Eye level (tilt -10..10): the person is near the middle row.
+    for v in (-1.0, 1.0):
+        _, y = frame_position(0.0, 90.0, 0.0, v, (-10.0, 10.0))
+        assert abs(math.degrees(math.atan(y))) <= 10.0 + 1e-6
+    # No tilt in range can show the ray: the nearest frame edge.
+    assert frame_position(math.radians(80.0), 40.0, 0.0, 0.0, (0.0, 30.0))[1] == pytest.approx(math.tan(math.radians(20.0)) * 9 / 16)
+
+
+def test_sampled_camera_tilts_stay_in_their_ranges() -> None:
+    """The optical-axis tilt implied by elevation and frame row (x = 0: elevation - atan(y))."""
+    cfg = FramingConfig()
+    for i in range(300):
+        v = sample_view(cfg, 64, torch.Generator().manual_seed(i))
+        x, y = (float(a) for a in v.off_axis[0])
+        e = float(v.elevation[0])
+        n, a = math.sqrt(1 + x * x + y * y), math.sqrt(1 + y * y)
+        tilt = math.degrees(math.asin(max(-1.0, min(1.0, n * math.sin(e) / a))) - math.atan(y))
+        lo, hi = cfg.mount_tilt_deg if float(v.camera_height[0]) > 0 else cfg.eye_level_tilt_deg
+        assert lo - 1.0 <= tilt <= hi + 1.0, (i, tilt)
 
 
 def test_person_at_the_frame_edge_leans_outwards(body) -> None:
@@ -204,6 +237,8 @@ def test_person_at_the_frame_edge_leans_outwards(body) -> None:
         {"mount_height_m": (6.0, 2.0)},
         {"lens_hfov_deg": (40.0, 170.0)},
         {"eye_level_prob": 1.5},
+        {"mount_tilt_deg": (0.0, 100.0)},
+        {"eye_level_tilt_deg": (10.0, -10.0)},
         {"focal_range": (5.0, 2.0)},
         {"focal_range": (0.05, 2.0)},
         {"box_scale": (1.3, 1.1)},
