@@ -56,6 +56,13 @@ def known_env_names() -> set[str]:
     return names | {"SMPL_MODEL_DIR"}
 
 
+def _default_source(volume: str) -> str:
+    """The host side of ``"${VAR:-default}:TARGET:ro"`` or ``"./path:TARGET"`` (its default when a variable)."""
+    source = volume.rsplit(":", 2)[0] if volume.count(":") >= 2 and not volume.startswith("${") else volume
+    match = re.match(r"^\$\{[A-Z_]+:-([^}]*)\}", volume)
+    return match.group(1) if match else source.split(":")[0]
+
+
 def test_compose_file_parses_and_references_existing_files() -> None:
     base = compose("docker-compose.yml")
     api = base["services"]["api"]
@@ -63,10 +70,77 @@ def test_compose_file_parses_and_references_existing_files() -> None:
     assert api["restart"] in ("unless-stopped", "always", "on-failure")
     assert api["healthcheck"]["test"] == ["CMD", "python", "-m", "service.healthcheck"]
     targets = {v.rsplit(":", 2)[1] for v in api["volumes"]}  # "${SRC:-default}:TARGET:ro"
-    assert {"/app/checkpoints", "/models/smpl"} <= targets
+    assert "/app/checkpoints" in targets
     unknown = set(api["environment"]) - known_env_names()
     assert not unknown, f"compose sets variables the service does not read: {unknown}"
-    assert any(p.endswith(":8000") for p in api["ports"])
+    assert "ports" not in api, "replicas are reached through the load balancer only"
+    # every bind mount's default source exists in the repository (Docker would create an empty root-owned folder)
+    for service in base["services"].values():
+        for volume in service.get("volumes", []):
+            source = _default_source(volume)
+            if source.startswith("."):
+                assert (REPO / source).exists(), f"compose mounts {source}, which the repository lacks"
+
+
+def test_compose_has_nginx_in_front_of_healthy_replicas() -> None:
+    services = compose("docker-compose.yml")["services"]
+    lb, api = services["lb"], services["api"]
+    assert lb["image"].startswith("nginx:")
+    assert any(p.endswith(":8000") for p in lb["ports"])
+    assert lb["depends_on"]["api"]["condition"] == "service_healthy"
+    assert "./docker/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in lb["volumes"]
+    assert str(api["deploy"]["replicas"]).startswith("${RSCNET_REPLICAS:-")
+    assert api["environment"]["RSCNET_FORWARDED_ALLOW_IPS"] == "*"
+
+
+def test_smpl_overlay_requires_its_folder() -> None:
+    api = compose("docker-compose.smpl.yml")["services"]["api"]
+    (volume,) = api["volumes"]
+    assert volume.startswith("${RSCNET_SMPL_HOST_DIR:?") and volume.endswith(":/models/smpl:ro")
+    assert api["environment"]["RSCNET_SMPL_MODEL_DIR"] == "/models/smpl"
+
+
+def test_one_python_version_everywhere() -> None:
+    cpu, gpu = (" ".join(logical_lines(p)) for p in DOCKERFILES)
+    assert "FROM python:3.11-slim" in cpu
+    assert "ARG PYTHON_VERSION=3.11" in gpu and "python${PYTHON_VERSION} -m venv /opt/venv" in gpu
+    assert re.search(r"apt-get install [^&]*python\$\{PYTHON_VERSION\} libglib", gpu), "runtime stage needs the same Python"
+    assert not re.search(r"\bpython3(\.1[02])?\b(?!\.11)", gpu.replace("python3.11", "")), "another Python in the GPU image"
+    assert "PYTHON ?= python3.11" in (REPO / "Makefile").read_text()
+    assert "Needs Python 3.11" in (REPO / "README.md").read_text()
+
+
+def _patterns(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_root_dockerignore_for_the_legacy_builder() -> None:
+    root = _patterns(REPO / ".dockerignore")
+    assert root[0] == "*" and "!service/" in root and ".venv" not in " ".join(root)
+    for path in DOCKERFILES:
+        assert _patterns(path.with_name(path.name + ".dockerignore")) == root, path.name
+
+
+def test_committed_nginx_conf_is_generated_and_nginx_accepts_it(tmp_path: Path) -> None:
+    import shutil
+
+    from service.lb_config import LoadBalancerConfig, render_nginx_conf
+
+    committed = (REPO / "docker" / "nginx" / "nginx.conf").read_text()
+    assert committed == render_nginx_conf(ServiceSettings(_env_file=None), LoadBalancerConfig(upstreams=("api:8000",)))
+    settings = ServiceSettings()
+    assert f"client_max_body_size {settings.max_upload_bytes};" in committed
+    assert f"client_header_timeout {int(settings.header_timeout_s)}s;" in committed
+    assert f"client_body_timeout {int(settings.body_timeout_s)}s;" in committed
+    assert "non_idempotent" not in committed
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (.ci/run installs it)")
+    local = committed.replace("server api:8000", "server 127.0.0.1:8000").replace("/tmp/", f"{tmp_path}/")
+    local = local.replace("error_log stderr warn;", f"error_log {tmp_path}/error.log warn;")
+    (tmp_path / "nginx.conf").write_text(local)
+    out = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
 
 
 def test_gpu_overlay_reserves_an_nvidia_device() -> None:
