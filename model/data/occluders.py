@@ -120,7 +120,44 @@ def _box(xs: Tensor, ys: Tensor, x0: float, x1: float, y0: float, y1: float) -> 
 
 
 def _car(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
-    """A car seen from the side or at an angle: body, cabin with windows, wheels."""
+    """A parked or passing car: seen from the side (60 %) or from the front / back."""
+    if r.chance(0.4):
+        return _car_end(r, xs, ys)
+    return _car_side(r, xs, ys)
+
+
+def _car_end(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+    """A car seen from the front or the back: a wide body, a sloped screen, lamps, a plate and
+    the bottoms of the tyres."""
+    width = r.u(0.6, 1.3)
+    cx = r.u(0.0, 1.0)
+    roof = r.u(0.4, 0.85)
+    height = width * r.u(0.6, 0.8)
+    belt = roof + height * r.u(0.38, 0.48)
+    bottom = roof + height
+    t = ((ys - roof) / max(belt - roof, 1e-3)).clamp(0, 1)
+    half_top = width * 0.5 * r.u(0.6, 0.8)
+    cabin = (ys >= roof) & (ys < belt) & ((xs - cx).abs() < half_top + (width * 0.5 - half_top) * t)
+    body = (ys >= belt) & (ys < bottom - height * 0.08) & ((xs - cx).abs() < width * 0.5)
+    tyres = (ys >= bottom - height * 0.12) & (ys < bottom) & ((xs - cx).abs() > width * 0.3) & ((xs - cx).abs() < width * 0.46)
+    paint = _car_paint(r)
+    colour = paint * (1.05 - 0.3 * ((ys - belt) / max(bottom - belt, 1e-3)).clamp(0, 1))  # darker low
+    screen = cabin & (ys >= roof + 0.015) & ((xs - cx).abs() < half_top + (width * 0.5 - half_top) * t - 0.02)
+    glass = _rgb((0.1, 0.12, 0.15)) + 0.3 * (1 - t) * _rgb((0.55, 0.6, 0.7)) * r.u(0.2, 1.0)
+    colour = torch.where(screen, glass, colour)
+    lamp_y = belt + height * r.u(0.05, 0.15)
+    lamp = ((ys - lamp_y).abs() < height * 0.05) & (((xs - cx).abs() - width * 0.38).abs() < width * 0.07)
+    lamp_rgb = _rgb((0.75, 0.08, 0.06)) if r.chance(0.5) else _rgb((0.9, 0.9, 0.85))
+    colour = torch.where(lamp, lamp_rgb, colour)
+    plate = ((ys - (belt + height * 0.3)).abs() < height * 0.045) & ((xs - cx).abs() < width * 0.12)
+    colour = torch.where(plate, _rgb((0.9, 0.88, 0.8)), colour)
+    colour = torch.where(tyres, _rgb((0.04, 0.04, 0.04)), colour)
+    mask = cabin | body | tyres
+    return colour.expand(3, *mask.shape), mask
+
+
+def _car_side(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+    """A car seen from the side: body, cabin with windows, wheels."""
     length = r.u(0.9, 2.2)  # in crop widths
     x0 = r.u(-length + 0.25, 0.75)
     x1 = x0 + length

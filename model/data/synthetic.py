@@ -164,7 +164,7 @@ class SecondPerson:
     """Another person in the scene (unlabelled), placed relative to the main one.
 
     ``lateral`` is the offset of its pelvis across the image in crop widths at the main person's
-    depth (|lateral| 0.3-0.9: partly in the crop), ``depth`` the offset along the ground away from
+    depth (|lateral| 0.2-0.9: partly in the crop, or largely in front of the person), ``depth`` the offset along the ground away from
     the camera in metres (negative: in front), ``yaw`` its turn relative to the main person.
     """
 
@@ -256,7 +256,7 @@ class SyntheticPeople:
             second = SecondPerson(
                 identity=other,
                 body_pose=self.pose_prior.sample(1, gen).pose[0],
-                lateral=side * (0.3 + 0.6 * place[1]),
+                lateral=side * (0.2 + 0.7 * place[1]),
                 depth=-1.5 + 4.5 * place[2],  # 1.5 m in front .. 3 m behind
                 yaw=2.0 * math.pi * place[3],
             )
