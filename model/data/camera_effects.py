@@ -18,7 +18,8 @@ array.
   rows come from the scene shifted by the motion in between (combing on moving edges); a
   ``bob`` deinterlacer instead repeats each even row (line doubling, half vertical resolution).
 * :func:`compress` -- JPEG with 4:2:0 chroma subsampling (MJPEG cameras; the intra blocks of
-  H.264), on a block grid shifted by the crop's position in the frame, quality from a bit rate
+  H.264) in 8 x 8 blocks, or 16 x 16 macroblocks (H.264 at low bit rates), on a block grid
+  shifted by the crop's position in the frame, quality from a bit rate
   (:func:`quality_for_bits_per_pixel`).
 """
 
@@ -127,26 +128,39 @@ def quality_for_bits_per_pixel(bpp: float) -> int:
     return int(min(100, max(1, round(q))))
 
 
-def compress(img: np.ndarray, quality: int, phase: tuple[int, int] = (0, 0)) -> np.ndarray:
+def compress(img: np.ndarray, quality: int, phase: tuple[int, int] = (0, 0), block: int = 8) -> np.ndarray:
     """JPEG round trip of a uint8 ``(h, w, C)`` RGB (or grey, ``C`` = 1) image, chroma 4:2:0.
 
     Args:
         quality: JPEG quality in ``[1, 100]``.
         phase: ``(dy, dx)`` in ``[0, 16)``: the crop starts this far into a 16 x 16 macroblock of
-            the frame, i.e. 8 x 8 block edges fall at rows ``8k - dy`` and columns ``8k - dx``.
+            the frame, i.e. block edges fall at rows ``block * k - dy`` and columns ``block * k - dx``.
+        block: 8 (MJPEG, H.264's 8 x 8 transform) or 16 (H.264 at low bit rates, which codes
+            flat areas as whole 16 x 16 macroblocks: emulated by coding the image at half
+            resolution and bilinearly enlarging it, which also stands in for the deblocking filter).
     Returns:
         uint8 ``(h, w, C)``.
     """
+    if block not in (8, 16):
+        raise ValueError(f"block must be 8 or 16, got {block}")
+    h, w = img.shape[:2]
     dy, dx = int(phase[0]) % 16, int(phase[1]) % 16
     grey = img.shape[2] == 1
     src = img[:, :, 0] if grey else np.ascontiguousarray(img[:, :, ::-1])
-    if dy or dx:
-        src = cv2.copyMakeBorder(src, dy, 0, dx, 0, cv2.BORDER_REPLICATE)
+    pad_y, pad_x = ((h + dy) % 2, (w + dx) % 2) if block == 16 else (0, 0)
+    if dy or dx or pad_y or pad_x:
+        src = cv2.copyMakeBorder(src, dy, pad_y, dx, pad_x, cv2.BORDER_REPLICATE)
+    full_hw = src.shape[:2]
+    if block == 16:
+        src = cv2.resize(src, (full_hw[1] // 2, full_hw[0] // 2), interpolation=cv2.INTER_AREA)
     params = [cv2.IMWRITE_JPEG_QUALITY, int(quality), cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420]
     ok, buf = cv2.imencode(".jpg", src, params)
     if not ok:
         raise RuntimeError("cv2.imencode failed to write a JPEG")
-    dec = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR)[dy:, dx:]
+    dec = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR)
+    if block == 16:
+        dec = cv2.resize(dec, (full_hw[1], full_hw[0]), interpolation=cv2.INTER_LINEAR)
+    dec = dec[dy : dy + h, dx : dx + w]
     return np.ascontiguousarray(dec[:, :, None] if grey else dec[:, :, ::-1])
 
 

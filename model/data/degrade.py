@@ -36,9 +36,10 @@ the network input size. Two modes:
     interlacing               10 %    odd field moved 0.5-3 % of the size (a walker's
                                       limbs in 1/50 s): combing; 40 % of them
                                       line-doubled instead
-    compression               80 %    JPEG, chroma 4:2:0, 8 x 8 blocks on a grid
-                                      shifted by the crop's place in the frame, at
-                                      0.45-3 bits per pixel (log-uniform; quality ~12-86)
+    compression               80 %    JPEG, chroma 4:2:0, 8 x 8 blocks (30 %: 16 x 16
+                                      macroblocks) on a grid shifted by the crop's
+                                      place in the frame, at 0.45-3 bits per pixel
+                                      (log-uniform; 8 x 8 quality 12-88)
     ========================  ======  ==================================================
 
     then 8-bit quantisation (always) and bicubic upsampling. The blur physically happens before
@@ -101,6 +102,7 @@ _PARAMS = (
     "noise", "noise_std", "shot", "gray_noise", "jpeg", "jpeg_bpp", "jpeg_dy", "jpeg_dx",
     "wb", "wb_red", "wb_blue", "vignette", "vignette_strength", "vignette_x", "vignette_y",
     "light", "exposure", "agc", "night_gamma", "interlace", "interlace_shift", "interlace_sign", "line_double",
+    "macroblock",
 )  # fmt: skip
 _N_PARAMS = len(_PARAMS)
 
@@ -224,6 +226,8 @@ class DegradeConfig:
         jpeg_bpp_range: compressed bits per pixel, drawn log-uniformly (the camera's bit rate
             spread over the crop), mapped to a quality by
             :func:`~model.data.camera_effects.quality_for_bits_per_pixel`.
+        macroblock_prob: share of compressed frames coded in 16 x 16 macroblocks (H.264 at low
+            bit rates) instead of 8 x 8 blocks; the same bits go to a quarter of the blocks.
         white_balance_prob: probability of a colour cast.
         white_balance_range: log gain of red and of blue (each drawn), ``0.25`` = 28 % more.
         vignette_prob: probability of a lens fall-off across the crop.
@@ -258,6 +262,7 @@ class DegradeConfig:
     jpeg_prob: float = 0.8
     jpeg_quality_range: tuple[int, int] = (5, 95)
     jpeg_bpp_range: tuple[float, float] = (0.45, 3.0)
+    macroblock_prob: float = 0.3
     white_balance_prob: float = 0.4
     white_balance_range: tuple[float, float] = (-0.25, 0.25)
     vignette_prob: float = 0.25
@@ -289,6 +294,7 @@ class DegradeConfig:
             "night_prob",
             "interlace_prob",
             "line_double_prob",
+            "macroblock_prob",
         ):
             p = getattr(self, name)
             if not 0.0 <= p <= 1.0:
@@ -457,10 +463,12 @@ def _realistic_low(low: Tensor, p: list[float], cfg: DegradeConfig, generator: t
     q = (x.clamp(0.0, 1.0) * 255.0).round_().to(torch.uint8)  # 8-bit sensor output
     if u["jpeg"] < cfg.jpeg_prob and q.shape[0] in (1, 3):
         lo, hi = (math.log(b) for b in cfg.jpeg_bpp_range)
-        quality = quality_for_bits_per_pixel(math.exp(_uniform(u["jpeg_bpp"], (lo, hi))))
+        block = 16 if u["macroblock"] < cfg.macroblock_prob else 8
+        bpp = math.exp(_uniform(u["jpeg_bpp"], (lo, hi))) * (4.0 if block == 16 else 1.0)  # per coded pixel
+        quality = quality_for_bits_per_pixel(bpp)
         quality = min(max(quality, int(cfg.jpeg_quality_range[0])), int(cfg.jpeg_quality_range[1]))
         phase = (min(int(u["jpeg_dy"] * 16), 15), min(int(u["jpeg_dx"] * 16), 15))
-        dec = compress(np.ascontiguousarray(q.permute(1, 2, 0).numpy()), quality, phase)
+        dec = compress(np.ascontiguousarray(q.permute(1, 2, 0).numpy()), quality, phase, block)
         q = torch.from_numpy(dec).permute(2, 0, 1)
     if q.shape[0] != c:  # a night frame: grey in all three channels
         q = q.expand(c, h, w)
@@ -483,10 +491,10 @@ def degrade(
         out_size: output size (longer side), normally the network input size.
         config: degradation parameters; ``DegradeConfig()`` is the paper's bicubic mode.
         generator: source of every random draw (realistic mode). The draws are a
-            ``torch.rand((B, 30))`` of per-image parameters followed, in batch
+            ``torch.rand((B, 31))`` of per-image parameters followed, in batch
             order, by each noisy image's ``torch.randn`` noise.
         share_draws: the images are frames of one clip from one camera: one parameter row
-            (``torch.rand((1, 30))``) for all, so a clip is not colour in one frame and a grey
+            (``torch.rand((1, 31))``) for all, so a clip is not colour in one frame and a grey
             night frame in the next; the noise is still fresh in every frame.
 
     Returns:

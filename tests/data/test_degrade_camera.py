@@ -89,12 +89,12 @@ def test_interlacing_combs_moving_edges_and_line_doubling_repeats_rows() -> None
     assert np.array_equal(interlace(img, (0.0, 0.0), True)[6], img[6])  # last (even) row kept
 
 
-def _block_edge_ratio(img: np.ndarray, phase: int) -> float:
-    """Mean jump across columns ``8k - phase`` over the mean jump elsewhere."""
+def _block_edge_ratio(img: np.ndarray, phase: int, block: int = 8) -> float:
+    """Mean jump across columns ``block * k - phase`` over the mean jump elsewhere."""
     jumps = np.abs(np.diff(img.astype(np.float32), axis=1)).mean(axis=(0, 2))  # jump between col j and j+1
     edge = np.zeros_like(jumps, dtype=bool)
     for j in range(len(jumps)):
-        edge[j] = (j + 1 + phase) % 8 == 0
+        edge[j] = (j + 1 + phase) % block == 0
     return float(jumps[edge].mean() / jumps[~edge].mean())
 
 
@@ -116,6 +116,15 @@ def test_compression_makes_8x8_blocks_on_the_frame_grid(phase: int) -> None:
     assert float(np.abs(out[..., 0] - out[..., 2]).mean()) < 0.5 * 160
     grey = compress(img[:, :, :1], 50)
     assert grey.shape == (64, 64, 1)
+    # 16 x 16 macroblocks: jumps on the 16-pixel grid, not on the 8-pixel one in between.
+    mb = compress(img, 10, (phase, phase), block=16)
+    assert mb.shape == img.shape
+    assert _block_edge_ratio(mb, phase, 16) > 1.3  # softer than 8 x 8: the enlargement is bilinear
+    assert _block_edge_ratio(mb, phase + 8, 16) < _block_edge_ratio(mb, phase, 16) / 1.3
+    odd = compress(img[:37, :29], 30, (5, 11), block=16)
+    assert odd.shape == (37, 29, 3)
+    with pytest.raises(ValueError):
+        compress(img, 50, block=4)
 
 
 def test_bit_rate_sets_the_quality() -> None:
@@ -217,6 +226,7 @@ def test_default_shares_of_each_effect() -> None:
         {"interlace_shift_range": (0.0, 0.5)},
         {"motion_blur_max_frac": 0.0},
         {"line_double_prob": 2.0},
+        {"macroblock_prob": -0.5},
     ],
 )
 def test_camera_config_validation(kwargs: dict) -> None:
