@@ -108,6 +108,8 @@ class Balancer:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Balancer, list[Server]]]:
     if NGINX is None:
+        if os.environ.get("RSCNET_TEST_REQUIRE_NGINX") == "1":
+            pytest.fail("nginx is required here (.ci/run installs it) but is not installed")
         pytest.skip("nginx is not installed (apt-get install nginx; .ci/run does it)")
     tmp = tmp_path_factory.mktemp("lb")
     replicas = [launch(f"replica-{i}", REPLICA_SETTINGS, tmp) for i in range(2)]
