@@ -36,10 +36,10 @@ the network input size. Two modes:
     interlacing               10 %    odd field moved 0.5-3 % of the size (a walker's
                                       limbs in 1/50 s): combing; 40 % of them
                                       line-doubled instead
-    compression               80 %    JPEG, chroma 4:2:0, 8 x 8 blocks (30 %: 16 x 16
+    compression               80 %    JPEG, chroma 4:2:0, 8 x 8 blocks (15 %: 16 x 16
                                       macroblocks) on a grid shifted by the crop's
-                                      place in the frame, at 0.45-3 bits per pixel
-                                      (log-uniform; 8 x 8 quality 12-88)
+                                      place in the frame, at 0.6-3 bits per pixel
+                                      (log-uniform; 8 x 8 quality 18-88)
     ========================  ======  ==================================================
 
     then 8-bit quantisation (always) and bicubic upsampling. The blur physically happens before
@@ -261,8 +261,8 @@ class DegradeConfig:
     gray_noise_prob: float = 0.3
     jpeg_prob: float = 0.8
     jpeg_quality_range: tuple[int, int] = (5, 95)
-    jpeg_bpp_range: tuple[float, float] = (0.45, 3.0)
-    macroblock_prob: float = 0.3
+    jpeg_bpp_range: tuple[float, float] = (0.6, 3.0)
+    macroblock_prob: float = 0.15
     white_balance_prob: float = 0.4
     white_balance_range: tuple[float, float] = (-0.25, 0.25)
     vignette_prob: float = 0.25
