@@ -63,10 +63,13 @@ no downsampling: the image is only resized to the output size (and, in the
 realistic mode, degraded at that resolution only if
 ``DegradeConfig.degrade_full_resolution``).
 
-Timings (:func:`benchmark`: one thread, 224 x 224 in and out, sizes drawn over
-rows 1-4 of the paper's ranges, one image per call, 2-core CPU VM): bicubic
-about 0.7 ms per image, realistic about 1.2 ms per image (3.4 ms in the worst
-case: every effect on, size 223).
+Timings (one thread, one image per call, 2-core VM shared with other jobs, so +-30 %):
+``python -m model.data.degrade --size-in 128 --low 32 --out 128`` -- the realistic mode costs
+about 1.1 ms per image (1.06 ms on a quiet machine; the mode cost 0.92 ms before the camera
+effects were added, same images and sizes), 1.24 against 1.12 ms when the two are interleaved
+under load; bicubic 0.4 ms; every effect on (worst case) 2.2-2.6 ms. At 224 px with sizes
+over the paper's ranges (``python -m model.data.degrade``) under load: bicubic 1.4 ms,
+realistic 2.4 ms (2.3 ms before).
 """
 
 from __future__ import annotations
