@@ -232,3 +232,19 @@ def test_default_shares_of_each_effect() -> None:
 def test_camera_config_validation(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         DegradeConfig(mode="realistic", **kwargs)
+
+
+def test_timing_cli_help_and_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from model.data import camera_effects
+    from model.data import degrade as degrade_module
+
+    for main in (degrade_module.main, camera_effects.main):
+        with pytest.raises(SystemExit) as exc:
+            main(["--help"])
+        assert exc.value.code == 0
+    assert "usage" in capsys.readouterr().out
+    threads = torch.get_num_threads()
+    degrade_module.main(["-n", "3", "--size-in", "32", "--low", "16", "--out", "32", "--every-effect"])
+    out = capsys.readouterr().out
+    assert "realistic_ms_per_image" in out and "bicubic_ms_per_image" in out
+    assert torch.get_num_threads() == threads
