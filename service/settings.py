@@ -141,8 +141,9 @@ class ServiceSettings(BaseSettings):
         16,
         ge=1,
         description=(
-            "Requests from one client address whose bodies are still arriving, at most (429 beyond). The address is "
-            "the peer's, or X-Forwarded-For's when the peer is in forwarded_allow_ips."
+            "Slow uploads (bodies still arriving after 1 s) from one client address, at most, and 8 times as many "
+            "uploads in progress in all (429 beyond). The address is the peer's, or X-Forwarded-For's when the peer "
+            "is in forwarded_allow_ips."
         ),
     )
     forwarded_allow_ips: str = Field(

@@ -144,7 +144,7 @@ def test_per_client_cap_on_uploads_in_progress(server: Server) -> None:
     try:
         for _ in range(PER_CLIENT):
             socks.append(stalled_upload(server.port, "127.0.2.1"))
-        time.sleep(0.5)  # let the server see them all
+        time.sleep(1.5)  # older than SLOW_AFTER_S: now they count as slow uploads
         extra = stalled_upload(server.port, "127.0.2.1")
         socks.append(extra)
         (answer,) = read_answers([extra], 10)
