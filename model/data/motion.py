@@ -26,6 +26,8 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
+from model.data import pose_angles as A
+from model.data import pose_families as F
 from model.data import poses as P
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -35,7 +37,7 @@ __all__ = ["MOTION_FAMILIES", "MotionClip", "MotionConfig", "ground_clip", "samp
 MOTION_FAMILIES: tuple[str, ...] = ("standing", "walking", "running", "phone", "pointing", "carrying")
 
 _GRAVITY = 9.81
-_ARM_JOINTS = tuple(P._J[f"{s}_{j}"] for s in ("left", "right") for j in ("collar", "shoulder", "elbow", "wrist"))
+_ARM_JOINTS = tuple(A.J[f"{s}_{j}"] for s in ("left", "right") for j in ("collar", "shoulder", "elbow", "wrist"))
 
 
 @dataclass
@@ -187,9 +189,9 @@ def _heading_profile(cfg: MotionConfig, g: torch.Generator, t: Tensor, moving: b
 
 def _gesture_angles(kind: str, g: torch.Generator) -> Tensor:
     """(24, 3) degrees: NaN on arm joints the gesture leaves alone, offsets (0 if untouched) elsewhere."""
-    a = P._Angles(1)
+    a = A.JointAngles(1)
     a.e[:, list(_ARM_JOINTS)] = float("nan")
-    {"phone": P._phone_arms, "pointing": P._pointing_arms, "carrying": P._carrying_arms}[kind](a, g)
+    {"phone": F._phone_arms, "pointing": F._pointing_arms, "carrying": F._carrying_arms}[kind](a, g)
     return a.e[0]
 
 
@@ -206,13 +208,13 @@ def _apply_gesture(e: Tensor, gesture: Tensor, weight: Tensor) -> Tensor:
 def _idle_angles(g: torch.Generator, t: Tensor) -> Tensor:
     """Standing with slow sway, weight shift and head turns: (T, 24, 3) degrees."""
     n = t.shape[0]
-    base = P._Angles(1)
-    P._standing_legs(base, g)
-    P._standing_arms(base, g)
-    base.e[:, P._J["left_shoulder"], 2] += base.e[:, 0, 2]  # clear of the hiked hip, as in the pose prior
-    a = P._Angles(n)
+    base = A.JointAngles(1)
+    F._standing_legs(base, g)
+    F._standing_arms(base, g)
+    base.e[:, A.J["left_shoulder"], 2] += base.e[:, 0, 2]  # clear of the hiked hip, as in the pose prior
+    a = A.JointAngles(n)
     a.e[:] = base.e
-    J = P._J
+    J = A.J
 
     def osc(amp: float) -> Tensor:
         return amp * torch.sin(2.0 * math.pi * (t / _u(g, 2.5, 7.0) + _u(g, 0.0, 1.0)))
@@ -238,11 +240,11 @@ def _idle_angles(g: torch.Generator, t: Tensor) -> Tensor:
 
 def _gait_angles(g: torch.Generator, phase: Tensor, speed: Tensor, running: bool) -> Tensor:
     n = phase.shape[0]
-    a = P._Angles(n)
-    w = P._run_weight(speed)
+    a = A.JointAngles(n)
+    w = F._run_weight(speed)
     lean = _u(g, 0.0, 4.0) * (1.0 - w) + _u(g, 3.0, 10.0) * w
-    P._gait(a, torch.remainder(phase, 1.0), speed, arm_swing=_u(g, 0.5, 1.3) if not running else _u(g, 0.7, 1.2), lean=lean)
-    a.e[:, P._J["neck"], 1] += _u(g, -10.0, 10.0)  # looking a little to one side
+    F._gait(a, torch.remainder(phase, 1.0), speed, arm_swing=_u(g, 0.5, 1.3) if not running else _u(g, 0.7, 1.2), lean=lean)
+    a.e[:, A.J["neck"], 1] += _u(g, -10.0, 10.0)  # looking a little to one side
     return a.e
 
 
@@ -254,7 +256,7 @@ def _foot_rig() -> tuple[Tensor, Tensor, Tensor]:
     body = load_body_model()
     with torch.no_grad():
         rest = body.neutral()
-    feet = [P._J[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+    feet = [A.J[n] for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
     mask = torch.isin(body.part_labels, torch.tensor(feet))
     verts = rest.vertices[0][mask]
     keep = verts[:, 1] < verts[:, 1].min() + 0.04  # the sole region is enough to find the lowest point
@@ -288,8 +290,8 @@ def _lowest_foot_point(root: Tensor, body_pose: Tensor) -> Tensor:
 
 def _flight(phase: Tensor, speed: Tensor) -> Tensor:
     """Extra height (m) of a runner in the flight phases (both feet off the ground around phase 0.44 and 0.94)."""
-    lift = P._bump(torch.remainder(2.0 * phase, 1.0), 0.88, 0.09)
-    return 0.04 * P._run_weight(speed) * lift
+    lift = F._bump(torch.remainder(2.0 * phase, 1.0), 0.88, 0.09)
+    return 0.04 * F._run_weight(speed) * lift
 
 
 def _rot_y(angle: Tensor) -> Tensor:
@@ -320,7 +322,7 @@ def sample_clip(config: MotionConfig, generator: torch.Generator) -> MotionClip:
     running = moving and bool(torch.rand((), generator=g) < cfg.run_prob)
     speed = _speed_profile(cfg, g, t, moving, running)
     heading = _heading_profile(cfg, g, t, moving)
-    phase = _u(g, 0.0, 1.0) + _cumtrapz(P.stride_frequency(speed), dt)
+    phase = _u(g, 0.0, 1.0) + _cumtrapz(F.stride_frequency(speed), dt)
 
     # body pose in the body frame (degrees)
     if moving:
@@ -328,7 +330,7 @@ def sample_clip(config: MotionConfig, generator: torch.Generator) -> MotionClip:
     else:
         e = _idle_angles(g, t)
     family = ("running" if float(speed.mean()) >= 2.5 else "walking") if moving else "standing"
-    is_running = float(P._run_weight(speed).max()) > 0.5
+    is_running = float(F._run_weight(speed).max()) > 0.5
     if not is_running and bool(torch.rand((), generator=g) < cfg.gesture_prob):
         kinds = ("phone", "pointing", "carrying")
         probs = torch.tensor((0.45, 0.1, 0.45) if moving else (0.45, 0.25, 0.3))
@@ -347,11 +349,11 @@ def sample_clip(config: MotionConfig, generator: torch.Generator) -> MotionClip:
         style = torch.randn(24, 3, generator=g) * P._NOISE_SCALE * cfg.noise_deg
         style[0] = 0.0
         e = e + style
-    euler, _ = P._project_euler(P._wrap(e.double() * P._DEG))
-    body = P.euler_to_pose(euler).float()
+    euler, _ = A.project_euler(A.wrap_angle(e.double() * A.DEG))
+    body = A.euler_to_pose(euler).float()
     mirrored = bool(torch.rand((), generator=g) < cfg.mirror_prob)
     if mirrored:
-        body = P.mirror_pose(body)
+        body = A.mirror_pose(body)
 
     # world root: heading yaw, banking into turns, then the body-frame pelvis orientation
     turn_rate = torch.gradient(heading, spacing=dt)[0] if n > 1 else torch.zeros(n)

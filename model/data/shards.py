@@ -1,6 +1,6 @@
 """Pre-rendered synthetic samples in compressed shards, for fast training epochs.
 
-``python -m model.data.shards --out data/shards/train --samples 20000 [--workers 2]``
+``python -m model.data.shards --out data/shards/train --samples 300000 --crop-size 128 [--workers N]``
 
 A shard ``shard-00000.npz`` holds up to ``shard_size`` samples: clean crops as JPEG bytes
 (``jpeg`` concatenated, ``jpeg_offsets (N+1,)``), silhouettes bit-packed (``silhouette``), and
@@ -16,7 +16,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing as mp
 import os
+import time
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,39 +28,14 @@ import cv2
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from model.data.dataset import ResolutionConfig, ResolutionTransform, worker_init
+from model.data.dataset import ResolutionConfig, ResolutionTransform
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
 
 INDEX_FILE = "index.json"
 _NON_ARRAY = ("image", "silhouette")
-
-
-class _CleanSamples(Dataset):
-    """Clean rendered samples ``start .. start+length`` (used by the writer's loader)."""
-
-    def __init__(self, config: SyntheticConfig, start: int, length: int) -> None:
-        self.config, self.start, self.length = config, start, length
-        self._people: SyntheticPeople | None = None
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return self.__getitems__([index])[0]
-
-    def __getitems__(self, indices: list[int]) -> list[dict[str, Tensor]]:
-        if self._people is None:
-            self._people = SyntheticPeople(self.config)
-        batch = self._people.generate([self.start + int(i) for i in indices])
-        n = len(indices)
-        return [{k: v[i].cpu() for k, v in batch.items()} for i in range(n)]
-
-
-def _keep_list(samples: list[dict[str, Tensor]]) -> list[dict[str, Tensor]]:
-    return samples
 
 
 def _encode(samples: list[dict[str, Tensor]], quality: int) -> dict[str, np.ndarray]:
@@ -80,6 +59,96 @@ def _encode(samples: list[dict[str, Tensor]], quality: int) -> dict[str, np.ndar
     return arrays
 
 
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class RenderReport:
+    """What :func:`write_shards` did.
+
+    Attributes:
+        index: path of the written ``index.json``.
+        rendered: samples rendered by this call (shards found complete on disk are skipped).
+        skipped: samples of shards that were already complete (a resumed run).
+        seconds: wall time of this call.
+        workers: rendering processes (0 = in the calling process).
+        bytes: size of the shard folder on disk.
+    """
+
+    index: Path
+    rendered: int
+    skipped: int
+    seconds: float
+    workers: int
+    bytes: int
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def samples_per_second_per_core(self) -> float:
+        return self.samples_per_second / max(self.workers, 1)
+
+    def summary(self) -> str:
+        rate = f"{self.samples_per_second:.1f} samples/s ({self.samples_per_second_per_core:.1f} per process, {max(self.workers, 1)} processes)"
+        return (
+            f"rendered {self.rendered} samples in {self.seconds / 60.0:.1f} min: {rate}; "
+            f"{self.skipped} samples already on disk; folder {self.bytes / 2**30:.2f} GiB ({self.bytes / 2**20:.1f} MiB)"
+        )
+
+
+def _shard_name(k: int) -> str:
+    return f"shard-{k:05d}.npz"
+
+
+def _shard_range(k: int, start: int, samples: int, shard_size: int) -> range:
+    lo = start + k * shard_size
+    return range(lo, min(lo + shard_size, start + samples))
+
+
+def _shard_complete(path: Path, indices: range) -> bool:
+    """Whether ``path`` is a readable shard holding exactly the scenes ``indices``."""
+    if not path.is_file():
+        return False
+    try:
+        with np.load(path) as npz:
+            idx = npz["index"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a file cut short by an interruption
+        return False
+    return len(idx) == len(indices) and int(idx[0]) == indices.start and int(idx[-1]) == indices.stop - 1
+
+
+_WORKER_PEOPLE: SyntheticPeople | None = None
+
+
+def _worker_init(config: SyntheticConfig) -> None:
+    global _WORKER_PEOPLE
+    torch.set_num_threads(1)
+    _WORKER_PEOPLE = SyntheticPeople(config)
+
+
+def _render_shard(job: tuple[Path, int, range, int, int]) -> int:
+    """Render one shard to a temporary file and move it into place (atomic); returns its sample count."""
+    out, k, indices, batch_size, quality = job
+    people = _WORKER_PEOPLE
+    assert people is not None, "worker not initialised"
+    samples: list[dict[str, Tensor]] = []
+    for lo in range(indices.start, indices.stop, batch_size):
+        batch = people.generate(list(range(lo, min(lo + batch_size, indices.stop))))
+        samples.extend({key: v[i].cpu() for key, v in batch.items()} for i in range(len(batch["index"])))
+    final = out / _shard_name(k)
+    tmp = out / f".{final.name}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **_encode(samples, quality))
+    os.replace(tmp, final)
+    return len(samples)
+
+
+def _folder_bytes(out: Path) -> int:
+    return sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+
+
 def write_shards(
     out_dir: str | os.PathLike[str],
     samples: int,
@@ -90,42 +159,55 @@ def write_shards(
     workers: int = 0,
     quality: int = 95,
     show_progress: bool = True,
-) -> Path:
-    """Render scenes ``start .. start+samples`` into shards under ``out_dir``; returns the index path."""
+) -> RenderReport:
+    """Render scenes ``start .. start+samples`` into shards under ``out_dir``.
+
+    Shard ``k`` holds scenes ``start + k * shard_size ..`` (a fixed assignment, so the set is the
+    same whatever the number of workers). ``workers`` processes render whole shards in parallel
+    (0: the calling process), each written to a temporary file and moved into place, so an
+    interrupted run leaves only complete shards: calling again with the same arguments renders
+    only the missing ones. A ``plan.json`` written first refuses a resume with other arguments.
+    ``index.json`` is written last; :class:`ShardDataset` needs it.
+    """
+    if samples < 1 or shard_size < 1 or batch_size < 1 or workers < 0:
+        raise ValueError("samples, shard_size and batch_size must be >= 1 and workers >= 0")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    loader = DataLoader(
-        _CleanSamples(config, start, samples),
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=workers,
-        worker_init_fn=worker_init if workers > 0 else None,
-        collate_fn=_keep_list,
-    )
-    files: list[str] = []
-    pending: list[dict[str, Tensor]] = []
-    body_id = None
-
-    def flush() -> None:
-        name = f"shard-{len(files):05d}.npz"
-        np.savez_compressed(out / name, **_encode(pending, quality))
-        files.append(name)
-        pending.clear()
-
-    with tqdm(total=samples, desc=f"rendering {out.name}", disable=not show_progress, unit="sample") as bar:
-        for batch in loader:
-            pending.extend(batch)
-            bar.update(len(batch))
-            while len(pending) >= shard_size:
-                rest = pending[shard_size:]
-                del pending[shard_size:]
-                flush()
-                pending.extend(rest)
-    if pending:
-        flush()
     from model.body import load_body_model
 
     body_id = load_body_model().info.model_id
+    plan = {
+        "samples": samples,
+        "start": start,
+        "shard_size": shard_size,
+        "jpeg_quality": quality,
+        "body_model": body_id,
+        "synthetic_config": _jsonable(dataclasses.asdict(config)),
+    }
+    plan_path = out / PLAN_FILE
+    if plan_path.is_file():
+        previous = json.loads(plan_path.read_text())
+        if previous != json.loads(json.dumps(plan)):
+            raise ValueError(f"{out} holds shards of another plan ({plan_path}); use a new folder or the same arguments")
+    else:
+        plan_path.write_text(json.dumps(plan, indent=2))
+    n_shards = (samples + shard_size - 1) // shard_size
+    ranges = [_shard_range(k, start, samples, shard_size) for k in range(n_shards)]
+    todo = [k for k in range(n_shards) if not _shard_complete(out / _shard_name(k), ranges[k])]
+    skipped = samples - sum(len(ranges[k]) for k in todo)
+    jobs = [(out, k, ranges[k], batch_size, quality) for k in todo]
+    t0 = time.perf_counter()
+    with tqdm(total=samples, initial=skipped, desc=f"rendering {out.name}", disable=not show_progress, unit="sample") as bar:
+        if workers == 0:
+            _worker_init(config)
+            for job in jobs:
+                bar.update(_render_shard(job))
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(workers, initializer=_worker_init, initargs=(config,)) as pool:
+                for n in pool.imap_unordered(_render_shard, jobs):
+                    bar.update(n)
+    seconds = time.perf_counter() - t0
     index = {
         "samples": samples,
         "start": start,
@@ -133,12 +215,15 @@ def write_shards(
         "seed": config.seed,
         "jpeg_quality": quality,
         "body_model": body_id,
-        "synthetic_config": _jsonable(dataclasses.asdict(config)),
-        "files": files,
+        "synthetic_config": plan["synthetic_config"],
+        "files": [_shard_name(k) for k in range(n_shards)],
     }
     path = out / INDEX_FILE
-    path.write_text(json.dumps(index, indent=2))
-    return path
+    tmp = out / f".{INDEX_FILE}.tmp"
+    tmp.write_text(json.dumps(index, indent=2))
+    os.replace(tmp, path)
+    rendered = samples - skipped
+    return RenderReport(index=path, rendered=rendered, skipped=skipped, seconds=seconds, workers=workers, bytes=_folder_bytes(out))
 
 
 def _jsonable(x: Any) -> Any:
@@ -214,21 +299,25 @@ class ShardDataset(Dataset):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m model.data.shards", description="Pre-render synthetic samples into shards.")
+    parser = argparse.ArgumentParser(
+        prog="python -m model.data.shards",
+        description="Pre-render synthetic samples into shards, on several processes; resumable (run the same command again).",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--samples", type=int, required=True, help="number of samples")
+    parser.add_argument("--samples", type=int, required=True, help="number of samples (distinct scenes)")
     parser.add_argument("--start", type=int, default=0, help="first scene index (keep train/test ranges disjoint)")
     parser.add_argument("--seed", type=int, default=SyntheticConfig.seed, help="synthetic base seed")
     parser.add_argument("--crop-size", type=int, default=SyntheticConfig.crop_size)
     parser.add_argument("--shard-size", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes (default: one per core; 0 = this process)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cfg = SyntheticConfig(crop_size=args.crop_size, seed=args.seed)
-    path = write_shards(args.out, args.samples, cfg, args.start, args.shard_size, args.batch_size, args.workers, args.quality)
-    print(f"wrote {path}")
+    report = write_shards(args.out, args.samples, cfg, args.start, args.shard_size, args.batch_size, args.workers, args.quality)
+    print(report.summary())
+    print(f"wrote {report.index}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from model.body.joint_names import SMPL_FLIP_PERMUTATION, SMPL_JOINT_NAMES
 from model.body.model import load_body_model
 from model.data.poses import (
     FAMILIES,
+    HELD_OUT_FAMILIES,
     JOINT_LIMITS_DEG,
     PosePrior,
     PosePriorConfig,
@@ -26,6 +27,7 @@ from model.data.poses import (
     stride_frequency,
     stride_length,
 )
+from model.data.pose_families import TILTED_FAMILIES
 
 J = {n: i for i, n in enumerate(SMPL_JOINT_NAMES)}
 
@@ -40,7 +42,8 @@ def _gen(seed: int) -> torch.Generator:
 
 
 def _only(family: str, **kw) -> PosePrior:
-    return PosePrior(PosePriorConfig(family_weights={family: 1.0}, **kw))
+    """One family's builder; the head and torso not turned (the tests check the family's shape)."""
+    return PosePrior(PosePriorConfig(family_weights={family: 1.0}, **{"turn_prob": 0.0, **kw}))
 
 
 def _joints(body, pose: torch.Tensor) -> torch.Tensor:
@@ -73,7 +76,8 @@ def test_family_frequencies_follow_weights():
     s = PosePrior(cfg).sample(n, _gen(1))
     freq = torch.bincount(s.family, minlength=len(FAMILIES)).float() / n
     probs = cfg.probabilities()
-    assert (freq > 0).all(), "every family appears"
+    assert (freq[probs > 0] > 0).all(), "every training family appears"
+    assert (freq[[FAMILIES.index(f) for f in HELD_OUT_FAMILIES]] == 0).all(), "held-out families never appear"
     sigma = torch.sqrt(probs * (1 - probs) / n)
     assert ((freq - probs).abs() <= 5 * sigma + 1e-3).all(), (freq, probs)
     # walking and standing are the most common
@@ -95,6 +99,9 @@ def test_mirror_probability_and_zero_weight_families():
         {"family_weights": {"walking": -1.0}},
         {"noise_deg": -1.0},
         {"mirror_prob": 1.5},
+        {"turn_prob": -0.1},
+        {"penetration_overlap": 2.0},
+        {"max_redraws": -1},
     ],
 )
 def test_config_validation(kwargs):
@@ -155,9 +162,10 @@ def test_mirror_is_involution_and_mirrors_joints(body):
 def test_root_is_upright_without_yaw():
     s = PosePrior().sample(1000, _gen(6))
     e = pose_to_euler(s.pose.double())
-    assert e[:, 0, 1].abs().max() < math.radians(8.0), "no yaw beyond the gait's pelvis rotation"
-    upright = ~torch.isin(s.family, torch.tensor([FAMILIES.index(f) for f in ("bending", "crouching")]))
+    upright = ~torch.isin(s.family, torch.tensor([FAMILIES.index(f) for f in TILTED_FAMILIES]))
+    assert e[upright, 0, 1].abs().max() < math.radians(8.0), "no yaw beyond the gait's pelvis rotation"
     assert e[upright, 0, 0].abs().max() < math.radians(20.0)
+    assert e[upright, 0, 2].abs().max() < math.radians(20.0)
 
 
 def test_gait_is_periodic_and_smooth():
@@ -233,7 +241,7 @@ def test_standing_hands_stay_out_of_the_torso(body):
         relaxed &= sign * shoulder[:, 1] > -25.0  # not rotated inwards (hands clasped / arms crossed)
     spine_x = out.joints[:, J["spine2"], 0]
     wrist_dx = (out.joints[:, [J["left_wrist"], J["right_wrist"]], 0] - spine_x[:, None]).abs()
-    assert relaxed.sum() > 10 and wrist_dx[relaxed].min() > 0.15
+    assert relaxed.sum() > 10 and wrist_dx[relaxed].min() > 0.13
 
 
 def test_sitting_has_hip_flexion_near_90_deg(body):

@@ -27,8 +27,9 @@ CHECK = [1, 2, 4]  # shards hold [0, 1], [2, 3], [4]: ends of each
 def shard_dir(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("shards")
     # batch_size 3 does not divide shard_size 2: exercises splitting batches across shards.
-    path = write_shards(out, N, CONFIG, start=START, shard_size=2, batch_size=3, show_progress=False)
-    assert path == out / INDEX_FILE
+    report = write_shards(out, N, CONFIG, start=START, shard_size=2, batch_size=3, show_progress=False)
+    assert report.index == out / INDEX_FILE
+    assert (report.rendered, report.skipped) == (N, 0) and report.bytes > 0
     return out
 
 
@@ -107,3 +108,38 @@ def test_limit_and_bounds(shard_dir) -> None:
 def test_missing_folder_message(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no shard index at .*index\.json.*python -m model\.data\.shards"):
         ShardDataset(tmp_path / "nope")
+
+
+def test_resume_renders_only_missing_shards_and_matches(shard_dir, tmp_path) -> None:
+    """An interrupted run (a shard missing, another cut short) is completed by the same call, bit for bit."""
+    out = tmp_path / "resume"
+    out.mkdir()
+    for name in ("plan.json", "shard-00000.npz", "shard-00002.npz"):
+        (out / name).write_bytes((shard_dir / name).read_bytes())
+    (out / "shard-00001.npz").write_bytes((shard_dir / "shard-00001.npz").read_bytes()[:100])  # cut short
+    report = write_shards(out, N, CONFIG, start=START, shard_size=2, batch_size=3, show_progress=False)
+    assert (report.rendered, report.skipped) == (2, 3)
+    for name in ("shard-00000.npz", "shard-00001.npz", "shard-00002.npz"):
+        with np.load(out / name) as a, np.load(shard_dir / name) as b:
+            assert set(a.files) == set(b.files)
+            for key in a.files:
+                assert np.array_equal(a[key], b[key]), (name, key)
+    assert json.loads((out / INDEX_FILE).read_text()) == json.loads((shard_dir / INDEX_FILE).read_text())
+
+
+def test_resume_with_another_plan_is_refused(shard_dir, tmp_path) -> None:
+    out = tmp_path / "other"
+    out.mkdir()
+    (out / "plan.json").write_bytes((shard_dir / "plan.json").read_bytes())
+    with pytest.raises(ValueError, match="another plan"):
+        write_shards(out, N + 1, CONFIG, start=START, shard_size=2, show_progress=False)
+
+
+def test_worker_processes_write_the_same_shards(shard_dir, tmp_path) -> None:
+    """Shards rendered by a spawned worker process equal those of the calling process."""
+    out = tmp_path / "workers"
+    report = write_shards(out, 2, CONFIG, start=START, shard_size=2, batch_size=3, workers=1, show_progress=False)
+    assert report.workers == 1 and report.rendered == 2
+    with np.load(out / "shard-00000.npz") as a, np.load(shard_dir / "shard-00000.npz") as b:
+        for key in ("index", "pose", "joints3d_coco17", "jpeg"):
+            assert np.array_equal(a[key], b[key]), key
