@@ -308,7 +308,9 @@ class ClothingRig:
         y = _unit(y - (y * x).sum() * x)
         z = torch.cross(x, y, dim=0)  # forward
         spine3 = joints[_J["spine3"]]
-        back = ((spine3 - v[self.torso.to(v.device)]) @ z).max().clamp(min=0.05)  # depth of the back behind spine3
+        torso = v[self.torso.to(v.device)]
+        near = torso[((torso - spine3) @ y).abs() < 0.12]  # the upper back, not the buttocks
+        back = ((spine3 - near) @ z).max().clamp(min=0.05) if len(near) else torch.tensor(0.1)  # back behind spine3
         centre = spine3 - z * (back + dpt * 0.45) - y * (h * 0.35)
         return self._placed_box(centre, torch.stack([x, y, z], dim=1), torch.tensor([w, h, dpt], device=v.device) * 0.5)
 
