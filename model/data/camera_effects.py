@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         crops.append(np.ascontiguousarray(crop[:, :, ::-1]))
     print(f"{len(crops)} crops of {args.size} x {args.size}")
     print("| quality | bits/pixel | table |\n|---|---|---|")
-    table = dict((q, b) for b, q in BPP_QUALITY_TABLE)
+    table = {q: b for b, q in BPP_QUALITY_TABLE}
     for q in (5, 10, 15, 20, 30, 40, 50, 60, 75, 90):
         bpp = float(np.mean([bits_per_pixel(c, q) for c in crops]))
         print(f"| {q} | {bpp:.3f} | {table.get(q, float('nan')):.3f} |")

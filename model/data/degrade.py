@@ -83,7 +83,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from model.data.camera_effects import compress, interlace, near_infrared, quality_for_bits_per_pixel, vignette, white_balance
+from model.data.camera_effects import (
+    compress,
+    interlace,
+    near_infrared,
+    quality_for_bits_per_pixel,
+    vignette,
+    white_balance,
+)
 from model.data.resolution import ResolutionRanges
 
 __all__ = [
@@ -618,10 +625,10 @@ def benchmark(
             sizes = ranges.sample_sizes(idx, g)
         else:
             sizes = torch.full((n,), int(low_size))
-        every = dict(
-            blur_prob=1.0, defocus_prob=1.0, motion_blur_prob=1.0, noise_prob=1.0, jpeg_prob=1.0, white_balance_prob=1.0,
-            vignette_prob=1.0, low_light_prob=0.5, night_prob=0.5, interlace_prob=1.0,
-        )  # fmt: skip
+        every = {
+            "blur_prob": 1.0, "defocus_prob": 1.0, "motion_blur_prob": 1.0, "noise_prob": 1.0, "jpeg_prob": 1.0,
+            "white_balance_prob": 1.0, "vignette_prob": 1.0, "low_light_prob": 0.5, "night_prob": 0.5, "interlace_prob": 1.0,
+        }  # fmt: skip
         result = {}
         for mode in tqdm(_MODES, desc="degrade benchmark", unit="mode", disable=not progress):
             cfg = DegradeConfig(mode=mode, **(every if every_effect and mode == "realistic" else {}))

@@ -23,10 +23,10 @@ from model.data.camera_effects import (
 from model.data.degrade import DegradeConfig, degrade
 
 #: Every effect off: what is left is the bicubic down/up and 8-bit quantisation.
-NONE = dict(
-    blur_prob=0.0, defocus_prob=0.0, motion_blur_prob=0.0, noise_prob=0.0, jpeg_prob=0.0, white_balance_prob=0.0,
-    vignette_prob=0.0, low_light_prob=0.0, night_prob=0.0, interlace_prob=0.0,
-)  # fmt: skip
+NONE = {
+    "blur_prob": 0.0, "defocus_prob": 0.0, "motion_blur_prob": 0.0, "noise_prob": 0.0, "jpeg_prob": 0.0,
+    "white_balance_prob": 0.0, "vignette_prob": 0.0, "low_light_prob": 0.0, "night_prob": 0.0, "interlace_prob": 0.0,
+}  # fmt: skip
 
 
 def _only(**kwargs: float) -> DegradeConfig:

@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from model.body.model import load_body_model
-from model.data.lighting import LIGHT_KINDS, LightingConfig, sample_lights, sample_scene_lights
+from model.data.lighting import (
+    LIGHT_KINDS,
+    LightingConfig,
+    sample_lights,
+    sample_scene_lights,
+)
 from model.render import Lights, MeshRenderer, PerspectiveCameras
 
 
