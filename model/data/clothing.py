@@ -215,8 +215,9 @@ class ClothingRig:
         t = texture.shape[-1]
         p = max(4, round(_PATCH * t))
         half = p // 2
-        texture[:, :half, t - p :] = torch.tensor(outfit.backpack_rgb, dtype=texture.dtype).view(3, 1, 1)
-        texture[:, half:p, t - p :] = torch.tensor(outfit.bag_rgb, dtype=texture.dtype).view(3, 1, 1)
+        like = {"dtype": texture.dtype, "device": texture.device}
+        texture[:, :half, t - p :] = torch.tensor(outfit.backpack_rgb, **like).view(3, 1, 1)
+        texture[:, half:p, t - p :] = torch.tensor(outfit.bag_rgb, **like).view(3, 1, 1)
         return texture
 
     # ------------------------------------------------------------------------------------
@@ -272,7 +273,9 @@ class ClothingRig:
         pl, pr = along("left"), along("right")
         own = torch.where(is_left[:, None], pl, pr)
         centre = (pl + pr) * 0.5
-        across = _unit(pl - pr)  # towards the body's left
+        sep = pl - pr
+        # towards the body's left; the pelvis axis where the legs cross or touch
+        across = torch.where(sep.norm(dim=-1, keepdim=True) > 0.05, _unit(sep), root[:, 0][None].expand_as(sep))
         fwd = root[:, 2][None].expand_as(across)
         fwd = _unit(fwd - (fwd * across).sum(-1, keepdim=True) * across)
         out = torch.where(is_left[:, None], across, -across)

@@ -61,11 +61,11 @@ from torch import Tensor
 from model.body import BodyModel, BodyOutput, load_body_model
 from model.data.appearance import BackgroundSampler, TextureSampler
 from model.data.clothing import ClothingConfig, ClothingRig, Outfit
+from model.data.framing import FramingConfig, View, camera_root_rotation, concat_views, frame_person, sample_view
+from model.data.lighting import sample_scene_lights
 from model.data.occluders import OccluderConfig, draw_occluder
 from model.data.photo_textures import PhotoPatchSampler
 from model.data.pools import APPEARANCE_POOLS, sample_pool_betas
-from model.data.framing import FramingConfig, View, camera_root_rotation, concat_views, frame_person, sample_view
-from model.data.lighting import sample_scene_lights
 from model.data.poses import PosePrior, PosePriorConfig, sample_betas
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from model.render import Lights, MeshRenderer, PerspectiveCameras

@@ -105,7 +105,7 @@ def test_clothing_changes_the_silhouette_not_the_joints() -> None:
     none = ClothingConfig(coat_prob=0, padded_prob=0, loose_prob=0, skirt_geometry=False, backpack_prob=0,
                           shoulder_bag_prob=0, hand_bag_prob=0)  # fmt: skip
     heavy = ClothingConfig(coat_prob=0.6, padded_prob=0.4, backpack_prob=1.0, shoulder_bag_prob=0.5, hand_bag_prob=0.5)
-    base = dict(crop_size=64, occluder_prob=0.0, second_person_prob=0.0, backgrounds=("procedural",), photo_dirs=())
+    base = {"crop_size": 64, "occluder_prob": 0.0, "second_person_prob": 0.0, "backgrounds": ("procedural",), "photo_dirs": ()}
     a = SyntheticPeople(SyntheticConfig(clothing=none, **base)).generate([0, 1, 2, 3])
     b = SyntheticPeople(SyntheticConfig(clothing=heavy, **base)).generate([0, 1, 2, 3])
     for key in ("betas", "pose"):

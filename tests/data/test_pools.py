@@ -81,7 +81,7 @@ def test_beta_regions_are_disjoint() -> None:
 
 
 def test_heldout_people_are_deterministic_and_differ_from_training() -> None:
-    cfg = dict(crop_size=48, backgrounds=("procedural",), photo_dirs=())
+    cfg = {"crop_size": 48, "backgrounds": ("procedural",), "photo_dirs": ()}
     held = SyntheticPeople(SyntheticConfig(appearance_pool="heldout", **cfg))
     held2 = SyntheticPeople(SyntheticConfig(appearance_pool="heldout", **cfg))
     train = SyntheticPeople(SyntheticConfig(**cfg))
