@@ -14,6 +14,8 @@ array.
   is low: ``y = (0.5 R + 0.35 G + 0.15 B) ** gamma`` with ``gamma < 1``.
 * :func:`vignette` -- lens fall-off (or an IR illuminator's hot spot): a crop is a small piece of
   the frame, so the fall-off is a gradient towards the frame's corner, centred anywhere.
+* :func:`sharpen` -- the unsharp mask most surveillance cameras apply: bright and dark halos
+  along edges, and sharper noise.
 * :func:`interlace` -- the two fields of an interlaced frame are exposed 1/50 s apart: the odd
   rows come from the scene shifted by the motion in between (combing on moving edges); a
   ``bob`` deinterlacer instead repeats each even row (line doubling, half vertical resolution).
@@ -37,6 +39,7 @@ __all__ = [
     "interlace",
     "near_infrared",
     "quality_for_bits_per_pixel",
+    "sharpen",
     "vignette",
     "white_balance",
 ]
@@ -94,6 +97,14 @@ def vignette(img: np.ndarray, strength: float, centre: tuple[float, float]) -> n
     r2 = xs * xs + ys * ys
     gain = 1.0 - np.float32(strength) * r2 / max(float(r2.max()), 1e-6)
     return img * gain[:, :, None]
+
+
+def sharpen(img: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
+    """Unsharp mask of ``(h, w, C)`` ``img``: ``img + amount * (img - gaussian(img, sigma))`` (not clipped)."""
+    blurred = cv2.GaussianBlur(img, (0, 0), sigmaX=float(sigma), borderType=cv2.BORDER_REPLICATE)
+    if blurred.ndim == 2:
+        blurred = blurred[:, :, None]
+    return img + np.float32(amount) * (img - blurred)
 
 
 def interlace(img: np.ndarray, shift: tuple[float, float], line_double: bool) -> np.ndarray:

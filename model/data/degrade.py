@@ -29,10 +29,14 @@ the network input size. Two modes:
     vignetting                25 %    10-50 % darker towards a frame corner
     optical blur              50 %    Gaussian sigma 0.3-1 px; defocus 10 %, radius
                                       0.5-1.5 px (one point-spread function)
-    motion blur               30 %    1-5 px, at most 15 % of the size: limbs of a
-                                      walker at 1/25-1/12 s shutters (dark scenes)
+    motion blur               30 %    1-5 px (x1.5 in dark frames), at most 15 % of the
+                                      size: limbs of a walker at 1/25-1/12 s shutters
+    exposure error            25 %    -0.7..+1 stops in lit scenes: auto exposure fooled
+                                      by sky or shade, highlights clipped
     sensor noise              70 %    read std 0-0.03, shot gain 0-0.004 (always on in
                                       dark frames: read 0.002-0.01 before the gain)
+    sharpening                30 %    unsharp mask, amount 0.3-1.5, sigma 1 px: the
+                                      halos of cameras' built-in sharpening
     interlacing               10 %    odd field moved 0.5-3 % of the size (a walker's
                                       limbs in 1/50 s): combing; 40 % of them
                                       line-doubled instead
@@ -88,6 +92,7 @@ from model.data.camera_effects import (
     interlace,
     near_infrared,
     quality_for_bits_per_pixel,
+    sharpen,
     vignette,
     white_balance,
 )
@@ -112,7 +117,7 @@ _PARAMS = (
     "noise", "noise_std", "shot", "gray_noise", "jpeg", "jpeg_bpp", "jpeg_dy", "jpeg_dx",
     "wb", "wb_red", "wb_blue", "vignette", "vignette_strength", "vignette_x", "vignette_y",
     "light", "exposure", "agc", "night_gamma", "interlace", "interlace_shift", "interlace_sign", "line_double",
-    "macroblock",
+    "macroblock", "ev", "ev_value", "sharpen", "sharpen_amount",
 )  # fmt: skip
 _N_PARAMS = len(_PARAMS)
 
@@ -253,6 +258,11 @@ class DegradeConfig:
         interlace_shift_range: horizontal motion between the two fields, as a fraction of the
             low-resolution size (random sign; a walker's limbs move 1-3 % of the body height in 1/50 s).
         line_double_prob: share of interlaced frames shown line-doubled instead of combed.
+        exposure_error_prob: probability of a wrong exposure in a lit scene (clipped highlights).
+        exposure_error_ev: its range in stops (``x * 2 ** ev``, clipped at white later).
+        sharpen_prob: probability of the camera's unsharp mask (halos, sharper noise).
+        sharpen_amount_range: its strength (1 = edges overshoot by their own contrast).
+        dark_motion_blur_scale: motion blur in dark and night frames is this much longer (slow shutter).
         degrade_full_resolution: also degrade images that are not downsampled
             (``size >= max(H, W)``); by default they are only resized, i.e. kept clean.
     """
@@ -284,6 +294,11 @@ class DegradeConfig:
     low_light_noise_range: tuple[float, float] = (0.002, 0.01)
     night_gamma_range: tuple[float, float] = (0.45, 0.8)
     interlace_prob: float = 0.1
+    exposure_error_prob: float = 0.25
+    exposure_error_ev: tuple[float, float] = (-0.7, 1.0)
+    sharpen_prob: float = 0.3
+    sharpen_amount_range: tuple[float, float] = (0.3, 1.5)
+    dark_motion_blur_scale: float = 1.5
     interlace_shift_range: tuple[float, float] = (0.005, 0.03)
     line_double_prob: float = 0.4
     degrade_full_resolution: bool = False
@@ -305,6 +320,8 @@ class DegradeConfig:
             "interlace_prob",
             "line_double_prob",
             "macroblock_prob",
+            "exposure_error_prob",
+            "sharpen_prob",
         ):
             p = getattr(self, name)
             if not 0.0 <= p <= 1.0:
@@ -325,6 +342,7 @@ class DegradeConfig:
             "low_light_noise_range",
             "night_gamma_range",
             "interlace_shift_range",
+            "sharpen_amount_range",
         ):
             r = tuple(getattr(self, name))
             if len(r) != 2 or not 0 <= r[0] <= r[1]:
@@ -350,6 +368,14 @@ class DegradeConfig:
             a, b = getattr(self, name)
             if not lo <= a <= b <= hi:
                 raise ValueError(f"{name} must lie within [{lo}, {hi}], got {(a, b)}")
+        r = tuple(self.exposure_error_ev)
+        if len(r) != 2 or not -3.0 <= r[0] <= r[1] <= 3.0:
+            raise ValueError(f"exposure_error_ev must be (low, high) within [-3, 3] stops, got {r}")
+        object.__setattr__(self, "exposure_error_ev", r)
+        if self.sharpen_amount_range[1] > 4.0:
+            raise ValueError(f"sharpen_amount_range must lie within [0, 4], got {self.sharpen_amount_range}")
+        if not 1.0 <= self.dark_motion_blur_scale <= 4.0:
+            raise ValueError(f"dark_motion_blur_scale must be in [1, 4], got {self.dark_motion_blur_scale}")
         if not 0.0 < self.motion_blur_max_frac <= 1.0:
             raise ValueError(f"motion_blur_max_frac must be in (0, 1], got {self.motion_blur_max_frac}")
 
@@ -447,14 +473,17 @@ def _realistic_low(low: Tensor, p: list[float], cfg: DegradeConfig, generator: t
     radius = _uniform(u["defocus_radius"], cfg.defocus_radius_range) if u["defocus"] < cfg.defocus_prob else 0.0
     length = 0.0
     if u["motion"] < cfg.motion_blur_prob:
-        length = min(_uniform(u["motion_len"], cfg.motion_blur_len_range), cfg.motion_blur_max_frac * max(h, w))
+        length = _uniform(u["motion_len"], cfg.motion_blur_len_range) * (cfg.dark_motion_blur_scale if dark else 1.0)
+        length = min(length, cfg.motion_blur_max_frac * max(h, w))
     kernel = psf_kernel(sigma, radius, length, math.pi * u["motion_angle"])
     if kernel is not None and kernel.size > 1:
         img = cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE)
         if img.ndim == 2:
             img = img[:, :, None]
     x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
-    # Sensor: exposure, noise, automatic gain.
+    # Sensor: exposure, noise, automatic gain, the camera's sharpening.
+    if not dark and u["ev"] < cfg.exposure_error_prob:
+        x = x * 2.0 ** _uniform(u["ev_value"], cfg.exposure_error_ev)
     exposure = _uniform(u["exposure"], cfg.exposure_range) if dark else 1.0
     if dark or u["noise"] < cfg.noise_prob:
         x = x * exposure
@@ -464,6 +493,9 @@ def _realistic_low(low: Tensor, p: list[float], cfg: DegradeConfig, generator: t
         noise = _randn_cpu((channels, h, w), generator)
         x = x + torch.sqrt(read**2 + gain * x.clamp(min=0.0)) * noise
         x = x * exposure ** -_uniform(u["agc"], cfg.agc_range) if dark else x
+    if u["sharpen"] < cfg.sharpen_prob:
+        amount = _uniform(u["sharpen_amount"], cfg.sharpen_amount_range)
+        x = torch.from_numpy(sharpen(np.ascontiguousarray(x.permute(1, 2, 0).numpy()), amount)).permute(2, 0, 1)
     # Read-out: interlaced fields.
     if u["interlace"] < cfg.interlace_prob:
         shift = _uniform(u["interlace_shift"], cfg.interlace_shift_range) * max(h, w) * (1.0 if u["interlace_sign"] < 0.5 else -1.0)
@@ -501,10 +533,10 @@ def degrade(
         out_size: output size (longer side), normally the network input size.
         config: degradation parameters; ``DegradeConfig()`` is the paper's bicubic mode.
         generator: source of every random draw (realistic mode). The draws are a
-            ``torch.rand((B, 31))`` of per-image parameters followed, in batch
+            ``torch.rand((B, 35))`` of per-image parameters followed, in batch
             order, by each noisy image's ``torch.randn`` noise.
         share_draws: the images are frames of one clip from one camera: one parameter row
-            (``torch.rand((1, 31))``) for all, so a clip is not colour in one frame and a grey
+            (``torch.rand((1, 35))``) for all, so a clip is not colour in one frame and a grey
             night frame in the next; the noise is still fresh in every frame.
 
     Returns:
@@ -628,6 +660,7 @@ def benchmark(
         every = {
             "blur_prob": 1.0, "defocus_prob": 1.0, "motion_blur_prob": 1.0, "noise_prob": 1.0, "jpeg_prob": 1.0,
             "white_balance_prob": 1.0, "vignette_prob": 1.0, "low_light_prob": 0.5, "night_prob": 0.5, "interlace_prob": 1.0,
+            "exposure_error_prob": 1.0, "sharpen_prob": 1.0,
         }  # fmt: skip
         result = {}
         for mode in tqdm(_MODES, desc="degrade benchmark", unit="mode", disable=not progress):

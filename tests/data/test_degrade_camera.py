@@ -17,6 +17,7 @@ from model.data.camera_effects import (
     interlace,
     near_infrared,
     quality_for_bits_per_pixel,
+    sharpen,
     vignette,
     white_balance,
 )
@@ -26,6 +27,7 @@ from model.data.degrade import DegradeConfig, degrade
 NONE = {
     "blur_prob": 0.0, "defocus_prob": 0.0, "motion_blur_prob": 0.0, "noise_prob": 0.0, "jpeg_prob": 0.0,
     "white_balance_prob": 0.0, "vignette_prob": 0.0, "low_light_prob": 0.0, "night_prob": 0.0, "interlace_prob": 0.0,
+    "exposure_error_prob": 0.0, "sharpen_prob": 0.0,
 }  # fmt: skip
 
 
@@ -159,6 +161,25 @@ def test_white_balance_and_vignetting() -> None:
     assert float(y[:, 1].mean()) < float(ref[:, 1].mean())
 
 
+def test_exposure_error_clips_highlights_and_sharpening_overshoots_edges() -> None:
+    x = _images(4)
+    ref = degrade(x, 32, 32, _only(), torch.Generator().manual_seed(0))
+    bright = degrade(x, 32, 32, _only(exposure_error_prob=1.0, exposure_error_ev=(1.0, 1.0)), torch.Generator().manual_seed(0))
+    assert float(bright.mean()) > float(ref.mean()) and float((bright == 1.0).float().mean()) > float((ref == 1.0).float().mean()) + 0.05
+    dark = degrade(x, 32, 32, _only(exposure_error_prob=1.0, exposure_error_ev=(-0.7, -0.7)), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(dark, ref * 2**-0.7, atol=1.5 / 255 + 0.01, rtol=0)
+    # A step edge gets a dark undershoot and a bright overshoot next to it; flat areas stay flat.
+    step = np.full((8, 16, 1), 0.3, np.float32)
+    step[:, 8:] = 0.6
+    sharp = sharpen(step, 1.0)
+    assert float(sharp[4, 7, 0]) < 0.3 - 0.02 and float(sharp[4, 8, 0]) > 0.6 + 0.02
+    assert sharp[4, 0, 0] == pytest.approx(0.3, abs=1e-6) and sharp[4, 15, 0] == pytest.approx(0.6, abs=1e-6)
+    edges = _edges(1)
+    plain = degrade(edges, 32, 32, _only(), torch.Generator().manual_seed(0))
+    halo = degrade(edges, 32, 32, _only(sharpen_prob=1.0, sharpen_amount_range=(1.5, 1.5)), torch.Generator().manual_seed(0))
+    assert float(halo.max()) > float(plain.max()) and float(halo.min()) < float(plain.min())
+
+
 def test_motion_blur_length_is_capped_by_the_size() -> None:
     x = _edges(1)
     cfg = _only(motion_blur_prob=1.0, motion_blur_len_range=(5.0, 5.0), motion_blur_max_frac=0.05)
@@ -184,6 +205,7 @@ def test_default_realistic_is_deterministic_and_batch_independent() -> None:
     every = DegradeConfig(
         mode="realistic", blur_prob=1.0, defocus_prob=1.0, motion_blur_prob=1.0, noise_prob=1.0, jpeg_prob=1.0,
         white_balance_prob=1.0, vignette_prob=1.0, low_light_prob=0.5, night_prob=0.5, interlace_prob=1.0,
+        exposure_error_prob=1.0, sharpen_prob=1.0,
     )  # fmt: skip
     e = degrade(x, 24, 64, every, torch.Generator().manual_seed(0))
     assert e.shape == (6, 3, 64, 64) and torch.isfinite(e).all() and e.min() >= 0 and e.max() <= 1
@@ -227,6 +249,10 @@ def test_default_shares_of_each_effect() -> None:
         {"motion_blur_max_frac": 0.0},
         {"line_double_prob": 2.0},
         {"macroblock_prob": -0.5},
+        {"exposure_error_ev": (-4.0, 1.0)},
+        {"sharpen_amount_range": (0.5, 5.0)},
+        {"sharpen_prob": 1.2},
+        {"dark_motion_blur_scale": 0.5},
     ],
 )
 def test_camera_config_validation(kwargs: dict) -> None:
