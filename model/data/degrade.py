@@ -17,15 +17,13 @@ the network input size. Two modes:
     order light meets them, each with a probability and a range in :class:`DegradeConfig`:
 
     ========================  ======  ==================================================
-    effect (default share)    share   range and why
+    effect (in order)         share   range and why
     ========================  ======  ==================================================
     colour cast               40 %    red/blue log gains +-0.25: auto white balance under
                                       sodium, LED and mixed light is often wrong
     night (IR) frame          10 %    grey, ``(0.5 R + 0.35 G + 0.15 B) ** 0.45-0.8``:
                                       850 nm light, cloth and skin bright; always dark,
                                       noisy and with the illuminator's fall-off
-    low light                 15 %    exposure 0.15-0.5, automatic gain
-                                      ``exposure ** -(0.3-0.9)``: darker *and* noisier
     vignetting                25 %    10-50 % darker towards a frame corner
     optical blur              50 %    Gaussian sigma 0.3-1 px; defocus 10 %, radius
                                       0.5-1.5 px (one point-spread function)
@@ -33,6 +31,8 @@ the network input size. Two modes:
                                       size: limbs of a walker at 1/25-1/12 s shutters
     exposure error            25 %    -0.7..+1 stops in lit scenes: auto exposure fooled
                                       by sky or shade, highlights clipped
+    low light                 15 %    exposure 0.15-0.5, automatic gain
+                                      ``exposure ** -(0.3-0.9)``: darker *and* noisier
     sensor noise              70 %    read std 0-0.03, shot gain 0-0.004 (always on in
                                       dark frames: read 0.002-0.01 before the gain)
     sharpening                30 %    unsharp mask, amount 0.3-1.5, sigma 1 px: the
