@@ -20,10 +20,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from model.data.backgrounds import default_photo_dirs, list_photos, load_photos
-from model.data.pools import check_pool, split_photos
+from model.data.pools import check_pool, photo_family, split_photos
 
 #: Photos are kept at most this many pixels on the long side for patches.
 PATCH_MAX_SIDE = 256
+
+#: Picture families (:func:`model.data.pools.photo_family`) never used as cloth: printed pages,
+#: diagrams, charts and space images (occluders may still use them as surface detail).
+NOT_FABRIC: frozenset[str] = frozenset(
+    {"text", "page", "notes", "imagetext", "sudoku", "gradient", "ellipses", "detect", "pca", "chessboard", "hubble"}
+)
 
 
 class PhotoPatchSampler:
@@ -38,7 +44,9 @@ class PhotoPatchSampler:
         self.pool = check_pool(pool)
         dirs = default_photo_dirs() if photo_dirs is None else [pathlib.Path(d) for d in photo_dirs]
         self.paths = split_photos(list_photos(dirs), pool)
+        self.fabric_paths = [p for p in self.paths if photo_family(p) not in NOT_FABRIC]
         self._photos: list[Tensor] | None = None
+        self._fabric: list[Tensor] | None = None
 
     @property
     def photos(self) -> list[Tensor]:
@@ -48,13 +56,28 @@ class PhotoPatchSampler:
         return self._photos
 
     @property
+    def fabric_photos(self) -> list[Tensor]:
+        """The decoded photos usable as cloth (all of them when none is)."""
+        if self._fabric is None:
+            self._fabric = load_photos(self.fabric_paths, PATCH_MAX_SIDE) if self.fabric_paths else []
+        return self._fabric or self.photos
+
+    @property
     def available(self) -> bool:
         """Whether any photo of the pool could be read."""
         return bool(self.paths) and bool(self.photos)
 
-    def patch(self, generator: torch.Generator, height: int, width: int, zoom: tuple[float, float] = (0.15, 0.6)) -> Tensor:
-        """A random crop ``(3, height, width)`` float in ``[0, 1]`` covering ``zoom`` of the photo's side."""
-        photos = self.photos
+    def patch(
+        self,
+        generator: torch.Generator,
+        height: int,
+        width: int,
+        zoom: tuple[float, float] = (0.15, 0.6),
+        fabric: bool = False,
+    ) -> Tensor:
+        """A random crop ``(3, height, width)`` float in ``[0, 1]`` covering ``zoom`` of the photo's
+        side; from :attr:`fabric_photos` when ``fabric``."""
+        photos = self.fabric_photos if fabric else self.photos
         if not photos:
             raise RuntimeError(f"no photos in the {self.pool!r} pool")
         u = torch.rand(5, generator=generator, dtype=torch.float64).tolist()
@@ -86,7 +109,7 @@ class PhotoPatchSampler:
             share of the patch's own chroma.
         """
         draws = torch.rand(4, generator=generator, dtype=torch.float64).tolist()
-        patch = self.patch(generator, 96, 96)
+        patch = self.patch(generator, 96, 96, fabric=True)
         metres = 0.25 + 0.75 * draws[0]  # one patch spans this many metres of cloth
         ang = 2.0 * math.pi * draws[1]
         c, s = math.cos(ang), math.sin(ang)
