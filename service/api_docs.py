@@ -157,6 +157,11 @@ def upload_body(
         prop = copy.deepcopy(prop)
         prop.pop("title", None)
         json_props[name] = prop
+        options = prop.get("anyOf", [])
+        non_null = [o for o in options if o != {"type": "null"}]
+        if name not in json_fields and len(non_null) == 1 and len(options) == 2:
+            # a multipart text part cannot be null: an optional field is either sent or not
+            prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **non_null[0]}
         if name in json_fields:
             multipart_props[name] = {
                 "type": "string",
@@ -267,12 +272,16 @@ def service_limits(settings: ServiceSettings) -> dict[str, Any]:
     }
 
 
-def _array_variant(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` itself, or its array option when it is ``anyOf [array, null]``."""
+def _variant(schema: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``schema`` itself, or its option of type ``kind`` when it is ``anyOf [kind, null]``."""
     for option in schema.get("anyOf", []):
-        if option.get("type") == "array":
+        if option.get("type") == kind:
             return option
     return schema
+
+
+def _array_variant(schema: dict[str, Any]) -> dict[str, Any]:
+    return _variant(schema, "array")
 
 
 def _body_properties(operation: dict[str, Any]) -> list[dict[str, Any]]:
@@ -309,8 +318,7 @@ def _document_limits(document: dict[str, Any], settings: ServiceSettings) -> Non
                     _box_items(_array_variant(props[name]).get("items", {}))
     for props in _body_properties(paths.get("/v1/texture", {}).get("post", {})):
         if "size" in props:
-            props["size"]["maximum"] = settings.max_render_size
-            props["size"]["default"] = min(props["size"].get("default", 512), settings.max_render_size)
+            _variant(props["size"], "integer")["maximum"] = settings.max_render_size
         if "box" in props and props["box"].get("type") != "string":
             _box_items(props["box"])
     notes = (

@@ -116,11 +116,12 @@ class TextureParams(BaseModel):
     yaw: float = Field(
         0.0, ge=-360.0, le=360.0, description="png only: turn of the body about the vertical axis, degrees."
     )
-    size: int = Field(
-        512,
+    size: int | None = Field(
+        None,
         ge=16,
         le=4096,
-        description="png: side of the rendered image in pixels (at most the server's max_render_size; the default shrinks to it).",
+        description="png only: side of the rendered image in pixels, at most the server's max_render_size (422 beyond, "
+        "for any format); not given: 512, or max_render_size when smaller.",
     )
 
     @field_validator("box")

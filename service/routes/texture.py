@@ -30,7 +30,10 @@ from service.pipeline import Deadline, RequestTimeoutHeader, check_capacity, dec
 from service.schemas import TextureParams, to_box
 from service.uploads import parse_fields, read_upload
 
-__all__ = ["TEXGLO_TEXTURE_NAME", "router"]
+__all__ = ["DEFAULT_RENDER_SIZE", "TEXGLO_TEXTURE_NAME", "router"]
+
+#: Side of the rendered PNG when the request gives no ``size`` (capped by ``max_render_size``).
+DEFAULT_RENDER_SIZE = 512
 
 #: ``X-Texture`` value when the TexGlo network made the texture.
 TEXGLO_TEXTURE_NAME = "texglo"
@@ -110,11 +113,10 @@ async def estimate_texture(
     files = upload.files.get("image", [])
     if len(files) != 1:
         raise ApiError(400, "bad_request", "send exactly one image file in the field 'image'")
-    # A size that is sent is checked for every format, as the OpenAPI document says; the default
-    # shrinks to this server's limit.
-    if "size" in params.model_fields_set and params.size > s.max_render_size:
+    # A size that is sent is checked for every format, as the OpenAPI document says.
+    if params.size is not None and params.size > s.max_render_size:
         raise ApiError(422, "invalid_field", f"size: at most {s.max_render_size} pixels, got {params.size}")
-    size = min(params.size, s.max_render_size)
+    size = params.size if params.size is not None else min(DEFAULT_RENDER_SIZE, s.max_render_size)
     body = predictor.body_model
     if body.face_uvs is None:
         raise ApiError(

@@ -26,15 +26,15 @@ def props(doc: dict[str, Any], path: str, media: str = "application/json") -> di
     return doc["paths"][path]["post"]["requestBody"]["content"][media]["schema"]["properties"]
 
 
-def array_of(schema: dict[str, Any]) -> dict[str, Any]:
-    return next((o for o in schema.get("anyOf", []) if o.get("type") == "array"), schema)
+def array_of(schema: dict[str, Any], kind: str = "array") -> dict[str, Any]:
+    return next((o for o in schema.get("anyOf", []) if o.get("type") == kind), schema)
 
 
 def test_committed_document_has_the_default_limits() -> None:
     doc = json.loads((REPO / "openapi" / "openapi.json").read_text())
     defaults = ServiceSettings.model_construct()
     assert doc["info"]["x-limits"] == service_limits(defaults)
-    assert props(doc, "/v1/texture")["size"]["maximum"] == defaults.max_render_size == 1024
+    assert array_of(props(doc, "/v1/texture")["size"], "integer")["maximum"] == defaults.max_render_size == 1024
     assert props(doc, "/v1/smpl")["images"]["maxItems"] == defaults.max_images
     assert props(doc, "/v1/sequence")["frames"]["maxItems"] == defaults.max_frames
 
@@ -49,7 +49,8 @@ def test_live_document_limits_equal_models_limits(main_server: Server, small_ser
     assert documented == {k: limits[k] for k in documented}
     assert props(doc, "/v1/smpl")["images"]["maxItems"] == limits["max_images"]
     assert array_of(props(doc, "/v1/sequence")["track"])["maxItems"] == limits["max_frames"]
-    assert props(doc, "/v1/texture")["size"]["maximum"] == limits["max_render_size"]
+    assert array_of(props(doc, "/v1/texture")["size"], "integer")["maximum"] == limits["max_render_size"]
+    assert props(doc, "/v1/texture", "multipart/form-data")["size"]["maximum"] == limits["max_render_size"]
 
 
 def test_file_counts_and_body_bytes_at_and_past_the_limits(small_server: Server, small_client: httpx.Client) -> None:
