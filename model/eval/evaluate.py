@@ -16,12 +16,14 @@ Writes ``<out>/eval.md`` (a table per metric, checkpoints side by side), ``<out>
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+import model.data
 from model.body.joint_names import HIPS
 from model.data.degrade import bicubic_resize
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
@@ -34,34 +36,52 @@ TEST_CROP = 224
 DEFAULT_RESOLUTIONS = (224, 176, 96, 52, 32, 24)
 
 
-def render_test_set(samples: int, batch: int = 16, seed: int = TEST_SEED) -> dict[str, torch.Tensor]:
-    """Clean 224-px test crops ``images (N, 3, 224, 224)`` and ``joints3d_lsp14 (N, 14, 3)``."""
-    people = SyntheticPeople(SyntheticConfig(crop_size=TEST_CROP, seed=seed))
-    images, joints = [], []
+def render_test_set(samples: int, batch: int = 16, seed: int = TEST_SEED, config: SyntheticConfig | None = None) -> dict[str, torch.Tensor]:
+    """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)`` and ``family (N,)``.
+
+    ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like.
+    """
+    config = config or SyntheticConfig(crop_size=TEST_CROP, seed=seed)
+    people = SyntheticPeople(config)
+    images, joints, family = [], [], []
     for start in tqdm(range(0, samples, batch), desc="rendering test set", unit="batch"):
         out = people.generate(list(range(start, min(start + batch, samples))))
         images.append(out["image"].cpu())
         joints.append(out["joints3d_lsp14"].cpu())
-    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints)}
+        family.append(out["family"].cpu())
+    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "family": torch.cat(family)}
 
 
-def load_test_set(samples: int, cache: Path | None) -> dict[str, torch.Tensor]:
-    """The test set, read from ``cache`` when it holds the same number of samples."""
+def generator_fingerprint(config: SyntheticConfig) -> str:
+    """A hash of ``config`` and of the data engine's source files: a cached test set is reused only
+    when neither changed (a new pose family or camera model makes another test set)."""
+    digest = hashlib.sha256(repr(config).encode())
+    for path in sorted((Path(model.data.__file__).parent).glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | None = None) -> dict[str, torch.Tensor]:
+    """The test set of ``config`` (default: the training generator at :data:`TEST_SEED`), read from
+    ``cache`` when it holds the same number of samples of the same generator."""
+    config = config or SyntheticConfig(crop_size=TEST_CROP, seed=TEST_SEED)
+    fingerprint = generator_fingerprint(config)
     if cache is not None and cache.is_file():
         data = torch.load(cache, weights_only=True)
-        if data["images"].shape[0] == samples and int(data.get("seed", -1)) == TEST_SEED:
-            return data
-    data = render_test_set(samples)
+        if data["images"].shape[0] == samples and data.get("fingerprint") == fingerprint:
+            return {k: v for k, v in data.items() if k != "fingerprint"}
+    data = render_test_set(samples, config=config)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({**data, "seed": TEST_SEED}, cache)
+        torch.save({**data, "fingerprint": fingerprint}, cache)
     return data
 
 
 @torch.inference_mode()
-def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, float]]:
-    """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm}}`` for one predictor."""
-    results: dict[int, dict[str, float]] = {}
+def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, torch.Tensor]]:
+    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,)}}`` in mm, one value per test person."""
+    results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
     s = predictor.input_size
     for res in resolutions:
@@ -77,11 +97,14 @@ def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], res
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))
             pa_errs.append(pa_mpjpe(pred, gt))
-        results[res] = {
-            "mpjpe": float(torch.cat(errs).mean()),
-            "pa_mpjpe": float(torch.cat(pa_errs).mean()),
-        }
+        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs)}
     return results
+
+
+def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, float]]:
+    """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm}}`` for one predictor (means over the test set)."""
+    errors = per_sample_errors(predictor, data, resolutions, batch)
+    return {res: {k: float(v.mean()) for k, v in e.items()} for res, e in errors.items()}
 
 
 def mean_params_predictor(reference: Predictor) -> Predictor:
@@ -137,7 +160,7 @@ def plot(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int]
     plt.close(fig)
 
 
-def _label(path: str, taken: set[str]) -> str:
+def checkpoint_label(path: str, taken: set[str]) -> str:
     p = Path(path)
     name = p.parent.name if p.stem in ("last", "model", "checkpoint") else p.stem
     label, i = name, 2
@@ -166,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     taken: set[str] = set()
     for ckpt in tqdm(args.checkpoint, desc="checkpoints"):
         predictor = Predictor.from_checkpoint(ckpt, device=args.device)
-        results[_label(ckpt, taken)] = evaluate_checkpoint(predictor, data, resolutions)
+        results[checkpoint_label(ckpt, taken)] = evaluate_checkpoint(predictor, data, resolutions)
     if args.mean_baseline:
         results["mean-params (no network)"] = evaluate_checkpoint(mean_params_predictor(predictor), data, resolutions)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,148 @@
+"""Checks our generator cannot flatter: held-out pose kinds and held-out appearance, beside our own test.
+
+``python -m model.eval.checks --checkpoint C [C2 ...] [--checks own poses appearance] [--samples 400]``
+
+Each check is a synthetic test set of 224-px people rendered from a seed no training config uses:
+
+* ``own``: the training generator itself (pose mix, appearance pool ``train``) -- what our own test
+  always measured;
+* ``poses``: pose kinds the default training mix never draws (:data:`model.data.poses.HELD_OUT_FAMILIES`:
+  cycling, fighting, pushing/pulling), with the training appearance, scored per kind as well;
+* ``appearance``: the training pose mix with textures, backgrounds, photos and body shapes from the
+  held-out appearance pool (:mod:`model.data.pools`), which training never draws.
+
+Every crop is brought down bicubically to each resolution and up to the network input, as in
+:mod:`model.eval.evaluate`; errors are MPJPE and PA-MPJPE (mm) on the LSP-14 joints. The constant
+mean-parameters answer (no network) is scored beside every checkpoint. Real photos are the third
+check: :mod:`model.eval.real_people`.
+
+Writes ``<out>/CHECKS.md`` and ``<out>/checks.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from model.data.poses import FAMILIES, held_out_pose_config
+from model.data.synthetic import SyntheticConfig
+from model.eval.evaluate import (
+    TEST_CROP,
+    TEST_SEED,
+    checkpoint_label,
+    load_test_set,
+    mean_params_predictor,
+    per_sample_errors,
+)
+from model.inference import Predictor
+
+__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "main", "run_checks"]
+
+#: Seeds of the held-out sets (no training config uses them).
+HELD_OUT_POSE_SEED = 77_001
+HELD_OUT_APPEARANCE_SEED = 77_002
+CHECKS: tuple[str, ...] = ("own", "poses", "appearance")
+DEFAULT_CHECK_RESOLUTIONS = (224, 96, 64, 48, 32, 24)
+MEAN_ROW = "mean-params (no network)"
+
+_DESCRIPTIONS = {
+    "own": "own test: the training generator (training pose mix and appearance)",
+    "poses": "held-out poses: cycling, fighting, pushing/pulling (never in the training mix), training appearance",
+    "appearance": "held-out appearance: textures, backgrounds, photos and body shapes training never draws, training pose mix",
+}
+
+
+def check_config(check: str) -> SyntheticConfig:
+    """The generator of one check (224-px crops)."""
+    if check == "own":
+        return SyntheticConfig(crop_size=TEST_CROP, seed=TEST_SEED)
+    if check == "poses":
+        return SyntheticConfig(crop_size=TEST_CROP, seed=HELD_OUT_POSE_SEED, poses=held_out_pose_config())
+    if check == "appearance":
+        return SyntheticConfig(crop_size=TEST_CROP, seed=HELD_OUT_APPEARANCE_SEED, appearance_pool="heldout")
+    raise ValueError(f"unknown check {check!r}; expected one of {CHECKS}")
+
+
+Errors = dict[int, dict[str, torch.Tensor]]
+
+
+def family_table(errors: dict[str, Errors], family: torch.Tensor, resolution: int, metric: str = "pa_mpjpe") -> str:
+    """Markdown table: mean ``metric`` per pose family (rows) for every model (columns) at one resolution."""
+    names = list(errors)
+    lines = [f"| family (n) | {' | '.join(names)} |", "|---|" + "---|" * len(names)]
+    for k in sorted(set(family.tolist())):
+        sel = family == k
+        cells = [f"{float(errors[n][resolution][metric][sel].mean()):.1f}" for n in names]
+        lines.append(f"| {FAMILIES[k]} ({int(sel.sum())}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _means(errors: Errors) -> dict[int, dict[str, float]]:
+    return {r: {m: float(v.mean()) for m, v in e.items()} for r, e in errors.items()}
+
+
+def _table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int], metric: str) -> str:
+    lines = ["| model | " + " | ".join(f"{r} px" for r in resolutions) + " |", "|---|" + "---|" * len(resolutions)]
+    for name, res in results.items():
+        lines.append(f"| {name} | " + " | ".join(f"{res[r][metric]:.1f}" for r in resolutions) + " |")
+    return "\n".join(lines)
+
+
+def run_checks(
+    checkpoints: list[str], checks: list[str], samples: int, resolutions: list[int], cache_dir: Path | None, device: str | None = None
+) -> tuple[str, dict[str, object]]:
+    """Evaluate ``checkpoints`` (and the mean answer) on ``checks``; returns the markdown report and a JSON payload."""
+    predictors: dict[str, Predictor] = {}
+    taken: set[str] = set()
+    for ckpt in checkpoints:
+        predictors[checkpoint_label(ckpt, taken)] = Predictor.from_checkpoint(ckpt, device=device)
+    predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
+    md = ["# Checks on data the training generator did not make", ""]
+    payload: dict[str, object] = {"samples": samples, "resolutions": resolutions, "checkpoints": checkpoints, "checks": {}}
+    for check in checks:
+        config = check_config(check)
+        cache = cache_dir / f"{check}-{samples}.pt" if cache_dir is not None else None
+        data = load_test_set(samples, cache, config)
+        errors = {name: per_sample_errors(p, data, resolutions) for name, p in tqdm(predictors.items(), desc=f"check {check}", unit="model")}
+        results = {name: _means(e) for name, e in errors.items()}
+        md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"{samples} people, seed {config.seed}, bicubic down to each size.", ""]
+        for metric, title in (("pa_mpjpe", "PA-MPJPE (mm)"), ("mpjpe", "MPJPE (mm)")):
+            md += [f"**{title}**, LSP-14", "", _table(results, resolutions, metric), ""]
+        if check in ("own", "poses"):
+            for res in sorted({max(resolutions), 32} & set(resolutions), reverse=True):
+                md += [f"PA-MPJPE (mm) per pose family at {res} px:", "", family_table(errors, data["family"], res), ""]
+        payload["checks"][check] = {  # type: ignore[index]
+            "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+            "results": {n: {str(r): v for r, v in res.items()} for n, res in results.items()},
+        }
+    return "\n".join(md), payload
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m model.eval.checks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", nargs="+", required=True, help="one or more checkpoints")
+    parser.add_argument("--checks", nargs="+", default=list(CHECKS), choices=CHECKS, help="which checks to run")
+    parser.add_argument("--samples", type=int, default=400, help="people per check")
+    parser.add_argument("--resolutions", default=",".join(map(str, DEFAULT_CHECK_RESOLUTIONS)), help="comma-separated crop sizes")
+    parser.add_argument("--out", type=Path, default=Path("runs/checks"), help="folder for CHECKS.md and checks.json")
+    parser.add_argument("--cache", default="data/eval/checks", help="folder of cached test sets ('' = do not cache)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    resolutions = [int(r) for r in args.resolutions.split(",") if r]
+    md, payload = run_checks(args.checkpoint, args.checks, args.samples, resolutions, Path(args.cache) if args.cache else None, args.device)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "CHECKS.md").write_text(md)
+    (args.out / "checks.json").write_text(json.dumps(payload, indent=1))
+    print(md)
+    print(f"wrote {args.out / 'CHECKS.md'} and {args.out / 'checks.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The checks on data the training generator did not make: configs, per-family scoring, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from eval_support import write_tiny_checkpoint as _checkpoint
+
+from model.data.poses import DEFAULT_FAMILY_WEIGHTS, FAMILIES, HELD_OUT_FAMILIES
+from model.data.synthetic import SyntheticConfig
+from model.eval import checks, evaluate
+
+
+def test_check_configs_are_disjoint_from_training() -> None:
+    train = SyntheticConfig()
+    seeds = {checks.check_config(c).seed for c in checks.CHECKS}
+    assert len(seeds) == 3 and train.seed not in seeds
+    poses = checks.check_config("poses").poses
+    assert {f for f, w in poses.family_weights.items() if w > 0} == set(HELD_OUT_FAMILIES)
+    assert not set(HELD_OUT_FAMILIES) & {f for f, w in DEFAULT_FAMILY_WEIGHTS.items() if w > 0}
+    assert checks.check_config("appearance").appearance_pool == "heldout"
+    assert checks.check_config("own").appearance_pool == train.appearance_pool == "train"
+    with pytest.raises(ValueError, match="unknown check"):
+        checks.check_config("real")
+
+
+def test_family_table_averages_each_family() -> None:
+    family = torch.tensor([FAMILIES.index("cycling")] * 2 + [FAMILIES.index("pushing")])
+    errors = {"net": {32: {"pa_mpjpe": torch.tensor([10.0, 30.0, 5.0])}}, "mean": {32: {"pa_mpjpe": torch.tensor([1.0, 1.0, 7.0])}}}
+    table = checks.family_table(errors, family, 32)
+    assert "| cycling (2) | 20.0 | 1.0 |" in table and "| pushing (1) | 5.0 | 7.0 |" in table
+
+
+def test_fingerprint_follows_the_generator_config() -> None:
+    a = evaluate.generator_fingerprint(checks.check_config("own"))
+    assert a == evaluate.generator_fingerprint(checks.check_config("own"))
+    assert a != evaluate.generator_fingerprint(checks.check_config("appearance"))
+
+
+def test_cli_scores_checkpoint_and_mean_on_each_check(tmp_path: Path, monkeypatch, capsys) -> None:
+    sets = {}
+
+    def fake_load(samples: int, cache, config: SyntheticConfig):
+        key = config.seed
+        if key not in sets:
+            sets[key] = evaluate.render_test_set(samples, batch=samples, config=config)
+        return sets[key]
+
+    monkeypatch.setattr(checks, "load_test_set", fake_load)
+    ckpt = _checkpoint(tmp_path / "a.pt", 0)
+    out = tmp_path / "checks"
+    checks.main(["--checkpoint", str(ckpt), "--samples", "3", "--resolutions", "224,32", "--out", str(out), "--cache", "", "--threads", "1"])
+    payload = json.loads((out / "checks.json").read_text())
+    assert set(payload["checks"]) == set(checks.CHECKS)
+    for check in checks.CHECKS:
+        res = payload["checks"][check]["results"]
+        assert set(res) == {"a", checks.MEAN_ROW}
+        assert res["a"]["32"]["pa_mpjpe"] > 0 and res[checks.MEAN_ROW]["224"]["pa_mpjpe"] == pytest.approx(res[checks.MEAN_ROW]["32"]["pa_mpjpe"], rel=0.05)
+    md = (out / "CHECKS.md").read_text()
+    assert "held-out poses" in md and "per pose family" in md and "| mean-params (no network) |" in md
+    held = sets[checks.HELD_OUT_POSE_SEED]["family"]
+    assert {FAMILIES[k] for k in held.tolist()} <= set(HELD_OUT_FAMILIES)
