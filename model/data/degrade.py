@@ -71,7 +71,8 @@ Timings (one thread, one image per call, 128 -> 32 -> 128 px; 2-core VM shared w
 jobs, load average 3-4, so only the interleaved comparison is fair): the realistic mode
 with every camera effect of this module costs 1.54 ms per image against 1.23 ms for the
 previous realistic mode (blur, noise, JPEG only), best of 5 x 300 interleaved runs of the
-two; every effect on (worst case) 3.5 against 2.4 ms; bicubic 0.6 ms. Earlier, on a quiet
+two (``python benchmarks/data/degrade_cost.py``); every effect on (worst case) 3.5 against
+2.4 ms; bicubic 0.6 ms. Earlier, on a quiet
 machine, the version without exposure errors and sharpening measured 1.06 ms against
 0.92 ms. ``python -m model.data.degrade --size-in 128 --low 32 --out 128 [--every-effect]``
 prints the current figure.
