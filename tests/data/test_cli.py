@@ -25,11 +25,19 @@ def test_preview_writes_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     from model.data import preview
 
     out = tmp_path / "g.png"
-    preview.main(["--out", str(out), "--samples", "2", "--resolutions", "64,24", "--crop-size", "64"])
-    data = out.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 2000  # a real picture, not an empty canvas
-    assert f"wrote {out}" in capsys.readouterr().out
+    preview.main(["--out", str(out), "--samples", "2", "--resolutions", "64,24", "--crop-size", "64", "--real", "2", "--compare-heights", "32,24"])
+    printed = capsys.readouterr().out
+    for path in (out, tmp_path / "g_vs_real.png"):
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(data) > 2000  # a real picture, not an empty canvas
+        assert f"wrote {path}" in printed
+
+
+def test_preview_spreads_real_people() -> None:
+    from model.data.preview import _spread
+
+    assert _spread(list(range(10)), 3) == [0, 4, 9] and _spread([1, 2], 5) == [1, 2]  # type: ignore[arg-type]
 
 
 def test_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
