@@ -190,6 +190,9 @@ class ClothingRig:
         self.arm_t = torch.from_numpy(np.where(is_arm, arm_t, 99.0)).float()
         self.torso = torch.from_numpy(is_torso & (rest[:, 1] > joints[_J["pelvis"], 1] - 0.12))
         self.is_leg = torch.from_numpy(is_leg)
+        # faces that can carry a puffed garment (torso, arms, thighs and knees): normals only there
+        puffable = self.torso | (self.arm_t < 2.3) | ((self.leg_t >= 0) & (self.leg_t < 1.2))
+        self._puff_faces = self.body_faces[puffable[self.body_faces].any(1)]
         box_v, box_f = _rounded_box()
         self._box_v = torch.from_numpy(box_v)
         self._box_f = torch.from_numpy(box_f)
@@ -221,9 +224,10 @@ class ClothingRig:
         return texture
 
     # ------------------------------------------------------------------------------------
-    def vertex_normals(self, verts: Tensor) -> Tensor:
-        """``(V, 3)`` area-weighted unit normals of the body mesh ``verts`` ``(V, 3)``."""
-        f = self.body_faces.to(verts.device)
+    def vertex_normals(self, verts: Tensor, faces: Tensor | None = None) -> Tensor:
+        """``(V, 3)`` area-weighted unit normals of the body mesh ``verts`` ``(V, 3)`` from ``faces``
+        (default: all body faces; vertices on none of them get a zero normal)."""
+        f = (self.body_faces if faces is None else faces).to(verts.device)
         v0, v1, v2 = verts[f[:, 0]], verts[f[:, 1]], verts[f[:, 2]]
         fn = torch.cross(v1 - v0, v2 - v0, dim=-1)
         n = torch.zeros_like(verts)
@@ -248,7 +252,7 @@ class ClothingRig:
             w = (self.torso.to(v.device) | arm).float()
             if outfit.coat_hem is not None:
                 w = torch.maximum(w, ((leg_t >= 0) & (leg_t < outfit.coat_hem)).float())
-            v = v + self.vertex_normals(v) * (outfit.puff * w)[:, None]
+            v = v + self.vertex_normals(v, self._puff_faces) * (outfit.puff * w)[:, None]
         for hem, flare in ((outfit.skirt_hem, outfit.skirt_flare), (outfit.coat_hem, 0.35 * outfit.puff + 0.03)):
             if hem is not None:
                 v = self._cone(v, joints, root, leg_t, left, float(hem), float(flare))
