@@ -31,7 +31,7 @@ import model.data.degrade as current
 OLD_EVERY = {"blur_prob": 1.0, "defocus_prob": 1.0, "motion_blur_prob": 1.0, "noise_prob": 1.0, "jpeg_prob": 1.0}
 NEW_EVERY = {
     **OLD_EVERY, "white_balance_prob": 1.0, "vignette_prob": 1.0, "low_light_prob": 0.5, "night_prob": 0.5,
-    "interlace_prob": 1.0, "exposure_error_prob": 1.0, "sharpen_prob": 1.0,
+    "interlace_prob": 1.0, "exposure_error_prob": 1.0, "sharpen_prob": 1.0, "clean_prob": 0.0,
 }  # fmt: skip
 
 

@@ -14,7 +14,8 @@ the network input size. Two modes:
     What a video camera makes of a person who fills ``size`` of its pixels: downsample as
     above, then, at the *low* resolution (the camera's own pixels; sizes in low-resolution
     pixels, intensities in ``[0, 1]``), the effects of :mod:`model.data.camera_effects` in the
-    order light meets them, each with a probability and a range in :class:`DegradeConfig`:
+    order light meets them, each with a probability and a range in :class:`DegradeConfig`
+    (except for ``clean_prob`` = 15 % of the images, left as in the bicubic mode):
 
     ========================  ======  ==================================================
     effect (in order)         share   range and why
@@ -119,9 +120,10 @@ _PARAMS = (
     "noise", "noise_std", "shot", "gray_noise", "jpeg", "jpeg_bpp", "jpeg_dy", "jpeg_dx",
     "wb", "wb_red", "wb_blue", "vignette", "vignette_strength", "vignette_x", "vignette_y",
     "light", "exposure", "agc", "night_gamma", "interlace", "interlace_shift", "interlace_sign", "line_double",
-    "macroblock", "ev", "ev_value", "sharpen", "sharpen_amount",
+    "macroblock", "ev", "ev_value", "sharpen", "sharpen_amount", "clean",
 )  # fmt: skip
 _N_PARAMS = len(_PARAMS)
+_CLEAN = _PARAMS.index("clean")
 
 
 def _as_float_images(images: Tensor) -> tuple[Tensor, bool]:
@@ -225,6 +227,8 @@ class DegradeConfig:
 
     Attributes:
         mode: ``"bicubic"`` (the paper; the other fields are ignored) or ``"realistic"``.
+        clean_prob: share of realistic-mode images degraded as in the bicubic mode only (a good
+            camera, or a photo), so that clean low-resolution crops stay familiar.
         blur_prob: probability of a Gaussian optical blur.
         blur_sigma_range: its standard deviation, low-resolution pixels.
         defocus_prob: probability of a defocus (uniform disk) blur.
@@ -270,6 +274,7 @@ class DegradeConfig:
     """
 
     mode: str = "bicubic"
+    clean_prob: float = 0.15
     blur_prob: float = 0.5
     blur_sigma_range: tuple[float, float] = (0.3, 1.0)
     defocus_prob: float = 0.1
@@ -309,6 +314,7 @@ class DegradeConfig:
         if self.mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}")
         for name in (
+            "clean_prob",
             "blur_prob",
             "defocus_prob",
             "motion_blur_prob",
@@ -535,10 +541,10 @@ def degrade(
         out_size: output size (longer side), normally the network input size.
         config: degradation parameters; ``DegradeConfig()`` is the paper's bicubic mode.
         generator: source of every random draw (realistic mode). The draws are a
-            ``torch.rand((B, 35))`` of per-image parameters followed, in batch
+            ``torch.rand((B, 36))`` of per-image parameters followed, in batch
             order, by each noisy image's ``torch.randn`` noise.
         share_draws: the images are frames of one clip from one camera: one parameter row
-            (``torch.rand((1, 35))``) for all, so a clip is not colour in one frame and a grey
+            (``torch.rand((1, 36))``) for all, so a clip is not colour in one frame and a grey
             night frame in the next; the noise is still fresh in every frame.
 
     Returns:
@@ -558,9 +564,10 @@ def degrade(
     for i in range(b):
         s = min(size_list[i], max(h, w))
         low = bicubic_resize(x[i : i + 1], _scaled_hw(h, w, s))
-        if s < max(h, w) or config.degrade_full_resolution:
+        row = params[0 if share_draws else i]
+        if (s < max(h, w) or config.degrade_full_resolution) and row[_CLEAN] >= config.clean_prob:
             low_cpu = low[0].detach().to("cpu", torch.float32)
-            low = _realistic_low(low_cpu, params[0 if share_draws else i], config, generator)[None].to(x.device, x.dtype)
+            low = _realistic_low(low_cpu, row, config, generator)[None].to(x.device, x.dtype)
         out[i] = bicubic_resize(low, out_hw)[0].clamp(0.0, 1.0)
     return out[0] if single else out
 
@@ -662,7 +669,7 @@ def benchmark(
         every = {
             "blur_prob": 1.0, "defocus_prob": 1.0, "motion_blur_prob": 1.0, "noise_prob": 1.0, "jpeg_prob": 1.0,
             "white_balance_prob": 1.0, "vignette_prob": 1.0, "low_light_prob": 0.5, "night_prob": 0.5, "interlace_prob": 1.0,
-            "exposure_error_prob": 1.0, "sharpen_prob": 1.0,
+            "exposure_error_prob": 1.0, "sharpen_prob": 1.0, "clean_prob": 0.0,
         }  # fmt: skip
         result = {}
         for mode in tqdm(_MODES, desc="degrade benchmark", unit="mode", disable=not progress):

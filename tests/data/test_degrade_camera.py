@@ -25,6 +25,7 @@ from model.data.degrade import DegradeConfig, degrade
 
 #: Every effect off: what is left is the bicubic down/up and 8-bit quantisation.
 NONE = {
+    "clean_prob": 0.0,
     "blur_prob": 0.0, "defocus_prob": 0.0, "motion_blur_prob": 0.0, "noise_prob": 0.0, "jpeg_prob": 0.0,
     "white_balance_prob": 0.0, "vignette_prob": 0.0, "low_light_prob": 0.0, "night_prob": 0.0, "interlace_prob": 0.0,
     "exposure_error_prob": 0.0, "sharpen_prob": 0.0,
@@ -203,7 +204,7 @@ def test_default_realistic_is_deterministic_and_batch_independent() -> None:
     assert torch.equal(one[0], two[0])
     # Every effect at once still gives a valid image.
     every = DegradeConfig(
-        mode="realistic", blur_prob=1.0, defocus_prob=1.0, motion_blur_prob=1.0, noise_prob=1.0, jpeg_prob=1.0,
+        mode="realistic", clean_prob=0.0, blur_prob=1.0, defocus_prob=1.0, motion_blur_prob=1.0, noise_prob=1.0, jpeg_prob=1.0,
         white_balance_prob=1.0, vignette_prob=1.0, low_light_prob=0.5, night_prob=0.5, interlace_prob=1.0,
         exposure_error_prob=1.0, sharpen_prob=1.0,
     )  # fmt: skip
@@ -211,9 +212,19 @@ def test_default_realistic_is_deterministic_and_batch_independent() -> None:
     assert e.shape == (6, 3, 64, 64) and torch.isfinite(e).all() and e.min() >= 0 and e.max() <= 1
 
 
+def test_clean_share_is_the_bicubic_mode() -> None:
+    x = _images(6)
+    clean = degrade(x, 32, 64, DegradeConfig(mode="realistic", clean_prob=1.0), torch.Generator().manual_seed(0))
+    torch.testing.assert_close(clean, degrade(x, 32, 64, DegradeConfig(), None), atol=1e-6, rtol=0)
+    some = degrade(_images(200, size=64), 16, 16, DegradeConfig(mode="realistic"), torch.Generator().manual_seed(1))
+    plain = degrade(_images(200, size=64), 16, 16, DegradeConfig(), None)
+    same = (some - plain).abs().amax(dim=(1, 2, 3)) < 1e-6
+    assert float(same.float().mean()) == pytest.approx(DegradeConfig().clean_prob, abs=0.06)
+
+
 def test_shared_draws_keep_one_camera_over_a_clip() -> None:
     clip = _images(1).expand(40, 3, 128, 128)
-    cfg = DegradeConfig(mode="realistic", night_prob=0.5, low_light_prob=0.0, noise_prob=1.0)
+    cfg = DegradeConfig(mode="realistic", night_prob=0.5, low_light_prob=0.0, noise_prob=1.0, clean_prob=0.0)
     frames = degrade(clip, 32, 32, cfg, torch.Generator().manual_seed(0), share_draws=True)
     grey = [bool(torch.equal(f[0], f[1]) and torch.equal(f[1], f[2])) for f in frames]
     assert len(set(grey)) == 1  # all night frames or none
@@ -224,7 +235,7 @@ def test_shared_draws_keep_one_camera_over_a_clip() -> None:
 
 def test_default_shares_of_each_effect() -> None:
     """Over many images the draws follow the configured probabilities (night frames: grey)."""
-    cfg = DegradeConfig(mode="realistic", jpeg_prob=0.0)
+    cfg = DegradeConfig(mode="realistic", jpeg_prob=0.0, clean_prob=0.0)
     x = _images(300, size=32)
     y = degrade(x, 16, 16, cfg, torch.Generator().manual_seed(0))
     grey = (y[:, 0] == y[:, 1]).all(-1).all(-1) & (y[:, 1] == y[:, 2]).all(-1).all(-1)
@@ -248,6 +259,7 @@ def test_default_shares_of_each_effect() -> None:
         {"interlace_shift_range": (0.0, 0.5)},
         {"motion_blur_max_frac": 0.0},
         {"line_double_prob": 2.0},
+        {"clean_prob": 1.1},
         {"macroblock_prob": -0.5},
         {"exposure_error_ev": (-4.0, 1.0)},
         {"sharpen_amount_range": (0.5, 5.0)},
