@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="224,128")
     parser.add_argument("--modes", default="bicubic,realistic")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--report", type=Path, default=Path("benchmarks/data_bench.md"))
+    parser.add_argument("--report", type=Path, default=Path("benchmarks/data/REPORT.md"))
+    parser.add_argument("--render-report", type=Path, default=None,
+                        help="a training-set render's report (python -m model.data.shards --report) to include; default: RENDER.md beside --report")  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = [
@@ -66,10 +68,13 @@ def main(argv: list[str] | None = None) -> None:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {r['size']} | {r['mode']} | {r['samples']} | {r['seconds']:.2f} | {r['samples_per_s']:.1f} |" for r in rows]
+    lines += ["", "One thread per process: the samples/s column is the speed of one core."]
     table = "\n".join(lines)
     print(table)
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(table + "\n")
+    render = args.render_report or args.report.with_name("RENDER.md")
+    extra = f"\n{render.read_text()}" if render.is_file() and render != args.report else ""
+    args.report.write_text(table + "\n" + extra)
     args.report.with_suffix(".json").write_text(json.dumps(rows, indent=2))
     print(f"wrote {args.report}")
 

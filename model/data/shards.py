@@ -18,6 +18,8 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
+import platform
+import sys
 import time
 import zipfile
 from dataclasses import dataclass
@@ -89,6 +91,23 @@ class RenderReport:
     @property
     def samples_per_second_per_core(self) -> float:
         return self.samples_per_second / max(self.workers, 1)
+
+    def markdown(self, command: str) -> str:
+        """The run as a Markdown section (``command`` is what was run)."""
+        per = max(self.workers, 1)
+        return "\n".join([
+            "## Training-set render",
+            "",
+            f"`{command}` on {os.cpu_count()} cores ({platform.processor() or platform.machine()}):",
+            "",
+            "| samples rendered | already on disk | wall time | samples/s | per process | processes | disk |",
+            "|---|---|---|---|---|---|---|",
+            (
+                f"| {self.rendered} | {self.skipped} | {self.seconds / 60.0:.1f} min | {self.samples_per_second:.1f} "
+                f"| {self.samples_per_second_per_core:.1f} | {per} | {self.bytes / 2**30:.2f} GiB |"
+            ),
+            "",
+        ])  # fmt: skip
 
     def summary(self) -> str:
         rate = f"{self.samples_per_second:.1f} samples/s ({self.samples_per_second_per_core:.1f} per process, {max(self.workers, 1)} processes)"
@@ -312,12 +331,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes (default: one per core; 0 = this process)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
+    parser.add_argument("--report", type=Path, default=None, help="also write the run's time, disk and speed as Markdown here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cfg = SyntheticConfig(crop_size=args.crop_size, seed=args.seed)
     report = write_shards(args.out, args.samples, cfg, args.start, args.shard_size, args.batch_size, args.workers, args.quality)
     print(report.summary())
     print(f"wrote {report.index}")
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(report.markdown(" ".join(["python -m model.data.shards", *(argv if argv is not None else sys.argv[1:])])))
+        print(f"wrote {args.report}")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ def test_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     from model.data import bench
 
     report = tmp_path / "b.md"
+    (tmp_path / "RENDER.md").write_text("## Training-set render\n\n| samples rendered |\n")
     bench.main(["--samples", "16", "--batch", "8", "--sizes", "64", "--modes", "bicubic", "--report", str(report)])
     text = report.read_text()
+    assert "## Training-set render" in text  # the render report beside it is included
     assert "samples/s" in text
     row = re.search(r"^\| 64 \| bicubic \| 16 \| ([0-9.]+) \| ([0-9.]+) \|$", text, re.MULTILINE)
     assert row, text
@@ -78,3 +80,13 @@ def test_shards_requires_arguments() -> None:
     with pytest.raises(SystemExit) as exc:
         shards.main([])
     assert exc.value.code == 2
+
+
+def test_shards_cli_writes_render_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
+    from model.data import shards
+
+    report = tmp_path / "RENDER.md"
+    shards.main(["--out", str(tmp_path / "s"), "--samples", "3", "--crop-size", "32", "--shard-size", "2", "--workers", "0", "--report", str(report)])
+    text = report.read_text()
+    assert "python -m model.data.shards --out" in text and "| 3 | 0 |" in text and "GiB" in text
+    assert "rendered 3 samples" in capsys.readouterr().out
