@@ -327,7 +327,7 @@ def _document_limits(document: dict[str, Any], settings: ServiceSettings) -> Non
         f"{limits['max_field_bytes']} bytes, {limits['max_images']} images / {limits['max_frames']} frames per request, "
         f"{limits['max_image_pixels']} pixels per image, rendered PNG side {limits['max_render_size']}; headers within "
         f"{limits['header_timeout_s']:g} s and the body within {limits['body_timeout_s']:g} s of them "
-        f"({limits['body_timeout_status']} beyond), {limits['max_uploads_per_client']} uploads in progress per client."
+        f"({limits['body_timeout_status']} beyond), {limits['max_uploads_per_client']} slow uploads per client."
     )
     info = document["info"]
     if "Limits of this server" not in info.get("description", ""):
