@@ -2,7 +2,7 @@
 # Screenshots of /docs and /redoc from headless Chromium (Debian chromium) with every host but 127.0.0.1
 # unresolvable (offline): bash openapi/screenshots/take.sh; files in /tmp/shots.
 set -e
-cd /work/main
+cd "$(dirname "$0")/../.."
 export RSCNET_DEVICE=cpu RSCNET_PRECISION=fp32 RSCNET_TORCH_THREADS=1 OMP_NUM_THREADS=1 RSCNET_WARMUP=false RSCNET_WORKER=thread
 export RSCNET_CHECKPOINT=/tmp/absent/model.pt RSCNET_TEXTURE_CHECKPOINT=/tmp/absent/t.pt RSCNET_VIDEO_CHECKPOINT=/tmp/absent/v.pt
 export RSCNET_RANDOM_INIT_NET='{"backbone": {"depth": 18, "num_ranges": 5}, "input_size": 64, "regressor_hidden_dim": 64}'
