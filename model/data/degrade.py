@@ -69,14 +69,13 @@ realistic mode, degraded at that resolution only if
 ``DegradeConfig.degrade_full_resolution``).
 
 Timings (one thread, one image per call, 128 -> 32 -> 128 px; 2-core VM shared with other
-jobs, load average 3-4, so only the interleaved comparison is fair): the realistic mode
-with every camera effect of this module costs 1.54 ms per image against 1.23 ms for the
-previous realistic mode (blur, noise, JPEG only), best of 5 x 300 interleaved runs of the
-two (``python benchmarks/data/degrade_cost.py``); every effect on (worst case) 3.5 against
-2.4 ms; bicubic 0.6 ms. Earlier, on a quiet
-machine, the version without exposure errors and sharpening measured 1.06 ms against
-0.92 ms. ``python -m model.data.degrade --size-in 128 --low 32 --out 128 [--every-effect]``
-prints the current figure.
+jobs, load average 4, so only an interleaved comparison is fair):
+``python benchmarks/data/degrade_cost.py`` (best of 5 x 300 images, old and new alternating)
+gives 0.95 ms per image for the realistic mode with the camera effects of this module
+against 0.80 ms for the previous realistic mode (blur, noise, JPEG only, commit 7e49558);
+every effect on (worst case) 1.85 against 1.55 ms; bicubic 0.40 ms. The medians of the same
+runs, inflated by the load, are 1.93 / 1.47 ms. ``python -m model.data.degrade --size-in 128
+--low 32 --out 128 [--every-effect]`` times the current module alone.
 """
 
 from __future__ import annotations
