@@ -252,10 +252,9 @@ class PosePrior:
         """Joint angles ``(m, 24, 3)`` (radians, projected into the limits) for families ``(m,)``."""
         m = family.shape[0]
         euler = torch.zeros(m, NUM_JOINTS, 3)
-        for k, name in enumerate(FAMILIES):
+        for k in family.unique().tolist():  # ascending, as the draws of a batch must be ordered
             idx = (family == k).nonzero().squeeze(1)
-            if idx.numel():
-                euler[idx] = BUILDERS[name](idx.numel(), generator)
+            euler[idx] = BUILDERS[FAMILIES[k]](idx.numel(), generator)
         if self.config.turn_prob > 0:
             turn = (torch.rand(m, generator=generator) < self.config.turn_prob) & (family != FAMILIES.index("random"))
             euler = euler + turn[:, None, None] * _free_turn(m, generator)
