@@ -20,7 +20,7 @@ cameras at about eye level -- rather than a photographer's portrait:
 * **oblique view** (``lens_hfov_deg``, ``*_tilt_deg``): the person stands anywhere across a
   16:9 frame of a lens with a 40-110 degree horizontal field of view, and at a height in the
   frame that the camera's tilt allows (eye level: -10..10 degrees; mounted: 0..85 degrees down,
-  so far people are high in the frame), so the ray to the person is up to ~55 degrees off
+  so far people are high in the frame), so the ray to the person is up to ~57 degrees off
   the optical axis. The crop is rendered by a *virtual* camera turned
   from the real one onto that ray (its principal point at the crop centre, the same focal
   length): the body is rotated by the extra rotation between the two, which tilts and turns
