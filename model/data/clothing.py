@@ -6,9 +6,10 @@ so a skirt's geometry and its paint agree) and applied to the posed body by :cla
 * **skirts and dresses**: the thigh (and shin, for long skirts) vertices above the hem are moved
   onto a cone that spans both legs: each leg's own angle around its bone (0 outwards, pi inwards)
   is halved onto its side of the cone, so the inner thighs meet at the front and back centre
-  lines and the gap between the legs closes; the cone widens by ``flare`` metres per thigh length
-  and follows the posed hips, knees and ankles (it tilts with a walking stride and lies over the
-  thighs when sitting);
+  lines and the gap between the legs closes; the cone widens by ``flare`` metres per thigh length,
+  its section is an ellipse as wide as the legs are apart but only a little deeper than a leg
+  (fabric stretched between spread legs), and it follows the posed hips, knees and ankles (it
+  tilts with a walking stride and lies over the thighs when sitting);
 * **coats**: the same cone, tighter, from the hips to the coat's hem, with the upper garment's
   colour painted down to the hem;
 * **loose and padded garments**: torso and sleeve vertices pushed outwards along the vertex
@@ -288,8 +289,12 @@ class ClothingRig:
         phi = torch.atan2(b, a)  # 0 outwards, +pi/2 forwards, +-pi inwards
         psi = math.pi / 2 - phi / 2  # 0 front centre, pi/2 outer side, pi back centre
         thigh_len = (joints[_J["left_knee"]] - joints[_J["left_hip"]]).norm()
-        radius = (pl - pr).norm(dim=-1) * 0.5 + torch.sqrt(a * a + b * b) + flare * t.clamp(min=0) * thigh_len
-        target = centre + radius[:, None] * (torch.sin(psi)[:, None] * out + torch.cos(psi)[:, None] * fwd)
+        half_sep = (pl - pr).norm(dim=-1) * 0.5
+        own_r = torch.sqrt(a * a + b * b) + flare * t.clamp(min=0) * thigh_len
+        # elliptical section: as wide as the legs are apart, but only a little deeper than a leg
+        across_r = half_sep + own_r
+        fwd_r = own_r + 0.25 * half_sep
+        target = centre + torch.sin(psi)[:, None] * across_r[:, None] * out + torch.cos(psi)[:, None] * fwd_r[:, None] * fwd
         height = d - a[:, None] * out - b[:, None] * fwd  # the part of d along the leg axis
         target = target + height
         w = _smoothstep(t, -0.05, 0.2)[:, None]

@@ -123,3 +123,25 @@ def test_config_validation() -> None:
                    {"shoulder_bag_prob": 0.6, "hand_bag_prob": 0.6}):  # fmt: skip
         with pytest.raises(ValueError):
             ClothingConfig(**kwargs)
+
+
+def test_outfits_stay_finite_and_attached_over_the_pose_prior(body, rig: ClothingRig) -> None:
+    from model.data.poses import PosePrior
+
+    poses = PosePrior().sample(24, torch.Generator().manual_seed(11)).pose
+    crossed = torch.zeros(1, 24, 3)
+    crossed[0, 1] = torch.tensor([0.0, 0.0, -0.5])  # left thigh across the right one
+    crossed[0, 2] = torch.tensor([0.0, 0.0, 0.5])
+    poses = torch.cat([poses, crossed])
+    outfits = [
+        Outfit(skirt_hem=1.5, skirt_flare=0.35, puff=0.05, backpack=(0.36, 0.46, 0.24), bag=("hand", "right")),
+        Outfit(coat_hem=1.1, puff=0.03, bag=("shoulder", "left")),
+    ]
+    up = torch.tensor([0.0, 1.0, 0.0])
+    for i in range(poses.shape[0]):
+        out = body(torch.zeros(1, 10), poses[i : i + 1])
+        for outfit in outfits:
+            v = rig.dress(out.vertices[0], out.joints[0], torch.eye(3), up, outfit)
+            assert torch.isfinite(v).all()
+            # nothing is flung away from the body: every vertex within 0.7 m of some joint
+            assert torch.cdist(v, out.joints[0]).min(1).values.max() < 0.7
