@@ -22,6 +22,7 @@ from model.data.augment import AugmentConfig
 from model.data.degrade import DegradeConfig
 from model.data.framing import FramingConfig
 from model.data.poses import PosePriorConfig
+from model.data.synthetic import SyntheticConfig
 from model.data.resolution import ResolutionRanges
 from model.losses.config import TotalLossConfig
 from model.nets.config import NetConfig
@@ -71,7 +72,7 @@ class DataConfig:
     synthetic_length: int = 100_000
     seed: int = 0
     crop_size: int = 224
-    occluder_prob: float = 0.15
+    occluder_prob: float = SyntheticConfig.occluder_prob
     framing: FramingConfig = field(default_factory=FramingConfig)
     poses: PosePriorConfig = field(default_factory=PosePriorConfig)
 
