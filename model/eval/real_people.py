@@ -271,6 +271,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
         "body_model": predictor.model_id,
         "normaliser": "person box height (box[3], native pixels)",
         "people": [p.id for p in people],
+        "person_ids": [p.person_id for p in people],
         "full_body": [p.full_body for p in people],
         "heights": list(config.heights),
         "error": {"network": net, "mean_skeleton": mean_scores, "blazepose_degraded": blazepose},
@@ -278,6 +279,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
         "blazepose_source": {"file": _display_path(config.blazepose_path), "model": blaze.get("model"), "command": blaze.get("command")},
         "knees": {
             "people": [p.id for p in upright],
+            "person_ids": [p.person_id for p in upright],
             "activity": [p.activity for p in upright],
             "full_body": [p.full_body for p in upright],
             "scored_2d": [p.usable for p in upright],
@@ -293,14 +295,27 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
+def _per_identity_mean(values: Sequence[float], ids: Sequence[str]) -> float:
+    """Mean over identities of the mean over each identity's crops (repeated frames weigh once)."""
+    groups: dict[str, list[float]] = {}
+    for v, i in zip(values, ids):
+        groups.setdefault(i, []).append(float(v))
+    return _mean([float(np.mean(g)) for g in groups.values()])
+
+
 def format_tables(result: dict[str, Any]) -> str:
     """Markdown tables of :func:`evaluate_real_people`'s result."""
     heights = [str(h) for h in result["heights"]]
     err = result["error"]
     n = len(result["people"])
+    ids = result.get("person_ids", result["people"])
     full = np.asarray(result["full_body"], bool)
+    n_ids, n_full_ids = len(set(ids)), len({i for i, f in zip(ids, full) if f})
     lines = [
-        f"## Real people: 2D keypoint error / person box height ({n} crops, {int(full.sum())} full-body; checkpoint {result['checkpoint_id']})",
+        (
+            f"## Real people: 2D keypoint error / person box height ({n} crops of {n_ids} people, {int(full.sum())} full-body crops"
+            f" of {n_full_ids} people; checkpoint {result['checkpoint_id']})"
+        ),
         "",
         "| method | native | " + " | ".join(f"{h} px" for h in heights) + " |",
         "|---|---|" + "---|" * len(heights),
@@ -325,36 +340,57 @@ def format_tables(result: dict[str, Any]) -> str:
         + " | ".join(f"{_mean(np.asarray(err['blazepose_degraded'][k])[full].tolist()):.3f}" for k in heights)
         + " |"
     )
+    lines.append(
+        "| network, per person (a person's crops averaged first) | "
+        + " | ".join(f"{_per_identity_mean(err['network'][k], ids):.3f}" for k in ["native", *heights])
+        + " |"
+    )
+    msp = _per_identity_mean(err["mean_skeleton"], ids)
+    lines.append("| (i) mean skeleton, per person | " + " | ".join(f"{msp:.3f}" for _ in ["native", *heights]) + " |")
+    lines.append(
+        "| (ii) BlazePose, per person | - | "
+        + " | ".join(f"{_per_identity_mean(err['blazepose_degraded'][k], ids):.3f}" for k in heights)
+        + " |"
+    )
     src = result["blazepose_source"]
     lines += [
         "",
         f"Normaliser: {result['normaliser']}. Baseline (ii) from `{src['file']}` ({src['model']}; made by `{src['command']}`).",
         "",
-        "### Per person (network)",
+        "### Per crop (network)",
         "",
-        "| person | full body | native | " + " | ".join(f"{h} px" for h in heights) + " | mean skeleton |",
-        "|---|---|---|" + "---|" * (len(heights) + 1),
+        "| crop | person | full body | native | " + " | ".join(f"{h} px" for h in heights) + " | mean skeleton |",
+        "|---|---|---|---|" + "---|" * (len(heights) + 1),
     ]
     for i, pid in enumerate(result["people"]):
         vals = " | ".join(f"{err['network'][k][i]:.3f}" for k in ["native", *heights])
-        lines.append(f"| {pid} | {'yes' if full[i] else 'no'} | {vals} | {err['mean_skeleton'][i]:.3f} |")
+        lines.append(f"| {pid} | {ids[i]} | {'yes' if full[i] else 'no'} | {vals} | {err['mean_skeleton'][i]:.3f} |")
     kn = result["knees"]
     keys = ["native", *heights]
+    kids = kn.get("person_ids", kn["people"])
     lines += [
         "",
-        f"## 3D plausibility: knee flexion of standing/walking people, degrees [left / right] (pass: both < {kn['pass_limit_deg']:.0f})",
+        (
+            f"## 3D plausibility: knee flexion of standing/walking people, degrees [left / right] (pass: both < {kn['pass_limit_deg']:.0f};"
+            f" {len(kn['people'])} crops of {len(set(kids))} people)"
+        ),
         "",
-        "| person | full body | 2D-scored | " + " | ".join("native" if k == "native" else f"{k} px" for k in keys) + " |",
-        "|---|---|---|" + "---|" * len(keys),
+        "| crop | person | activity | full body | 2D-scored | " + " | ".join("native" if k == "native" else f"{k} px" for k in keys) + " |",
+        "|---|---|---|---|---|" + "---|" * len(keys),
     ]
+    acts = kn.get("activity", ["" for _ in kn["people"]])
     for i, pid in enumerate(kn["people"]):
         cells = []
         for k in keys:
             left, right = kn["flexion_deg"][k][i]
             cells.append(f"{left:.0f} / {right:.0f} {'pass' if kn['pass'][k][i] else 'FAIL'}")
-        lines.append(f"| {pid} | {'yes' if kn['full_body'][i] else 'no'} | {'yes' if kn['scored_2d'][i] else 'no'} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {pid} | {kids[i]} | {acts[i]} | {'yes' if kn['full_body'][i] else 'no'} | {'yes' if kn['scored_2d'][i] else 'no'} | "
+            + " | ".join(cells)
+            + " |"
+        )
     m = len(kn["people"])
-    lines.append("| **pass rate** | | | " + " | ".join(f"{sum(kn['pass'][k])}/{m}" for k in keys) + " |")
+    lines.append("| **pass rate** | | | | | " + " | ".join(f"{sum(kn['pass'][k])}/{m}" for k in keys) + " |")
     return "\n".join(lines) + "\n"
 
 

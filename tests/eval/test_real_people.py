@@ -13,6 +13,8 @@ from model.body.joint_names import COCO17_NAMES, SMPL_JOINT_NAMES
 from model.data.real_people import (
     COCO17_FROM_BLAZEPOSE33,
     DEFAULT_ROOT,
+    MAX_CROP_SIDE,
+    RealPerson,
     load_real_people,
     real_crop_at_height,
     restore_native,
@@ -140,7 +142,39 @@ def test_format_tables_reports_every_height_and_the_pass_rate() -> None:
     assert "| network | 0.200 | 0.300 |" in text
     assert "| network, full-body crops only | 0.100 | 0.200 |" in text
     assert "0.300 (1/2 failed)" in text
-    assert "40 / 2 FAIL" in text and "| **pass rate** | | | 1/1 | 0/1 |" in text
+    assert "40 / 2 FAIL" in text and "| **pass rate** | | | | | 1/1 | 0/1 |" in text
+    assert "2 crops of 2 people" in text
+
+
+def test_format_tables_averages_a_persons_crops_first() -> None:
+    result = {
+        "checkpoint_id": "abc",
+        "people": ["a1", "a2", "a3", "b"],
+        "person_ids": ["a", "a", "a", "b"],
+        "full_body": [True, True, True, False],
+        "heights": [32],
+        "normaliser": "person box height",
+        "error": {
+            "network": {"native": [0.1, 0.1, 0.1, 0.5], "32": [0.1, 0.2, 0.3, 0.6]},
+            "mean_skeleton": [0.2, 0.2, 0.2, 0.4],
+            "blazepose_degraded": {"32": [0.5, 0.5, 0.5, 0.1]},
+        },
+        "blazepose_failed": {"32": 3},
+        "blazepose_source": {"file": "f.json", "model": "m", "command": "c"},
+        "knees": {
+            "people": ["a1", "a2"], "person_ids": ["a", "a"], "activity": ["walking", "walking"], "full_body": [True, True],
+            "scored_2d": [True, True], "pass_limit_deg": 30.0,
+            "flexion_deg": {"native": [[5.0, 6.0], [5.0, 6.0]], "32": [[5.0, 6.0], [5.0, 6.0]]},
+            "pass": {"native": [True, True], "32": [True, True]},
+        },
+    }  # fmt: skip
+    text = format_tables(result)
+    assert "4 crops of 2 people, 3 full-body crops of 1 people" in text
+    assert "| network | 0.200 | 0.300 |" in text  # crops weigh alike
+    assert "| network, per person (a person's crops averaged first) | 0.300 | 0.400 |" in text  # (0.1 + 0.5) / 2, (0.2 + 0.6) / 2
+    assert "| (i) mean skeleton, per person | 0.300 | 0.300 |" in text
+    assert "| (ii) BlazePose, per person | - | 0.300 |" in text
+    assert "| a2 | a | walking | yes | yes |" in text and "2 crops of 1 people" in text
 
 
 # ------------------------------------------------------------------------------ the set
@@ -163,9 +197,16 @@ def test_square_crop_box_is_centred_and_enlarged() -> None:
 
 def test_committed_set_has_20_people_with_valid_keypoints() -> None:
     people = load_real_people()
-    assert len(people) >= 20
+    assert len({p.person_id for p in people}) >= 20  # distinct identities, not crops
     everyone = load_real_people(usable_only=False)
     assert len(everyone) >= len(people)
+    upright = {p.person_id for p in everyone if p.activity in ("standing", "walking")}
+    assert len(upright) >= 10 and any(p.activity == "walking" and p.usable for p in everyone)
+    for p in everyone:
+        assert p.side <= MAX_CROP_SIDE and p.side == p.image().shape[0], p.id
+        assert p.crop_side == min(p.crop_box[2], MAX_CROP_SIDE), p.id
+    # Repeated frames of one person share an identity.
+    assert len({p.person_id for p in everyone if p.id.startswith("skv_bikes_f1")}) == 1
     for p in people:
         assert p.review in ("ok", "partly") and p.num_valid >= 5, p.id
         assert p.crop_path.exists(), p.id
@@ -206,6 +247,37 @@ def test_real_crop_at_height_sizes_and_determinism() -> None:
         real_crop_at_height(image[:, :80], 24)
     with pytest.raises(ValueError):
         real_crop_at_height(image, 0)
+
+
+def _person(**kw) -> RealPerson:
+    args = {
+        "id": "x", "source": {"package": "p", "path": "f"}, "box": (100.0, 50.0, 200.0, 400.0), "crop_box": (60, 10, 480, 480),
+        "activity": "standing", "full_body": True, "keypoints": np.zeros((17, 3), np.float32), "valid": np.ones(17, bool),
+        "review": "ok", "crop_path": DEFAULT_ROOT / "none.png",
+    }  # fmt: skip
+    args.update(kw)
+    return RealPerson(**args)  # type: ignore[arg-type]
+
+
+def test_shrunk_crop_scales_the_box_and_defaults() -> None:
+    full = _person()
+    assert full.side == 480 and full.crop_scale == 1.0 and full.person_id == "x" and not full.isolate_box
+    assert full.box_in_crop == (40.0, 40.0, 200.0, 400.0) and full.box_height == 400.0
+    small = _person(crop_side=240, person_id="someone")
+    assert small.side == 240 and small.crop_scale == 0.5 and small.person_id == "someone"
+    assert small.box_in_crop == (20.0, 20.0, 100.0, 200.0) and small.box_height == 200.0
+    with pytest.raises(ValueError, match="crop_side"):
+        _person(crop_side=481)
+
+
+def test_isolated_greys_everything_outside_the_box() -> None:
+    image = np.full((240, 240, 3), 7, np.uint8)
+    p = _person(crop_side=240)
+    assert p.isolated(image) is image  # not marked: unchanged
+    out = _person(crop_side=240, isolate_box=True).isolated(image, margin=0.1)
+    # Box in the crop: x 20..120, y 20..220; margin 10 px across, 20 px down (clipped to the crop).
+    assert out.shape == image.shape and (out[0:240, 10:130] == 7).all()
+    assert (out[:, :10] == 128).all() and (out[:, 130:] == 128).all()
 
 
 def test_real_crop_at_height_of_a_committed_person() -> None:
