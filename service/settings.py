@@ -136,7 +136,7 @@ class ServiceSettings(BaseSettings):
         le=3600.0,
         description="A request whose body has not all arrived this long after its headers is answered body_timeout_status.",
     )
-    body_timeout_status: Literal[408, 400] = Field(408, description="Status of that answer (408 Request Timeout or 400).")
+    body_timeout_status: int = Field(408, description="Status of that answer: 408 (Request Timeout) or 400.")
     max_uploads_per_client: int = Field(
         16,
         ge=1,
@@ -161,6 +161,13 @@ class ServiceSettings(BaseSettings):
         if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
             return value
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
+
+    @field_validator("body_timeout_status")
+    @classmethod
+    def _check_timeout_status(cls, value: int) -> int:
+        if value not in (400, 408):
+            raise ValueError(f"body_timeout_status must be 408 or 400, got {value}")
+        return value
 
     @field_validator("random_init_bounds")
     @classmethod

@@ -8,11 +8,12 @@ committed document must carry the default settings' limits.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from service_support import API_KEY, REPO, Server, png_bytes
+from service_support import REPO, Server, launch, png_bytes
 
 from service.api_docs import service_limits
 from service.settings import ServiceSettings
@@ -20,6 +21,39 @@ from service.settings import ServiceSettings
 pytestmark = pytest.mark.integration
 
 PNG = png_bytes(40, 20)
+
+#: A server of this module with limits unlike the defaults and unlike the suite's main server.
+ODD_LIMITS = {
+    "RSCNET_MAX_UPLOAD_BYTES": "200000",
+    "RSCNET_MAX_IMAGES": "3",
+    "RSCNET_MAX_FRAMES": "5",
+    "RSCNET_QUEUE_SIZE": "16",
+    "RSCNET_MAX_RENDER_SIZE": "128",
+    "RSCNET_MAX_JSON_DEPTH": "8",
+    "RSCNET_HEADER_TIMEOUT_S": "7",
+    "RSCNET_BODY_TIMEOUT_S": "9",
+    "RSCNET_BODY_TIMEOUT_STATUS": "400",
+    "RSCNET_MAX_UPLOADS_PER_CLIENT": "5",
+    "RSCNET_WARMUP": "false",
+    "RSCNET_WORKER": "thread",
+}
+
+
+@pytest.fixture(scope="module")
+def odd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = launch("odd-limits", ODD_LIMITS, tmp_path_factory.mktemp("odd"))
+    try:
+        server.wait_listening(120)
+        server.wait_ready(120)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def odd_client(odd_server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=odd_server.url, timeout=30) as c:
+        yield c
 
 
 def props(doc: dict[str, Any], path: str, media: str = "application/json") -> dict[str, Any]:
@@ -39,21 +73,27 @@ def test_committed_document_has_the_default_limits() -> None:
     assert props(doc, "/v1/sequence")["frames"]["maxItems"] == defaults.max_frames
 
 
-@pytest.mark.parametrize("which", ["main", "small"])
-def test_live_document_limits_equal_models_limits(main_server: Server, small_server: Server, which: str) -> None:
-    server = main_server if which == "main" else small_server
-    with httpx.Client(base_url=server.url, timeout=30, headers={"X-API-Key": API_KEY}) as c:
+@pytest.mark.parametrize("which", ["main", "odd"])
+def test_live_document_limits_equal_models_limits(main_server: Server, odd_server: Server, which: str) -> None:
+    server = main_server if which == "main" else odd_server
+    with httpx.Client(base_url=server.url, timeout=30) as c:
         doc = c.get("/openapi.json").json()
         limits = c.get("/v1/models").json()["limits"]
     documented = doc["info"]["x-limits"]
     assert documented == {k: limits[k] for k in documented}
+    if which == "odd":  # every limit set by the environment shows up, none is a default
+        expected = {k.removeprefix("RSCNET_").lower(): v for k, v in ODD_LIMITS.items()}
+        for name, value in expected.items():
+            if name in documented:
+                assert str(documented[name]).removesuffix(".0") == value, (name, documented[name], value)
     assert props(doc, "/v1/smpl")["images"]["maxItems"] == limits["max_images"]
     assert array_of(props(doc, "/v1/sequence")["track"])["maxItems"] == limits["max_frames"]
     assert array_of(props(doc, "/v1/texture")["size"], "integer")["maximum"] == limits["max_render_size"]
     assert props(doc, "/v1/texture", "multipart/form-data")["size"]["maximum"] == limits["max_render_size"]
 
 
-def test_file_counts_and_body_bytes_at_and_past_the_limits(small_server: Server, small_client: httpx.Client) -> None:
+def test_file_counts_and_body_bytes_at_and_past_the_limits(odd_client: httpx.Client) -> None:
+    small_client = odd_client
     doc = small_client.get("/openapi.json").json()
     most = props(doc, "/v1/smpl", "multipart/form-data")["images"]["maxItems"]
     files = [("images", (f"{i}.png", png_bytes(20, 10, i), "image/png")) for i in range(most + 1)]
@@ -65,7 +105,9 @@ def test_file_counts_and_body_bytes_at_and_past_the_limits(small_server: Server,
     assert r.status_code == 413 and r.json()["error"] == "too_many_bytes"
 
 
-def test_texture_size_render_limit_at_and_past(client: httpx.Client) -> None:
+@pytest.mark.parametrize("which", ["main", "odd"])
+def test_texture_size_render_limit_at_and_past(client: httpx.Client, odd_client: httpx.Client, which: str) -> None:
+    client = client if which == "main" else odd_client
     doc = client.get("/openapi.json").json()
     size = props(doc, "/v1/texture", "multipart/form-data")["size"]
     most, least = size["maximum"], size["minimum"]
@@ -108,7 +150,9 @@ def test_numeric_field_and_header_bounds(client: httpx.Client) -> None:
         assert (r.status_code == 200) == ok, (value, r.status_code, r.text[:200])
 
 
-def test_json_depth_limit_at_and_past(client: httpx.Client) -> None:
+@pytest.mark.parametrize("which", ["main", "odd"])
+def test_json_depth_limit_at_and_past(client: httpx.Client, odd_client: httpx.Client, which: str) -> None:
+    client = client if which == "main" else odd_client
     depth = client.get("/openapi.json").json()["info"]["x-limits"]["max_json_depth"]
     image = [("images", ("a.png", PNG, "image/png"))]
     at = "[" * depth + "]" * depth
@@ -116,3 +160,20 @@ def test_json_depth_limit_at_and_past(client: httpx.Client) -> None:
     assert r.status_code == 422 and "nested more than" not in r.json()["detail"]  # parsed, then refused as a box
     r = client.post("/v1/smpl", files=image, data={"boxes": "[" + at + "]"})
     assert r.status_code == 422 and f"nested more than {depth}" in r.json()["detail"]
+
+
+def test_documented_body_timeout_and_status_are_what_a_stalled_body_gets(odd_server: Server) -> None:
+    import socket
+    import time
+
+    limits = httpx.get(f"{odd_server.url}/openapi.json", timeout=30).json()["info"]["x-limits"]
+    assert odd_server.port is not None
+    with socket.create_connection(("127.0.0.1", odd_server.port), timeout=limits["body_timeout_s"] + 15) as sock:
+        sock.sendall(b"POST /v1/smpl HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+        start = time.monotonic()
+        raw = b""
+        while chunk := sock.recv(4096):
+            raw += chunk
+        took = time.monotonic() - start
+    assert raw.startswith(f"HTTP/1.1 {limits['body_timeout_status']} ".encode()), raw[:100]
+    assert limits["body_timeout_s"] - 1 <= took < limits["body_timeout_s"] + 8
