@@ -49,8 +49,10 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
     ),
     401: ("Missing or wrong X-API-Key (only when the server has a key).", "unauthorized", "missing X-API-Key header"),
     408: (
-        "The request line and headers (header timeout) or the body (body timeout) did not arrive in time; "
-        "the connection is closed. The body timeout may be configured to answer 400 instead.",
+        (
+            "The request line and headers (header timeout) or the body (body timeout) did not arrive in time; "
+            "the connection is closed. The body timeout may be configured to answer 400 instead."
+        ),
         "body_timeout",
         "the request body did not arrive within 60 s",
     ),
@@ -70,8 +72,10 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
         "the person crop is 4x4 pixels (WxH); both sides must be at least 8",
     ),
     429: (
-        "The inference queue is full, or this client already has too many uploads in progress "
-        "(too_many_uploads); retry after the Retry-After header's seconds.",
+        (
+            "The inference queue is full, or this client already has too many uploads in progress "
+            "(too_many_uploads); retry after the Retry-After header's seconds."
+        ),
         "queue_full",
         "the inference queue is full (512 of 512 items waiting, 1 more requested); retry in 2 s",
     ),

@@ -69,7 +69,9 @@ def load_bounded_json(text: str | bytes, *, max_depth: int, max_bytes: int) -> A
         raise JsonLimitError("size", f"{size} bytes of JSON; at most {max_bytes} are accepted")
     depth = json_depth(text, stop_above=max_depth)
     if depth > max_depth:
-        raise JsonLimitError("depth", f"JSON nested more than {max_depth} levels deep; at most {max_depth} are accepted")
+        raise JsonLimitError(
+            "depth", f"JSON nested more than {max_depth} levels deep; at most {max_depth} are accepted"
+        )
     try:
         return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -60,9 +60,13 @@ class UploadGuardMiddleware:
         max_uploads_per_client: slow uploads of one client at a time, at most (see the module docstring).
     """
 
-    def __init__(self, app: ASGIApp, *, body_timeout_s: float, timeout_status: int, max_uploads_per_client: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, body_timeout_s: float, timeout_status: int, max_uploads_per_client: int
+    ) -> None:
         if body_timeout_s <= 0 or max_uploads_per_client < 1 or timeout_status not in (400, 408):
-            raise ValueError("body_timeout_s > 0, max_uploads_per_client >= 1 and timeout_status 400 / 408 are required")
+            raise ValueError(
+                "body_timeout_s > 0, max_uploads_per_client >= 1 and timeout_status 400 / 408 are required"
+            )
         self.app = app
         self.body_timeout_s = float(body_timeout_s)
         self.timeout_status = int(timeout_status)

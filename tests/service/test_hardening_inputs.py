@@ -91,7 +91,11 @@ def test_models_reports_the_json_limits(client: httpx.Client) -> None:
 # ---------------------------------------------------------------------------------------- fuzz
 def _json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
     scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=True) | st.text(max_size=8)
-    return st.recursive(scalars, lambda kids: st.lists(kids, max_size=6) | st.dictionaries(st.text(max_size=4), kids, max_size=4), max_leaves=max_leaves)
+    return st.recursive(
+        scalars,
+        lambda kids: st.lists(kids, max_size=6) | st.dictionaries(st.text(max_size=4), kids, max_size=4),
+        max_leaves=max_leaves,
+    )
 
 
 @st.composite
@@ -154,9 +158,11 @@ def test_fuzz_multipart_fields_never_5xx(main_server: Server, endpoint: str, fie
     mangle=st.sampled_from(["as-field", "as-body", "truncate-body", "nest-body"]),
 )
 def test_fuzz_json_bodies_never_5xx(main_server: Server, endpoint: str, value: Any, mangle: str) -> None:
-    file_field, json_field = {"smpl": ("images", "boxes"), "sequence": ("frames", "track"), "texture": ("image", "box")}[
-        endpoint
-    ]
+    file_field, json_field = {
+        "smpl": ("images", "boxes"),
+        "sequence": ("frames", "track"),
+        "texture": ("image", "box"),
+    }[endpoint]
     files: Any = PNG_B64 if endpoint == "texture" else [PNG_B64]
     if mangle == "as-field":
         text = json.dumps({file_field: files, json_field: value}, allow_nan=True)
@@ -189,7 +195,9 @@ def _avi_bytes(frames: int, h: int = 48, w: int = 32) -> bytes:
 @pytest.mark.parametrize("entries", [3, 20])
 def test_video_track_length_mismatch_names_both_lengths(client: httpx.Client, entries: int) -> None:
     track = json.dumps([[0, 0, 32, 48]] * entries)
-    r = client.post("/v1/sequence", files=[("video", ("c.mp4", mp4_bytes(frames=12), "video/mp4"))], data={"track": track})
+    r = client.post(
+        "/v1/sequence", files=[("video", ("c.mp4", mp4_bytes(frames=12), "video/mp4"))], data={"track": track}
+    )
     body = assert_error(r, (422, 413))
     if r.status_code == 422:
         assert body["error"] == "track_length_mismatch"
@@ -206,7 +214,9 @@ def test_frames_track_length_mismatch_names_both_lengths(client: httpx.Client) -
 
 def test_whole_video_with_matching_track_has_no_warnings(client: httpx.Client) -> None:
     track = json.dumps([[0, 0, 32, 48], None, [0, 0, 32, 48], [0, 0, 32, 48], [0, 0, 32, 48]])
-    r = client.post("/v1/sequence", files=[("video", ("c.mp4", mp4_bytes(frames=5), "video/mp4"))], data={"track": track})
+    r = client.post(
+        "/v1/sequence", files=[("video", ("c.mp4", mp4_bytes(frames=5), "video/mp4"))], data={"track": track}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["warnings"] == [] and len(body["frames"]) == 5 and body["frames"][1]["error"] == "no_person"

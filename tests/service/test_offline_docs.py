@@ -50,7 +50,7 @@ def test_swagger_ui_has_no_online_validator(client: httpx.Client) -> None:
 
 def test_vendored_assets_match_the_pinned_checksums_and_ship_licences() -> None:
     readme = (STATIC_DIR / "README.md").read_text()
-    pinned = dict((name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+)$", readme, re.M))
+    pinned = {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+)$", readme, re.MULTILINE)}
     assert set(pinned) == {"swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui.css", "redoc/redoc.standalone.js"}
     for name, digest in pinned.items():
         assert hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest() == digest, name

@@ -126,12 +126,16 @@ def test_frames_track_and_box_shapes(client: httpx.Client) -> None:
     frames = [("frames", (f"{i}.png", png_bytes(20, 10, i), "image/png")) for i in range(most + 1)]
     r = client.post("/v1/sequence", files=frames)
     assert r.status_code == 413 and r.json()["error"] == "too_many_frames"
-    r = client.post("/v1/sequence", files=frames[:2], data={"track": json.dumps([None] * (array_of(seq["track"])["maxItems"] + 1))})
+    r = client.post(
+        "/v1/sequence", files=frames[:2], data={"track": json.dumps([None] * (array_of(seq["track"])["maxItems"] + 1))}
+    )
     assert r.status_code in (413, 422)
     box = array_of(props(doc, "/v1/texture")["box"])
     assert box["minItems"] == box["maxItems"] == 4
     for numbers in ([0, 0, 20], [0, 0, 20, 40, 1]):
-        r = client.post("/v1/texture", files=[("image", ("a.png", PNG, "image/png"))], data={"box": json.dumps(numbers)})
+        r = client.post(
+            "/v1/texture", files=[("image", ("a.png", PNG, "image/png"))], data={"box": json.dumps(numbers)}
+        )
         assert r.status_code == 422, r.text[:300]
 
 
@@ -144,9 +148,20 @@ def test_numeric_field_and_header_bounds(client: httpx.Client) -> None:
     image = [("image", ("a.png", PNG, "image/png"))]
     assert client.post("/v1/sequence", files=frame, data={"sigma": str(sigma["maximum"])}).status_code == 200
     assert client.post("/v1/sequence", files=frame, data={"sigma": str(sigma["maximum"] + 0.5)}).status_code == 422
-    assert client.post("/v1/texture", files=image, data={"format": "png", "size": "64", "yaw": str(yaw["maximum"] + 1)}).status_code == 422
-    for value, ok in ((header["schema"]["minimum"], True), (header["schema"]["minimum"] - 0.5, False), (header["schema"]["maximum"] + 1, False)):
-        r = client.post("/v1/smpl", files=[("images", ("a.png", PNG, "image/png"))], headers={"X-Request-Timeout": str(value)})
+    assert (
+        client.post(
+            "/v1/texture", files=image, data={"format": "png", "size": "64", "yaw": str(yaw["maximum"] + 1)}
+        ).status_code
+        == 422
+    )
+    for value, ok in (
+        (header["schema"]["minimum"], True),
+        (header["schema"]["minimum"] - 0.5, False),
+        (header["schema"]["maximum"] + 1, False),
+    ):
+        r = client.post(
+            "/v1/smpl", files=[("images", ("a.png", PNG, "image/png"))], headers={"X-Request-Timeout": str(value)}
+        )
         assert (r.status_code == 200) == ok, (value, r.status_code, r.text[:200])
 
 
@@ -169,7 +184,9 @@ def test_documented_body_timeout_and_status_are_what_a_stalled_body_gets(odd_ser
     limits = httpx.get(f"{odd_server.url}/openapi.json", timeout=30).json()["info"]["x-limits"]
     assert odd_server.port is not None
     with socket.create_connection(("127.0.0.1", odd_server.port), timeout=limits["body_timeout_s"] + 15) as sock:
-        sock.sendall(b"POST /v1/smpl HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+        sock.sendall(
+            b"POST /v1/smpl HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"
+        )
         start = time.monotonic()
         raw = b""
         while chunk := sock.recv(4096):
