@@ -240,3 +240,25 @@ def test_truncated_video_answers_with_a_warning_and_the_counts(client: httpx.Cli
     assert len(body["frames"]) == 16 and body["warnings"][0]["code"] == "truncated_video"
     missing = [f for f in body["frames"] if not f["ok"]]
     assert len(missing) == 16 - warning["decoded_frames"] and all(f["error"] == "frame_missing" for f in missing)
+
+
+@_FUZZ
+@seed(18)
+@given(
+    endpoint=st.sampled_from(["smpl", "sequence", "texture"]),
+    cut=st.integers(0, len(PNG)),
+    repeat=st.sampled_from([1, 2, 3]),
+    as_text=st.booleans(),
+)
+def test_fuzz_file_parts_truncated_repeated_or_text_never_5xx(
+    main_server: Server, endpoint: str, cut: int, repeat: int, as_text: bool
+) -> None:
+    """The file fields themselves: truncated image bytes, repeated parts, a text part instead of a file."""
+    file_field = {"smpl": "images", "sequence": "frames", "texture": "image"}[endpoint]
+    data = PNG[:cut]
+    with httpx.Client(base_url=main_server.url, timeout=60) as c:
+        if as_text:
+            r = c.post(f"/v1/{endpoint}", data={file_field: data.decode("latin-1")})
+        else:
+            r = c.post(f"/v1/{endpoint}", files=[(file_field, ("a.png", data, "image/png"))] * repeat)
+    _assert_no_5xx(r)
