@@ -346,7 +346,7 @@ def sample_clip(config: MotionConfig, generator: torch.Generator) -> MotionClip:
         e = _apply_gesture(e, _gesture_angles(kind, g), weight)
         family = kind
     if cfg.noise_deg > 0:
-        style = torch.randn(24, 3, generator=g) * P._NOISE_SCALE * cfg.noise_deg
+        style = torch.randn(24, 3, generator=g) * P.NOISE_SCALE * cfg.noise_deg
         style[0] = 0.0
         e = e + style
     euler, _ = A.project_euler(A.wrap_angle(e.double() * A.DEG))

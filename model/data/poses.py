@@ -115,7 +115,8 @@ def _noise_scale() -> Tensor:
     return s
 
 
-_NOISE_SCALE = _noise_scale()
+#: Per joint and axis multiplier of the angle noise ``(24, 3)`` (shared with the motion clips).
+NOISE_SCALE = _noise_scale()
 
 
 def _safe_pose() -> Tensor:
@@ -259,7 +260,7 @@ class PosePrior:
             turn = (torch.rand(m, generator=generator) < self.config.turn_prob) & (family != FAMILIES.index("random"))
             euler = euler + turn[:, None, None] * _free_turn(m, generator)
         if self.config.noise_deg > 0:
-            euler = euler + torch.randn(m, NUM_JOINTS, 3, generator=generator) * (_NOISE_SCALE * self.config.noise_deg)
+            euler = euler + torch.randn(m, NUM_JOINTS, 3, generator=generator) * (NOISE_SCALE * self.config.noise_deg)
         return project_euler(wrap_angle(euler * DEG))[0]
 
     def _penetrating(self, euler: Tensor) -> Tensor:
