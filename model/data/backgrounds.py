@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from model.data.draws import BlockDraws
+
 #: Extensions read as photos.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -187,27 +189,7 @@ def _fract(x: Tensor) -> Tensor:
     return x - torch.floor(x)
 
 
-class _Draws:
-    """Python floats drawn in one block from a ``torch.Generator``."""
-
-    def __init__(self, generator: torch.Generator | None, block: int = 64) -> None:
-        self.generator = generator
-        self.block = block
-        self.values: list[float] = []
-
-    def u(self, lo: float = 0.0, hi: float = 1.0) -> float:
-        if not self.values:
-            self.values = torch.rand(self.block, generator=self.generator, dtype=torch.float64).tolist()[::-1]
-        return lo + (hi - lo) * self.values.pop()
-
-    def chance(self, p: float) -> bool:
-        return self.u() < p
-
-    def index(self, n: int) -> int:
-        return min(int(self.u() * n), n - 1)
-
-
-def _colour(r: _Draws, saturation: float = 0.45) -> Tensor:
+def _colour(r: BlockDraws, saturation: float = 0.45) -> Tensor:
     """A random scene colour, mostly muted; ``(3, 1, 1)``."""
     h = r.u()
     s = r.u() ** 2 * saturation if not r.chance(0.1) else r.u(0.4, 0.9)
@@ -263,7 +245,7 @@ class BackgroundSampler:
 
     def sample(self, generator: torch.Generator | None, height: int, width: int) -> Tensor:
         """One background ``(3, height, width)`` float32 in ``[0, 1]``."""
-        r = _Draws(generator)
+        r = BlockDraws(generator, block=64)
         use_photo = bool(self.photo_paths) and ("procedural" not in self.sources or r.chance(self.photo_prob))
         if use_photo and self.photos:
             img = self._photo(r, height, width)
@@ -279,7 +261,7 @@ class BackgroundSampler:
         return out
 
     # ----------------------------------------------------------------------------------------
-    def _photo(self, r: _Draws, h: int, w: int) -> Tensor:
+    def _photo(self, r: BlockDraws, h: int, w: int) -> Tensor:
         photo = self.photos[r.index(len(self.photos))]
         ph, pw = photo.shape[1:]
         # crop with the output's aspect ratio covering 25-100% of the largest such crop
@@ -314,7 +296,7 @@ class BackgroundSampler:
             self._grids[(h, w)] = g
         return g
 
-    def _smooth_noise(self, r: _Draws, h: int, w: int, cells: int, channels: int = 1, mode: str = "bicubic") -> Tensor:
+    def _smooth_noise(self, r: BlockDraws, h: int, w: int, cells: int, channels: int = 1, mode: str = "bicubic") -> Tensor:
         """Smooth random field ``(channels, h, w)`` in about ``[-1, 1]`` (upsampled random grid)."""
         gh = max(2, round(cells * h / max(h, w)))
         gw = max(2, round(cells * w / max(h, w)))
@@ -322,10 +304,10 @@ class BackgroundSampler:
         return F.interpolate(seed, size=(h, w), mode=mode, align_corners=False)[0]
 
     @staticmethod
-    def _gen(r: _Draws) -> torch.Generator:
+    def _gen(r: BlockDraws) -> torch.Generator:
         return torch.Generator().manual_seed(int(r.u() * 2**62))
 
-    def _procedural(self, r: _Draws, h: int, w: int) -> Tensor:
+    def _procedural(self, r: BlockDraws, h: int, w: int) -> Tensor:
         xs, ys = self._grid(h, w)
         kind = r.u()
         if self.pool == "heldout":
@@ -362,7 +344,7 @@ class BackgroundSampler:
             img = img + r.u(0.0, 0.03) * (torch.rand(1, h, w, generator=self._gen(r)) - 0.5)
         return img
 
-    def _shapes(self, r: _Draws, h: int, w: int) -> Tensor:
+    def _shapes(self, r: BlockDraws, h: int, w: int) -> Tensor:
         """Random rectangles and ellipses with soft (anti-aliased or blurred) edges, drawn at a
         reduced resolution and upsampled."""
         k = 2 + r.index(4)  # drawing resolution: 1/2 .. 1/5
@@ -383,7 +365,7 @@ class BackgroundSampler:
             img = torch.lerp(img, _colour(r, 0.7).expand(3, lh, lw), m)
         return F.interpolate(img[None], size=(h, w), mode="bilinear", align_corners=False)[0]
 
-    def _room(self, r: _Draws, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:
+    def _room(self, r: BlockDraws, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:
         """A wall and a tiled floor seen in perspective from a raised camera."""
         horizon = r.u(0.15, 0.7)
         wall = _colour(r, 0.3)
@@ -423,7 +405,7 @@ class BackgroundSampler:
         floor = torch.lerp(((c0 + c1) * 0.5).expand(3, h, w), floor, fog)
         return torch.lerp(img, floor, (ys > horizon).float())
 
-    def _street(self, r: _Draws, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:
+    def _street(self, r: BlockDraws, xs: Tensor, ys: Tensor, h: int, w: int) -> Tensor:
         """A street seen from a raised camera (held-out pool only): a building facade with a grid
         of windows above, pavement slabs and a kerb, then asphalt with lane markings."""
         facade = _colour(r, 0.25)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from model.data.draws import BlockDraws
 from model.data.photo_textures import PhotoPatchSampler
 
 #: Occluder kinds, in the order of :attr:`OccluderConfig.weights`.
@@ -77,35 +78,15 @@ class OccluderConfig:
         return [k for k, w in zip(OCCLUDER_KINDS, self.weights) if w > 0][-1]
 
 
-class _Draws:
-    """Python floats drawn in one block from a ``torch.Generator``."""
-
-    def __init__(self, generator: torch.Generator | None, block: int = 64) -> None:
-        self.generator = generator
-        self.block = block
-        self.values: list[float] = []
-
-    def u(self, lo: float = 0.0, hi: float = 1.0) -> float:
-        if not self.values:
-            self.values = torch.rand(self.block, generator=self.generator, dtype=torch.float64).tolist()[::-1]
-        return lo + (hi - lo) * self.values.pop()
-
-    def chance(self, p: float) -> bool:
-        return self.u() < p
-
-    def index(self, n: int) -> int:
-        return min(int(self.u() * n), n - 1)
-
-
 def _rgb(c: tuple[float, float, float] | list[float]) -> Tensor:
     return torch.tensor(c, dtype=torch.float32).view(3, 1, 1)
 
 
-def _muted(r: _Draws, sat: float = 0.35, lo: float = 0.15, hi: float = 0.8) -> Tensor:
+def _muted(r: BlockDraws, sat: float = 0.35, lo: float = 0.15, hi: float = 0.8) -> Tensor:
     return _rgb(colorsys.hsv_to_rgb(r.u(), r.u() ** 2 * sat, r.u(lo, hi)))
 
 
-def _car_paint(r: _Draws) -> Tensor:
+def _car_paint(r: BlockDraws) -> Tensor:
     u, acc = r.u(), 0.0
     total = sum(w for _, w in _CAR_PAINT)
     for colour, w in _CAR_PAINT:
@@ -119,14 +100,14 @@ def _box(xs: Tensor, ys: Tensor, x0: float, x1: float, y0: float, y1: float) -> 
     return (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
 
 
-def _car(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _car(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """A parked or passing car: seen from the side (60 %) or from the front / back."""
     if r.chance(0.4):
         return _car_end(r, xs, ys)
     return _car_side(r, xs, ys)
 
 
-def _car_end(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _car_end(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """A car seen from the front or the back: a wide body, a sloped screen, lamps, a plate and
     the bottoms of the tyres."""
     width = r.u(0.6, 1.3)
@@ -156,7 +137,7 @@ def _car_end(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     return colour.expand(3, *mask.shape), mask
 
 
-def _car_side(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _car_side(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """A car seen from the side: body, cabin with windows, wheels."""
     length = r.u(0.9, 2.2)  # in crop widths
     x0 = r.u(-length + 0.25, 0.75)
@@ -199,7 +180,7 @@ def _car_side(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     return colour.expand(3, *mask.shape), mask
 
 
-def _pole(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _pole(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """A vertical post (street light, sign post, bollard) with cylindrical shading."""
     cx, half = r.u(0.05, 0.95), r.u(0.012, 0.07)
     top = -0.1 if r.chance(0.7) else r.u(0.3, 0.75)  # full height, or a bollard / short post
@@ -215,7 +196,7 @@ def _pole(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     return colour.expand(3, *mask.shape), mask
 
 
-def _railing(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _railing(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """Horizontal rails with vertical balusters down to the ground."""
     top = r.u(0.45, 0.8)
     thick = r.u(0.012, 0.035)
@@ -232,7 +213,7 @@ def _railing(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     return colour.expand(3, *mask.shape), mask
 
 
-def _fence(r: _Draws, xs: Tensor, ys: Tensor, s: int) -> tuple[Tensor, Tensor]:
+def _fence(r: BlockDraws, xs: Tensor, ys: Tensor, s: int) -> tuple[Tensor, Tensor]:
     """A chain-link (diamond mesh) or welded-grid fence: only the wires hide the person."""
     top = r.u(-0.1, 0.5)
     period = max(r.u(0.03, 0.09), 3.0 / s)  # at least 3 px between wires
@@ -248,7 +229,7 @@ def _fence(r: _Draws, xs: Tensor, ys: Tensor, s: int) -> tuple[Tensor, Tensor]:
     return base.expand(3, *mask.shape), mask
 
 
-def _bin(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _bin(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """A litter bin or wheelie bin: a rounded body at the bottom of the frame with a lid."""
     cx, half = r.u(0.1, 0.9), r.u(0.08, 0.2)
     top = r.u(0.55, 0.85)
@@ -263,7 +244,7 @@ def _bin(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     return colour.expand(3, *mask.shape), mask
 
 
-def _bench(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _bench(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """A park bench: back slats, seat and legs, low in the frame."""
     x0 = r.u(-0.5, 0.5)
     x1 = x0 + r.u(0.5, 1.5)
@@ -280,7 +261,7 @@ def _bench(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     return colour.expand(3, *mask.shape), mask
 
 
-def _clutter(r: _Draws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+def _clutter(r: BlockDraws, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
     """A box, sign board or round shrub coming from below or the side."""
     cx, cy = r.u(0, 1), r.u(0.35, 1.0)
     hw, hh = r.u(0.08, 0.23), r.u(0.08, 0.23)
@@ -310,7 +291,7 @@ def draw_occluder(
     Returns:
         colour ``(3, S, S)`` float in ``[0, 1]`` and coverage ``(S, S)`` bool.
     """
-    r = _Draws(generator)
+    r = BlockDraws(generator, block=64)
     ys = (torch.arange(size, dtype=torch.float32)[:, None] + 0.5) / size
     xs = (torch.arange(size, dtype=torch.float32)[None, :] + 0.5) / size
     if kind == "car":

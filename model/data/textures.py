@@ -45,6 +45,7 @@ from torch import Tensor
 
 from model.body.joint_names import SMPL_JOINT_NAMES
 from model.data.clothing import ClothingConfig, Outfit
+from model.data.draws import BlockDraws
 from model.data.photo_textures import PhotoPatchSampler
 from model.data.pools import check_pool
 from model.render.cameras import PerspectiveCameras
@@ -191,43 +192,17 @@ _SHOE = _table(SHOE_COLOURS)
 _IRIS = _table(_IRIS_COLOURS)
 
 
-class _Draws:
-    """Python floats drawn in blocks from a ``torch.Generator`` (deterministic, low overhead)."""
-
-    def __init__(self, generator: torch.Generator | None, block: int = 128) -> None:
-        self.generator = generator
-        self.block = block
-        self.values: list[float] = []
-
-    def u(self, lo: float = 0.0, hi: float = 1.0) -> float:
-        if not self.values:
-            self.values = torch.rand(self.block, generator=self.generator, dtype=torch.float64).tolist()[::-1]
-        return lo + (hi - lo) * self.values.pop()
-
-    def chance(self, p: float) -> bool:
-        return self.u() < p
-
-    def index(self, n: int) -> int:
-        return min(int(self.u() * n), n - 1)
-
-    def pick(self, cumulative: np.ndarray) -> int:
-        return min(int(np.searchsorted(cumulative, self.u(), side="right")), len(cumulative) - 1)
-
-    def normal(self) -> float:
-        return math.sqrt(-2.0 * math.log(max(self.u(), 1e-12))) * math.cos(2.0 * math.pi * self.u())
-
-
-def _jitter(colour: np.ndarray, r: _Draws, brightness: float = 0.12, hue: float = 0.04) -> np.ndarray:
+def _jitter(colour: np.ndarray, r: BlockDraws, brightness: float = 0.12, hue: float = 0.04) -> np.ndarray:
     c = colour * (1.0 + r.u(-brightness, brightness)) + np.array([r.u(-hue, hue) for _ in range(3)]) * (0.3 + colour)
     return np.clip(c, 0.02, 0.95)
 
 
-def _clothing_colour(r: _Draws, table: tuple[np.ndarray, np.ndarray] = _CLOTH) -> np.ndarray:
+def _clothing_colour(r: BlockDraws, table: tuple[np.ndarray, np.ndarray] = _CLOTH) -> np.ndarray:
     colours, cum = table
     return _jitter(colours[r.pick(cum)], r)
 
 
-def _contrasting(base: np.ndarray, r: _Draws, table: tuple[np.ndarray, np.ndarray] = _CLOTH) -> np.ndarray:
+def _contrasting(base: np.ndarray, r: BlockDraws, table: tuple[np.ndarray, np.ndarray] = _CLOTH) -> np.ndarray:
     """A second garment colour that differs visibly from ``base``."""
     for _ in range(6):
         mode = r.u()
@@ -244,7 +219,7 @@ def _contrasting(base: np.ndarray, r: _Draws, table: tuple[np.ndarray, np.ndarra
     return np.clip(1.0 - base, 0.05, 0.95)
 
 
-def _skin_colour(r: _Draws) -> np.ndarray:
+def _skin_colour(r: BlockDraws) -> np.ndarray:
     t = r.u() * (len(SKIN_TONES) - 1)
     i = min(int(t), len(SKIN_TONES) - 2)
     c = SKIN_TONES[i] + (t - i) * (SKIN_TONES[i + 1] - SKIN_TONES[i])
@@ -652,13 +627,13 @@ class TextureSampler:
         return out
 
     # ----------------------------------------------------------------------------------------
-    def _noise(self, r: _Draws, bank: Tensor) -> Tensor:
+    def _noise(self, r: BlockDraws, bank: Tensor) -> Tensor:
         i = r.index(bank.shape[0])
         j = (i + 1 + r.index(bank.shape[0] - 1)) % bank.shape[0]
         ang = r.u(0.0, 2.0 * math.pi)
         return bank[i] * math.cos(ang) + bank[j] * math.sin(ang)
 
-    def _pattern(self, r: _Draws, base: np.ndarray, upper: bool, recipe: list[str]) -> Tensor:
+    def _pattern(self, r: BlockDraws, base: np.ndarray, upper: bool, recipe: list[str]) -> Tensor:
         """A garment's albedo over the whole map: ``(3, S, S)`` or ``(3, 1, 1)`` for solid colours.
 
         Upper garments: 45% plain, lower garments 80%; the rest a photo patch (when the pool has
@@ -744,7 +719,7 @@ class TextureSampler:
     def _sample(self, generator: torch.Generator | None, want_regions: bool) -> tuple[Tensor, Tensor | None, Outfit]:
         a = self.atlas
         lm = a.landmarks
-        r = _Draws(generator)
+        r = BlockDraws(generator, block=128)
         y = self._y
         s = self.size
 
