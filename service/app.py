@@ -10,7 +10,7 @@ progress), early 429 while the queue is full (a request counts once its body has
 client-disconnect watch; then FastAPI's error handlers (JSON errors) and the routes. The OpenAPI
 document is post-processed by :func:`service.api_docs.finalize_openapi` (optional API key, binary
 file parts, the limits of these settings). ``/docs`` and ``/redoc`` work offline
-(:mod:`service.offline_docs`).
+(:mod:`service.offline_docs`). ``/`` and ``/demo`` serve the demo page (:mod:`service.demo_page`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fastapi import FastAPI
 import service
 from service.admission import EarlyAdmissionMiddleware
 from service.api_docs import finalize_openapi
+from service.demo_page import install_demo_page
 from service.disconnect import DisconnectWatchMiddleware
 from service.errors import install_error_handlers
 from service.identity import IdentityHeadersMiddleware
@@ -86,6 +87,7 @@ def create_app(settings: ServiceSettings | None = None, *, state: ServiceState |
     app.state.service = state
     install_error_handlers(app)
     install_offline_docs(app, title="rscnet")
+    install_demo_page(app)
     for module in (system, smpl, sequence, texture):
         app.include_router(module.router)
     known = {getattr(r, "path", "") for r in app.routes}
