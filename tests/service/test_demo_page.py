@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
 import signal
@@ -24,7 +25,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from service_support import MAIN_SETTINGS, REPO, Server, launch
+from service_support import API_KEY, MAIN_SETTINGS, REPO, Server, launch
 
 from service.demo_page import install_demo_page  # noqa: F401  (the module under test exists)
 from service.offline_docs import STATIC_DIR
@@ -104,6 +105,16 @@ def _canvas_pixels(driver: object, script: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
 
 
+def _write_mp4(frames: list[Path], path: Path, side: int = 320) -> None:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 5, (side, side))
+    assert writer.isOpened(), "OpenCV cannot write mp4v here"
+    for frame in frames:
+        writer.write(np.asarray(Image.open(frame).convert("RGB").resize((side, side)))[..., ::-1].copy())
+    writer.release()
+
+
 def _wait(driver: object, condition: str, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -116,6 +127,7 @@ def _wait(driver: object, condition: str, timeout: float, what: str) -> None:
 
 
 def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     started = time.monotonic()
@@ -145,6 +157,20 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     assert "resolution range used" in facts and "range " in facts and "ms" in facts, facts
     assert re.search(r"uploaded crop\s+\d+ × 64 px", facts), facts  # the default camera resolution: 64 px high
     driver.save_screenshot(str(artefacts / "demo_image.png"))  # type: ignore[attr-defined]
+
+    # A box drawn with the mouse (canvas 320 px for the 400-px crop) and a 32-px camera: the crop of the box goes up.
+    canvas = driver.find_element(By.ID, "source")  # type: ignore[attr-defined]
+    ActionChains(driver).move_to_element_with_offset(canvas, -60, -140).click_and_hold().move_by_offset(
+        50, 130
+    ).move_by_offset(50, 130).release().perform()
+    driver.execute_script(  # type: ignore[attr-defined]
+        "const r = document.getElementById('res'); r.value = 32; r.dispatchEvent(new Event('input'));"
+    )
+    driver.find_element(By.ID, "run").click()  # type: ignore[attr-defined]
+    _wait(driver, "document.getElementById('facts').textContent.includes('drawn box')", 60, "the boxed crop")
+    _wait(driver, "window.rscnetDemo.glb || window.rscnetDemo.error", 60, "the GLB of the boxed crop")
+    facts = driver.find_element(By.ID, "facts").text  # type: ignore[attr-defined]
+    assert re.search(r"uploaded crop\s+1\d × 32 px \(from the drawn box\)", facts), facts  # 125 x 325 -> 12 x 32
 
     bad = tmp_path / "not_an_image.png"
     bad.write_bytes(b"this is not an image at all\n" * 8)
@@ -177,6 +203,24 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     assert "6 frames" in driver.find_element(By.ID, "vinfo").text  # type: ignore[attr-defined]
     driver.save_screenshot(str(artefacts / "demo_video.png"))  # type: ignore[attr-defined]
 
+    # A video file of the same frames with a track that misses one frame.
+    video = tmp_path / "bikes.mp4"
+    _write_mp4(CLIP, video)
+    driver.execute_script("document.getElementById('vfiles').value = '';")  # type: ignore[attr-defined]  # chromedriver appends
+    driver.find_element(By.ID, "vfiles").send_keys(str(video))  # type: ignore[attr-defined]
+    track = [[40, 20, 200, 290]] * 6
+    track[2] = None
+    driver.find_element(By.ID, "track").send_keys(json.dumps(track))  # type: ignore[attr-defined]
+    driver.execute_script("window.rscnetDemo.sequence = false;")  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "vrun").click()  # type: ignore[attr-defined]
+    _wait(driver, "window.rscnetDemo.sequence || window.rscnetDemo.error", 120, "the video's sequence answer")
+    assert driver.execute_script("return window.rscnetDemo.error;") is None  # type: ignore[attr-defined]
+    driver.execute_script(  # type: ignore[attr-defined]
+        "const f = document.getElementById('frame'); f.value = 2; f.dispatchEvent(new Event('input'));"
+    )
+    _wait(driver, "document.getElementById('frame-out').textContent.startsWith('frame 3')", 10, "frame 3")
+    driver.save_screenshot(str(artefacts / "demo_video_file.png"))  # type: ignore[attr-defined]
+
     # Nothing the page loaded came from another origin.
     loaded = driver.execute_script(  # type: ignore[attr-defined]
         "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
@@ -186,6 +230,34 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "/v1/" not in e["message"]]  # type: ignore[attr-defined]
     assert not errors, errors
     print(f"browser test: {time.monotonic() - started:.1f} s, screenshots in {artefacts}")
+
+
+def test_demo_page_asks_for_the_api_key(browser: object, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A server with RSCNET_API_KEY: the page shows the API's 401 message and the key field; with the key it works."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    server = launch("demo-key", {"RSCNET_API_KEY": API_KEY, "RSCNET_WARMUP": "false"}, tmp_path_factory.mktemp("demo-key"))
+    try:
+        server.wait_listening()
+        server.wait_ready()
+        driver = browser
+        driver.get(server.url + "/")  # type: ignore[attr-defined]
+        _wait(driver, "window.rscnetDemo && window.rscnetDemo.error", 30, "the 401 message")
+        assert "401 unauthorized: missing X-API-Key header" in driver.find_element(By.ID, "error").text  # type: ignore[attr-defined]
+        field = driver.find_element(By.ID, "api-key")  # type: ignore[attr-defined]
+        assert field.is_displayed()
+        field.send_keys("wrong" + Keys.TAB)
+        _wait(driver, "(window.rscnetDemo.error || '').includes('invalid X-API-Key')", 30, "the invalid-key message")
+        field.clear()
+        field.send_keys(API_KEY + Keys.TAB)
+        _wait(driver, "document.getElementById('model-info').textContent.includes('checkpoint')", 30, "/v1/models with the key")
+        assert driver.execute_script("return window.rscnetDemo.error;") is None  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "file").send_keys(str(CROP))  # type: ignore[attr-defined]
+        _wait(driver, "window.rscnetDemo.glb || window.rscnetDemo.error", 60, "the GLB with the key")
+        assert driver.execute_script("return window.rscnetDemo.error;") is None  # type: ignore[attr-defined]
+    finally:
+        assert server.stop() in (0, -signal.SIGTERM), server.log()[-3000:]
 
 
 def test_demo_routes_and_no_external_urls(demo_server: Server) -> None:

@@ -78,6 +78,13 @@ async function loadModels() {
 }
 
 function resolutionRange(index, cropSize) {
+  const ranges = models && models.network && models.network.resolution_ranges;
+  const r = ranges && ranges.find((x) => x.index === index);
+  if (r) {
+    const hi = r.max_size_exclusive;
+    const range = hi == null ? `≥ ${r.min_size} px` : `${r.min_size}–${hi - 1} px`;
+    return `range ${index} (${range} crops; network input ${cropSize} px)`;
+  }
   const b = models && models.network && models.network.resolution_bounds;
   if (!b || index == null || index < 0 || index >= b.length) return `index ${index}`;
   const hi = index === 0 ? null : b[index - 1];
@@ -135,7 +142,7 @@ function makeViewer(container) {
     const size = box.getSize(new THREE.Vector3()).length() || 1;
     const c = box.getCenter(new THREE.Vector3());
     controls.target.copy(c);
-    camera.position.set(c.x, c.y, c.z + size * 1.4);
+    camera.position.set(c.x, c.y, c.z + size * 1.7);
     camera.near = size / 100; camera.far = size * 100;
     camera.updateProjectionMatrix();
     controls.update();
@@ -435,7 +442,11 @@ async function drawVideoBackdrop(ctx, i, c) {
     if (vid.video.videoWidth) src = vid.video;
   }
   const w = src ? (src.videoWidth || src.width) : null, h = src ? (src.videoHeight || src.height) : null;
-  if (!src || !w) return null;
+  if (!src || !w) {
+    ctx.fillStyle = '#666'; ctx.font = '11px sans-serif';
+    ctx.fillText('(this browser cannot show the frame: skeleton only)', 8, c.height - 8);
+    return null;
+  }
   const s = fitScale(w, h, c.width, c.height);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(src, 0, 0, w * s, h * s);
@@ -456,10 +467,16 @@ async function showFrame(i) {
       const b = entry.crop_box;
       s = fitScale(b[0] + b[2], b[1] + b[3], c.width, c.height);
     }
+    const b = entry.crop_box; // the crop the network saw, in the frame's pixels
+    ctx.strokeStyle = '#999'; ctx.lineWidth = 1; ctx.setLineDash([4, 3]);
+    ctx.strokeRect(b[0] * s, b[1] * s, b[2] * s, b[3] * s);
+    ctx.setLineDash([]);
     drawSkeleton(ctx, entry.keypoints2d.coco17, s, 0, 0, 2);
     show3dFrame(entry);
   } else {
-    ctx.fillStyle = '#900'; ctx.fillText('no person in this frame', 10, 20);
+    ctx.fillStyle = '#900'; ctx.font = '13px sans-serif';
+    ctx.fillText('no answer for this frame (no person)', 10, 20);
+    if (vid.points) { vid.points.visible = false; vid.viewer.render(); }
   }
   drawPlot();
 }
@@ -471,6 +488,7 @@ function show3dFrame(entry) {
   const t = entry.camera.translation;
   const pos = new Float32Array(entry.vertices.length * 3);
   entry.vertices.forEach((v, k) => { pos[3 * k] = v[0] - t[0]; pos[3 * k + 1] = -(v[1] - t[1]); pos[3 * k + 2] = -(v[2] - t[2]); });
+  if (vid.points) vid.points.visible = true;
   if (!vid.points) {
     const g = new THREE.BufferGeometry();
     g.setAttribute('position', new THREE.BufferAttribute(pos, 3));
