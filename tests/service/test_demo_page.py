@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,8 +91,18 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    downloads = tmp_path_factory.mktemp("downloads")
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "profile.default_content_setting_values.automatic_downloads": 1,  # several downloads from one page
+        },
+    )
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(60)
+    driver.downloads = downloads  # type: ignore[attr-defined]
     try:
         yield driver
     finally:
@@ -128,6 +139,7 @@ def _wait(driver: object, condition: str, timeout: float, what: str) -> None:
 
 def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Path) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
     from selenium.webdriver.common.by import By
 
     started = time.monotonic()
@@ -157,6 +169,28 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     assert "resolution range used" in facts and "range " in facts and "ms" in facts, facts
     assert re.search(r"uploaded crop\s+\d+ × 64 px", facts), facts  # the default camera resolution: 64 px high
     driver.save_screenshot(str(artefacts / "demo_image.png"))  # type: ignore[attr-defined]
+
+    # Orbit (drag) and zoom (wheel) change the 3D view.
+    gl = driver.find_element(By.CSS_SELECTOR, "#view3d canvas")  # type: ignore[attr-defined]
+    ActionChains(driver).click_and_hold(gl).move_by_offset(80, 10).release().perform()
+    orbited = _canvas_pixels(driver, "document.querySelector('#view3d canvas')")
+    assert np.abs(orbited.astype(int) - view.astype(int)).sum(-1).astype(bool).mean() > 0.005, "orbit did nothing"
+    ActionChains(driver).scroll_to_element(gl).scroll_from_origin(ScrollOrigin.from_element(gl), 0, -400).perform()
+    zoomed = _canvas_pixels(driver, "document.querySelector('#view3d canvas')")
+    assert np.abs(zoomed.astype(int) - orbited.astype(int)).sum(-1).astype(bool).mean() > 0.005, "zoom did nothing"
+
+    # The three downloads land as files: a glTF binary, a zip (OBJ + MTL + PNG) and the /v1/smpl JSON.
+    for button in ("dl-glb", "dl-obj", "dl-json"):
+        driver.find_element(By.ID, button).click()  # type: ignore[attr-defined]
+    downloads = driver.downloads  # type: ignore[attr-defined]
+    names = {"body.glb", "body_obj.zip", "smpl.json"}
+    deadline = time.monotonic() + 30
+    while not names <= {p.name for p in downloads.iterdir()} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (downloads / "body.glb").read_bytes()[:4] == b"glTF"
+    with zipfile.ZipFile(downloads / "body_obj.zip") as zipped:
+        assert {"mesh.obj", "material.mtl", "texture.png"} <= set(zipped.namelist())
+    assert len(json.loads((downloads / "smpl.json").read_text())["results"][0]["keypoints2d"]["coco17"]) == 17
 
     # A box drawn with the mouse (canvas 320 px for the 400-px crop) and a 32-px camera: the crop of the box goes up.
     canvas = driver.find_element(By.ID, "source")  # type: ignore[attr-defined]

@@ -584,6 +584,7 @@ function setupTabs() {
 }
 
 $('api-key').addEventListener('change', loadModels);
+$('key-box').addEventListener('submit', (ev) => { ev.preventDefault(); loadModels(); });
 setupTabs();
 setupImage();
 setupVideo();
