@@ -23,9 +23,19 @@ from selenium.webdriver.common.by import By
 
 REPO = Path(__file__).resolve().parents[1]
 CROPS = REPO / "checks" / "real_people" / "crops"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--window-size=1240,900")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+    "--window-size=1240,900",
+)
 
 
 def wait(driver: webdriver.Chrome, condition: str, timeout: float = 120) -> None:
@@ -63,7 +73,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     parser.add_argument("--crop", default="ocv_basketball1_left.png")
     parser.add_argument("--resolution", type=int, default=48)
-    parser.add_argument("--box", default="", help="x0,y0,w,h in the crop's pixels: drawn on the page with the mouse")
+    parser.add_argument(
+        "--box",
+        default="",
+        help="x0,y0,w,h in the crop's pixels: drawn on the page with the mouse",
+    )
     args = parser.parse_args()
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -74,9 +88,14 @@ def main() -> None:
         driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
         try:
             driver.get(args.url + "/")
-            wait(driver, "document.getElementById('model-info').textContent.includes('checkpoint')")
-            driver.execute_script(f"const r = document.getElementById('res'); r.value = {args.resolution};"
-                                  "r.dispatchEvent(new Event('input'));")
+            wait(
+                driver,
+                "document.getElementById('model-info').textContent.includes('checkpoint')",
+            )
+            driver.execute_script(
+                f"const r = document.getElementById('res'); r.value = {args.resolution};"
+                "r.dispatchEvent(new Event('input'));"
+            )
             driver.crop_path = CROPS / args.crop  # type: ignore[attr-defined]
             driver.find_element(By.ID, "file").send_keys(str(CROPS / args.crop))
             wait(driver, "window.rscnetDemo.glb || window.rscnetDemo.error")
@@ -94,7 +113,9 @@ def main() -> None:
             wait(driver, "window.rscnetDemo.sequence || window.rscnetDemo.error")
             if driver.find_element(By.ID, "ans-gru").is_enabled():
                 driver.find_element(By.ID, "ans-gru").click()
-            driver.execute_script("const f = document.getElementById('frame'); f.value = 3; f.dispatchEvent(new Event('input'));")
+            driver.execute_script(
+                "const f = document.getElementById('frame'); f.value = 3; f.dispatchEvent(new Event('input'));"
+            )
             time.sleep(1.0)
             save(driver, args.out / "demo_video.png")
         finally:

@@ -25,7 +25,13 @@ THREE_PREFIX = "/static/three"
 #: The npm package they come from.
 THREE_VERSION = "three@0.187.0"
 
-_REQUIRED = ("demo/index.html", "demo/demo.js", "demo/demo.css", "three/three.module.js", "three/GLTFLoader.js")
+_REQUIRED = (
+    "demo/index.html",
+    "demo/demo.js",
+    "demo/demo.css",
+    "three/three.module.js",
+    "three/GLTFLoader.js",
+)
 
 
 def install_demo_page(app: FastAPI) -> None:

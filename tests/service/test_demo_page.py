@@ -63,7 +63,11 @@ def _artefacts(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = launch("demo", {**MAIN_SETTINGS, "RSCNET_WARMUP": "false"}, tmp_path_factory.mktemp("demo"))
+    server = launch(
+        "demo",
+        {**MAIN_SETTINGS, "RSCNET_WARMUP": "false"},
+        tmp_path_factory.mktemp("demo"),
+    )
     try:
         server.wait_listening()
         server.wait_ready()
@@ -147,11 +151,26 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     driver = browser
     driver.get(demo_server.url + "/demo")  # type: ignore[attr-defined]
     _wait(driver, "document.body.dataset.ready === 'true'", 30, "the page script to start")
-    _wait(driver, "document.getElementById('model-info').textContent.includes('checkpoint')", 30, "/v1/models")
+    _wait(
+        driver,
+        "document.getElementById('model-info').textContent.includes('checkpoint')",
+        30,
+        "/v1/models",
+    )
 
     driver.find_element(By.ID, "file").send_keys(str(CROP))  # type: ignore[attr-defined]
-    _wait(driver, "window.rscnetDemo.skeleton || window.rscnetDemo.error", 60, "the skeleton")
-    _wait(driver, "window.rscnetDemo.glb || window.rscnetDemo.error", 60, "the GLB in the 3D view")
+    _wait(
+        driver,
+        "window.rscnetDemo.skeleton || window.rscnetDemo.error",
+        60,
+        "the skeleton",
+    )
+    _wait(
+        driver,
+        "window.rscnetDemo.glb || window.rscnetDemo.error",
+        60,
+        "the GLB in the 3D view",
+    )
     state = driver.execute_script("return window.rscnetDemo;")  # type: ignore[attr-defined]
     assert state["error"] is None, state
     assert state["skeleton"] and state["glb"] and state["meshes"] >= 1, state
@@ -201,8 +220,18 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
         "const r = document.getElementById('res'); r.value = 32; r.dispatchEvent(new Event('input'));"
     )
     driver.find_element(By.ID, "run").click()  # type: ignore[attr-defined]
-    _wait(driver, "document.getElementById('facts').textContent.includes('drawn box')", 60, "the boxed crop")
-    _wait(driver, "window.rscnetDemo.glb || window.rscnetDemo.error", 60, "the GLB of the boxed crop")
+    _wait(
+        driver,
+        "document.getElementById('facts').textContent.includes('drawn box')",
+        60,
+        "the boxed crop",
+    )
+    _wait(
+        driver,
+        "window.rscnetDemo.glb || window.rscnetDemo.error",
+        60,
+        "the GLB of the boxed crop",
+    )
     facts = driver.find_element(By.ID, "facts").text  # type: ignore[attr-defined]
     assert re.search(r"uploaded crop\s+1\d × 32 px \(from the drawn box\)", facts), facts  # 125 x 325 -> 12 x 32
 
@@ -215,7 +244,10 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     with httpx.Client(base_url=demo_server.url, timeout=30) as client:
         answer = client.post("/v1/smpl", files={"images": ("crop.png", bad.read_bytes(), "image/png")})
     assert answer.status_code >= 400
-    assert answer.json()["detail"] in shown and answer.json()["error"] in shown, (shown, answer.text)
+    assert answer.json()["detail"] in shown and answer.json()["error"] in shown, (
+        shown,
+        answer.text,
+    )
     assert "Traceback" not in shown
     driver.save_screenshot(str(artefacts / "demo_error.png"))  # type: ignore[attr-defined]
 
@@ -224,7 +256,12 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     driver.find_element(By.ID, "vfiles").send_keys("\n".join(str(p) for p in CLIP))  # type: ignore[attr-defined]
     _wait(driver, "!document.getElementById('vrun').disabled", 30, "the frames to be read")
     driver.find_element(By.ID, "vrun").click()  # type: ignore[attr-defined]
-    _wait(driver, "window.rscnetDemo.sequence || window.rscnetDemo.error", 120, "the sequence answer")
+    _wait(
+        driver,
+        "window.rscnetDemo.sequence || window.rscnetDemo.error",
+        120,
+        "the sequence answer",
+    )
     state = driver.execute_script("return window.rscnetDemo;")  # type: ignore[attr-defined]
     assert state["sequence"] and state["error"] is None, state
     driver.find_element(By.ID, "ans-single").click()  # type: ignore[attr-defined]
@@ -233,7 +270,9 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     frame = _canvas_pixels(driver, "document.getElementById('vframe')")
     assert frame[..., :3].std() > 5, "the video frame canvas is blank"
     points = _canvas_pixels(driver, "document.querySelector('#vview3d canvas')")
-    assert (np.abs(points[..., :3].astype(int) - background).sum(-1) > 30).mean() > 0.005, "the 3D body of the frame is blank"
+    assert (np.abs(points[..., :3].astype(int) - background).sum(-1) > 30).mean() > 0.005, (
+        "the 3D body of the frame is blank"
+    )
     assert "6 frames" in driver.find_element(By.ID, "vinfo").text  # type: ignore[attr-defined]
     driver.save_screenshot(str(artefacts / "demo_video.png"))  # type: ignore[attr-defined]
 
@@ -247,19 +286,29 @@ def test_demo_page_in_browser(demo_server: Server, browser: object, tmp_path: Pa
     driver.find_element(By.ID, "track").send_keys(json.dumps(track))  # type: ignore[attr-defined]
     driver.execute_script("window.rscnetDemo.sequence = false;")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "vrun").click()  # type: ignore[attr-defined]
-    _wait(driver, "window.rscnetDemo.sequence || window.rscnetDemo.error", 120, "the video's sequence answer")
+    _wait(
+        driver,
+        "window.rscnetDemo.sequence || window.rscnetDemo.error",
+        120,
+        "the video's sequence answer",
+    )
     assert driver.execute_script("return window.rscnetDemo.error;") is None  # type: ignore[attr-defined]
     driver.execute_script(  # type: ignore[attr-defined]
         "const f = document.getElementById('frame'); f.value = 2; f.dispatchEvent(new Event('input'));"
     )
-    _wait(driver, "document.getElementById('frame-out').textContent.startsWith('frame 3')", 10, "frame 3")
+    _wait(
+        driver,
+        "document.getElementById('frame-out').textContent.startsWith('frame 3')",
+        10,
+        "frame 3",
+    )
     driver.save_screenshot(str(artefacts / "demo_video_file.png"))  # type: ignore[attr-defined]
 
     # Nothing the page loaded came from another origin.
     loaded = driver.execute_script(  # type: ignore[attr-defined]
         "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
     )
-    assert all(u.startswith(demo_server.url + "/") or u.startswith(("blob:", "data:")) for u in loaded), loaded
+    assert all(u.startswith((demo_server.url + "/", "blob:", "data:")) for u in loaded), loaded
     assert any(u.endswith("/static/three/three.core.js") for u in loaded), loaded
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "/v1/" not in e["message"]]  # type: ignore[attr-defined]
     assert not errors, errors
@@ -271,24 +320,48 @@ def test_demo_page_asks_for_the_api_key(browser: object, tmp_path_factory: pytes
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    server = launch("demo-key", {"RSCNET_API_KEY": API_KEY, "RSCNET_WARMUP": "false"}, tmp_path_factory.mktemp("demo-key"))
+    server = launch(
+        "demo-key",
+        {"RSCNET_API_KEY": API_KEY, "RSCNET_WARMUP": "false"},
+        tmp_path_factory.mktemp("demo-key"),
+    )
     try:
         server.wait_listening()
         server.wait_ready()
         driver = browser
         driver.get(server.url + "/")  # type: ignore[attr-defined]
-        _wait(driver, "window.rscnetDemo && window.rscnetDemo.error", 30, "the 401 message")
+        _wait(
+            driver,
+            "window.rscnetDemo && window.rscnetDemo.error",
+            30,
+            "the 401 message",
+        )
         assert "401 unauthorized: missing X-API-Key header" in driver.find_element(By.ID, "error").text  # type: ignore[attr-defined]
         field = driver.find_element(By.ID, "api-key")  # type: ignore[attr-defined]
         assert field.is_displayed()
         field.send_keys("wrong" + Keys.TAB)
-        _wait(driver, "(window.rscnetDemo.error || '').includes('invalid X-API-Key')", 30, "the invalid-key message")
+        _wait(
+            driver,
+            "(window.rscnetDemo.error || '').includes('invalid X-API-Key')",
+            30,
+            "the invalid-key message",
+        )
         field.clear()
         field.send_keys(API_KEY + Keys.TAB)
-        _wait(driver, "document.getElementById('model-info').textContent.includes('checkpoint')", 30, "/v1/models with the key")
+        _wait(
+            driver,
+            "document.getElementById('model-info').textContent.includes('checkpoint')",
+            30,
+            "/v1/models with the key",
+        )
         assert driver.execute_script("return window.rscnetDemo.error;") is None  # type: ignore[attr-defined]
         driver.find_element(By.ID, "file").send_keys(str(CROP))  # type: ignore[attr-defined]
-        _wait(driver, "window.rscnetDemo.glb || window.rscnetDemo.error", 60, "the GLB with the key")
+        _wait(
+            driver,
+            "window.rscnetDemo.glb || window.rscnetDemo.error",
+            60,
+            "the GLB with the key",
+        )
         assert driver.execute_script("return window.rscnetDemo.error;") is None  # type: ignore[attr-defined]
     finally:
         assert server.stop() in (0, -signal.SIGTERM), server.log()[-3000:]
@@ -300,7 +373,10 @@ def test_demo_routes_and_no_external_urls(demo_server: Server) -> None:
         assert all(p.status_code == 200 and "text/html" in p.headers["content-type"] for p in pages)
         page = pages[0].text
         assert page == pages[1].text and "{{ROOT}}" not in page
-        assert "/" not in client.get("/openapi.json").json()["paths"] and "/demo" not in client.get("/openapi.json").json()["paths"]
+        assert (
+            "/" not in client.get("/openapi.json").json()["paths"]
+            and "/demo" not in client.get("/openapi.json").json()["paths"]
+        )
         # Every src/href/import of the page is a same-origin path, and it is served.
         refs = re.findall(r"""(?:src|href)="([^"]+)\"""", page) + re.findall(r'"(/static/[^"]+)"', page)
         assert refs
@@ -317,7 +393,7 @@ def test_demo_routes_and_no_external_urls(demo_server: Server) -> None:
     for path in sorted((STATIC_DIR / "three").glob("*.js")):
         text = path.read_text()
         for spec in re.findall(r"""(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s*['"]([^'"]+)['"]""", text):
-            assert spec == "three" or spec.startswith("./") or spec.startswith("../"), (path.name, spec)
+            assert spec == "three" or spec.startswith(("./", "../")), (path.name, spec)
         assert not re.search(r"""\bimport\s*\(\s*['"]https?:""", text), path.name
 
 
