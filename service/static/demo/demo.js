@@ -77,20 +77,24 @@ async function loadModels() {
   }
 }
 
+function inputSize() {
+  return (models && models.network && models.network.input_size) || '?';
+}
+
 function resolutionRange(index, cropSize) {
   const ranges = models && models.network && models.network.resolution_ranges;
   const r = ranges && ranges.find((x) => x.index === index);
   if (r) {
     const hi = r.max_size_exclusive;
     const range = hi == null ? `≥ ${r.min_size} px` : `${r.min_size}–${hi - 1} px`;
-    return `range ${index} (${range} crops; network input ${cropSize} px)`;
+    return `range ${index} (${range} crops; this crop ${cropSize} px, resized to the ${inputSize()}-px network input)`;
   }
   const b = models && models.network && models.network.resolution_bounds;
   if (!b || index == null || index < 0 || index >= b.length) return `index ${index}`;
   const hi = index === 0 ? null : b[index - 1];
   const lo = index === b.length - 1 ? null : b[index];
   const range = lo == null ? `< ${hi} px` : hi == null ? `≥ ${lo} px` : `${lo}–${hi - 1} px`;
-  return `range ${index} (${range}; network input ${cropSize} px)`;
+  return `range ${index} (${range}; this crop ${cropSize} px, resized to the ${inputSize()}-px network input)`;
 }
 
 // ------------------------------------------------------------------------------------------ drawing
