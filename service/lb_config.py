@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.generated_files import emit_generated
 from service.settings import ServiceSettings
 
 __all__ = ["LoadBalancerConfig", "main", "render_nginx_conf"]
@@ -200,17 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker_processes=args.worker_processes,
     )
     text = render_nginx_conf(ServiceSettings(), lb)
-    if args.check:
-        if args.out is None or not args.out.is_file() or args.out.read_text() != text:
-            print(f"{args.out} is out of date: run python -m service.lb_config ... --out {args.out}", file=sys.stderr)
-            return 1
-        return 0
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    return 0
+    return emit_generated(text, args.out, args.check, "python -m service.lb_config ...")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service.generated_files import emit_generated
+
 __all__ = ["main", "openapi_document", "render"]
 
 
@@ -37,17 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if --out differs from the app's document")
     args = parser.parse_args(argv)
     text = render(openapi_document())
-    if args.check:
-        if args.out is None or not args.out.is_file() or args.out.read_text() != text:
-            print(f"{args.out} is out of date: run python -m service.openapi --out {args.out}", file=sys.stderr)
-            return 1
-        return 0
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-    return 0
+    return emit_generated(text, args.out, args.check, "python -m service.openapi")
 
 
 if __name__ == "__main__":
