@@ -61,6 +61,7 @@ from model.geometry.camera import focal_for_size, perspective_projection, weak_p
 from model.geometry.rotations import matrix_to_axis_angle
 from model.nets.config import NetConfig
 from model.nets.rscnet import RSCNet, RSCNetOutput
+from model.runtime import PRECISIONS, cpu_supports_bf16, resolve_device, resolve_precision
 
 __all__ = [
     "MAX_SIDE",
@@ -77,40 +78,6 @@ __all__ = [
 MIN_SIDE = 8
 #: Largest accepted crop side (pixels).
 MAX_SIDE = 4096
-#: Values of the ``precision`` option.
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), so bf16 autocast pays off."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:  # noqa: BLE001 - private op missing in some builds: fall back to the CPU flags
-        try:
-            flags = Path("/proc/cpuinfo").read_text()
-        except OSError:
-            return False
-        return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def _resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _resolve_precision(precision: str, device: torch.device) -> str:
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
-        if device.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if device.type == "cpu" and cpu_supports_bf16() else "fp32"
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError(f"precision 'fp16' needs a CUDA device, got {device}")
-    return precision
-
-
 @dataclass
 class Prediction:
     """The prediction for one crop (numpy float32 arrays).
@@ -266,8 +233,8 @@ class Predictor:
                 f"the network has {net.num_ranges} resolution rows but {ranges.num_ranges} ranges were given "
                 f"(bounds {ranges.bounds})"
             )
-        self._device = _resolve_device(device)
-        self._precision = _resolve_precision(precision, self._device)
+        self._device = resolve_device(device)
+        self._precision = resolve_precision(precision, self._device)
         self._net = net.eval().to(self._device)
         if channels_last:
             self._net = self._net.to(memory_format=torch.channels_last)

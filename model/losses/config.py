@@ -1,4 +1,5 @@
-"""Weights of the full RSC-Net objective: ``L = L_b + 0.1 L_s + 0.1 L_f`` (paper defaults).
+"""Weights of the full RSC-Net objective: ``L = L_b + 0.1 L_s + 0.1 L_f`` (paper defaults), plus
+an optional adversarial pose prior ``w_p L_adv`` (HMR's, not in the paper; off by default).
 
 Every number that scales a loss is a field here or in
 :class:`model.losses.basic.BasicLossConfig`; the loss functions add no
@@ -24,7 +25,7 @@ def _default_output_weights() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class TotalLossConfig:
-    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f)``.
+    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv)``.
 
     Attributes:
         basic: weights inside ``L_b`` (Eq. 8).
@@ -42,6 +43,9 @@ class TotalLossConfig:
         queue_size: negatives kept in the queue (paper: 8192).
         projection_dim: size of the projected features in the queue (128).
         normalize_by_resolutions: divide pair weights by ``K`` (official code).
+        pose_prior_weight: ``w_p``, weight of the adversarial pose prior's generator term
+            (:class:`~model.nets.pose_discriminator.PoseDiscriminator`, least-squares GAN); 0 = off.
+            HMR weighs it 1 against a keypoint loss weighted 60, i.e. ~0.017 of the keypoint term.
         overall_scale: factor on the whole loss (SPIN and the official code
             use 60; 1 here -- with Adam it barely matters).
     """
@@ -57,7 +61,13 @@ class TotalLossConfig:
     queue_size: int = 8192
     projection_dim: int = 128
     normalize_by_resolutions: bool = False
+    pose_prior_weight: float = 0.0
     overall_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "overall_scale"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 LossWeights = TotalLossConfig
@@ -69,12 +79,13 @@ def combine_losses(
     self_supervision: Tensor | None,
     contrastive: Tensor | None,
     config: TotalLossConfig = TotalLossConfig(),
+    pose_prior: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """``overall_scale * (L_b + w_s L_s + w_f L_f)``; a ``None`` term counts as 0.
+    """``overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv)``; a ``None`` term counts as 0.
 
     Returns:
         ``(total, terms)`` with the unweighted floats ``basic``,
-        ``self_supervision``, ``contrastive`` and the weighted ``total``.
+        ``self_supervision``, ``contrastive``, ``pose_prior`` and the weighted ``total``.
     """
     total = basic
     terms = {"basic": float(basic.detach()), "self_supervision": 0.0, "contrastive": 0.0}
@@ -84,6 +95,9 @@ def combine_losses(
     if contrastive is not None:
         total = total + config.contrastive_weight * contrastive
         terms["contrastive"] = float(contrastive.detach())
+    if pose_prior is not None:
+        total = total + config.pose_prior_weight * pose_prior
+        terms["pose_prior"] = float(pose_prior.detach())
     total = config.overall_scale * total
     terms["total"] = float(total.detach())
     return total, terms

@@ -1,4 +1,4 @@
-"""``python -m model.train --config C [--resume] [--max-steps N]``
+"""``python -m model.train --config C [--resume] [--max-steps N] [--max-minutes M]``
 
 One entry point for every trainer. The config's top-level ``kind:`` picks it (absent: ``rscnet``):
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, help="YAML config (see configs/train/)")
     parser.add_argument("--resume", action="store_true", help="continue from <out_dir>/last.pt")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in this call")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes in this call (RSC-Net trainer; checkpoints first)")
     parser.add_argument("--out-dir", default=None, help="override runtime.out_dir")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=None, help="override runtime.threads")
@@ -50,11 +51,16 @@ def runtime_overrides(args: argparse.Namespace) -> dict | None:
 
 def train_rscnet(args: argparse.Namespace) -> None:
     config = load_config(args.config, runtime_overrides(args))
-    trainer = Trainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    trainer = Trainer(
+        config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress,
+        max_minutes=args.max_minutes,
+    )
     last = trainer.train()
     if trainer.rank == 0:
         print(json.dumps(last))
         print(f"checkpoint: {trainer.out_dir / 'last.pt'}")
+        if config.runtime.resume_file:
+            print(f"resume file (commit it): {config.runtime.resume_file}")
 
 
 def main(argv: list[str] | None = None) -> None:

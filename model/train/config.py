@@ -26,6 +26,7 @@ from model.data.synthetic import SyntheticConfig
 from model.data.resolution import ResolutionRanges
 from model.losses.config import TotalLossConfig
 from model.nets.config import NetConfig
+from model.nets.pose_discriminator import PoseDiscriminatorConfig
 from model.train.schedule import lr_factor
 
 
@@ -140,7 +141,9 @@ class RuntimeConfig:
     """How the run executes.
 
     Attributes:
-        precision: ``"bf16"`` (autocast; CPU AVX-512 BF16 or CUDA) or ``"fp32"``.
+        precision: ``"auto"`` (bf16 autocast on CUDA and on CPUs with native bf16, else fp32; see
+            :func:`model.runtime.resolve_precision`), ``"bf16"`` or ``"fp32"``. On a CPU without
+            AVX-512 BF16/AMX, bf16 is emulated and ~10x slower than fp32.
         channels_last: NHWC memory format for the convolutions.
         workers: DataLoader worker processes (each uses one torch thread).
         threads: torch threads of the training process.
@@ -148,9 +151,15 @@ class RuntimeConfig:
         checkpoint_every: steps between resumable checkpoints.
         seed: seed of initialisation, shuffling and augmentation.
         out_dir: run folder (checkpoints, ``log.jsonl``).
+        resume_file: the run's small committed resume file (fp16 weights, no optimiser state; see
+            :func:`model.train.checkpoint.save_resume_file`), written beside ``last.pt`` at every
+            checkpoint; ``--resume`` continues from it when ``<out_dir>/last.pt`` is absent (a fresh
+            machine). ``None``: not written.
+        resume_warmup_steps: linear learning-rate warm-up after resuming from ``resume_file``
+            (the optimiser restarts there).
     """
 
-    precision: str = "bf16"
+    precision: str = "auto"
     channels_last: bool = True
     workers: int = 1
     threads: int = 1
@@ -158,10 +167,34 @@ class RuntimeConfig:
     checkpoint_every: int = 250
     seed: int = 0
     out_dir: str = "runs/default"
+    resume_file: str | None = None
+    resume_warmup_steps: int = 100
 
     def __post_init__(self) -> None:
-        if self.precision not in ("bf16", "fp32"):
-            raise ValueError(f"runtime.precision must be 'bf16' or 'fp32', got {self.precision!r}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"runtime.precision must be 'auto', 'bf16' or 'fp32', got {self.precision!r}")
+        if self.workers < 0 or self.threads < 1 or self.resume_warmup_steps < 0:
+            raise ValueError("runtime.workers must be >= 0, runtime.threads >= 1, runtime.resume_warmup_steps >= 0")
+
+
+@dataclass(frozen=True)
+class AdversarialPriorConfig:
+    """The adversarial pose prior's discriminator (its generator term's weight is
+    ``loss.pose_prior_weight``; the prior is on when that weight is > 0).
+
+    Attributes:
+        discriminator: architecture (:class:`~model.nets.pose_discriminator.PoseDiscriminatorConfig`).
+        lr: Adam learning rate of the discriminator (HMR: 1e-4).
+        weight_decay: Adam weight decay of the discriminator (HMR: 1e-4).
+    """
+
+    discriminator: PoseDiscriminatorConfig = field(default_factory=PoseDiscriminatorConfig)
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ValueError("adversarial_prior.lr must be > 0 and weight_decay >= 0")
 
 
 @dataclass(frozen=True)
@@ -191,6 +224,7 @@ class TrainConfig:
         data, resolution, optim, augment, runtime: see their classes.
         stages: progressive schedule; one stage with all rows = no progressive training.
         init: the weights to start from (default: random).
+        adversarial_prior: the pose discriminator (used when ``loss.pose_prior_weight > 0``).
     """
 
     name: str
@@ -204,6 +238,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
     init: InitConfig = field(default_factory=InitConfig)
+    adversarial_prior: AdversarialPriorConfig = field(default_factory=AdversarialPriorConfig)
 
     def __post_init__(self) -> None:
         p = len(self.resolution.bounds)

@@ -130,7 +130,7 @@ def bf16_enabled(device: torch.device, wanted: bool) -> bool:
     if device.type == "cuda":
         return True
     # lazy: avoids importing the service-side API eagerly
-    from model.inference.predictor import cpu_supports_bf16
+    from model.runtime import cpu_supports_bf16
 
     return cpu_supports_bf16()
 

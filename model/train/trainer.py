@@ -26,7 +26,6 @@ import json
 import math
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -52,8 +51,12 @@ from model.losses import (
     multi_resolution_contrastive_loss,
     output_self_supervision_loss,
 )
+from model.geometry.rotations import axis_angle_to_matrix
+from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
 from model.nets import RSCNet
-from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
+from model.nets.pose_discriminator import PoseDiscriminator
+from model.runtime import autocast, cpu_name, resolve_precision
+from model.train.checkpoint import body_model_entry, load_checkpoint, load_resume_file, save_checkpoint, save_resume_file
 from model.train.config import TrainConfig
 
 #: 3D joints supervised: LSP-14 (the evaluation layout) then the 24 SMPL joints.
@@ -95,8 +98,20 @@ def compute_losses(
     batch: dict[str, Tensor],
     config: TrainConfig,
     queue: FeatureQueue | None,
-) -> tuple[Tensor, dict[str, float], Tensor | None]:
-    """Forward and loss of one batch; returns ``(loss, terms, projected features (K, B, D) or None)``."""
+    discriminator: PoseDiscriminator | None = None,
+    precision: str | None = None,
+) -> tuple[Tensor, dict[str, float], Tensor | None, Any]:
+    """Forward and loss of one batch.
+
+    Args:
+        discriminator: the adversarial pose prior; with ``loss.pose_prior_weight > 0`` its
+            generator term (least-squares GAN) on the predicted body poses and betas joins the loss.
+        precision: a resolved precision (``"bf16"``/``"fp32"``); default: the config's, with
+            ``"auto"`` resolved for the batch's device.
+
+    Returns:
+        ``(loss, terms, projected features (K, B, D) or None, network output)``.
+    """
     images, ranges = batch["images"], batch["range_index"]
     b, k, _, s, _ = images.shape
     flat = images.reshape(b * k, *images.shape[2:])
@@ -104,8 +119,9 @@ def compute_losses(
         flat = flat.contiguous(memory_format=torch.channels_last)
     lw = config.loss
     use_cl = lw.contrastive_weight > 0 and k > 1
-    device_type = flat.device.type
-    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.runtime.precision == "bf16"):
+    if precision is None:
+        precision = resolve_precision(config.runtime.precision, flat.device)
+    with autocast(precision, flat.device):
         out, proj = model(flat, ranges.reshape(-1), use_cl)
     j3d, kp2d = predicted_keypoints(body, out, s)
 
@@ -138,9 +154,12 @@ def compute_losses(
             feats, queue, batch["index"], tau=lw.tau, kind=lw.contrastive_kind, mode=lw.contrastive_mode,
             normalize_by_resolutions=lw.normalize_by_resolutions,
         )
-    total, combined = combine_losses(l_basic, l_ss, l_cl, lw)
+    l_prior = None
+    if discriminator is not None and lw.pose_prior_weight > 0:
+        l_prior = lsgan_generator_loss(discriminator(out.pose_rotmat, out.betas))
+    total, combined = combine_losses(l_basic, l_ss, l_cl, lw, pose_prior=l_prior)
     terms = {**{f"basic/{n}": v for n, v in terms.items()}, **combined}
-    return total, terms, None if feats is None else feats.detach()
+    return total, terms, None if feats is None else feats.detach(), out
 
 
 def _dist_info() -> tuple[int, int]:
@@ -155,12 +174,22 @@ class Trainer:
     Args:
         config: the run.
         device: ``"cpu"``/``"cuda"``; default CUDA when available.
-        resume: continue from ``<out_dir>/last.pt`` when it exists.
+        resume: continue from ``<out_dir>/last.pt`` when it exists, else from the config's
+            committed ``runtime.resume_file`` when that exists (fresh optimiser with a warm-up).
         max_steps: stop after this many optimiser steps in this call (tests, time boxes).
         show_progress: draw a progress bar (rank 0).
+        max_minutes: stop (and checkpoint) after this many minutes of wall time in this call.
     """
 
-    def __init__(self, config: TrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        device: str | None = None,
+        resume: bool = False,
+        max_steps: int | None = None,
+        show_progress: bool = True,
+        max_minutes: float | None = None,
+    ) -> None:
         self.config = config
         self.rank, self.world = _dist_info()
         if self.world > 1 and not dist.is_initialized():
@@ -169,10 +198,13 @@ class Trainer:
         if device is None:
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
+        #: The precision the run computes in (``runtime.precision`` resolved for this machine).
+        self.precision = resolve_precision(config.runtime.precision, self.device)
         torch.set_num_threads(config.runtime.threads)
         torch.manual_seed(config.runtime.seed)
         self.out_dir = Path(config.runtime.out_dir)
         self.max_steps = max_steps
+        self.max_minutes = max_minutes
         self.show_progress = show_progress and self.rank == 0
         self.body = load_body_model().to(self.device)
         self.net = RSCNet(config.net, self.body.mean_params).to(self.device)
@@ -183,6 +215,13 @@ class Trainer:
             # The projection head is idle whenever a batch has a single resolution (K = 1).
             self.module = nn.parallel.DistributedDataParallel(self.module, find_unused_parameters=True)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+        #: The adversarial pose prior (``None`` when ``loss.pose_prior_weight`` is 0).
+        self.discriminator: PoseDiscriminator | None = None
+        self.disc_optimizer: torch.optim.Optimizer | None = None
+        if config.loss.pose_prior_weight > 0:
+            prior = config.adversarial_prior
+            self.discriminator = PoseDiscriminator(prior.discriminator).to(self.device)
+            self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=prior.lr, weight_decay=prior.weight_decay)
         self.queue = FeatureQueue(config.loss.queue_size, config.net.projection_dim).to(self.device)
         self.step = 0
         self.epoch = 0
@@ -191,10 +230,24 @@ class Trainer:
         self.aug_gen = torch.Generator().manual_seed(config.runtime.seed * 1000 + self.rank)
         #: What the weights started from (``None``: random initialisation).
         self.initialised_from: dict[str, Any] | None = None
+        #: One entry per stretch of the run (a call of :meth:`train`): steps, crops and time it added.
+        self.stretches: list[dict[str, Any]] = []
+        #: How this call started: ``"new"``, ``"init"``, ``"last.pt"`` or ``"resume_file"``.
+        self.started_from = "new"
+        #: Optimiser step at which the optimiser last restarted (a warm-up follows a resume file).
+        self.optimizer_restart_step: int | None = None
+        #: ``time.perf_counter()`` at the end of each optimiser step of this call (benchmarks).
+        self.step_end_times: list[float] = []
+        resume_file = Path(config.runtime.resume_file) if config.runtime.resume_file else None
         if resume and (self.out_dir / "last.pt").is_file():
             self._restore(self.out_dir / "last.pt")
+            self.started_from = "last.pt"
+        elif resume and resume_file is not None and resume_file.is_file():
+            self._restore_resume_file(resume_file)
+            self.started_from = "resume_file"
         elif config.init.checkpoint is not None:
             self._initialise_from(Path(config.init.checkpoint))
+            self.started_from = "init"
         self.dataset = self._build_dataset()
 
     # ------------------------------------------------------------------ data
@@ -224,10 +277,11 @@ class Trainer:
                 sampler = DistributedSampler(self.dataset, self.world, self.rank, shuffle=True, seed=cfg.runtime.seed, drop_last=True)
                 sampler.set_epoch(self.epoch)
             gen = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
+            workers = cfg.runtime.workers
             loader = DataLoader(
                 self.dataset, batch_size=cfg.optim.batch_size, shuffle=sampler is None, sampler=sampler,
-                num_workers=cfg.runtime.workers, worker_init_fn=worker_init if cfg.runtime.workers > 0 else None,
-                drop_last=True, generator=gen,
+                num_workers=workers, worker_init_fn=worker_init if workers > 0 else None,
+                drop_last=True, generator=gen, prefetch_factor=4 if workers > 0 else None,
             )
             stage = cfg.stage_at(self.step)
             for batch in loader:
@@ -250,7 +304,7 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> dict[str, Any]:
         cfg = self.config
-        return {
+        state = {
             "model": self.net.state_dict(),
             "net_config": cfg.net.to_dict(),
             "train_config": cfg.to_dict(),
@@ -265,15 +319,25 @@ class Trainer:
             "queue": self.queue.state_dict(),
             "wall_seconds": self.wall_seconds,
             "initialised_from": self.initialised_from,
+            "stretches": [dict(s) for s in self.stretches],
+            "optimizer_restart_step": self.optimizer_restart_step,
         }
+        if self.discriminator is not None and self.disc_optimizer is not None:
+            state["discriminator"] = self.discriminator.state_dict()
+            state["disc_optimizer"] = self.disc_optimizer.state_dict()
+        return state
 
     def save(self, name: str = "last.pt") -> Path:
-        path = save_checkpoint(self.state(), self.out_dir / name)
+        """Write ``<out_dir>/<name>`` (full state) and, when configured, the committed resume file."""
+        state = self.state()
+        path = save_checkpoint(state, self.out_dir / name)
+        if self.config.runtime.resume_file:
+            save_resume_file(state, self.config.runtime.resume_file)
         return path
 
-    def _load_same_body(self, path: Path) -> dict[str, Any]:
+    def _load_same_body(self, path: Path, resume_file: bool = False) -> dict[str, Any]:
         """A checkpoint of a run with this run's body model (else ``ValueError``)."""
-        ckpt = load_checkpoint(path, map_location=self.device)
+        ckpt = load_resume_file(path, self.device) if resume_file else load_checkpoint(path, map_location=self.device)
         if ckpt["body_model"]["sha256"] != self.body.info.sha256:
             raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
         return ckpt
@@ -293,36 +357,101 @@ class Trainer:
         if self.rank == 0:
             print(f"initialised from {path} (step {self.initialised_from['step']}): {report}")
 
-    def _restore(self, path: Path) -> None:
-        ckpt = self._load_same_body(path)
+    def _restore_position(self, ckpt: dict[str, Any]) -> None:
         self.net.load_state_dict(ckpt["model"], strict=True)
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.queue.load_state_dict(ckpt["queue"])
         self.step = int(ckpt["step"])
         self.epoch = int(ckpt.get("epoch", 0)) + 1
         self.alpha_initialised = [int(r) for r in ckpt["alpha_initialised"]]
         self.wall_seconds = float(ckpt.get("wall_seconds", 0.0))
         self.initialised_from = ckpt.get("initialised_from")
+        self.stretches = [dict(s) for s in ckpt.get("stretches", [])]
+
+    def _restore(self, path: Path) -> None:
+        ckpt = self._load_same_body(path)
+        self._restore_position(ckpt)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.queue.load_state_dict(ckpt["queue"])
+        self.optimizer_restart_step = ckpt.get("optimizer_restart_step")
+        if self.discriminator is not None and self.disc_optimizer is not None and "discriminator" in ckpt:
+            self.discriminator.load_state_dict(ckpt["discriminator"], strict=True)
+            self.disc_optimizer.load_state_dict(ckpt["disc_optimizer"])
+
+    def _restore_resume_file(self, path: Path) -> None:
+        """Continue from the committed resume file: weights and position; optimiser, queue and
+        discriminator restart, the learning rate warms up again (see :meth:`_lr`)."""
+        ckpt = self._load_same_body(path, resume_file=True)
+        if int(ckpt["input_size"]) != self.config.net.input_size:
+            raise ValueError(f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size}")
+        self._restore_position(ckpt)
+        self.optimizer_restart_step = self.step
+        if self.rank == 0:
+            print(
+                f"resumed from the committed file {path} at step {self.step}: weights restored (fp16); the optimiser, "
+                f"contrastive queue and discriminator restart, learning-rate warm-up over "
+                f"{self.config.runtime.resume_warmup_steps} steps"
+            )
 
     # ------------------------------------------------------------------ loop
     def _lr(self) -> float:
-        return self.config.optim.lr_at(self.step, self.config.total_steps)
+        lr = self.config.optim.lr_at(self.step, self.config.total_steps)
+        warm = self.config.runtime.resume_warmup_steps
+        if self.optimizer_restart_step is not None and warm > 0:
+            lr *= min(1.0, (self.step - self.optimizer_restart_step + 1) / warm)
+        return lr
+
+    def _discriminator_step(self, batch: dict[str, Tensor], out: Any) -> float:
+        """One least-squares GAN step of the pose discriminator: the batch's ground-truth poses and
+        betas (drawn from the synthetic pose prior) are real, the network's outputs generated."""
+        assert self.discriminator is not None and self.disc_optimizer is not None
+        real_pose = axis_angle_to_matrix(batch["pose"].reshape(-1, 24, 3).float())
+        real = self.discriminator(real_pose, batch["betas"].float())
+        fake = self.discriminator(out.pose_rotmat.detach().float(), out.betas.detach().float())
+        loss = lsgan_discriminator_loss(real, fake)
+        self.disc_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.disc_optimizer.step()
+        return float(loss.detach())
+
+    def _stretch_record(self, start_step: int, crops: int, seconds: float) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "start_step": start_step,
+            "end_step": self.step,
+            "crops": crops,
+            "wall_seconds": round(seconds, 1),
+            "started_from": self.started_from,
+            "device": str(self.device) if self.device.type != "cpu" else cpu_name(),
+            "threads": cfg.runtime.threads,
+            "workers": cfg.runtime.workers,
+            "precision": self.precision,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        }
 
     def train(self) -> dict[str, float]:
-        """Train until the schedule ends (or ``max_steps`` more steps); returns the last log line."""
+        """Train until the schedule ends (or ``max_steps`` more steps, or ``max_minutes``); returns
+        the last log line. The stretch this call added is recorded in the checkpoint."""
         cfg = self.config
         total = cfg.total_steps
         end = total if self.max_steps is None else min(total, self.step + self.max_steps)
+        deadline = None if self.max_minutes is None else time.perf_counter() + 60.0 * self.max_minutes
         self.out_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.out_dir / "log.jsonl"
+        if self.rank == 0 and self.started_from == "resume_file":
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps({"event": "resumed_from_file", "file": cfg.runtime.resume_file, "step": self.step,
+                                     "optimizer": "restarted", "warmup_steps": cfg.runtime.resume_warmup_steps}) + "\n")
         stage = cfg.stage_at(self.step)
         self._enter_stage(stage)
         self.module.train()
         last: dict[str, float] = {}
         bar = tqdm(total=end, initial=self.step, desc=cfg.name, disable=not self.show_progress, unit="step")
         t_last, samples = time.perf_counter(), 0
+        start_step, crops, t_start = self.step, 0, time.perf_counter()
+        self.stretches.append(self._stretch_record(start_step, 0, 0.0))
         batches = self._batches()
         while self.step < end:
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
             new_stage = cfg.stage_at(self.step)
             if new_stage != stage:
                 stage = new_stage
@@ -334,39 +463,44 @@ class Trainer:
             batch = {k: v.to(self.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
             for group in self.optimizer.param_groups:
                 group["lr"] = self._lr()
-            loss, terms, feats = compute_losses(self.module, self.body, batch, cfg, self.queue)
+            loss, terms, feats, out = compute_losses(
+                self.module, self.body, batch, cfg, self.queue, self.discriminator, self.precision
+            )
             if not math.isfinite(float(loss.detach())):
                 raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {terms}")
             self.optimizer.zero_grad(set_to_none=True)
+            if self.disc_optimizer is not None:
+                self.disc_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.optim.grad_clip:
                 torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.optim.grad_clip)
             self.optimizer.step()
+            if self.discriminator is not None:
+                terms["discriminator"] = self._discriminator_step(batch, out)
             if feats is not None:
                 self.queue.enqueue_resolutions(feats, batch["index"])
             self.step += 1
-            self.wall_seconds += time.perf_counter() - t0
+            now = time.perf_counter()
+            self.step_end_times.append(now)
+            self.wall_seconds += now - t0
             samples += batch["images"].shape[0]
+            crops += batch["images"].shape[0] * batch["images"].shape[1]
+            self.stretches[-1] = self._stretch_record(start_step, crops, now - t_start)
             bar.update(1)
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", stage=stage)
             if self.rank == 0 and (self.step % cfg.runtime.log_every == 0 or self.step == end):
-                now = time.perf_counter()
                 last = {"step": self.step, "stage": stage, "epoch": self.epoch, "lr": self._lr(),
                         "samples_per_s": samples / max(now - t_last, 1e-9), "wall_seconds": self.wall_seconds, **terms}
                 t_last, samples = now, 0
                 with open(log_path, "a") as fh:
                     fh.write(json.dumps(last) + "\n")
-            if self.rank == 0 and (self.step % cfg.runtime.checkpoint_every == 0 or self.step == end):
+            if self.rank == 0 and self.step % cfg.runtime.checkpoint_every == 0 and self.step != end:
                 self.save()
         bar.close()
+        if self.rank == 0 and self.step > start_step:
+            self.save()
         if self.world > 1:  # each rank records its weights' checksum: DDP keeps them identical
             checksum = float(sum(p.detach().double().sum() for p in self.net.parameters()))
             record = {"rank": self.rank, "world": self.world, "step": self.step, "param_checksum": checksum}
             (self.out_dir / f"rank{self.rank}.json").write_text(json.dumps(record))
         return last
-
-
-def with_steps(config: TrainConfig, steps: list[int]) -> TrainConfig:
-    """A copy of ``config`` with each stage's step count replaced (for short test runs)."""
-    stages = tuple(replace(s, steps=n) for s, n in zip(config.stages, steps))
-    return replace(config, stages=stages)

@@ -54,7 +54,7 @@ def test_losses_switch_off(tiny_config_file: Path) -> None:
     cfg = load_config(tiny_config_file, {"loss": {"self_supervision_weight": 0.0, "contrastive_weight": 0.0}})
     trainer = Trainer(cfg, device="cpu", show_progress=False)
     batch = next(trainer._batches())
-    loss, terms, feats = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
+    loss, terms, feats, _ = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
     assert feats is None and terms["self_supervision"] == 0.0 and terms["contrastive"] == 0.0
     assert torch.isclose(loss, torch.tensor(terms["basic"]))
     loss.backward()
@@ -104,3 +104,79 @@ def test_init_checkpoint_starts_from_another_run_and_resume_ignores_it(tiny_conf
     resumed = Trainer(cfg, device="cpu", resume=True, show_progress=False)  # the run's own weights, not the init
     assert resumed.step == 1 and resumed.initialised_from == info
     assert not all(torch.equal(resumed.net.state_dict()[k], v) for k, v in src.items())
+
+
+def test_pose_prior_trains_a_discriminator_and_checkpoints_it(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file, {"loss": {"pose_prior_weight": 0.05}, "adversarial_prior": {"discriminator": {"pose_hidden": 32}}})
+    trainer = Trainer(cfg, device="cpu", max_steps=2, show_progress=False)
+    assert trainer.discriminator is not None
+    before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    last = trainer.train()
+    assert last["pose_prior"] > 0 and last["discriminator"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters()))
+    ckpt = load_checkpoint(Path(cfg.runtime.out_dir) / "last.pt")
+    assert set(ckpt["discriminator"]) == set(trainer.discriminator.state_dict())
+    resumed = Trainer(cfg, device="cpu", resume=True, show_progress=False)
+    assert resumed.discriminator is not None
+    assert all(torch.equal(a, b) for a, b in zip(resumed.discriminator.state_dict().values(), trainer.discriminator.state_dict().values()))
+
+
+def test_prior_off_has_no_discriminator(tiny_config_file: Path) -> None:
+    trainer = Trainer(load_config(tiny_config_file), device="cpu", show_progress=False)
+    assert trainer.discriminator is None and "discriminator" not in trainer.state()
+
+
+def test_resume_file_continues_a_run_on_a_fresh_machine(tiny_config_file: Path, tmp_path: Path) -> None:
+    from model.train.checkpoint import load_resume_file
+
+    resume_file = tmp_path / "committed" / "resume.pt"
+    cfg = load_config(tiny_config_file, {"runtime": {"resume_file": str(resume_file), "resume_warmup_steps": 4}})
+    first = Trainer(cfg, device="cpu", max_steps=3, show_progress=False)
+    first.train()
+    assert resume_file.is_file()
+    saved = load_resume_file(resume_file)
+    assert saved["format"] == "rscnet-resume/1" and saved["step"] == 3 and "optimizer" not in saved
+    # stage 0 has one active range (K = 1, 2 crops a step), stage 1 two (K = 2, 4 crops)
+    assert [(s["start_step"], s["end_step"], s["crops"]) for s in saved["stretches"]] == [(0, 3, 2 + 2 + 4)]
+    # A fresh machine: the run folder is gone, only the committed file remains.
+    for f in Path(cfg.runtime.out_dir).iterdir():
+        f.unlink()
+    second = Trainer(cfg, device="cpu", resume=True, show_progress=False)
+    assert second.started_from == "resume_file" and second.step == 3 and second.optimizer_restart_step == 3
+    own = first.net.state_dict()
+    for key, value in second.net.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, own[key].half().to(value.dtype), atol=0, rtol=0) or key.endswith("alpha"), key
+    assert torch.equal(second.net.backbone.alpha, first.net.backbone.alpha)  # alpha is stored exactly
+    assert second._lr() == cfg.optim.lr_at(3, cfg.total_steps) / 4  # warm-up restarts: 1/4 of the rate
+    second.train()
+    log = [json.loads(line) for line in (Path(cfg.runtime.out_dir) / "log.jsonl").read_text().splitlines()]
+    assert log[0]["event"] == "resumed_from_file" and log[0]["optimizer"] == "restarted"
+    stretches = load_resume_file(resume_file)["stretches"]
+    assert [(s["start_step"], s["end_step"], s["started_from"]) for s in stretches] == [(0, 3, "new"), (3, 4, "resume_file")]
+
+
+def test_max_minutes_stops_and_checkpoints(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file)
+    trainer = Trainer(cfg, device="cpu", show_progress=False, max_minutes=0.0)
+    trainer.train()
+    assert trainer.step == 0 and not (Path(cfg.runtime.out_dir) / "last.pt").exists()
+    trainer.max_minutes = 10.0
+    trainer.max_steps = 1
+    trainer.train()
+    assert load_checkpoint(Path(cfg.runtime.out_dir) / "last.pt")["step"] == 1
+
+
+def test_packed_export_is_lossless_fp16(tiny_config_file: Path, tmp_path: Path) -> None:
+    from model.train.checkpoint import export_served
+
+    cfg = load_config(tiny_config_file)
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    trainer.train()
+    full = load_checkpoint(Path(cfg.runtime.out_dir) / "last.pt")
+    served = export_served(full, tmp_path / "packed.pt", packed=True)
+    assert "model" not in torch.load(served, weights_only=True)
+    loaded = load_checkpoint(served)
+    for key, value in full["model"].items():
+        expect = value if key.endswith("alpha") or not value.is_floating_point() else value.half()
+        assert torch.equal(loaded["model"][key], expect), key
