@@ -86,10 +86,10 @@ def _means(errors: Errors) -> dict[int, dict[str, float]]:
     return {r: {m: float(v.mean()) for m, v in e.items()} for r, e in errors.items()}
 
 
-def _table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int], metric: str) -> str:
+def _table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int], metric: str, digits: int = 1) -> str:
     lines = ["| model | " + " | ".join(f"{r} px" for r in resolutions) + " |", "|---|" + "---|" * len(resolutions)]
     for name, res in results.items():
-        lines.append(f"| {name} | " + " | ".join(f"{res[r][metric]:.1f}" for r in resolutions) + " |")
+        lines.append(f"| {name} | " + " | ".join(f"{res[r][metric]:.{digits}f}" for r in resolutions) + " |")
     return "\n".join(lines)
 
 
@@ -113,6 +113,9 @@ def run_checks(
         md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"{samples} people, seed {config.seed}, bicubic down to each size.", ""]
         for metric, title in (("pa_mpjpe", "PA-MPJPE (mm)"), ("mpjpe", "MPJPE (mm)")):
             md += [f"**{title}**, LSP-14", "", _table(results, resolutions, metric), ""]
+        if all("betas_mae" in res[r] for res in results.values() for r in resolutions):
+            md += ["**Betas**: mean absolute error of the 10 shape coefficients (the mean answer predicts zeros)", "",
+                   _table(results, resolutions, "betas_mae", digits=3), ""]
         if check in ("own", "poses"):
             for res in sorted({max(resolutions), 32} & set(resolutions), reverse=True):
                 md += [f"PA-MPJPE (mm) per pose family at {res} px:", "", family_table(errors, data["family"], res), ""]

@@ -37,19 +37,21 @@ DEFAULT_RESOLUTIONS = (224, 176, 96, 52, 32, 24)
 
 
 def render_test_set(samples: int, batch: int = 16, seed: int = TEST_SEED, config: SyntheticConfig | None = None) -> dict[str, torch.Tensor]:
-    """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)`` and ``family (N,)``.
+    """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``betas (N, 10)``
+    and ``family (N,)``.
 
     ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like.
     """
     config = config or SyntheticConfig(crop_size=TEST_CROP, seed=seed)
     people = SyntheticPeople(config)
-    images, joints, family = [], [], []
+    images, joints, family, betas = [], [], [], []
     for start in tqdm(range(0, samples, batch), desc="rendering test set", unit="batch"):
         out = people.generate(list(range(start, min(start + batch, samples))))
         images.append(out["image"].cpu())
         joints.append(out["joints3d_lsp14"].cpu())
         family.append(out["family"].cpu())
-    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "family": torch.cat(family)}
+        betas.append(out["betas"].cpu())
+    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "family": torch.cat(family), "betas": torch.cat(betas)}
 
 
 def generator_fingerprint(config: SyntheticConfig) -> str:
@@ -69,7 +71,7 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
     fingerprint = generator_fingerprint(config)
     if cache is not None and cache.is_file():
         data = torch.load(cache, weights_only=True)
-        if data["images"].shape[0] == samples and data.get("fingerprint") == fingerprint:
+        if data["images"].shape[0] == samples and data.get("fingerprint") == fingerprint and "betas" in data:
             return {k: v for k, v in data.items() if k != "fingerprint"}
     data = render_test_set(samples, config=config)
     if cache is not None:
@@ -80,12 +82,16 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
 
 @torch.inference_mode()
 def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, torch.Tensor]]:
-    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,)}}`` in mm, one value per test person."""
+    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,)[, "betas_mae": (N,)]}}``, one value per test person.
+
+    MPJPE and PA-MPJPE in mm; ``betas_mae`` (when the set has ground-truth ``betas``) is the mean
+    absolute error over the shape coefficients (the mean-parameters answer predicts zeros).
+    """
     results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
     s = predictor.input_size
     for res in resolutions:
-        errs, pa_errs = [], []
+        errs, pa_errs, beta_errs = [], [], []
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
@@ -97,7 +103,12 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))
             pa_errs.append(pa_mpjpe(pred, gt))
+            if "betas" in data:
+                gt_betas = data["betas"][start : start + batch].float()
+                beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs().mean(dim=1))
         results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs)}
+        if beta_errs:
+            results[res]["betas_mae"] = torch.cat(beta_errs)
     return results
 
 

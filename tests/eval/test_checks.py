@@ -59,7 +59,11 @@ def test_cli_scores_checkpoint_and_mean_on_each_check(tmp_path: Path, monkeypatc
         res = payload["checks"][check]["results"]
         assert set(res) == {"a", checks.MEAN_ROW}
         assert res["a"]["32"]["pa_mpjpe"] > 0 and res[checks.MEAN_ROW]["224"]["pa_mpjpe"] == pytest.approx(res[checks.MEAN_ROW]["32"]["pa_mpjpe"], rel=0.05)
+        # the mean answer predicts zero betas: its error is the mean |beta| of the set
+        zero_mae = float(sets[checks.check_config(check).seed]["betas"].abs().mean())
+        assert res[checks.MEAN_ROW]["32"]["betas_mae"] == pytest.approx(zero_mae, rel=1e-4)
     md = (out / "CHECKS.md").read_text()
     assert "held-out poses" in md and "per pose family" in md and "| mean-params (no network) |" in md
+    assert "**Betas**" in md
     held = sets[checks.HELD_OUT_POSE_SEED]["family"]
     assert {FAMILIES[k] for k in held.tolist()} <= set(HELD_OUT_FAMILIES)
