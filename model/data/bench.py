@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from model.data.dataset import ResolutionConfig, SyntheticDataset
 from model.data.degrade import DegradeConfig
-from model.data.resolution import ResolutionRanges
+from model.geometry.resolution import ResolutionRanges
 from model.data.synthetic import SyntheticConfig
 
 

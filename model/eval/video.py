@@ -28,9 +28,15 @@ from torch import Tensor
 
 from model.body.joint_names import HIPS, LSP14_NAMES
 from model.data.degrade import DegradeConfig
-from model.eval.metrics import acceleration, acceleration_error, mpjpe, pa_mpjpe, pelvis_center
+from model.data.video_features import build_feature_cache
+from model.eval.metrics import (
+    acceleration,
+    acceleration_error,
+    mpjpe,
+    pa_mpjpe,
+    pelvis_center,
+)
 from model.inference.sequence import SequencePredictor
-from model.train.video import build_feature_cache
 
 __all__ = ["VIDEO_TEST_SEED", "evaluate_video", "main"]
 

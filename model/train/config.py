@@ -23,7 +23,7 @@ from model.data.degrade import DegradeConfig
 from model.data.framing import FramingConfig
 from model.data.poses import PosePriorConfig
 from model.data.synthetic import SyntheticConfig
-from model.data.resolution import ResolutionRanges
+from model.geometry.resolution import ResolutionRanges
 from model.losses.config import TotalLossConfig
 from model.nets.config import NetConfig
 from model.nets.pose_discriminator import PoseDiscriminatorConfig
@@ -89,7 +89,7 @@ class ResolutionTrainConfig:
     """Resolution ranges and degradation used in training.
 
     Attributes:
-        bounds: range bounds (:class:`~model.data.resolution.ResolutionRanges`).
+        bounds: range bounds (:class:`~model.geometry.resolution.ResolutionRanges`).
         per_sample: K, resolutions of each training image (>= 2 for the SS and contrastive losses).
         degrade: degradation mode and parameters.
     """
@@ -152,7 +152,7 @@ class RuntimeConfig:
         seed: seed of initialisation, shuffling and augmentation.
         out_dir: run folder (checkpoints, ``log.jsonl``).
         resume_file: the run's small committed resume file (fp16 weights, no optimiser state; see
-            :func:`model.train.checkpoint.save_resume_file`), written beside ``last.pt`` at every
+            :func:`model.nets.checkpoint.save_resume_file`), written beside ``last.pt`` at every
             checkpoint; ``--resume`` continues from it when ``<out_dir>/last.pt`` is absent (a fresh
             machine). ``None``: not written.
         resume_warmup_steps: linear learning-rate warm-up after resuming from ``resume_file``

@@ -1,6 +1,6 @@
 """Train the re-identification network ``f_Re`` (``python -m model.train --config configs/texture/reid.yaml``).
 
-Data: the pre-rendered identity sets of :mod:`model.train.identity_data` (``<data.dir>/train.pt``,
+Data: the pre-rendered identity sets of :mod:`model.data.identity` (``<data.dir>/train.pt``,
 ``test.pt``). Every step draws ``identities_per_batch`` training identities and
 ``views_per_identity`` looks at each (P x K batches for the batch-hard triplet loss); a look is
 degraded to a random low resolution with probability ``low_res_prob`` (bicubic down to a size in
@@ -8,7 +8,7 @@ degraded to a random low resolution with probability ``low_res_prob`` (bicubic d
 ignore pose, viewpoint, background, lighting *and* resolution. Loss: label-smoothed identity
 cross-entropy + batch-hard triplet (:mod:`model.losses.reid`).
 
-Evaluation on the held-out identities: rank-1 / mAP (:mod:`model.eval.reid`) on the clean looks
+Evaluation on the held-out identities: rank-1 / mAP (:func:`model.losses.reid.evaluate_reid`) on the clean looks
 and with every look degraded to ``eval_low_res`` pixels.
 
 Writes ``<out_dir>/last.pt`` (resumable; also what the texture trainer loads, frozen),
@@ -29,23 +29,21 @@ from torch import Tensor
 from tqdm import tqdm
 
 from model.data.degrade import bicubic_down_up
-from model.eval.reid import retrieval_metrics
-from model.losses.reid import ReIDLossConfig, reid_loss
+from model.data.identity import load_identity_set
+from model.losses.reid import ReIDLossConfig, evaluate_reid, reid_loss
+from model.nets.checkpoint import REID_FORMAT, export_served, load_checkpoint
 from model.nets.reid import ReIDConfig, ReIDNet
-from model.train.checkpoint import export_served
+from model.runtime import autocast, resolve_device, resolve_precision
 from model.train.config import load_kind_config, to_plain
-from model.train.identity_data import IdentitySet, load_identity_set
 from model.train.schedule import lr_factor
 
-__all__ = ["REID_FORMAT", "ReIDTrainConfig", "evaluate_reid", "export_reid_checkpoint", "load_reid", "train_from_args", "train_reid"]
+__all__ = ["ReIDTrainConfig", "export_reid_checkpoint", "precision_of", "train_from_args", "train_reid"]
 
-#: ``format`` entry of ReID checkpoints.
-REID_FORMAT = "rscnet-reid/1"
 
 
 @dataclass(frozen=True)
 class IdentityDataConfig:
-    """Attributes: dir: folder with ``train.pt`` / ``test.pt`` of :mod:`model.train.identity_data`."""
+    """Attributes: dir: folder with ``train.pt`` / ``test.pt`` of :mod:`model.data.identity`."""
 
     dir: str = "data/texture"
 
@@ -119,25 +117,9 @@ def load_reid_config(path: str | Path, runtime: dict[str, Any] | None = None) ->
     return load_kind_config(ReIDTrainConfig, path, "reid", {"runtime": runtime} if runtime else None)
 
 
-def resolve_device(device: str | None) -> torch.device:
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
-def bf16_enabled(device: torch.device, wanted: bool) -> bool:
-    """bf16 autocast when wanted and the device computes bf16 natively (CUDA, AVX-512 BF16 / AMX CPUs)."""
-    if not wanted:
-        return False
-    if device.type == "cuda":
-        return True
-    # lazy: avoids importing the service-side API eagerly
-    from model.runtime import cpu_supports_bf16
-
-    return cpu_supports_bf16()
-
-
-def autocast(device: torch.device, enabled: bool) -> torch.autocast:
-    """bf16 autocast on ``device`` (a no-op context when disabled)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+def precision_of(device: torch.device, bf16: bool) -> str:
+    """The autocast precision of ``runtime.bf16``: ``auto`` (bf16 where native) when wanted, else fp32."""
+    return resolve_precision("auto" if bf16 else "fp32", device)
 
 
 def random_low_res(images: Tensor, prob: float, size_range: tuple[int, int], generator: torch.Generator) -> Tensor:
@@ -158,40 +140,6 @@ def _pk_batch(labels: Tensor, p: int, k: int, generator: torch.Generator) -> Ten
         idx = torch.nonzero(labels == c).squeeze(1)
         out.append(idx[torch.randperm(len(idx), generator=generator)[:k]])
     return torch.cat(out)
-
-
-@torch.no_grad()
-def embed(net: ReIDNet, images_u8: Tensor, device: torch.device, bf16: bool, low_res: int | None = None, batch_size: int = 64) -> Tensor:
-    """Embeddings ``(N, D)`` of uint8 images ``(N, 3, S, S)`` (optionally degraded to ``low_res`` first)."""
-    net.eval()
-    out = []
-    for start in range(0, images_u8.shape[0], batch_size):
-        x = images_u8[start : start + batch_size].float().div(255.0)
-        if low_res is not None:
-            x = bicubic_down_up(x, low_res, x.shape[-1])
-        with autocast(device, bf16):
-            out.append(net(x.to(device)).embedding.float().cpu())
-    return torch.cat(out)
-
-
-def evaluate_reid(net: ReIDNet, test: IdentitySet, device: torch.device, bf16: bool, low_res: int) -> dict[str, Any]:
-    """Rank-1 / mAP on the held-out identities, clean and degraded to ``low_res`` pixels."""
-    clean = retrieval_metrics(embed(net, test.images, device, bf16), test.identity)
-    low = retrieval_metrics(embed(net, test.images, device, bf16, low_res=low_res), test.identity)
-    return {"clean": clean.to_dict(), f"low_res_{low_res}px": low.to_dict(), "identities": int(test.texture_ids.numel()), "images": len(test)}
-
-
-def load_reid(path: str | Path, device: str | torch.device = "cpu") -> tuple[ReIDNet, dict[str, Any]]:
-    """A trained ReID network (eval mode, frozen) and its checkpoint dict; strict loading."""
-    ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != REID_FORMAT:
-        raise ValueError(f"{path} is not a ReID checkpoint (format {REID_FORMAT!r})")
-    net = ReIDNet(ReIDConfig.from_dict(ckpt["net_config"]))
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}, strict=True)
-    net.eval().to(device)
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net, ckpt
 
 
 def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> dict[str, Any]:
@@ -220,7 +168,7 @@ def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool 
         step, elapsed = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
     o = config.optim
     target = o.steps if max_steps is None else min(o.steps, step + max_steps)
-    bf16 = bf16_enabled(dev, rt.bf16)
+    precision = precision_of(dev, rt.bf16)
 
     def save() -> None:
         state = {
@@ -245,7 +193,7 @@ def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool 
         x = random_low_res(x, o.low_res_prob, o.low_res_range, gen)
         flip = torch.rand(len(idx), generator=gen) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        with autocast(dev, bf16):
+        with autocast(precision, dev):
             out = net(x.to(dev).contiguous(memory_format=torch.channels_last))
         losses = reid_loss(out.embedding.float(), out.logits.float(), labels[idx].to(dev), config.loss)
         opt.zero_grad(set_to_none=True)
@@ -264,7 +212,7 @@ def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool 
     bar.close()
     save()
     log.close()
-    metrics = evaluate_reid(net, test, dev, bf16, o.eval_low_res)
+    metrics = evaluate_reid(net, test, dev, precision, o.eval_low_res)
     metrics.update({"step": step, "train_seconds": round(elapsed, 1)})
     (out_dir / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return {**entry, "eval": metrics}
@@ -272,9 +220,7 @@ def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool 
 
 def export_reid_checkpoint(src: str | Path, dst: str | Path) -> Path:
     """A frozen-use copy of a ReID ``last.pt``: no optimiser / generator state, fp16 weights."""
-    ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
-    if ckpt.get("format") != REID_FORMAT:
-        raise ValueError(f"{src} is not a ReID checkpoint")
+    ckpt = load_checkpoint(src, expected_format=REID_FORMAT, what="ReID checkpoint")
     return export_served(ckpt, dst, drop=("optimizer", "generator"))
 
 

@@ -1,7 +1,7 @@
 """Train TexGlo (``python -m model.train --config configs/texture/glo_s.yaml``), RSC-Net Section 3.6.
 
 For a high-resolution training image ``x_H`` (pre-rendered identity set,
-:mod:`model.train.identity_data`) and its low-resolution version ``x_L`` (bicubic down to a random
+:mod:`model.data.identity`) and its low-resolution version ``x_L`` (bicubic down to a random
 size in ``optim.low_res_range`` and back up, as the paper), the mesh ``M(x_H)`` and camera
 ``delta(x_H)`` come from the geometry cache (``geometry: predictor``: the RSC-Net Predictor run on
 ``x_H``; ``ground_truth``: the rendering parameters). The predicted UV map ``T(x_L)`` is rendered on
@@ -30,36 +30,34 @@ from tqdm import tqdm
 
 from model.body import BodyModel, load_body_model
 from model.data.degrade import bicubic_down_up
-from model.data.lighting import sample_lights
-from model.inference.texture import TEXTURE_FORMAT
-from model.losses.texture import TextureLossConfig, reid_feature_distance
-from model.nets.reid import ReIDNet
-from model.nets.texture import TexGlo, TexGloConfig
-from model.render import Lights, MeshRenderer, PerspectiveCameras
-from model.train.checkpoint import body_model_entry, export_served
-from model.train.config import load_kind_config, to_plain
-from model.train.identity_data import (
+from model.data.identity import (
     GEOMETRY_SOURCES,
+    GeometryBatch,
     IdentitySet,
     load_geometry,
     load_identity_set,
+    mean_lights,
+    render_texture,
 )
-from model.train.reid import (
-    IdentityDataConfig,
-    TexRuntimeConfig,
-    autocast,
-    bf16_enabled,
+from model.losses.texture import TextureLossConfig, reid_feature_distance
+from model.nets.checkpoint import (
+    TEXTURE_FORMAT,
+    body_model_entry,
+    export_served,
+    load_checkpoint,
     load_reid,
-    resolve_device,
 )
+from model.nets.reid import ReIDNet
+from model.nets.texture import TexGlo, TexGloConfig
+from model.render import Lights, MeshRenderer, PerspectiveCameras
+from model.runtime import autocast, resolve_device
+from model.train.config import load_kind_config, to_plain
+from model.train.reid import IdentityDataConfig, TexRuntimeConfig, precision_of
 from model.train.schedule import lr_factor
 
 __all__ = [
-    "TEXTURE_FORMAT",
     "TextureTrainConfig",
     "export_texture_checkpoint",
-    "mean_lights",
-    "render_texture",
     "train_from_args",
     "train_texture",
 ]
@@ -118,46 +116,6 @@ def load_texture_config(path: str | Path, runtime: dict[str, Any] | None = None)
     return load_kind_config(TextureTrainConfig, path, "texture", {"runtime": runtime} if runtime else None)
 
 
-def mean_lights(batch_size: int = 1, samples: int = 4096) -> Lights:
-    """The mean of :func:`model.data.lighting.sample_lights` (fixed seed), repeated ``batch_size`` times."""
-    lights = sample_lights(samples, torch.Generator().manual_seed(0))
-    direction = torch.nn.functional.normalize(lights.direction.mean(0, keepdim=True), dim=1)
-    return Lights(
-        ambient=lights.ambient.mean(0, keepdim=True).expand(batch_size, -1).clone(),
-        diffuse=lights.diffuse.mean(0, keepdim=True).expand(batch_size, -1).clone(),
-        direction=direction.expand(batch_size, -1).clone(),
-    )
-
-
-class GeometryBatch:
-    """Posed meshes and cameras for indices of a split from a geometry cache (see :mod:`model.train.identity_data`)."""
-
-    def __init__(self, geometry: dict[str, Any], body: BodyModel, image_size: int) -> None:
-        self.geometry = geometry
-        self.body = body
-        self.image_size = int(image_size)
-
-    @torch.no_grad()
-    def __call__(self, idx: Tensor, device: torch.device) -> tuple[Tensor, PerspectiveCameras]:
-        """``(B, V, 3)`` camera-frame vertices and the ``B`` cameras of ``x_H``."""
-        g = self.geometry
-        out = self.body(g["betas"][idx].to(device), g["pose"][idx].to(device))
-        verts = out.vertices + g["translation"][idx].to(device)[:, None]
-        focal = g["focal"][idx].to(device).float()
-        cams = PerspectiveCameras(
-            focal=focal[:, None].expand(-1, 2).contiguous(),
-            principal=g["principal"][idx].to(device).float(),
-            image_size=(self.image_size, self.image_size),
-        )
-        return verts, cams
-
-
-def render_texture(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams: PerspectiveCameras, texture: Tensor, lights: Lights, background: Tensor) -> Tensor:
-    """``R(M, delta, T)`` composited over ``background``: ``(B, 3, S, S)`` (differentiable in ``texture``)."""
-    out = renderer.render(verts, body.faces, cams, texture=texture.float(), face_uvs=body.face_uvs, lights=lights, background=background)
-    return out.image.clamp(0.0, 1.0)
-
-
 def make_low_res(x_h: Tensor, size_range: tuple[int, int], generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """``x_L``: each ``(B, 3, S, S)`` image bicubic down to a random size in ``size_range`` and back up; and the sizes."""
     sizes = torch.randint(size_range[0], size_range[1] + 1, (x_h.shape[0],), generator=generator)
@@ -166,13 +124,13 @@ def make_low_res(x_h: Tensor, size_range: tuple[int, int], generator: torch.Gene
 
 def texture_step_loss(
     net: TexGlo, reid: ReIDNet, renderer: MeshRenderer, body: BodyModel, x_h: Tensor, x_l: Tensor,
-    verts: Tensor, cams: PerspectiveCameras, lights: Lights, loss_cfg: TextureLossConfig, dev: torch.device, bf16: bool,
+    verts: Tensor, cams: PerspectiveCameras, lights: Lights, loss_cfg: TextureLossConfig, dev: torch.device, precision: str,
 ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
     """``(loss (B,), predicted UV (B, 3, U, U), render (B, 3, S, S))`` for one batch."""
-    with autocast(dev, bf16):
+    with autocast(precision, dev):
         tex = net(x_l.contiguous(memory_format=torch.channels_last))
     render = render_texture(renderer, body, verts, cams, tex.float(), lights.to(dev).expand(x_h.shape[0]), x_h)
-    with autocast(dev, bf16):
+    with autocast(precision, dev):
         with torch.no_grad():
             target = reid(x_h)
         pred = reid(render)
@@ -212,7 +170,7 @@ def train_texture(config: TextureTrainConfig, device: str | None = None, resume:
         gen.set_state(ckpt["generator"])
         step, elapsed = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
     target = o.steps if max_steps is None else min(o.steps, step + max_steps)
-    bf16 = bf16_enabled(dev, rt.bf16)
+    precision = precision_of(dev, rt.bf16)
 
     def save() -> None:
         state = {
@@ -242,7 +200,7 @@ def train_texture(config: TextureTrainConfig, device: str | None = None, resume:
         x_h = train.images[idx].float().div(255.0).to(dev)
         x_l, _ = make_low_res(x_h, o.low_res_range, gen)
         verts, cams = geo(idx, dev)
-        loss, _, _ = texture_step_loss(net, reid, renderer, body, x_h, x_l, verts, cams, lights, config.loss, dev, bf16)
+        loss, _, _ = texture_step_loss(net, reid, renderer, body, x_h, x_l, verts, cams, lights, config.loss, dev, precision)
         loss = loss.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -265,9 +223,7 @@ def train_texture(config: TextureTrainConfig, device: str | None = None, resume:
 
 def export_texture_checkpoint(src: str | Path, dst: str | Path, fp16: bool = True) -> Path:
     """Write the served checkpoint: ``src`` (a ``last.pt``) without optimiser/generator state, weights in fp16."""
-    ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
-    if ckpt.get("format") != TEXTURE_FORMAT:
-        raise ValueError(f"{src} is not a TexGlo checkpoint")
+    ckpt = load_checkpoint(src, expected_format=TEXTURE_FORMAT, what="texture checkpoint")
     return export_served(ckpt, dst, half=fp16, drop=("optimizer", "generator"))
 
 

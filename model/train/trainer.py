@@ -56,7 +56,7 @@ from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_l
 from model.nets import RSCNet
 from model.nets.pose_discriminator import PoseDiscriminator
 from model.runtime import autocast, cpu_name, resolve_precision
-from model.train.checkpoint import body_model_entry, load_checkpoint, load_resume_file, save_checkpoint, save_resume_file
+from model.nets.checkpoint import body_model_entry, load_checkpoint, load_resume_file, save_checkpoint, save_resume_file
 from model.train.config import TrainConfig
 
 #: 3D joints supervised: LSP-14 (the evaluation layout) then the 24 SMPL joints.

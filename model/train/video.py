@@ -24,8 +24,10 @@
 The temporal module's regressor starts as a copy of the single-frame regressor and its residual
 projection at zero, so step 0 is exactly the single-frame model.
 
-The frozen single-frame network is used through :class:`model.inference.Predictor` (the service's
-own preprocessing and precision), so the features seen in training are those seen when serving.
+The frozen single-frame network is loaded through :mod:`model.nets.checkpoint` and run by
+:class:`model.nets.frozen.FrozenBackbone` (the predictor's precision and memory layout), so the
+features seen in training are those seen when serving; :mod:`model.data.video_features` builds the
+feature cache.
 """
 
 from __future__ import annotations
@@ -45,45 +47,45 @@ from tqdm import tqdm
 
 from model.body import BodyModel, load_body_model
 from model.body.joint_names import HIPS
-from model.data.degrade import DegradeConfig, degrade
+from model.data.degrade import DegradeConfig
 from model.data.motion import MotionConfig, sample_clip
-from model.data.sequences import SequenceConfig, render_sequence
-from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
+from model.data.synthetic import generator_for
+from model.data.video_features import GT_KEYS, build_feature_cache
 from model.geometry.camera import (
     focal_for_size,
     perspective_projection,
     weak_perspective_to_translation,
 )
 from model.geometry.rotations import axis_angle_to_matrix
-from model.inference import Predictor
 from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
+from model.nets.checkpoint import (
+    VIDEO_FORMAT,
+    body_model_entry,
+    load_checkpoint,
+    load_rscnet,
+    save_checkpoint,
+)
+from model.nets.frozen import FrozenBackbone
 from model.nets.motion_discriminator import (
     MotionDiscriminator,
     MotionDiscriminatorConfig,
 )
 from model.nets.temporal import TemporalConfig, TemporalRegressor
-from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
+from model.runtime import resolve_device
 from model.train.config import load_kind_config, to_plain
 from model.train.schedule import lr_factor
 
 __all__ = [
-    "VIDEO_FORMAT",
     "VideoTrainConfig",
     "VideoTrainer",
-    "build_feature_cache",
     "load_video_config",
     "real_motion_bank",
     "train_from_args",
 ]
 
-#: ``format`` of video-model checkpoints.
-VIDEO_FORMAT = "rscnet-video/1"
-VIDEO_REQUIRED = ("format", "model", "temporal_config", "body_model", "backbone")
 #: Floor of the weak-perspective scale in the 2D loss (people filling the crop have s ~ 0.8-1).
 MIN_CAMERA_SCALE = 0.05
-#: Ground-truth keys kept in a feature cache, per frame.
-GT_KEYS = ("pose", "joints3d_lsp14", "joints3d_smpl24", "keypoints2d_smpl24")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class VideoDataConfig:
         resolution_range: ``(low, high)`` person-crop sizes in pixels, drawn per clip and degradation.
         degradations_per_clip: independent degradations of each rendered clip.
         degrade: degradation settings (``realistic`` by default).
-        box_jitter: per-frame tracker noise of the crop boxes (see :class:`SequenceConfig`).
+        box_jitter: per-frame tracker noise of the crop boxes (see :class:`model.data.sequences.SequenceConfig`).
         cache: feature cache file.
         real_motion_clips: clips of "real" motion for the discriminator.
         real_motion_seed: their seed.
@@ -203,66 +205,9 @@ def load_video_config(path: str | Path, overrides: dict[str, Any] | None = None)
 
 
 # --------------------------------------------------------------------------- data
-def clip_sequence_config(length: int, crop_size: int, box_jitter: float) -> SequenceConfig:
-    return SequenceConfig(length=length, crop_size=crop_size, box_jitter=box_jitter)
-
-
-@torch.inference_mode()
-def build_feature_cache(
-    predictor: Predictor,
-    people_seed: int,
-    clips: int,
-    offset: int,
-    clip_length: int,
-    sizes: Tensor,
-    degrade_config: DegradeConfig,
-    box_jitter: float = 0.0,
-    progress: bool = True,
-    desc: str = "video features",
-) -> dict[str, Tensor]:
-    """Render clips, degrade them and extract the frozen network's features.
-
-    Args:
-        predictor: the frozen single-frame model (its input size is the render size).
-        people_seed: :class:`SyntheticConfig` seed of the identities and scenes.
-        clips: number of clips; clip ``i`` is sequence ``offset + i``.
-        clip_length: frames per clip.
-        sizes: ``(clips, K)`` crop sizes in pixels: clip ``i`` degraded to each ``sizes[i, k]``.
-        degrade_config: degradation settings; draws are seeded per clip and degradation.
-        box_jitter: tracker noise of the crop boxes.
-
-    Returns:
-        ``phi (N, K, T, C)`` float16, ``sizes`` / ``range_index (N, K)``, ``betas (N, 10)`` and the
-        per-frame ground truth ``pose (N, T, 24, 3)``, ``joints3d_* (N, T, J, 3)`` (camera frame,
-        metres), ``keypoints2d_* (N, T, J, 3)`` in network-input pixels.
-    """
-    s = predictor.input_size
-    people = SyntheticPeople(SyntheticConfig(crop_size=s, seed=people_seed))
-    seq_cfg = clip_sequence_config(clip_length, s, box_jitter)
-    k = sizes.shape[1]
-    out: dict[str, list[Tensor]] = {key: [] for key in ("phi", "betas", *GT_KEYS)}
-    for i in tqdm(range(clips), desc=desc, unit="clip", disable=not progress):
-        clip = render_sequence(people, offset + i, seq_cfg)
-        images = clip["image"].cpu()
-        phis = []
-        for j in range(k):
-            size = int(sizes[i, j])
-            low = degrade(images, size, s, degrade_config, generator_for(people_seed, "video-degrade", offset + i, j), share_draws=True)
-            row = predictor.ranges.index(size)
-            phis.append(predictor.predict_tensor(low, [row] * low.shape[0]).phi.to("cpu", torch.float16))
-        out["phi"].append(torch.stack(phis))
-        out["betas"].append(clip["betas"][0].cpu())
-        for key in GT_KEYS:
-            out[key].append(clip[key].cpu().float())
-    data = {key: torch.stack(v) for key, v in out.items()}
-    data["sizes"] = sizes.to(torch.int64)
-    data["range_index"] = torch.tensor([[predictor.ranges.index(int(x)) for x in row] for row in sizes.tolist()], dtype=torch.int64)
-    return data
-
-
-def cache_key(predictor: Predictor, config: VideoDataConfig) -> str:
+def cache_key(backbone: FrozenBackbone, config: VideoDataConfig) -> str:
     """Identifies what a feature cache was built from (backbone weights + data settings)."""
-    text = json.dumps({"backbone": predictor.checkpoint_id, "data": to_plain(config)}, sort_keys=True)
+    text = json.dumps({"backbone": backbone.checkpoint_id, "data": to_plain(config)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -273,15 +218,15 @@ def training_sizes(config: VideoDataConfig) -> Tensor:
     return torch.randint(lo, hi + 1, (config.clips, config.degradations_per_clip), generator=g)
 
 
-def load_or_build_cache(predictor: Predictor, config: VideoDataConfig, progress: bool = True) -> dict[str, Tensor]:
+def load_or_build_cache(backbone: FrozenBackbone, config: VideoDataConfig, progress: bool = True) -> dict[str, Tensor]:
     path = Path(config.cache)
-    key = cache_key(predictor, config)
+    key = cache_key(backbone, config)
     if path.is_file():
         data = torch.load(path, map_location="cpu", weights_only=True)
         if data.get("key") == key:
             return data
     data = build_feature_cache(
-        predictor, config.seed, config.clips, config.offset, config.clip_length, training_sizes(config),
+        backbone, config.seed, config.clips, config.offset, config.clip_length, training_sizes(config),
         config.degrade, config.box_jitter, progress, desc="video training features",
     )
     data["key"] = key
@@ -301,7 +246,7 @@ def real_motion_bank(clips: int, length: int, seed: int, fps: float = 25.0) -> T
 def frame_targets(batch: dict[str, Tensor]) -> BasicTarget:
     """Per-frame :class:`BasicTarget` of a ``(B, T, ...)`` window, flattened to ``B*T`` samples."""
     n = batch["pose"].shape[0] * batch["pose"].shape[1]
-    flat = lambda key: batch[key].reshape(n, *batch[key].shape[2:])  # noqa: E731
+    flat = lambda key: batch[key].reshape(n, *batch[key].shape[2:])
     ones = torch.ones(n, device=batch["pose"].device)
     return BasicTarget(
         pose=flat("pose"),
@@ -347,12 +292,12 @@ class VideoTrainer:
         self.config = config
         torch.set_num_threads(config.runtime.threads)
         torch.manual_seed(config.runtime.seed)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = resolve_device(device)
         self.show_progress = show_progress
         self.max_steps = max_steps
         self.out_dir = Path(config.runtime.out_dir)
         self.body: BodyModel = load_body_model().to(self.device)
-        self.backbone = Predictor.from_checkpoint(config.backbone_checkpoint, device=self.device, body=self.body)
+        self.backbone = FrozenBackbone(load_rscnet(config.backbone_checkpoint, self.body), device=self.device)
         # The regressor is a copy of the backbone's, so its sizes (and phi's width) come from there.
         net_cfg = self.backbone.net.config
         self.temporal_config = replace(
@@ -402,7 +347,7 @@ class VideoTrainer:
         }
 
     def _restore(self, path: Path) -> None:
-        ckpt = load_checkpoint(path, map_location=self.device, expected_format=VIDEO_FORMAT, required=VIDEO_REQUIRED)
+        ckpt = load_checkpoint(path, map_location=self.device, expected_format=VIDEO_FORMAT)
         if ckpt["body_model"]["sha256"] != self.body.info.sha256:
             raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
         if ckpt["backbone"]["checkpoint_id"] != self.backbone.checkpoint_id:
