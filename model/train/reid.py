@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from model.data.degrade import bicubic_down_up
 from model.data.identity import load_identity_set
@@ -35,9 +33,10 @@ from model.nets.checkpoint import REID_FORMAT, export_served, load_checkpoint
 from model.nets.reid import ReIDConfig, ReIDNet
 from model.runtime import autocast, resolve_device, resolve_precision
 from model.train.config import load_kind_config, to_plain
+from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 from model.train.schedule import lr_factor
 
-__all__ = ["ReIDTrainConfig", "export_reid_checkpoint", "precision_of", "train_from_args", "train_reid"]
+__all__ = ["ReIDTrainConfig", "ReIDTrainer", "export_reid_checkpoint", "precision_of", "train_from_args", "train_reid"]
 
 
 
@@ -142,79 +141,81 @@ def _pk_batch(labels: Tensor, p: int, k: int, generator: torch.Generator) -> Ten
     return torch.cat(out)
 
 
-def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> dict[str, Any]:
-    """Train (or resume) and evaluate; returns the last log entry plus the evaluation."""
-    rt = config.runtime
-    torch.set_num_threads(rt.threads)
-    dev = resolve_device(device)
-    out_dir = Path(rt.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data_dir = Path(config.data.dir)
-    train = load_identity_set(data_dir / "train.pt")
-    test = load_identity_set(data_dir / "test.pt")
-    labels = train.labels()
-    net_cfg = ReIDConfig(num_classes=int(labels.max()) + 1, **{k: getattr(config.net, k) for k in ("input_size", "widths", "blocks", "embed_dim")})
-    torch.manual_seed(rt.seed)
-    net = ReIDNet(net_cfg).to(dev).to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
-    gen = torch.Generator().manual_seed(rt.seed)
-    step, elapsed = 0, 0.0
-    last_path = out_dir / "last.pt"
-    if resume and last_path.is_file():
-        ckpt = torch.load(last_path, map_location="cpu", weights_only=True)
-        net.load_state_dict(ckpt["model"], strict=True)
-        opt.load_state_dict(ckpt["optimizer"])
-        gen.set_state(ckpt["generator"])
-        step, elapsed = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
-    o = config.optim
-    target = o.steps if max_steps is None else min(o.steps, step + max_steps)
-    precision = precision_of(dev, rt.bf16)
+class ReIDTrainer(TrainLoop):
+    """The ReID network on the identity sets (see the module docstring), run by :class:`TrainLoop`."""
 
-    def save() -> None:
-        state = {
-            "format": REID_FORMAT, "kind": "reid", "model": net.state_dict(), "optimizer": opt.state_dict(),
-            "generator": gen.get_state(), "step": step, "train_seconds": elapsed, "net_config": net_cfg.to_dict(),
-            "train_config": to_plain(config), "data": train.config, "body_model": train.config.get("body_model"),
-        }  # fmt: skip
-        tmp = last_path.with_name("last.pt.tmp")
-        torch.save(state, tmp)
-        tmp.replace(last_path)
+    def __init__(self, config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+        rt, o = config.runtime, config.optim
+        super().__init__(LoopConfig(
+            name="reid", out_dir=Path(rt.out_dir), total_steps=o.steps, log_every=rt.log_every,
+            checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
+            show_progress=show_progress, save_when_idle=True,
+        ))  # fmt: skip
+        self.config = config
+        self.device = resolve_device(device)
+        self.precision = precision_of(self.device, rt.bf16)
+        data_dir = Path(config.data.dir)
+        self.data = load_identity_set(data_dir / "train.pt")
+        self.labels = self.data.labels()
+        self.net_config = ReIDConfig(
+            num_classes=int(self.labels.max()) + 1, **{k: getattr(config.net, k) for k in ("input_size", "widths", "blocks", "embed_dim")}
+        )
+        self.net = ReIDNet(self.net_config).to(self.device).to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        self.gen = torch.Generator().manual_seed(rt.seed)
+        path = self.resume_path(resume)
+        if path is not None:
+            ckpt = load_checkpoint(path, expected_format=REID_FORMAT, what="ReID checkpoint")
+            self.net.load_state_dict(ckpt["model"], strict=True)
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.gen.set_state(ckpt["generator"])
+            self.step, self.wall_seconds = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
 
-    log = open(out_dir / "log.jsonl", "a")
-    entry: dict[str, Any] = {}
-    bar = tqdm(total=target, initial=step, desc="reid", disable=not show_progress)
-    net.train()
-    while step < target:
-        t0 = time.time()
-        for g in opt.param_groups:
-            g["lr"] = o.lr * lr_factor(step, o.steps, o.warmup_steps)
-        idx = _pk_batch(labels, o.identities_per_batch, o.views_per_identity, gen)
-        x = train.images[idx].float().div(255.0)
-        x = random_low_res(x, o.low_res_prob, o.low_res_range, gen)
-        flip = torch.rand(len(idx), generator=gen) < 0.5
+    def lr(self) -> float:
+        o = self.config.optim
+        return o.lr * lr_factor(self.step, o.steps, o.warmup_steps)
+
+    def train_step(self) -> StepOutcome:
+        o, dev = self.config.optim, self.device
+        self.net.train()
+        idx = _pk_batch(self.labels, o.identities_per_batch, o.views_per_identity, self.gen)
+        x = self.data.images[idx].float().div(255.0)
+        x = random_low_res(x, o.low_res_prob, o.low_res_range, self.gen)
+        flip = torch.rand(len(idx), generator=self.gen) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        with autocast(precision, dev):
-            out = net(x.to(dev).contiguous(memory_format=torch.channels_last))
-        losses = reid_loss(out.embedding.float(), out.logits.float(), labels[idx].to(dev), config.loss)
-        opt.zero_grad(set_to_none=True)
+        with autocast(self.precision, dev):
+            out = self.net(x.to(dev).contiguous(memory_format=torch.channels_last))
+        losses = reid_loss(out.embedding.float(), out.logits.float(), self.labels[idx].to(dev), self.config.loss)
+        self.optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
-        opt.step()
-        step += 1
-        elapsed += time.time() - t0
-        bar.update(1)
-        if step % rt.log_every == 0 or step == target:
-            entry = {"step": step, "loss": losses.total.item(), "ce": losses.ce.item(), "triplet": losses.triplet.item(), "accuracy": losses.accuracy.item(), "lr": opt.param_groups[0]["lr"], "train_seconds": round(elapsed, 1)}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['accuracy']:.2f}")
-        if step % rt.checkpoint_every == 0:
-            save()
-    bar.close()
-    save()
-    log.close()
-    metrics = evaluate_reid(net, test, dev, precision, o.eval_low_res)
-    metrics.update({"step": step, "train_seconds": round(elapsed, 1)})
-    (out_dir / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        self.optimizer.step()
+        terms = {"ce": losses.ce.item(), "triplet": losses.triplet.item(), "accuracy": losses.accuracy.item()}
+        return StepOutcome(loss=losses.total.item(), terms=terms)
+
+    def log_entry(self, outcome: StepOutcome, now: float) -> dict[str, Any]:
+        lr = self.optimizer.param_groups[0]["lr"]  # the step's own
+        return {"step": self.step, "loss": outcome.loss, **outcome.terms, "lr": lr, "train_seconds": round(self.wall_seconds, 1)}
+
+    def postfix(self, outcome: StepOutcome) -> dict[str, Any]:
+        return {"loss": f"{outcome.loss:.3f}", "acc": f"{outcome.terms['accuracy']:.2f}"}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "format": REID_FORMAT, "kind": "reid", "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "generator": self.gen.get_state(), "step": self.step, "train_seconds": self.wall_seconds,
+            "net_config": self.net_config.to_dict(), "train_config": to_plain(self.config), "data": self.data.config,
+            "body_model": self.data.config.get("body_model"),
+        }  # fmt: skip
+
+
+def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> dict[str, Any]:
+    """Train (or resume), then evaluate on the held-out identities (``eval.json``); returns the last log entry plus the evaluation."""
+    trainer = ReIDTrainer(config, device, resume, max_steps, show_progress)
+    entry = trainer.train()
+    test = load_identity_set(Path(config.data.dir) / "test.pt")
+    metrics = evaluate_reid(trainer.net, test, trainer.device, trainer.precision, config.optim.eval_low_res)
+    metrics.update({"step": trainer.step, "train_seconds": round(trainer.wall_seconds, 1)})
+    (trainer.out_dir / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return {**entry, "eval": metrics}
 
 
