@@ -23,7 +23,7 @@ Cameras and pixel coordinates
 -----------------------------
 The weak-perspective camera ``[s, tx, ty]`` becomes the translation
 ``t = [tx, ty, 2 f_S / (S s)]`` with SPIN's focal ``f_S = focal_for_size(S)`` and the principal
-point at the centre of the network input (:func:`model.geometry.camera.weak_perspective_to_translation`,
+point at the centre of the network input (:func:`model.geometry.camera.crop_camera`,
 as in training). The same ``t`` is the camera of the *original* crop with the focal
 ``focal = f_S * P / S`` (= ``focal_for_size(P)``) and the principal point at the centre of the padded
 square, ``principal = (P/2 - left, P/2 - top)`` in original-crop pixels. 2D keypoints are projected
@@ -55,11 +55,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from model.body.model import BodyModel, load_body_model
-from model.geometry.camera import (
-    focal_for_size,
-    perspective_projection,
-    weak_perspective_to_translation,
-)
+from model.geometry.camera import crop_camera, focal_for_size
 from model.geometry.resolution import PAPER_RANGES, ResolutionRanges
 from model.geometry.rotations import matrix_to_axis_angle
 from model.nets.checkpoint import load_rscnet
@@ -418,7 +414,7 @@ class Predictor:
         # Without vertices the keypoints come from the folded regressors (no mesh skinning).
         body = self._body if include_vertices else self._body.keypoints_only
         posed = body(betas.float(), pose_rotmat.float())
-        translation = weak_perspective_to_translation(camera.float(), focal_for_size(s), s)
+        translation, _ = crop_camera(camera.float(), s)
         return TensorPrediction(
             phi=phi.float(),
             pose_rotmat=pose_rotmat.float(),
@@ -530,9 +526,7 @@ class Predictor:
             raise ValueError(f"{out.betas.shape[0]} outputs but {len(geometry)} crop geometries")
         s = self.input_size
         f_net = float(focal_for_size(s))
-        t = out.translation
-        principal = torch.full((t.shape[0], 2), s / 2.0, device=t.device)
-        kp_net = perspective_projection(out.coco17, t, f_net, principal)
+        t, kp_net = crop_camera(out.camera, s, out.coco17)
         side = torch.tensor([g.side for g in geometry], dtype=torch.float32, device=t.device)
         offset = torch.tensor([[g.left, g.top] for g in geometry], dtype=torch.float32, device=t.device)
         scale = (side / s)[:, None, None]

@@ -41,7 +41,7 @@ from model.data.augment import augment_batch
 from model.data.dataset import ResolutionConfig, SyntheticDataset, worker_init
 from model.data.shards import ShardDataset
 from model.data.synthetic import SyntheticConfig
-from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.geometry.camera import crop_camera
 from model.losses import (
     BasicPrediction,
     BasicTarget,
@@ -85,11 +85,9 @@ def predicted_keypoints(body: BodyModel, out: Any, crop_size: int) -> tuple[Tens
     """
     posed = body.keypoints_only(out.betas, out.pose_rotmat)
     j3d = torch.cat([posed.keypoints(k) for k in JOINTS3D_LAYOUTS], dim=1)
-    focal = focal_for_size(crop_size)
-    t = weak_perspective_to_translation(out.camera, focal, crop_size)
-    principal = torch.full((t.shape[0], 2), crop_size / 2.0, device=t.device)
     kp = torch.cat([posed.keypoints(k) for k in KEYPOINTS2D_LAYOUTS], dim=1)
-    return j3d, perspective_projection(kp, t, focal, principal)
+    _, kp2d = crop_camera(out.camera, crop_size, kp)
+    return j3d, kp2d
 
 
 def compute_losses(

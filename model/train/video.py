@@ -36,14 +36,12 @@ import argparse
 import hashlib
 import json
 import math
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from model.body import BodyModel, load_body_model
 from model.body.joint_names import HIPS
@@ -51,11 +49,7 @@ from model.data.degrade import DegradeConfig
 from model.data.motion import MotionConfig, sample_clip
 from model.data.synthetic import generator_for
 from model.data.video_features import GT_KEYS, build_feature_cache
-from model.geometry.camera import (
-    focal_for_size,
-    perspective_projection,
-    weak_perspective_to_translation,
-)
+from model.geometry.camera import crop_camera
 from model.geometry.rotations import axis_angle_to_matrix
 from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
@@ -64,7 +58,6 @@ from model.nets.checkpoint import (
     body_model_entry,
     load_checkpoint,
     load_rscnet,
-    save_checkpoint,
 )
 from model.nets.frozen import FrozenBackbone
 from model.nets.motion_discriminator import (
@@ -72,8 +65,9 @@ from model.nets.motion_discriminator import (
     MotionDiscriminatorConfig,
 )
 from model.nets.temporal import TemporalConfig, TemporalRegressor
-from model.runtime import resolve_device
+from model.runtime import atomic_save, resolve_device
 from model.train.config import load_kind_config, to_plain
+from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 from model.train.schedule import lr_factor
 
 __all__ = [
@@ -231,8 +225,7 @@ def load_or_build_cache(backbone: FrozenBackbone, config: VideoDataConfig, progr
     )
     data["key"] = key
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, path.with_name(path.name + ".tmp"))
-    path.with_name(path.name + ".tmp").replace(path)
+    atomic_save(data, path)
     return data
 
 
@@ -266,11 +259,8 @@ def predicted_joints(body: BodyModel, betas: Tensor, pose_rotmat: Tensor, camera
     loss) is unbounded; one such frame made a run diverge at step 2400.
     """
     joints = body.joints_only(betas, pose_rotmat)
-    focal = focal_for_size(crop_size)
-    camera = torch.cat([camera[:, :1].clamp_min(MIN_CAMERA_SCALE), camera[:, 1:]], dim=1)
-    t = weak_perspective_to_translation(camera, focal, crop_size)
-    principal = torch.full((t.shape[0], 2), crop_size / 2.0, device=t.device)
-    return joints, perspective_projection(joints, t, focal, principal)
+    _, pixels = crop_camera(camera, crop_size, joints, min_scale=MIN_CAMERA_SCALE)
+    return joints, pixels
 
 
 def acceleration_loss(pred: Tensor, gt: Tensor, hips: tuple[int, int]) -> Tensor:
@@ -285,17 +275,18 @@ def acceleration_loss(pred: Tensor, gt: Tensor, hips: tuple[int, int]) -> Tensor
 
 
 # --------------------------------------------------------------------------- trainer
-class VideoTrainer:
-    """Runs a :class:`VideoTrainConfig` (see the module docstring)."""
+class VideoTrainer(TrainLoop):
+    """Runs a :class:`VideoTrainConfig` (see the module docstring) with :class:`TrainLoop`."""
 
     def __init__(self, config: VideoTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+        rt = config.runtime
+        super().__init__(LoopConfig(
+            name=config.name, out_dir=Path(rt.out_dir), total_steps=config.optim.steps, log_every=rt.log_every,
+            checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
+            show_progress=show_progress,
+        ))  # fmt: skip
         self.config = config
-        torch.set_num_threads(config.runtime.threads)
-        torch.manual_seed(config.runtime.seed)
         self.device = resolve_device(device)
-        self.show_progress = show_progress
-        self.max_steps = max_steps
-        self.out_dir = Path(config.runtime.out_dir)
         self.body: BodyModel = load_body_model().to(self.device)
         self.backbone = FrozenBackbone(load_rscnet(config.backbone_checkpoint, self.body), device=self.device)
         # The regressor is a copy of the backbone's, so its sizes (and phi's width) come from there.
@@ -309,13 +300,12 @@ class VideoTrainer:
         self.model = TemporalRegressor(self.temporal_config, self.body.mean_params).to(self.device)
         self.model.regressor.load_state_dict(self.backbone.net.regressor.state_dict(), strict=True)
         self.disc = MotionDiscriminator(config.discriminator).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
         self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=config.optim.disc_lr)
-        self.step = 0
-        self.wall_seconds = 0.0
         self.gen = torch.Generator().manual_seed(config.runtime.seed)
-        if resume and (self.out_dir / "last.pt").is_file():
-            self._restore(self.out_dir / "last.pt")
+        path = self.resume_path(resume)
+        if path is not None:
+            self._restore(path)
         self.data = load_or_build_cache(self.backbone, config.data, progress=show_progress)
         self.real = real_motion_bank(config.data.real_motion_clips, config.data.clip_length, config.data.real_motion_seed)
 
@@ -337,7 +327,7 @@ class VideoTrainer:
             "temporal_config": self.temporal_config.to_dict(),
             "discriminator": self.disc.state_dict(),
             "discriminator_config": self.config.discriminator.to_dict(),
-            "optimizer": self.opt.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
             "disc_optimizer": self.disc_opt.state_dict(),
             "train_config": self.config.to_dict(),
             "body_model": body_model_entry(self.body.info),
@@ -354,7 +344,7 @@ class VideoTrainer:
             raise ValueError(f"{path} was trained on features of backbone {ckpt['backbone']['checkpoint_id']}, not {self.backbone.checkpoint_id}")
         self.model.load_state_dict(ckpt["model"], strict=True)
         self.disc.load_state_dict(ckpt["discriminator"], strict=True)
-        self.opt.load_state_dict(ckpt["optimizer"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
         self.disc_opt.load_state_dict(ckpt["disc_optimizer"])
         self.step = int(ckpt["step"])
         self.wall_seconds = float(ckpt.get("wall_seconds", 0.0))
@@ -407,51 +397,33 @@ class VideoTrainer:
         logs["total"] = float(total.detach())
         return total, logs, out.pose_rotmat.detach()
 
-    def _lr(self) -> float:
+    def lr(self) -> float:
         o = self.config.optim
         return o.lr * lr_factor(self.step, o.steps, o.warmup_steps, cosine=False)
 
-    def train(self) -> dict[str, float]:
-        cfg = self.config
-        end = cfg.optim.steps if self.max_steps is None else min(cfg.optim.steps, self.step + self.max_steps)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.out_dir / "log.jsonl"
+    def on_start(self, end: int) -> None:
         self.model.train()
         self.disc.train()
-        last: dict[str, float] = {}
-        bar = tqdm(total=end, initial=self.step, desc=cfg.name, unit="step", disable=not self.show_progress)
-        while self.step < end:
-            t0 = time.perf_counter()
-            batch = self.sample_batch()
-            for group in self.opt.param_groups:
-                group["lr"] = self._lr()
-            loss, logs, fake = self.generator_losses(batch)
-            if not math.isfinite(float(loss.detach())):
-                raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {logs}")
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.optim.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
-            self.opt.step()
-            if cfg.loss.adversarial_weight > 0:
-                real = axis_angle_to_matrix(batch["real_pose"])
-                l_d = lsgan_discriminator_loss(self.disc(real), self.disc(fake))
-                self.disc_opt.zero_grad(set_to_none=True)
-                l_d.backward()
-                self.disc_opt.step()
-                logs["discriminator"] = float(l_d.detach())
-            self.step += 1
-            self.wall_seconds += time.perf_counter() - t0
-            bar.update(1)
-            bar.set_postfix(loss=f"{logs['total']:.3f}")
-            if self.step % cfg.runtime.log_every == 0 or self.step == end:
-                last = {"step": self.step, "lr": self._lr(), "wall_seconds": self.wall_seconds, **logs}
-                with open(log_path, "a") as fh:
-                    fh.write(json.dumps(last) + "\n")
-            if self.step % cfg.runtime.checkpoint_every == 0 or self.step == end:
-                save_checkpoint(self.state(), self.out_dir / "last.pt")
-        bar.close()
-        return last
+
+    def train_step(self) -> StepOutcome:
+        cfg = self.config
+        batch = self.sample_batch()
+        loss, logs, fake = self.generator_losses(batch)
+        if not math.isfinite(float(loss.detach())):
+            raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {logs}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+        self.optimizer.step()
+        if cfg.loss.adversarial_weight > 0:
+            real = axis_angle_to_matrix(batch["real_pose"])
+            l_d = lsgan_discriminator_loss(self.disc(real), self.disc(fake))
+            self.disc_opt.zero_grad(set_to_none=True)
+            l_d.backward()
+            self.disc_opt.step()
+            logs["discriminator"] = float(l_d.detach())
+        return StepOutcome(loss=logs["total"], terms=logs)
 
 
 def train_from_args(args: argparse.Namespace) -> None:
