@@ -49,8 +49,9 @@ class LoopConfig:
         log_every, checkpoint_every: steps between log lines / periodic checkpoints.
         seed: seed of the global torch generator (:meth:`TrainLoop.seed`).
         threads: torch intra-op threads.
-        max_steps: at most this many steps in one :meth:`TrainLoop.train` call.
-        max_minutes: stop (and checkpoint) after this many minutes of one call.
+        max_steps: at most this many steps in one :meth:`TrainLoop.train` call (the initial value
+            of :attr:`TrainLoop.max_steps`).
+        max_minutes: stop (and checkpoint) after this many minutes of one call (likewise).
         show_progress: draw the progress bar (main rank only).
         is_main: this process logs and saves (rank 0).
         save_when_idle: write the final checkpoint even when a call took no step.
@@ -92,6 +93,9 @@ class TrainLoop:
         self.loop = loop
         self.out_dir = Path(loop.out_dir)
         self.show_progress = loop.show_progress and loop.is_main
+        #: Step budget of the next :meth:`train` call (may be changed between calls).
+        self.max_steps = loop.max_steps
+        self.max_minutes = loop.max_minutes
         #: Optimiser steps done (restored on resume).
         self.step = 0
         #: Wall time of the steps so far, all calls (restored on resume).
@@ -153,13 +157,13 @@ class TrainLoop:
     def end_step(self) -> int:
         """The step this call stops at: the schedule's end, or ``max_steps`` further."""
         total = self.loop.total_steps
-        return total if self.loop.max_steps is None else min(total, self.step + self.loop.max_steps)
+        return total if self.max_steps is None else min(total, self.step + self.max_steps)
 
     def train(self) -> dict[str, Any]:
         """Run steps until :meth:`end_step` (or ``max_minutes``); returns the last log line."""
         cfg = self.loop
         end = self.end_step()
-        deadline = None if cfg.max_minutes is None else time.perf_counter() + 60.0 * cfg.max_minutes
+        deadline = None if self.max_minutes is None else time.perf_counter() + 60.0 * self.max_minutes
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.on_start(end)
         start = self.step

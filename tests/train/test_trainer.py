@@ -148,7 +148,7 @@ def test_resume_file_continues_a_run_on_a_fresh_machine(tiny_config_file: Path, 
         if value.is_floating_point():
             assert torch.allclose(value, own[key].half().to(value.dtype), atol=0, rtol=0) or key.endswith("alpha"), key
     assert torch.equal(second.net.backbone.alpha, first.net.backbone.alpha)  # alpha is stored exactly
-    assert second._lr() == cfg.optim.lr_at(3, cfg.total_steps) / 4  # warm-up restarts: 1/4 of the rate
+    assert second.lr() == cfg.optim.lr_at(3, cfg.total_steps) / 4  # warm-up restarts: 1/4 of the rate
     second.train()
     log = [json.loads(line) for line in (Path(cfg.runtime.out_dir) / "log.jsonl").read_text().splitlines()]
     assert log[0]["event"] == "resumed_from_file" and log[0]["optimizer"] == "restarted"
