@@ -33,12 +33,13 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 
 from model.body import BodyModel, load_body_model
 from model.body.joint_names import HIPS
 from model.data.augment import augment_batch
-from model.data.dataset import ResolutionConfig, SyntheticDataset, worker_init
+from model.data.dataset import ResolutionConfig, SyntheticDataset, make_loader
+from model.data.real import RealTrainingSet, SpinNpzDataset
 from model.data.shards import ShardDataset
 from model.data.synthetic import SyntheticConfig
 from model.geometry.camera import crop_camera
@@ -140,6 +141,7 @@ def compute_losses(
         joints3d=rep(torch.cat([batch[f"joints3d_{n}"] for n in JOINTS3D_LAYOUTS], dim=1)),
         has_joints3d=rep(batch["has_joints3d"]),
         keypoints2d=rep(torch.cat([batch[f"keypoints2d_{n}"] for n in KEYPOINTS2D_LAYOUTS], dim=1)),
+        joints3d_conf=rep(batch["joints3d_conf"]) if "joints3d_conf" in batch else None,  # real data: annotated joints only
     )
     pred = BasicPrediction(rotmat=out.pose_rotmat, betas=out.betas, joints3d=j3d, keypoints2d=kp2d)
     l_basic, terms = basic_loss(pred, target, float(s), lw.basic, hips=HIPS["lsp14"])
@@ -264,6 +266,9 @@ class Trainer(TrainLoop):
         )
         if cfg.data.source == "shards":
             return ShardDataset(cfg.data.shards, res)
+        if cfg.data.source == "real":
+            real = SpinNpzDataset(cfg.data.real_npz, cfg.data.real_images, input_size=cfg.data.crop_size)
+            return RealTrainingSet(real, res, seed=cfg.data.seed)
         syn = SyntheticConfig(
             crop_size=cfg.data.crop_size, seed=cfg.data.seed, occluder_prob=cfg.data.occluder_prob,
             framing=cfg.data.framing, poses=cfg.data.poses,
@@ -278,12 +283,10 @@ class Trainer(TrainLoop):
             if self.world > 1:
                 sampler = DistributedSampler(self.dataset, self.world, self.rank, shuffle=True, seed=cfg.runtime.seed, drop_last=True)
                 sampler.set_epoch(self.epoch)
-            gen = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
             workers = cfg.runtime.workers
-            loader = DataLoader(
-                self.dataset, batch_size=cfg.optim.batch_size, shuffle=sampler is None, sampler=sampler,
-                num_workers=workers, worker_init_fn=worker_init if workers > 0 else None,
-                drop_last=True, generator=gen, prefetch_factor=4 if workers > 0 else None,
+            loader = make_loader(
+                self.dataset, cfg.optim.batch_size, workers, shuffle=sampler is None, seed=cfg.runtime.seed * 7919 + self.epoch,
+                sampler=sampler, drop_last=True, prefetch_factor=4 if workers > 0 else None,
             )
             stage = cfg.stage_at(self.step)
             for batch in loader:
