@@ -27,6 +27,7 @@ from model.data.identity import (
     load_identity_set,
 )
 from model.inference import Predictor
+from model.runtime import atomic_save
 
 __all__ = ["compute_geometry", "main"]
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         data = load_identity_set(Path(args.data) / f"{split}.pt")
         result[split] = compute_geometry(data, source, args.predictor, show_progress=not args.no_progress)
     path = geometry_path(args.data, source)
-    torch.save(result, path)
+    atomic_save(result, path)
     print(json.dumps({"geometry": str(path), "source": source, "seconds": round(time.time() - t0, 1)}))
 
 

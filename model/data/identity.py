@@ -43,6 +43,7 @@ from model.data.lighting import sample_lights
 from model.data.sequences import render_identity_set
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.render import Lights, MeshRenderer, PerspectiveCameras
+from model.runtime import atomic_save
 
 __all__ = [
     "GEOMETRY_SOURCES",
@@ -139,7 +140,7 @@ def build_identity_sets(
             "identities": [ids.start, ids.stop], "body_model": people.body.info.model_id,
         }  # fmt: skip
         paths[split] = out / f"{split}.pt"
-        torch.save(data, paths[split])
+        atomic_save(data, paths[split])
     return paths
 
 
