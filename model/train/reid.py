@@ -144,12 +144,12 @@ def _pk_batch(labels: Tensor, p: int, k: int, generator: torch.Generator) -> Ten
 class ReIDTrainer(TrainLoop):
     """The ReID network on the identity sets (see the module docstring), run by :class:`TrainLoop`."""
 
-    def __init__(self, config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+    def __init__(self, config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> None:
         rt, o = config.runtime, config.optim
         super().__init__(LoopConfig(
             name="reid", out_dir=Path(rt.out_dir), total_steps=o.steps, log_every=rt.log_every,
             checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
-            show_progress=show_progress, save_when_idle=True,
+            max_minutes=max_minutes, show_progress=show_progress, save_when_idle=True,
         ))  # fmt: skip
         self.config = config
         self.device = resolve_device(device)
@@ -208,9 +208,9 @@ class ReIDTrainer(TrainLoop):
         }  # fmt: skip
 
 
-def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> dict[str, Any]:
+def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> dict[str, Any]:
     """Train (or resume), then evaluate on the held-out identities (``eval.json``); returns the last log entry plus the evaluation."""
-    trainer = ReIDTrainer(config, device, resume, max_steps, show_progress)
+    trainer = ReIDTrainer(config, device, resume, max_steps, show_progress, max_minutes)
     entry = trainer.train()
     test = load_identity_set(Path(config.data.dir) / "test.pt")
     metrics = evaluate_reid(trainer.net, test, trainer.device, trainer.precision, config.optim.eval_low_res)
@@ -231,6 +231,6 @@ def train_from_args(args: argparse.Namespace) -> None:
 
     over = runtime_overrides(args)
     config = load_reid_config(args.config, over["runtime"] if over else None)
-    result = train_reid(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    result = train_reid(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=args.max_minutes)
     print(json.dumps(result))
     print(f"checkpoint: {Path(config.runtime.out_dir) / 'last.pt'}")

@@ -141,12 +141,12 @@ def texture_step_loss(
 class TextureTrainer(TrainLoop):
     """TexGlo against the frozen ReID network (see the module docstring), run by :class:`TrainLoop`."""
 
-    def __init__(self, config: TextureTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+    def __init__(self, config: TextureTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> None:
         rt, o = config.runtime, config.optim
         super().__init__(LoopConfig(
             name=f"texture {config.name}", out_dir=Path(rt.out_dir), total_steps=o.steps, log_every=rt.log_every,
             checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
-            show_progress=show_progress, save_when_idle=True,
+            max_minutes=max_minutes, show_progress=show_progress, save_when_idle=True,
         ))  # fmt: skip
         self.config = config
         self.device = dev = resolve_device(device)
@@ -216,9 +216,9 @@ class TextureTrainer(TrainLoop):
         }  # fmt: skip
 
 
-def train_texture(config: TextureTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> dict[str, Any]:
+def train_texture(config: TextureTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> dict[str, Any]:
     """Train (or resume) TexGlo; returns the last log entry."""
-    return TextureTrainer(config, device, resume, max_steps, show_progress).train()
+    return TextureTrainer(config, device, resume, max_steps, show_progress, max_minutes).train()
 
 
 def export_texture_checkpoint(src: str | Path, dst: str | Path, fp16: bool = True) -> Path:
@@ -233,6 +233,6 @@ def train_from_args(args: argparse.Namespace) -> None:
 
     over = runtime_overrides(args)
     config = load_texture_config(args.config, over["runtime"] if over else None)
-    result = train_texture(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    result = train_texture(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=args.max_minutes)
     print(json.dumps(result))
     print(f"checkpoint: {Path(config.runtime.out_dir) / 'last.pt'}")

@@ -278,12 +278,12 @@ def acceleration_loss(pred: Tensor, gt: Tensor, hips: tuple[int, int]) -> Tensor
 class VideoTrainer(TrainLoop):
     """Runs a :class:`VideoTrainConfig` (see the module docstring) with :class:`TrainLoop`."""
 
-    def __init__(self, config: VideoTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+    def __init__(self, config: VideoTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> None:
         rt = config.runtime
         super().__init__(LoopConfig(
             name=config.name, out_dir=Path(rt.out_dir), total_steps=config.optim.steps, log_every=rt.log_every,
             checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
-            show_progress=show_progress,
+            max_minutes=max_minutes, show_progress=show_progress,
         ))  # fmt: skip
         self.config = config
         self.device = resolve_device(device)
@@ -430,7 +430,7 @@ def train_from_args(args: argparse.Namespace) -> None:
     """``python -m model.train --config <kind: video config>`` (see :mod:`model.train.__main__`)."""
     runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads)) if v is not None}
     config = load_video_config(args.config, {"runtime": runtime} if runtime else None)
-    trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=args.max_minutes)
     last = trainer.train()
     print(json.dumps(last))
     print(f"checkpoint: {trainer.out_dir / 'last.pt'}")

@@ -1,4 +1,5 @@
-"""Every committed checkpoint loads, unchanged, through :mod:`model.nets.checkpoint` and its users."""
+"""Every committed checkpoint (``checkpoints/*/*.pt``, resume files included once committed) loads,
+unchanged, through :mod:`model.nets.checkpoint` and its users."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from model.nets.checkpoint import (
     FORMAT,
     REID_FORMAT,
     REQUIRED_BY_FORMAT,
+    RESUME_FORMAT,
     TEXTURE_FORMAT,
     VIDEO_FORMAT,
     CheckpointError,
     load_checkpoint,
     load_reid,
+    load_resume_file,
     load_rscnet,
     load_texglo,
     pack_weights,
@@ -44,6 +47,11 @@ def test_committed_checkpoint_loads(path: Path) -> None:
     elif ckpt["format"] == REID_FORMAT:
         net, _ = load_reid(path)
         assert not any(p.requires_grad for p in net.parameters())
+    elif ckpt["format"] == RESUME_FORMAT:  # a long run's committed resume file
+        from model.nets import NetConfig, RSCNet
+
+        net = RSCNet(NetConfig.from_dict(ckpt["net_config"]), load_body_model().mean_params)
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in load_resume_file(path)["model"].items()}, strict=True)
     elif ckpt["format"] == VIDEO_FORMAT:
         from model.inference import SequencePredictor
 
