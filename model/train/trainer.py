@@ -1,10 +1,12 @@
-"""The RSC-Net training loop: progressive stages, the three losses, resumable checkpoints, DDP.
+"""The RSC-Net trainer: progressive stages, the three losses, resumable checkpoints, DDP.
 
-One optimiser step:
+It configures the shared loop (:class:`model.train.loop.TrainLoop`: budget, learning rate, progress
+bar, ``log.jsonl``, periodic and final checkpoints); what is its own is below. One optimiser step
+(:meth:`Trainer.train_step`):
 
 1. a batch of ``B`` samples, each at ``K`` resolutions (``images (B, K, 3, S, S)``), augmented
    identically across its resolutions;
-2. the network on all ``B*K`` crops (bf16 autocast, channels_last), each with its own range row;
+2. the network on all ``B*K`` crops (``runtime.precision`` autocast, channels_last), each with its own range row;
 3. ``L_b`` (Eq. 8) on every crop against the sample's ground truth; ``L_s`` (Eq. 10, or the SS-o /
    SS-h variants) between the outputs of the K resolutions; ``L_f`` (Eqs. 11-12) between the
    projected features with a queue of negatives; ``L = L_b + w_s L_s + w_f L_f``;
@@ -14,6 +16,14 @@ Progressive training: stage ``s`` activates the rows listed in its config; a row
 active for the first time gets a copy of the row above it (``alpha[r] <- alpha[r-1]``) at the
 stage's start. Which rows were initialised is stored in the checkpoint, so resuming never copies a
 row twice.
+
+Data: ``data.source`` ``synthetic`` (rendered on the fly), ``shards`` (pre-rendered) or ``real`` (a
+SPIN ``.npz`` file, :class:`model.data.real.RealTrainingSet`), batched by
+:func:`model.data.dataset.make_loader`.
+
+Checkpoints (``last.pt``, the committed resume file) are written and read by
+:mod:`model.nets.checkpoint`; every stretch of a run (one :meth:`Trainer.train` call) is recorded
+in ``stretches``.
 
 Distributed: under ``torchrun`` (``WORLD_SIZE > 1``) the network is wrapped in
 ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA); each rank renders different samples and
