@@ -31,12 +31,12 @@ from model.data.identity import load_identity_set
 from model.losses.reid import ReIDLossConfig, evaluate_reid, reid_loss
 from model.nets.checkpoint import REID_FORMAT, export_served, load_checkpoint
 from model.nets.reid import ReIDConfig, ReIDNet
-from model.runtime import autocast, resolve_device, resolve_precision
+from model.runtime import autocast, precision_from_bf16_flag, resolve_device
 from model.train.config import load_kind_config, to_plain
 from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 from model.train.schedule import lr_factor
 
-__all__ = ["ReIDTrainConfig", "ReIDTrainer", "export_reid_checkpoint", "precision_of", "train_from_args", "train_reid"]
+__all__ = ["ReIDTrainConfig", "ReIDTrainer", "export_reid_checkpoint", "train_from_args", "train_reid"]
 
 
 
@@ -116,11 +116,6 @@ def load_reid_config(path: str | Path, runtime: dict[str, Any] | None = None) ->
     return load_kind_config(ReIDTrainConfig, path, "reid", {"runtime": runtime} if runtime else None)
 
 
-def precision_of(device: torch.device, bf16: bool) -> str:
-    """The autocast precision of ``runtime.bf16``: ``auto`` (bf16 where native) when wanted, else fp32."""
-    return resolve_precision("auto" if bf16 else "fp32", device)
-
-
 def random_low_res(images: Tensor, prob: float, size_range: tuple[int, int], generator: torch.Generator) -> Tensor:
     """Degrade each of ``(B, 3, S, S)`` with probability ``prob`` to a size in ``size_range`` and back to ``S``."""
     b, s = images.shape[0], images.shape[-1]
@@ -153,7 +148,7 @@ class ReIDTrainer(TrainLoop):
         ))  # fmt: skip
         self.config = config
         self.device = resolve_device(device)
-        self.precision = precision_of(self.device, rt.bf16)
+        self.precision = precision_from_bf16_flag(self.device, rt.bf16)
         data_dir = Path(config.data.dir)
         self.data = load_identity_set(data_dir / "train.pt")
         self.labels = self.data.labels()

@@ -48,10 +48,10 @@ from model.nets.checkpoint import (
 from model.nets.reid import ReIDNet
 from model.nets.texture import TexGlo, TexGloConfig
 from model.render import Lights, MeshRenderer, PerspectiveCameras
-from model.runtime import autocast, resolve_device
+from model.runtime import autocast, precision_from_bf16_flag, resolve_device
 from model.train.config import load_kind_config, to_plain
 from model.train.loop import LoopConfig, StepOutcome, TrainLoop
-from model.train.reid import IdentityDataConfig, TexRuntimeConfig, precision_of
+from model.train.reid import IdentityDataConfig, TexRuntimeConfig
 from model.train.schedule import lr_factor
 
 __all__ = [
@@ -150,7 +150,7 @@ class TextureTrainer(TrainLoop):
         ))  # fmt: skip
         self.config = config
         self.device = dev = resolve_device(device)
-        self.precision = precision_of(dev, rt.bf16)
+        self.precision = precision_from_bf16_flag(dev, rt.bf16)
         self.data: IdentitySet = load_identity_set(Path(config.data.dir) / "train.pt")
         self.geometry = load_geometry(config.data.dir, config.geometry, "train")
         self.body = load_body_model().to(dev)
