@@ -148,7 +148,7 @@ class ReIDTrainer(TrainLoop):
         ))  # fmt: skip
         self.config = config
         self.device = resolve_device(device)
-        self.precision = precision_from_bf16_flag(self.device, rt.bf16)
+        self.precision = precision_from_bf16_flag(rt.bf16, self.device)
         data_dir = Path(config.data.dir)
         self.data = load_identity_set(data_dir / "train.pt")
         self.labels = self.data.labels()

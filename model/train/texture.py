@@ -150,7 +150,7 @@ class TextureTrainer(TrainLoop):
         ))  # fmt: skip
         self.config = config
         self.device = dev = resolve_device(device)
-        self.precision = precision_from_bf16_flag(dev, rt.bf16)
+        self.precision = precision_from_bf16_flag(rt.bf16, dev)
         self.data: IdentitySet = load_identity_set(Path(config.data.dir) / "train.pt")
         self.geometry = load_geometry(config.data.dir, config.geometry, "train")
         self.body = load_body_model().to(dev)
