@@ -226,6 +226,6 @@ def train_from_args(args: argparse.Namespace) -> None:
 
     over = runtime_overrides(args)
     config = load_reid_config(args.config, over["runtime"] if over else None)
-    result = train_reid(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=args.max_minutes)
+    result = train_reid(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=getattr(args, "max_minutes", None))
     print(json.dumps(result))
     print(f"checkpoint: {Path(config.runtime.out_dir) / 'last.pt'}")

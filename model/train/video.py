@@ -430,7 +430,7 @@ def train_from_args(args: argparse.Namespace) -> None:
     """``python -m model.train --config <kind: video config>`` (see :mod:`model.train.__main__`)."""
     runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads)) if v is not None}
     config = load_video_config(args.config, {"runtime": runtime} if runtime else None)
-    trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=args.max_minutes)
+    trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=getattr(args, "max_minutes", None))
     last = trainer.train()
     print(json.dumps(last))
     print(f"checkpoint: {trainer.out_dir / 'last.pt'}")
