@@ -7,6 +7,7 @@ One place for choices every trainer, the predictor and the benchmarks make the s
   bf16) and on CPUs that compute bf16 natively (AVX-512 BF16 or AMX), else fp32. On a CPU without
   them bf16 is *emulated* and about ten times slower than fp32 (measured on an AVX2 EPYC:
   ResNet-18 at 64 px trains 9 img/s in bf16, 108 in fp32), so ``auto`` never picks it there;
+* :func:`precision_from_bf16_flag` - the precision of the ReID / texture configs' ``bf16`` switch;
 * :func:`autocast` - the autocast context of a resolved precision (a no-op for fp32);
 * :func:`atomic_save` - ``torch.save`` to a temporary file, then rename, so a stop mid-write never
   leaves a truncated file behind.
@@ -28,6 +29,7 @@ __all__ = [
     "autocast",
     "cpu_name",
     "cpu_supports_bf16",
+    "precision_from_bf16_flag",
     "resolve_device",
     "resolve_precision",
 ]
@@ -87,6 +89,11 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "fp16" and device.type != "cuda":
         raise ValueError(f"precision 'fp16' needs a CUDA device, got {device}")
     return precision
+
+
+def precision_from_bf16_flag(bf16: bool, device: torch.device) -> str:
+    """The precision of a ``bf16: true/false`` config switch (ReID, texture): ``"auto"`` when on, else fp32."""
+    return resolve_precision("auto" if bf16 else "fp32", device)
 
 
 def autocast(precision: str, device: torch.device) -> ContextManager[Any]:

@@ -22,7 +22,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from model.data.degrade import DegradeConfig, degrade
-from model.data.resolution import ResolutionRanges
+from model.geometry.resolution import ResolutionRanges
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
 
 

@@ -59,7 +59,7 @@ are ``float`` tensors in ``[0, 1]`` on any device; outputs are clamped to
 ``[0, 1]`` and keep the input's device (the realistic mode's low-resolution
 stage runs on the CPU: it is small, and JPEG needs the CPU anyway).
 
-The *size* of an image is ``max(H, W)`` (see :mod:`model.data.resolution`).
+The *size* of an image is ``max(H, W)`` (see :mod:`model.geometry.resolution`).
 Non-square images keep their aspect ratio: they become
 ``round(H * size / M) x round(W * size / M)`` then
 ``round(H * out / M) x round(W * out / M)`` with ``M = max(H, W)``; the crops of
@@ -98,7 +98,7 @@ from model.data.camera_effects import (
     vignette,
     white_balance,
 )
-from model.data.resolution import ResolutionRanges
+from model.geometry.resolution import ResolutionRanges
 
 __all__ = [
     "DegradeConfig",

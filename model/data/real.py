@@ -31,14 +31,23 @@ Samples
 -------
 :class:`SpinNpzDataset` returns dicts with the keys :data:`SAMPLE_KEYS`, the
 same as the synthetic dataset (see that class for shapes).
+
+Training
+--------
+:class:`RealTrainingSet` turns those samples into RSC-Net training samples
+(``data.source: real`` in a training config, see :mod:`model.train.config`): the
+crop at ``K`` degraded resolutions (:class:`~model.data.dataset.ResolutionTransform`,
+seeded per entry and epoch), the trainer's ground-truth keys, and a per-joint
+``joints3d_conf`` so that only the annotated LSP-14 joints carry 3D supervision.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,6 +55,8 @@ import torch
 from torch import Tensor
 
 from model.body.joint_names import COCO17_NAMES, HIPS, LSP14_NAMES
+from model.data.dataset import ResolutionConfig, ResolutionTransform
+from model.data.synthetic import generator_for
 from model.geometry.camera import crop_affine, full_to_crop
 
 __all__ = [
@@ -55,6 +66,7 @@ __all__ = [
     "SPIN24_NAMES",
     "MixedDataset",
     "RealDatasetInfo",
+    "RealTrainingSet",
     "SpinNpzDataset",
     "crop_image",
     "default_npz_path",
@@ -450,3 +462,48 @@ class MixedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> Any:
         s, j = self.locate(index)
         return self.datasets[s][j]
+
+
+class RealTrainingSet(torch.utils.data.Dataset):
+    """A :class:`SpinNpzDataset` as RSC-Net training samples (what ``data.source: real`` trains on).
+
+    Sample ``i`` of epoch ``e``: entry ``i``'s crop at the ``K`` resolutions of ``resolution``
+    (``images (K, 3, S, S)``, ``sizes (K,)``, ``range_index (K,)``, drawn from a generator seeded by
+    ``seed``, ``e`` and ``i``), its keypoints rescaled to the network input, and the synthetic data's
+    ground-truth keys: ``joints3d_smpl24 (24, 3)`` zeros (real files have no SMPL joints) and
+    ``joints3d_conf (38,)`` - one per joint of the trainer's LSP-14 + SMPL-24 3D targets, 1 for the
+    annotated LSP-14 joints and 0 elsewhere. ``index`` is the entry (the contrastive queue's id).
+
+    Args:
+        dataset: the annotations and images; its ``input_size`` is the crop side.
+        resolution: resolutions per sample (``out_size`` = the network input).
+        seed: seed of the degradation draws.
+    """
+
+    def __init__(self, dataset: SpinNpzDataset, resolution: ResolutionConfig, seed: int = 0) -> None:
+        self.dataset = dataset
+        self.transform = ResolutionTransform(resolution)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def set_active_ranges(self, active: tuple[int, ...]) -> None:
+        """Restrict the resolution ranges (progressive training)."""
+        cfg = self.transform.config
+        self.transform = ResolutionTransform(ResolutionConfig(cfg.ranges, cfg.out_size, cfg.per_sample, tuple(active), cfg.degrade))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = self.dataset[index]
+        entry = int(sample.pop("index"))
+        sample.pop("dataset")
+        has3d = float(sample["has_joints3d"])
+        sample["joints3d_smpl24"] = torch.zeros(24, 3)
+        sample["joints3d_conf"] = torch.cat([torch.full((14,), has3d), torch.zeros(24)])
+        sample["index"] = torch.tensor(entry, dtype=torch.int64)
+        gen = generator_for(self.seed, "real-resolution", self.epoch * len(self) + entry)
+        return self.transform.apply(sample, gen)

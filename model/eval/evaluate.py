@@ -29,6 +29,7 @@ from model.data.degrade import bicubic_resize
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.metrics import mpjpe, pa_mpjpe, pelvis_center
 from model.inference import Predictor
+from model.runtime import atomic_save
 
 #: Seed of the evaluation people; training configs use other seeds (0 by default).
 TEST_SEED = 90_210
@@ -75,8 +76,7 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
             return {k: v for k, v in data.items() if k != "fingerprint"}
     data = render_test_set(samples, config=config)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({**data, "fingerprint": fingerprint}, cache)
+        atomic_save({**data, "fingerprint": fingerprint}, cache)
     return data
 
 

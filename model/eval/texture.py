@@ -2,7 +2,7 @@
 
 ``python -m model.eval.texture --checkpoint runs/texture/glo_s/last.pt [--checkpoint ...] --out checkpoints/texture/eval``
 
-For every held-out ``x_H`` (``<data>/test.pt`` of :mod:`model.train.identity_data`): ``x_L`` is
+For every held-out ``x_H`` (``<data>/test.pt`` of :mod:`model.data.identity`): ``x_L`` is
 ``x_H`` bicubic down to ``--low-res`` pixels (default 32, the paper's test height) and back up;
 the checkpoint predicts ``T(x_L)``; then
 
@@ -41,15 +41,27 @@ from tqdm import tqdm
 
 from model.body import BodyModel, load_body_model
 from model.data.degrade import bicubic_down_up
+from model.data.identity import (
+    GeometryBatch,
+    IdentitySet,
+    load_geometry,
+    load_identity_set,
+    mean_lights,
+    render_texture,
+)
 from model.data.textures import get_atlas
-from model.inference.texture import load_texglo
-from model.losses.texture import TextureLossConfig, embedding_distance, masked_l1, masked_psnr, reid_feature_distance
+from model.losses.texture import (
+    TextureLossConfig,
+    embedding_distance,
+    masked_l1,
+    masked_psnr,
+    reid_feature_distance,
+)
+from model.nets.checkpoint import load_reid, load_texglo
 from model.nets.reid import ReIDNet
 from model.nets.texture import TexGlo
 from model.render import Lights, MeshRenderer
-from model.train.identity_data import IdentitySet, load_geometry, load_identity_set
-from model.train.reid import autocast, load_reid
-from model.train.texture import GeometryBatch, mean_lights, render_texture
+from model.runtime import autocast
 
 __all__ = ["METRICS", "TextureEval", "evaluate_texture", "geometry_agreement", "save_grid", "visible_texels"]
 
@@ -110,7 +122,7 @@ def evaluate_texture(
     lights: Lights | None = None,
     grid_rows: int = 6,
     grid_stride: int = 8,
-    bf16: bool = False,
+    precision: str = "fp32",
     show_progress: bool = True,
     judge: ReIDNet | None = None,
 ) -> TextureEval:
@@ -143,12 +155,12 @@ def evaluate_texture(
             gt = F.interpolate(gt, size=(uv_size, uv_size), mode="bilinear", align_corners=False, antialias=True)
         verts, cams = geo(idx, dev)
         render = render_texture(renderer, body, verts, cams, uv, lights.expand(len(idx)), x_h)
-        with autocast(dev, bf16):
+        with autocast(precision, dev):
             a, b = reid(render), reid(x_h)
         out["reid_distance"].append(embedding_distance(a.embedding, b.embedding))
         out["reid_loss"].append(reid_feature_distance(a.features, a.embedding, b.features, b.embedding, loss_cfg))
         if judge is not None:
-            with autocast(dev, bf16):
+            with autocast(precision, dev):
                 ja, jb = judge(render), judge(x_h)
             out["reid_distance_judge"].append(embedding_distance(ja.embedding, jb.embedding))
         gv, gc = gt_geo(idx, dev)

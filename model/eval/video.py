@@ -28,9 +28,16 @@ from torch import Tensor
 
 from model.body.joint_names import HIPS, LSP14_NAMES
 from model.data.degrade import DegradeConfig
-from model.eval.metrics import acceleration, acceleration_error, mpjpe, pa_mpjpe, pelvis_center
+from model.data.video_features import build_feature_cache
+from model.eval.metrics import (
+    acceleration,
+    acceleration_error,
+    mpjpe,
+    pa_mpjpe,
+    pelvis_center,
+)
 from model.inference.sequence import SequencePredictor
-from model.train.video import build_feature_cache
+from model.runtime import atomic_save
 
 __all__ = ["VIDEO_TEST_SEED", "evaluate_video", "main"]
 
@@ -167,8 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         data = build_feature_cache(seq.backbone, VIDEO_TEST_SEED, args.clips, 0, args.frames, sizes, DegradeConfig(mode="realistic"), box_jitter=0.02, desc="video test features")
         data["key"] = json.dumps(key, sort_keys=True)
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(data, cache)
+            atomic_save(data, cache)
     results = evaluate_video(seq, data, resolutions)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

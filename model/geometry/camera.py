@@ -55,6 +55,7 @@ __all__ = [
     "SPIN_CROP_SIZE",
     "SPIN_FOCAL_LENGTH",
     "crop_affine",
+    "crop_camera",
     "crop_to_full",
     "crop_translation_to_full",
     "focal_for_size",
@@ -183,6 +184,36 @@ def weak_perspective_to_translation(
     s, tx, ty = cam.unbind(-1)
     tz = 2.0 * _per_sample_scalar(focal, cam) / (crop_size * s + eps)
     return torch.stack((tx, ty, tz), dim=-1)
+
+
+def crop_camera(
+    cam: Tensor, crop_size: float, points: Tensor | None = None, min_scale: float | None = None
+) -> tuple[Tensor, Tensor | None]:
+    """A network's weak-perspective crop camera as a perspective camera, and the projection of ``points``.
+
+    The one place the predictor, the trainers and the service's smoothing turn ``[s, tx, ty]`` into
+    pixels: SPIN's focal ``focal_for_size(crop_size)``, the translation of
+    :func:`weak_perspective_to_translation` and the principal point at the crop centre
+    ``(crop_size/2, crop_size/2)``.
+
+    Args:
+        cam: ``(B, 3)`` weak-perspective camera ``[s, tx, ty]``.
+        crop_size: side ``S`` of the square crop (network input) in pixels.
+        points: ``(B, N, 3)`` model-space points (metres) to project, or ``None``.
+        min_scale: floor of ``s`` (a scale near zero or negative puts the body at or behind the
+            camera, where the projection is unbounded; training losses clamp it); ``None``: none.
+
+    Returns:
+        ``(translation (B, 3), pixels (B, N, 2) in the crop or None)``.
+    """
+    if min_scale is not None:
+        cam = torch.cat([cam[..., :1].clamp_min(min_scale), cam[..., 1:]], dim=-1)
+    focal = focal_for_size(crop_size)
+    translation = weak_perspective_to_translation(cam, focal, crop_size)
+    if points is None:
+        return translation, None
+    principal = torch.full((*translation.shape[:-1], 2), crop_size / 2.0, device=translation.device)
+    return translation, perspective_projection(points, translation, focal, principal)
 
 
 def translation_to_weak_perspective(

@@ -23,7 +23,7 @@ Cameras and pixel coordinates
 -----------------------------
 The weak-perspective camera ``[s, tx, ty]`` becomes the translation
 ``t = [tx, ty, 2 f_S / (S s)]`` with SPIN's focal ``f_S = focal_for_size(S)`` and the principal
-point at the centre of the network input (:func:`model.geometry.camera.weak_perspective_to_translation`,
+point at the centre of the network input (:func:`model.geometry.camera.crop_camera`,
 as in training). The same ``t`` is the camera of the *original* crop with the focal
 ``focal = f_S * P / S`` (= ``focal_for_size(P)``) and the principal point at the centre of the padded
 square, ``principal = (P/2 - left, P/2 - top)`` in original-crop pixels. 2D keypoints are projected
@@ -43,7 +43,6 @@ and every output is float32.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,18 +55,25 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from model.body.model import BodyModel, load_body_model
-from model.data.resolution import PAPER_RANGES, ResolutionRanges
-from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.geometry.camera import crop_camera, focal_for_size
+from model.geometry.resolution import PAPER_RANGES, ResolutionRanges
 from model.geometry.rotations import matrix_to_axis_angle
+from model.nets.checkpoint import load_rscnet
 from model.nets.config import NetConfig
 from model.nets.rscnet import RSCNet, RSCNetOutput
-from model.runtime import PRECISIONS, cpu_supports_bf16, resolve_device, resolve_precision
+from model.runtime import (
+    PRECISIONS,
+    autocast,
+    cpu_supports_bf16,
+    resolve_device,
+    resolve_precision,
+)
 
 __all__ = [
     "MAX_SIDE",
     "MIN_SIDE",
-    "CropGeometry",
     "PRECISIONS",
+    "CropGeometry",
     "Prediction",
     "Predictor",
     "TensorPrediction",
@@ -112,7 +118,7 @@ class Prediction:
     vertices: np.ndarray | None
     phi: np.ndarray
 
-    def geometry(self) -> "CropGeometry":
+    def geometry(self) -> CropGeometry:
         """The crop geometry this prediction was made with (padding offsets from ``principal``)."""
         left = int(round(self.input_size / 2.0 - float(self.principal[0])))
         top = int(round(self.input_size / 2.0 - float(self.principal[1])))
@@ -254,8 +260,8 @@ class Predictor:
         *,
         precision: str = "auto",
         channels_last: bool = True,
-    ) -> "Predictor":
-        """Load a (training or served, fp16) checkpoint of :mod:`model.train.checkpoint`.
+    ) -> Predictor:
+        """Load a (training or served, fp16) RSC-Net checkpoint of :mod:`model.nets.checkpoint`.
 
         Args:
             path: the checkpoint file.
@@ -269,36 +275,9 @@ class Predictor:
                 weights that do not match the network exactly (strict loading).
             ValueError: the checkpoint was trained with another body model (both ids are named).
         """
-        from model.train.checkpoint import CheckpointError, load_checkpoint  # lazy: model.train is heavy
-
-        path = Path(path)
-        ckpt = load_checkpoint(path, map_location="cpu")
         body = load_body_model() if body is None else body
-        entry = ckpt["body_model"]
-        if not isinstance(entry, Mapping) or "sha256" not in entry:
-            raise CheckpointError(f"checkpoint {path}: body_model entry {entry!r} lacks sha256")
-        if entry["sha256"] != body.info.sha256:
-            ckpt_id = entry.get("model_id") or f"{entry.get('name', '?')}:{str(entry['sha256'])[:16]}"
-            raise ValueError(
-                f"checkpoint {path} was trained with body model {ckpt_id}, but the loaded body model is "
-                f"{body.info.model_id} ({body.info.source}); load the matching model "
-                f"(set $SMPL_MODEL_DIR or pass body=...)"
-            )
-        try:
-            config = NetConfig.from_dict(ckpt["net_config"])
-            ranges = ResolutionRanges(tuple(int(b) for b in ckpt["resolution_bounds"]))
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {path}: invalid net_config or resolution_bounds: {exc}") from exc
-        if int(ckpt["input_size"]) != config.input_size:
-            raise CheckpointError(
-                f"checkpoint {path}: input_size {ckpt['input_size']} differs from net_config.input_size {config.input_size}"
-            )
-        state = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["model"].items()}
-        net = RSCNet(config, body.mean_params)
-        try:
-            net.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise CheckpointError(f"checkpoint {path}: weights do not match the network: {exc}") from exc
+        loaded = load_rscnet(path, body)
+        net, ranges = loaded.net, loaded.ranges
         return cls(
             net,
             body,
@@ -306,8 +285,8 @@ class Predictor:
             device=device,
             precision=precision,
             channels_last=channels_last,
-            checkpoint_path=path,
-            checkpoint_id=file_id(path),
+            checkpoint_path=loaded.path,
+            checkpoint_id=loaded.checkpoint_id,
             is_trained=True,
         )
 
@@ -322,7 +301,7 @@ class Predictor:
         body: BodyModel | None = None,
         precision: str = "auto",
         channels_last: bool = True,
-    ) -> "Predictor":
+    ) -> Predictor:
         """An untrained predictor (deterministic for a ``seed``; the global RNG is left untouched).
 
         With freshly initialised decoders the regressor starts at the mean parameters, so the
@@ -416,10 +395,7 @@ class Predictor:
 
     # ------------------------------------------------------------------ low level
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self._precision == "fp32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self._precision == "bf16" else torch.float16
-        return torch.autocast(self._device.type, dtype=dtype)
+        return autocast(self._precision, self._device)
 
     def _run(self, images: Tensor, range_index: Tensor, include_vertices: bool) -> TensorPrediction:
         with self._autocast():  # the backbone goes channels_last itself when its weights are
@@ -438,7 +414,7 @@ class Predictor:
         # Without vertices the keypoints come from the folded regressors (no mesh skinning).
         body = self._body if include_vertices else self._body.keypoints_only
         posed = body(betas.float(), pose_rotmat.float())
-        translation = weak_perspective_to_translation(camera.float(), focal_for_size(s), s)
+        translation, _ = crop_camera(camera.float(), s)
         return TensorPrediction(
             phi=phi.float(),
             pose_rotmat=pose_rotmat.float(),
@@ -477,6 +453,10 @@ class Predictor:
             raise ValueError(f"range_index must be in [0, {self._ranges.num_ranges}), got {idx.tolist()}")
         with torch.inference_mode():
             return self._run(images.to(self._device, torch.float32), idx.to(self._device), include_vertices)
+
+    def features(self, images: Tensor, range_index: Tensor | Sequence[int]) -> Tensor:
+        """Backbone features ``phi (B, C)`` of ready-made network inputs (those of :meth:`predict_tensor`)."""
+        return self.predict_tensor(images, range_index).phi
 
     # ------------------------------------------------------------------ crops
     def _prepare(self, crop: np.ndarray) -> _Prepared:
@@ -535,7 +515,7 @@ class Predictor:
                 results.extend(self.to_predictions(out, geometry))
         return results
 
-    def to_predictions(self, out: TensorPrediction, geometry: Sequence["CropGeometry"]) -> list[Prediction]:
+    def to_predictions(self, out: TensorPrediction, geometry: Sequence[CropGeometry]) -> list[Prediction]:
         """Per-crop :class:`Prediction` objects from a batched output and where each crop came from.
 
         Args:
@@ -546,9 +526,7 @@ class Predictor:
             raise ValueError(f"{out.betas.shape[0]} outputs but {len(geometry)} crop geometries")
         s = self.input_size
         f_net = float(focal_for_size(s))
-        t = out.translation
-        principal = torch.full((t.shape[0], 2), s / 2.0, device=t.device)
-        kp_net = perspective_projection(out.coco17, t, f_net, principal)
+        t, kp_net = crop_camera(out.camera, s, out.coco17)
         side = torch.tensor([g.side for g in geometry], dtype=torch.float32, device=t.device)
         offset = torch.tensor([[g.left, g.top] for g in geometry], dtype=torch.float32, device=t.device)
         scale = (side / s)[:, None, None]
@@ -609,11 +587,3 @@ class Predictor:
             f"bounds={self._ranges.bounds}, device={self._device}, precision={self._precision})"
         )
 
-
-def file_id(path: Path) -> str:
-    """``sha256[:16]`` of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from model.inference.predictor import Prediction, Predictor, TensorPrediction, file_id
-from model.nets.temporal import TemporalConfig, TemporalRegressor
+from model.inference.predictor import Prediction, Predictor, TensorPrediction
+from model.nets.checkpoint import VIDEO_FORMAT, file_id, load_checkpoint, load_temporal
+from model.nets.temporal import TemporalRegressor
 
 __all__ = ["SequencePredictor"]
 
@@ -49,7 +50,7 @@ class SequencePredictor:
     @classmethod
     def from_checkpoint(
         cls, path: str | os.PathLike[str], backbone: Predictor | str | os.PathLike[str] | None = None, device: str | torch.device | None = None
-    ) -> "SequencePredictor":
+    ) -> SequencePredictor:
         """Load a video checkpoint (``python -m model.train`` with a ``kind: video`` config, exported).
 
         Args:
@@ -62,11 +63,8 @@ class SequencePredictor:
             CheckpointError: unreadable or inconsistent checkpoint, weights that do not match.
             ValueError: another body model or another backbone than the one trained with.
         """
-        from model.train.checkpoint import CheckpointError, load_checkpoint  # lazy: model.train is heavy
-        from model.train.video import VIDEO_FORMAT, VIDEO_REQUIRED
-
         path = Path(path)
-        ckpt = load_checkpoint(path, map_location="cpu", expected_format=VIDEO_FORMAT, required=VIDEO_REQUIRED)
+        ckpt = load_checkpoint(path, map_location="cpu", expected_format=VIDEO_FORMAT)
         entry = ckpt["backbone"]
         if not isinstance(backbone, Predictor):
             backbone = Predictor.from_checkpoint(backbone or entry["path"], device=device)
@@ -77,16 +75,7 @@ class SequencePredictor:
                 f"video checkpoint {path} was trained on features of backbone {entry['checkpoint_id']} ({entry.get('path')}), "
                 f"but the loaded backbone is {backbone.checkpoint_id} ({backbone.checkpoint_path})"
             )
-        try:
-            config = TemporalConfig.from_dict(ckpt["temporal_config"])
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {path}: invalid temporal_config: {exc}") from exc
-        temporal = TemporalRegressor(config, backbone.body_model.mean_params)
-        state = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["model"].items()}
-        try:
-            temporal.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise CheckpointError(f"checkpoint {path}: weights do not match the temporal module: {exc}") from exc
+        temporal = load_temporal(ckpt, path, backbone.body_model.mean_params)
         return cls(backbone, temporal, checkpoint_path=path, checkpoint_id=file_id(path))
 
     # ------------------------------------------------------------------ info
@@ -134,7 +123,7 @@ class SequencePredictor:
         n, t, c = phi.shape
         if temporal:
             out = self.temporal.forward_chunked(phi, None if valid is None else valid.to(phi.device))
-            flat = lambda x: x.reshape(n * t, *x.shape[2:])  # noqa: E731
+            flat = lambda x: x.reshape(n * t, *x.shape[2:])
             return self.backbone.decode(flat(out.features), flat(out.pose_rotmat), flat(out.pose_6d), flat(out.betas), flat(out.camera), include_vertices)
         reg = self.backbone.net.regressor(phi.reshape(n * t, c))
         return self.backbone.decode(phi.reshape(n * t, c), reg.pose_rotmat, reg.pose_6d, reg.betas, reg.camera, include_vertices)

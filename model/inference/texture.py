@@ -31,40 +31,10 @@ import torch.nn.functional as F
 
 from model.body.model import BodyModel
 from model.inference.predictor import MAX_SIDE, MIN_SIDE, Prediction, Predictor
-from model.nets.texture import TexGlo, TexGloConfig
+from model.nets.checkpoint import TEXTURE_FORMAT, load_texglo
+from model.nets.texture import TexGlo
 
 __all__ = ["TEXTURE_FORMAT", "TexturePredictor", "TexturedMesh", "load_texglo"]
-
-#: ``format`` entry of TexGlo checkpoints (written by :mod:`model.train.texture`).
-TEXTURE_FORMAT = "rscnet-texglo/1"
-_REQUIRED = ("format", "model", "net_config", "body_model", "data")
-
-
-def load_texglo(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[TexGlo, dict[str, Any]]:
-    """A TexGlo network (eval mode, float32) and its checkpoint dict; ``weights_only`` and strict loading.
-
-    Raises:
-        ValueError: missing file, not a TexGlo checkpoint, or weights that do not match exactly.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"texture checkpoint {p} does not exist")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling problem is reported with the path
-        raise ValueError(f"texture checkpoint {p} cannot be loaded safely: {exc}") from exc
-    if not isinstance(ckpt, Mapping) or ckpt.get("format") != TEXTURE_FORMAT:
-        raise ValueError(f"{p} is not a TexGlo checkpoint (format {TEXTURE_FORMAT!r})")
-    missing = [k for k in _REQUIRED if k not in ckpt]
-    if missing:
-        raise ValueError(f"texture checkpoint {p} lacks {missing}")
-    try:
-        net = TexGlo(TexGloConfig.from_dict(ckpt["net_config"]))
-        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}, strict=True)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"texture checkpoint {p}: weights do not match the network: {exc}") from exc
-    return net.eval().to(device), dict(ckpt)
-
 
 @dataclass
 class TexturedMesh:
@@ -119,7 +89,7 @@ class TexturePredictor:
         self._info = dict(info or {})
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike[str], predictor: Predictor) -> "TexturePredictor":
+    def from_checkpoint(cls, path: str | os.PathLike[str], predictor: Predictor) -> TexturePredictor:
         """Load a TexGlo checkpoint (training ``last.pt`` or the served fp16 file) for ``predictor``.
 
         Raises:

@@ -3,7 +3,8 @@ contrastive projection head, and :class:`RSCNet`, which puts them together.
 
 Layout: ``backbones/`` (feature extractors), ``heads/`` (what sits on the pooled feature),
 ``config.py`` (dataclass configs, separate from the code), ``rscnet.py`` (the full network),
-``bench.py`` (throughput benchmark, ``python -m model.nets.bench --help``).
+``checkpoint.py`` (every checkpoint format, loading and saving), ``frozen.py`` (a frozen RSC-Net as a
+feature extractor). The throughput benchmark is ``python -m benchmarks.nets.bench --help``.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class BackboneConfig:
     Attributes:
         depth: 18, 34 (BasicBlock) or 50 (Bottleneck); the paper (like SPIN) uses 50.
         num_ranges: P, rows of the resolution-aware table ``alpha`` (one per resolution range; the
-            paper has 5, see :mod:`model.data.resolution`).
+            paper has 5, see :mod:`model.geometry.resolution`).
         resolution_aware: ``True``: residual branches are scaled by ``alpha[range_index, block]``.
             ``False``: the plain baseline ResNet, which has no ``alpha`` parameter at all.
     """

@@ -117,7 +117,7 @@ class RSCNet(nn.Module):
             images: ``(B, 3, S, S)`` float RGB in ``[0, 1]``, ``S = config.input_size`` (low-resolution
                 crops are resized to S beforehand).
             range_index: ``(B,)`` int64 resolution range of each sample (row of ``backbone.alpha``,
-                see :func:`model.data.resolution.resolution_index`); may be ``None`` only for the
+                see :func:`model.geometry.resolution.resolution_index`); may be ``None`` only for the
                 baseline (``resolution_aware=False``).
 
         Returns:

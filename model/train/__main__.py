@@ -7,7 +7,8 @@ One entry point for every trainer. The config's top-level ``kind:`` picks it (ab
 * ``reid`` - the re-identification network (:mod:`model.train.reid`);
 * ``texture`` - the TexGlo texture network (:mod:`model.train.texture`).
 
-Each writes ``<out_dir>/last.pt`` (resumable) and ``log.jsonl``. Under
+Each configures the one training loop (:mod:`model.train.loop`) and writes ``<out_dir>/last.pt``
+(resumable) and ``log.jsonl``. Under
 ``torchrun --nproc_per_node N -m model.train ...`` the RSC-Net trainer runs data-parallel.
 """
 
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, help="YAML config (see configs/train/)")
     parser.add_argument("--resume", action="store_true", help="continue from <out_dir>/last.pt")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in this call")
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes in this call (RSC-Net trainer; checkpoints first)")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes in this call (checkpoints first)")
     parser.add_argument("--out-dir", default=None, help="override runtime.out_dir")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", type=int, default=None, help="override runtime.threads")

@@ -23,7 +23,7 @@ from model.data.degrade import DegradeConfig
 from model.data.framing import FramingConfig
 from model.data.poses import PosePriorConfig
 from model.data.synthetic import SyntheticConfig
-from model.data.resolution import ResolutionRanges
+from model.geometry.resolution import ResolutionRanges
 from model.losses.config import TotalLossConfig
 from model.nets.config import NetConfig
 from model.nets.pose_discriminator import PoseDiscriminatorConfig
@@ -53,13 +53,20 @@ class StageConfig:
             raise ValueError(f"stage steps must be >= 1, got {self.steps}")
 
 
+#: Values of ``data.source``.
+DATA_SOURCES = ("synthetic", "shards", "real")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where training samples come from.
 
     Attributes:
-        source: ``"shards"`` (pre-rendered, fast) or ``"synthetic"`` (rendered on the fly).
+        source: ``"shards"`` (pre-rendered, fast), ``"synthetic"`` (rendered on the fly) or
+            ``"real"`` (a SPIN ``.npz`` annotation file and its images, :mod:`model.data.real`).
         shards: shard folder for ``source: shards``.
+        real_npz, real_images: the annotation file and the image folder for ``source: real``
+            (crops are ``crop_size`` pixels, then degraded like the synthetic ones).
         synthetic_length: samples per epoch for ``source: synthetic``.
         seed: synthetic base seed (the evaluation set uses a different one).
         crop_size: rendered crop side (>= the network input size; crops are resized to it).
@@ -70,6 +77,8 @@ class DataConfig:
 
     source: str = "synthetic"
     shards: str | None = None
+    real_npz: str | None = None
+    real_images: str | None = None
     synthetic_length: int = 100_000
     seed: int = 0
     crop_size: int = 224
@@ -78,8 +87,10 @@ class DataConfig:
     poses: PosePriorConfig = field(default_factory=PosePriorConfig)
 
     def __post_init__(self) -> None:
-        if self.source not in ("shards", "synthetic"):
-            raise ValueError(f"data.source must be 'shards' or 'synthetic', got {self.source!r}")
+        if self.source not in DATA_SOURCES:
+            raise ValueError(f"data.source must be one of {DATA_SOURCES}, got {self.source!r}")
+        if self.source == "real" and not (self.real_npz and self.real_images):
+            raise ValueError("data.source 'real' needs data.real_npz (a SPIN .npz file) and data.real_images (its image folder)")
         if self.source == "shards" and not self.shards:
             raise ValueError("data.source 'shards' needs data.shards (a folder written by python -m model.data.shards)")
 
@@ -89,7 +100,7 @@ class ResolutionTrainConfig:
     """Resolution ranges and degradation used in training.
 
     Attributes:
-        bounds: range bounds (:class:`~model.data.resolution.ResolutionRanges`).
+        bounds: range bounds (:class:`~model.geometry.resolution.ResolutionRanges`).
         per_sample: K, resolutions of each training image (>= 2 for the SS and contrastive losses).
         degrade: degradation mode and parameters.
     """
@@ -152,7 +163,7 @@ class RuntimeConfig:
         seed: seed of initialisation, shuffling and augmentation.
         out_dir: run folder (checkpoints, ``log.jsonl``).
         resume_file: the run's small committed resume file (fp16 weights, no optimiser state; see
-            :func:`model.train.checkpoint.save_resume_file`), written beside ``last.pt`` at every
+            :func:`model.nets.checkpoint.save_resume_file`), written beside ``last.pt`` at every
             checkpoint; ``--resume`` continues from it when ``<out_dir>/last.pt`` is absent (a fresh
             machine). ``None``: not written.
         resume_warmup_steps: linear learning-rate warm-up after resuming from ``resume_file``

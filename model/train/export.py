@@ -3,7 +3,7 @@
 Turns a resumable training checkpoint into the file the service loads: optimiser state, queues and
 discriminators dropped, floating weights in fp16 (``--fp32`` keeps them), optionally large
 convolutions as int8 with per-channel scales (``--int8-min-numel``) to stay under the 25 MB limit
-of committed files, or lossless fp16 byte planes (``--packed``, ~14 % smaller than fp16). Works for every checkpoint format of :mod:`model.train` (RSC-Net, video, ...):
+of committed files, or lossless fp16 byte planes (``--packed``, ~14 % smaller than fp16). Works for every checkpoint format of :mod:`model.nets.checkpoint` (RSC-Net, video, ReID, TexGlo):
 the format is kept and checked on load. Prints the size and the largest weight difference to the
 training checkpoint.
 """
@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
-from model.train.checkpoint import export_served, unpack_weights
+from model.nets.checkpoint import export_served, load_checkpoint
 
 #: Training-only entries of each checkpoint format.
 TRAINING_ONLY = ("optimizer", "queue", "disc_optimizer", "discriminator", "discriminator_config", "optimizer_restart_step")
@@ -29,16 +27,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--int8-min-numel", type=int, default=None, help="store conv weights with >= this many elements as int8")
     parser.add_argument("--packed", action="store_true", help="lossless fp16 byte planes, zlib-compressed (no int8)")
     args = parser.parse_args(argv)
-    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    ckpt = load_checkpoint(args.checkpoint, expected_format=None)
     out = export_served(ckpt, args.out, half=not args.fp32, int8_min_numel=args.int8_min_numel, drop=TRAINING_ONLY, packed=args.packed)
-    served = torch.load(out, map_location="cpu", weights_only=True)
-    if "model_packed" in served:
-        served = {**served, "model": unpack_weights(served["model_packed"])}
-    scales = served.get("int8_scales", {})
+    served = load_checkpoint(out, expected_format=None)  # packed weights unpacked, int8 dequantized
     worst = 0.0
     for k, v in ckpt["model"].items():
-        w = served["model"][k]
-        w = w.float() * scales[k].float() if k in scales else w.float()
+        w = served["model"][k].float()
         if v.is_floating_point():
             worst = max(worst, float((w - v.float()).abs().max()))
     size = Path(out).stat().st_size

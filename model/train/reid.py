@@ -1,6 +1,6 @@
 """Train the re-identification network ``f_Re`` (``python -m model.train --config configs/texture/reid.yaml``).
 
-Data: the pre-rendered identity sets of :mod:`model.train.identity_data` (``<data.dir>/train.pt``,
+Data: the pre-rendered identity sets of :mod:`model.data.identity` (``<data.dir>/train.pt``,
 ``test.pt``). Every step draws ``identities_per_batch`` training identities and
 ``views_per_identity`` looks at each (P x K batches for the batch-hard triplet loss); a look is
 degraded to a random low resolution with probability ``low_res_prob`` (bicubic down to a size in
@@ -8,7 +8,7 @@ degraded to a random low resolution with probability ``low_res_prob`` (bicubic d
 ignore pose, viewpoint, background, lighting *and* resolution. Loss: label-smoothed identity
 cross-entropy + batch-hard triplet (:mod:`model.losses.reid`).
 
-Evaluation on the held-out identities: rank-1 / mAP (:mod:`model.eval.reid`) on the clean looks
+Evaluation on the held-out identities: rank-1 / mAP (:func:`model.losses.reid.evaluate_reid`) on the clean looks
 and with every look degraded to ``eval_low_res`` pixels.
 
 Writes ``<out_dir>/last.pt`` (resumable; also what the texture trainer loads, frozen),
@@ -19,33 +19,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from model.data.degrade import bicubic_down_up
-from model.eval.reid import retrieval_metrics
-from model.losses.reid import ReIDLossConfig, reid_loss
+from model.data.identity import load_identity_set
+from model.losses.reid import ReIDLossConfig, evaluate_reid, reid_loss
+from model.nets.checkpoint import REID_FORMAT, export_served, load_checkpoint
 from model.nets.reid import ReIDConfig, ReIDNet
-from model.train.checkpoint import export_served
+from model.runtime import autocast, precision_from_bf16_flag, resolve_device
 from model.train.config import load_kind_config, to_plain
-from model.train.identity_data import IdentitySet, load_identity_set
+from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 from model.train.schedule import lr_factor
 
-__all__ = ["REID_FORMAT", "ReIDTrainConfig", "evaluate_reid", "export_reid_checkpoint", "load_reid", "train_from_args", "train_reid"]
+__all__ = ["ReIDTrainConfig", "ReIDTrainer", "export_reid_checkpoint", "train_from_args", "train_reid"]
 
-#: ``format`` entry of ReID checkpoints.
-REID_FORMAT = "rscnet-reid/1"
 
 
 @dataclass(frozen=True)
 class IdentityDataConfig:
-    """Attributes: dir: folder with ``train.pt`` / ``test.pt`` of :mod:`model.train.identity_data`."""
+    """Attributes: dir: folder with ``train.pt`` / ``test.pt`` of :mod:`model.data.identity`."""
 
     dir: str = "data/texture"
 
@@ -119,27 +116,6 @@ def load_reid_config(path: str | Path, runtime: dict[str, Any] | None = None) ->
     return load_kind_config(ReIDTrainConfig, path, "reid", {"runtime": runtime} if runtime else None)
 
 
-def resolve_device(device: str | None) -> torch.device:
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
-def bf16_enabled(device: torch.device, wanted: bool) -> bool:
-    """bf16 autocast when wanted and the device computes bf16 natively (CUDA, AVX-512 BF16 / AMX CPUs)."""
-    if not wanted:
-        return False
-    if device.type == "cuda":
-        return True
-    # lazy: avoids importing the service-side API eagerly
-    from model.runtime import cpu_supports_bf16
-
-    return cpu_supports_bf16()
-
-
-def autocast(device: torch.device, enabled: bool) -> torch.autocast:
-    """bf16 autocast on ``device`` (a no-op context when disabled)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
 def random_low_res(images: Tensor, prob: float, size_range: tuple[int, int], generator: torch.Generator) -> Tensor:
     """Degrade each of ``(B, 3, S, S)`` with probability ``prob`` to a size in ``size_range`` and back to ``S``."""
     b, s = images.shape[0], images.shape[-1]
@@ -160,121 +136,87 @@ def _pk_batch(labels: Tensor, p: int, k: int, generator: torch.Generator) -> Ten
     return torch.cat(out)
 
 
-@torch.no_grad()
-def embed(net: ReIDNet, images_u8: Tensor, device: torch.device, bf16: bool, low_res: int | None = None, batch_size: int = 64) -> Tensor:
-    """Embeddings ``(N, D)`` of uint8 images ``(N, 3, S, S)`` (optionally degraded to ``low_res`` first)."""
-    net.eval()
-    out = []
-    for start in range(0, images_u8.shape[0], batch_size):
-        x = images_u8[start : start + batch_size].float().div(255.0)
-        if low_res is not None:
-            x = bicubic_down_up(x, low_res, x.shape[-1])
-        with autocast(device, bf16):
-            out.append(net(x.to(device)).embedding.float().cpu())
-    return torch.cat(out)
+class ReIDTrainer(TrainLoop):
+    """The ReID network on the identity sets (see the module docstring), run by :class:`TrainLoop`."""
 
+    def __init__(self, config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> None:
+        rt, o = config.runtime, config.optim
+        super().__init__(LoopConfig(
+            name="reid", out_dir=Path(rt.out_dir), total_steps=o.steps, log_every=rt.log_every,
+            checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
+            max_minutes=max_minutes, show_progress=show_progress, save_when_idle=True,
+        ))  # fmt: skip
+        self.config = config
+        self.device = resolve_device(device)
+        self.precision = precision_from_bf16_flag(rt.bf16, self.device)
+        data_dir = Path(config.data.dir)
+        self.data = load_identity_set(data_dir / "train.pt")
+        self.labels = self.data.labels()
+        self.net_config = ReIDConfig(
+            num_classes=int(self.labels.max()) + 1, **{k: getattr(config.net, k) for k in ("input_size", "widths", "blocks", "embed_dim")}
+        )
+        self.net = ReIDNet(self.net_config).to(self.device).to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        self.gen = torch.Generator().manual_seed(rt.seed)
+        path = self.resume_path(resume)
+        if path is not None:
+            ckpt = load_checkpoint(path, expected_format=REID_FORMAT, what="ReID checkpoint")
+            self.net.load_state_dict(ckpt["model"], strict=True)
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.gen.set_state(ckpt["generator"])
+            self.step, self.wall_seconds = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
 
-def evaluate_reid(net: ReIDNet, test: IdentitySet, device: torch.device, bf16: bool, low_res: int) -> dict[str, Any]:
-    """Rank-1 / mAP on the held-out identities, clean and degraded to ``low_res`` pixels."""
-    clean = retrieval_metrics(embed(net, test.images, device, bf16), test.identity)
-    low = retrieval_metrics(embed(net, test.images, device, bf16, low_res=low_res), test.identity)
-    return {"clean": clean.to_dict(), f"low_res_{low_res}px": low.to_dict(), "identities": int(test.texture_ids.numel()), "images": len(test)}
+    def lr(self) -> float:
+        o = self.config.optim
+        return o.lr * lr_factor(self.step, o.steps, o.warmup_steps)
 
-
-def load_reid(path: str | Path, device: str | torch.device = "cpu") -> tuple[ReIDNet, dict[str, Any]]:
-    """A trained ReID network (eval mode, frozen) and its checkpoint dict; strict loading."""
-    ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != REID_FORMAT:
-        raise ValueError(f"{path} is not a ReID checkpoint (format {REID_FORMAT!r})")
-    net = ReIDNet(ReIDConfig.from_dict(ckpt["net_config"]))
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["model"].items()}, strict=True)
-    net.eval().to(device)
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net, ckpt
-
-
-def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> dict[str, Any]:
-    """Train (or resume) and evaluate; returns the last log entry plus the evaluation."""
-    rt = config.runtime
-    torch.set_num_threads(rt.threads)
-    dev = resolve_device(device)
-    out_dir = Path(rt.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data_dir = Path(config.data.dir)
-    train = load_identity_set(data_dir / "train.pt")
-    test = load_identity_set(data_dir / "test.pt")
-    labels = train.labels()
-    net_cfg = ReIDConfig(num_classes=int(labels.max()) + 1, **{k: getattr(config.net, k) for k in ("input_size", "widths", "blocks", "embed_dim")})
-    torch.manual_seed(rt.seed)
-    net = ReIDNet(net_cfg).to(dev).to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
-    gen = torch.Generator().manual_seed(rt.seed)
-    step, elapsed = 0, 0.0
-    last_path = out_dir / "last.pt"
-    if resume and last_path.is_file():
-        ckpt = torch.load(last_path, map_location="cpu", weights_only=True)
-        net.load_state_dict(ckpt["model"], strict=True)
-        opt.load_state_dict(ckpt["optimizer"])
-        gen.set_state(ckpt["generator"])
-        step, elapsed = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
-    o = config.optim
-    target = o.steps if max_steps is None else min(o.steps, step + max_steps)
-    bf16 = bf16_enabled(dev, rt.bf16)
-
-    def save() -> None:
-        state = {
-            "format": REID_FORMAT, "kind": "reid", "model": net.state_dict(), "optimizer": opt.state_dict(),
-            "generator": gen.get_state(), "step": step, "train_seconds": elapsed, "net_config": net_cfg.to_dict(),
-            "train_config": to_plain(config), "data": train.config, "body_model": train.config.get("body_model"),
-        }  # fmt: skip
-        tmp = last_path.with_name("last.pt.tmp")
-        torch.save(state, tmp)
-        tmp.replace(last_path)
-
-    log = open(out_dir / "log.jsonl", "a")
-    entry: dict[str, Any] = {}
-    bar = tqdm(total=target, initial=step, desc="reid", disable=not show_progress)
-    net.train()
-    while step < target:
-        t0 = time.time()
-        for g in opt.param_groups:
-            g["lr"] = o.lr * lr_factor(step, o.steps, o.warmup_steps)
-        idx = _pk_batch(labels, o.identities_per_batch, o.views_per_identity, gen)
-        x = train.images[idx].float().div(255.0)
-        x = random_low_res(x, o.low_res_prob, o.low_res_range, gen)
-        flip = torch.rand(len(idx), generator=gen) < 0.5
+    def train_step(self) -> StepOutcome:
+        o, dev = self.config.optim, self.device
+        self.net.train()
+        idx = _pk_batch(self.labels, o.identities_per_batch, o.views_per_identity, self.gen)
+        x = self.data.images[idx].float().div(255.0)
+        x = random_low_res(x, o.low_res_prob, o.low_res_range, self.gen)
+        flip = torch.rand(len(idx), generator=self.gen) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        with autocast(dev, bf16):
-            out = net(x.to(dev).contiguous(memory_format=torch.channels_last))
-        losses = reid_loss(out.embedding.float(), out.logits.float(), labels[idx].to(dev), config.loss)
-        opt.zero_grad(set_to_none=True)
+        with autocast(self.precision, dev):
+            out = self.net(x.to(dev).contiguous(memory_format=torch.channels_last))
+        losses = reid_loss(out.embedding.float(), out.logits.float(), self.labels[idx].to(dev), self.config.loss)
+        self.optimizer.zero_grad(set_to_none=True)
         losses.total.backward()
-        opt.step()
-        step += 1
-        elapsed += time.time() - t0
-        bar.update(1)
-        if step % rt.log_every == 0 or step == target:
-            entry = {"step": step, "loss": losses.total.item(), "ce": losses.ce.item(), "triplet": losses.triplet.item(), "accuracy": losses.accuracy.item(), "lr": opt.param_groups[0]["lr"], "train_seconds": round(elapsed, 1)}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['accuracy']:.2f}")
-        if step % rt.checkpoint_every == 0:
-            save()
-    bar.close()
-    save()
-    log.close()
-    metrics = evaluate_reid(net, test, dev, bf16, o.eval_low_res)
-    metrics.update({"step": step, "train_seconds": round(elapsed, 1)})
-    (out_dir / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        self.optimizer.step()
+        terms = {"ce": losses.ce.item(), "triplet": losses.triplet.item(), "accuracy": losses.accuracy.item()}
+        return StepOutcome(loss=losses.total.item(), terms=terms)
+
+    def log_entry(self, outcome: StepOutcome, now: float) -> dict[str, Any]:
+        lr = self.optimizer.param_groups[0]["lr"]  # the step's own
+        return {"step": self.step, "loss": outcome.loss, **outcome.terms, "lr": lr, "train_seconds": round(self.wall_seconds, 1)}
+
+    def postfix(self, outcome: StepOutcome) -> dict[str, Any]:
+        return {"loss": f"{outcome.loss:.3f}", "acc": f"{outcome.terms['accuracy']:.2f}"}
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "format": REID_FORMAT, "kind": "reid", "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "generator": self.gen.get_state(), "step": self.step, "train_seconds": self.wall_seconds,
+            "net_config": self.net_config.to_dict(), "train_config": to_plain(self.config), "data": self.data.config,
+            "body_model": self.data.config.get("body_model"),
+        }  # fmt: skip
+
+
+def train_reid(config: ReIDTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> dict[str, Any]:
+    """Train (or resume), then evaluate on the held-out identities (``eval.json``); returns the last log entry plus the evaluation."""
+    trainer = ReIDTrainer(config, device, resume, max_steps, show_progress, max_minutes)
+    entry = trainer.train()
+    test = load_identity_set(Path(config.data.dir) / "test.pt")
+    metrics = evaluate_reid(trainer.net, test, trainer.device, trainer.precision, config.optim.eval_low_res)
+    metrics.update({"step": trainer.step, "train_seconds": round(trainer.wall_seconds, 1)})
+    (trainer.out_dir / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return {**entry, "eval": metrics}
 
 
 def export_reid_checkpoint(src: str | Path, dst: str | Path) -> Path:
     """A frozen-use copy of a ReID ``last.pt``: no optimiser / generator state, fp16 weights."""
-    ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
-    if ckpt.get("format") != REID_FORMAT:
-        raise ValueError(f"{src} is not a ReID checkpoint")
+    ckpt = load_checkpoint(src, expected_format=REID_FORMAT, what="ReID checkpoint")
     return export_served(ckpt, dst, drop=("optimizer", "generator"))
 
 
@@ -284,6 +226,6 @@ def train_from_args(args: argparse.Namespace) -> None:
 
     over = runtime_overrides(args)
     config = load_reid_config(args.config, over["runtime"] if over else None)
-    result = train_reid(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    result = train_reid(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=getattr(args, "max_minutes", None))
     print(json.dumps(result))
     print(f"checkpoint: {Path(config.runtime.out_dir) / 'last.pt'}")

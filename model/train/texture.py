@@ -1,7 +1,7 @@
 """Train TexGlo (``python -m model.train --config configs/texture/glo_s.yaml``), RSC-Net Section 3.6.
 
 For a high-resolution training image ``x_H`` (pre-rendered identity set,
-:mod:`model.train.identity_data`) and its low-resolution version ``x_L`` (bicubic down to a random
+:mod:`model.data.identity`) and its low-resolution version ``x_L`` (bicubic down to a random
 size in ``optim.low_res_range`` and back up, as the paper), the mesh ``M(x_H)`` and camera
 ``delta(x_H)`` come from the geometry cache (``geometry: predictor``: the RSC-Net Predictor run on
 ``x_H``; ``ground_truth``: the rendering parameters). The predicted UV map ``T(x_L)`` is rendered on
@@ -19,47 +19,45 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from model.body import BodyModel, load_body_model
 from model.data.degrade import bicubic_down_up
-from model.data.lighting import sample_lights
-from model.inference.texture import TEXTURE_FORMAT
-from model.losses.texture import TextureLossConfig, reid_feature_distance
-from model.nets.reid import ReIDNet
-from model.nets.texture import TexGlo, TexGloConfig
-from model.render import Lights, MeshRenderer, PerspectiveCameras
-from model.train.checkpoint import body_model_entry, export_served
-from model.train.config import load_kind_config, to_plain
-from model.train.identity_data import (
+from model.data.identity import (
     GEOMETRY_SOURCES,
+    GeometryBatch,
     IdentitySet,
     load_geometry,
     load_identity_set,
+    mean_lights,
+    render_texture,
 )
-from model.train.reid import (
-    IdentityDataConfig,
-    TexRuntimeConfig,
-    autocast,
-    bf16_enabled,
+from model.losses.texture import TextureLossConfig, reid_feature_distance
+from model.nets.checkpoint import (
+    TEXTURE_FORMAT,
+    body_model_entry,
+    export_served,
+    load_checkpoint,
     load_reid,
-    resolve_device,
 )
+from model.nets.reid import ReIDNet
+from model.nets.texture import TexGlo, TexGloConfig
+from model.render import Lights, MeshRenderer, PerspectiveCameras
+from model.runtime import autocast, precision_from_bf16_flag, resolve_device
+from model.train.config import load_kind_config, to_plain
+from model.train.loop import LoopConfig, StepOutcome, TrainLoop
+from model.train.reid import IdentityDataConfig, TexRuntimeConfig
 from model.train.schedule import lr_factor
 
 __all__ = [
-    "TEXTURE_FORMAT",
     "TextureTrainConfig",
+    "TextureTrainer",
     "export_texture_checkpoint",
-    "mean_lights",
-    "render_texture",
     "train_from_args",
     "train_texture",
 ]
@@ -118,46 +116,6 @@ def load_texture_config(path: str | Path, runtime: dict[str, Any] | None = None)
     return load_kind_config(TextureTrainConfig, path, "texture", {"runtime": runtime} if runtime else None)
 
 
-def mean_lights(batch_size: int = 1, samples: int = 4096) -> Lights:
-    """The mean of :func:`model.data.lighting.sample_lights` (fixed seed), repeated ``batch_size`` times."""
-    lights = sample_lights(samples, torch.Generator().manual_seed(0))
-    direction = torch.nn.functional.normalize(lights.direction.mean(0, keepdim=True), dim=1)
-    return Lights(
-        ambient=lights.ambient.mean(0, keepdim=True).expand(batch_size, -1).clone(),
-        diffuse=lights.diffuse.mean(0, keepdim=True).expand(batch_size, -1).clone(),
-        direction=direction.expand(batch_size, -1).clone(),
-    )
-
-
-class GeometryBatch:
-    """Posed meshes and cameras for indices of a split from a geometry cache (see :mod:`model.train.identity_data`)."""
-
-    def __init__(self, geometry: dict[str, Any], body: BodyModel, image_size: int) -> None:
-        self.geometry = geometry
-        self.body = body
-        self.image_size = int(image_size)
-
-    @torch.no_grad()
-    def __call__(self, idx: Tensor, device: torch.device) -> tuple[Tensor, PerspectiveCameras]:
-        """``(B, V, 3)`` camera-frame vertices and the ``B`` cameras of ``x_H``."""
-        g = self.geometry
-        out = self.body(g["betas"][idx].to(device), g["pose"][idx].to(device))
-        verts = out.vertices + g["translation"][idx].to(device)[:, None]
-        focal = g["focal"][idx].to(device).float()
-        cams = PerspectiveCameras(
-            focal=focal[:, None].expand(-1, 2).contiguous(),
-            principal=g["principal"][idx].to(device).float(),
-            image_size=(self.image_size, self.image_size),
-        )
-        return verts, cams
-
-
-def render_texture(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams: PerspectiveCameras, texture: Tensor, lights: Lights, background: Tensor) -> Tensor:
-    """``R(M, delta, T)`` composited over ``background``: ``(B, 3, S, S)`` (differentiable in ``texture``)."""
-    out = renderer.render(verts, body.faces, cams, texture=texture.float(), face_uvs=body.face_uvs, lights=lights, background=background)
-    return out.image.clamp(0.0, 1.0)
-
-
 def make_low_res(x_h: Tensor, size_range: tuple[int, int], generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """``x_L``: each ``(B, 3, S, S)`` image bicubic down to a random size in ``size_range`` and back up; and the sizes."""
     sizes = torch.randint(size_range[0], size_range[1] + 1, (x_h.shape[0],), generator=generator)
@@ -166,13 +124,13 @@ def make_low_res(x_h: Tensor, size_range: tuple[int, int], generator: torch.Gene
 
 def texture_step_loss(
     net: TexGlo, reid: ReIDNet, renderer: MeshRenderer, body: BodyModel, x_h: Tensor, x_l: Tensor,
-    verts: Tensor, cams: PerspectiveCameras, lights: Lights, loss_cfg: TextureLossConfig, dev: torch.device, bf16: bool,
+    verts: Tensor, cams: PerspectiveCameras, lights: Lights, loss_cfg: TextureLossConfig, dev: torch.device, precision: str,
 ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
     """``(loss (B,), predicted UV (B, 3, U, U), render (B, 3, S, S))`` for one batch."""
-    with autocast(dev, bf16):
+    with autocast(precision, dev):
         tex = net(x_l.contiguous(memory_format=torch.channels_last))
     render = render_texture(renderer, body, verts, cams, tex.float(), lights.to(dev).expand(x_h.shape[0]), x_h)
-    with autocast(dev, bf16):
+    with autocast(precision, dev):
         with torch.no_grad():
             target = reid(x_h)
         pred = reid(render)
@@ -180,94 +138,92 @@ def texture_step_loss(
     return loss, tex, render
 
 
-def train_texture(config: TextureTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> dict[str, Any]:
-    """Train (or resume) TexGlo; returns the last log entry."""
-    rt, o = config.runtime, config.optim
-    torch.set_num_threads(rt.threads)
-    dev = resolve_device(device)
-    out_dir = Path(rt.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train: IdentitySet = load_identity_set(Path(config.data.dir) / "train.pt")
-    geometry = load_geometry(config.data.dir, config.geometry, "train")
-    body = load_body_model().to(dev)
-    if body.face_uvs is None:
-        raise ValueError(f"body model {body.name!r} has no UV map; TexGlo needs the free-smpl-layout model")
-    if train.config.get("body_model") not in (None, body.info.model_id):
-        raise ValueError(f"identity data rendered with {train.config.get('body_model')}, loaded body model is {body.info.model_id}")
-    reid, reid_ckpt = load_reid(config.reid_checkpoint, dev)
-    reid = reid.to(memory_format=torch.channels_last)
-    geo = GeometryBatch(geometry, body, train.crop_size)
-    renderer = MeshRenderer()
-    lights = mean_lights(1)
-    torch.manual_seed(rt.seed)
-    net = TexGlo(config.net).to(dev).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-    gen = torch.Generator().manual_seed(rt.seed)
-    step, elapsed = 0, 0.0
-    last_path = out_dir / "last.pt"
-    if resume and last_path.is_file():
-        ckpt = torch.load(last_path, map_location="cpu", weights_only=True)
-        net.load_state_dict(ckpt["model"], strict=True)
-        opt.load_state_dict(ckpt["optimizer"])
-        gen.set_state(ckpt["generator"])
-        step, elapsed = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
-    target = o.steps if max_steps is None else min(o.steps, step + max_steps)
-    bf16 = bf16_enabled(dev, rt.bf16)
+class TextureTrainer(TrainLoop):
+    """TexGlo against the frozen ReID network (see the module docstring), run by :class:`TrainLoop`."""
 
-    def save() -> None:
-        state = {
-            "format": TEXTURE_FORMAT, "kind": "texture", "name": config.name, "model": net.state_dict(),
-            "optimizer": opt.state_dict(), "generator": gen.get_state(), "step": step, "train_seconds": elapsed,
-            "net_config": config.net.to_dict(), "train_config": to_plain(config),
-            "body_model": body_model_entry(body.info), "low_res_range": list(o.low_res_range),
-            "geometry": {"source": config.geometry, "checkpoint": geometry.get("checkpoint")},
-            "reid": {"path": config.reid_checkpoint, "step": int(reid_ckpt["step"])},
-            "lights": {k: getattr(lights, k)[0].tolist() for k in ("ambient", "diffuse", "direction")},
-            "data": train.config,
-        }  # fmt: skip
-        tmp = last_path.with_name("last.pt.tmp")
-        torch.save(state, tmp)
-        tmp.replace(last_path)
+    def __init__(self, config: TextureTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> None:
+        rt, o = config.runtime, config.optim
+        super().__init__(LoopConfig(
+            name=f"texture {config.name}", out_dir=Path(rt.out_dir), total_steps=o.steps, log_every=rt.log_every,
+            checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
+            max_minutes=max_minutes, show_progress=show_progress, save_when_idle=True,
+        ))  # fmt: skip
+        self.config = config
+        self.device = dev = resolve_device(device)
+        self.precision = precision_from_bf16_flag(rt.bf16, dev)
+        self.data: IdentitySet = load_identity_set(Path(config.data.dir) / "train.pt")
+        self.geometry = load_geometry(config.data.dir, config.geometry, "train")
+        self.body = load_body_model().to(dev)
+        if self.body.face_uvs is None:
+            raise ValueError(f"body model {self.body.name!r} has no UV map; TexGlo needs the free-smpl-layout model")
+        if self.data.config.get("body_model") not in (None, self.body.info.model_id):
+            raise ValueError(f"identity data rendered with {self.data.config.get('body_model')}, loaded body model is {self.body.info.model_id}")
+        reid, self.reid_checkpoint = load_reid(config.reid_checkpoint, dev)
+        self.reid = reid.to(memory_format=torch.channels_last)
+        self.geo = GeometryBatch(self.geometry, self.body, self.data.crop_size)
+        self.renderer = MeshRenderer()
+        self.lights = mean_lights(1)
+        self.seed()  # the ReID network's construction drew from the generator: TexGlo starts from the seed
+        self.net = TexGlo(config.net).to(dev).to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        self.gen = torch.Generator().manual_seed(rt.seed)
+        path = self.resume_path(resume)
+        if path is not None:
+            ckpt = load_checkpoint(path, expected_format=TEXTURE_FORMAT, what="texture checkpoint")
+            self.net.load_state_dict(ckpt["model"], strict=True)
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.gen.set_state(ckpt["generator"])
+            self.step, self.wall_seconds = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
 
-    log = open(out_dir / "log.jsonl", "a")
-    entry: dict[str, Any] = {}
-    bar = tqdm(total=target, initial=step, desc=f"texture {config.name}", disable=not show_progress)
-    net.train()
-    n = len(train)
-    while step < target:
-        t0 = time.time()
-        for g in opt.param_groups:
-            g["lr"] = o.lr * lr_factor(step, o.steps, o.warmup_steps)
-        idx = torch.randint(n, (o.batch_size,), generator=gen)
-        x_h = train.images[idx].float().div(255.0).to(dev)
-        x_l, _ = make_low_res(x_h, o.low_res_range, gen)
-        verts, cams = geo(idx, dev)
-        loss, _, _ = texture_step_loss(net, reid, renderer, body, x_h, x_l, verts, cams, lights, config.loss, dev, bf16)
+    def lr(self) -> float:
+        o = self.config.optim
+        return o.lr * lr_factor(self.step, o.steps, o.warmup_steps)
+
+    def train_step(self) -> StepOutcome:
+        o, dev = self.config.optim, self.device
+        self.net.train()
+        idx = torch.randint(len(self.data), (o.batch_size,), generator=self.gen)
+        x_h = self.data.images[idx].float().div(255.0).to(dev)
+        x_l, _ = make_low_res(x_h, o.low_res_range, self.gen)
+        verts, cams = self.geo(idx, dev)
+        loss, _, _ = texture_step_loss(
+            self.net, self.reid, self.renderer, self.body, x_h, x_l, verts, cams, self.lights, self.config.loss, dev, self.precision
+        )
         loss = loss.mean()
-        opt.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
-        step += 1
-        elapsed += time.time() - t0
-        bar.update(1)
-        if step % rt.log_every == 0 or step == target:
-            entry = {"step": step, "loss": loss.item(), "lr": opt.param_groups[0]["lr"], "train_seconds": round(elapsed, 1)}
-            log.write(json.dumps(entry) + "\n")
-            log.flush()
-            bar.set_postfix(loss=f"{entry['loss']:.4f}")
-        if step % rt.checkpoint_every == 0:
-            save()
-    bar.close()
-    save()
-    log.close()
-    return entry
+        self.optimizer.step()
+        return StepOutcome(loss=loss.item())
+
+    def log_entry(self, outcome: StepOutcome, now: float) -> dict[str, Any]:
+        lr = self.optimizer.param_groups[0]["lr"]  # the step's own
+        return {"step": self.step, "loss": outcome.loss, "lr": lr, "train_seconds": round(self.wall_seconds, 1)}
+
+    def postfix(self, outcome: StepOutcome) -> dict[str, Any]:
+        return {"loss": f"{outcome.loss:.4f}"}
+
+    def state(self) -> dict[str, Any]:
+        config, lights = self.config, self.lights
+        return {
+            "format": TEXTURE_FORMAT, "kind": "texture", "name": config.name, "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "generator": self.gen.get_state(), "step": self.step,
+            "train_seconds": self.wall_seconds, "net_config": config.net.to_dict(), "train_config": to_plain(config),
+            "body_model": body_model_entry(self.body.info), "low_res_range": list(config.optim.low_res_range),
+            "geometry": {"source": config.geometry, "checkpoint": self.geometry.get("checkpoint")},
+            "reid": {"path": config.reid_checkpoint, "step": int(self.reid_checkpoint["step"])},
+            "lights": {k: getattr(lights, k)[0].tolist() for k in ("ambient", "diffuse", "direction")},
+            "data": self.data.config,
+        }  # fmt: skip
+
+
+def train_texture(config: TextureTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> dict[str, Any]:
+    """Train (or resume) TexGlo; returns the last log entry."""
+    return TextureTrainer(config, device, resume, max_steps, show_progress, max_minutes).train()
 
 
 def export_texture_checkpoint(src: str | Path, dst: str | Path, fp16: bool = True) -> Path:
     """Write the served checkpoint: ``src`` (a ``last.pt``) without optimiser/generator state, weights in fp16."""
-    ckpt = torch.load(Path(src), map_location="cpu", weights_only=True)
-    if ckpt.get("format") != TEXTURE_FORMAT:
-        raise ValueError(f"{src} is not a TexGlo checkpoint")
+    ckpt = load_checkpoint(src, expected_format=TEXTURE_FORMAT, what="texture checkpoint")
     return export_served(ckpt, dst, half=fp16, drop=("optimizer", "generator"))
 
 
@@ -277,6 +233,6 @@ def train_from_args(args: argparse.Namespace) -> None:
 
     over = runtime_overrides(args)
     config = load_texture_config(args.config, over["runtime"] if over else None)
-    result = train_texture(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    result = train_texture(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=getattr(args, "max_minutes", None))
     print(json.dumps(result))
     print(f"checkpoint: {Path(config.runtime.out_dir) / 'last.pt'}")

@@ -1,10 +1,12 @@
-"""The RSC-Net training loop: progressive stages, the three losses, resumable checkpoints, DDP.
+"""The RSC-Net trainer: progressive stages, the three losses, resumable checkpoints, DDP.
 
-One optimiser step:
+It configures the shared loop (:class:`model.train.loop.TrainLoop`: budget, learning rate, progress
+bar, ``log.jsonl``, periodic and final checkpoints); what is its own is below. One optimiser step
+(:meth:`Trainer.train_step`):
 
 1. a batch of ``B`` samples, each at ``K`` resolutions (``images (B, K, 3, S, S)``), augmented
    identically across its resolutions;
-2. the network on all ``B*K`` crops (bf16 autocast, channels_last), each with its own range row;
+2. the network on all ``B*K`` crops (``runtime.precision`` autocast, channels_last), each with its own range row;
 3. ``L_b`` (Eq. 8) on every crop against the sample's ground truth; ``L_s`` (Eq. 10, or the SS-o /
    SS-h variants) between the outputs of the K resolutions; ``L_f`` (Eqs. 11-12) between the
    projected features with a queue of negatives; ``L = L_b + w_s L_s + w_f L_f``;
@@ -14,6 +16,14 @@ Progressive training: stage ``s`` activates the rows listed in its config; a row
 active for the first time gets a copy of the row above it (``alpha[r] <- alpha[r-1]``) at the
 stage's start. Which rows were initialised is stored in the checkpoint, so resuming never copies a
 row twice.
+
+Data: ``data.source`` ``synthetic`` (rendered on the fly), ``shards`` (pre-rendered) or ``real`` (a
+SPIN ``.npz`` file, :class:`model.data.real.RealTrainingSet`), batched by
+:func:`model.data.dataset.make_loader`.
+
+Checkpoints (``last.pt``, the committed resume file) are written and read by
+:mod:`model.nets.checkpoint`; every stretch of a run (one :meth:`Trainer.train` call) is recorded
+in ``stretches``.
 
 Distributed: under ``torchrun`` (``WORLD_SIZE > 1``) the network is wrapped in
 ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA); each rank renders different samples and
@@ -26,22 +36,24 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
+from torch.utils.data import DistributedSampler
 
 from model.body import BodyModel, load_body_model
 from model.body.joint_names import HIPS
 from model.data.augment import augment_batch
-from model.data.dataset import ResolutionConfig, SyntheticDataset, worker_init
+from model.data.dataset import ResolutionConfig, SyntheticDataset, make_loader
+from model.data.real import RealTrainingSet, SpinNpzDataset
 from model.data.shards import ShardDataset
 from model.data.synthetic import SyntheticConfig
-from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.geometry.camera import crop_camera
+from model.geometry.rotations import axis_angle_to_matrix
 from model.losses import (
     BasicPrediction,
     BasicTarget,
@@ -51,13 +63,19 @@ from model.losses import (
     multi_resolution_contrastive_loss,
     output_self_supervision_loss,
 )
-from model.geometry.rotations import axis_angle_to_matrix
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
 from model.nets import RSCNet
+from model.nets.checkpoint import (
+    body_model_entry,
+    load_checkpoint,
+    load_resume_file,
+    save_checkpoint,
+    save_resume_file,
+)
 from model.nets.pose_discriminator import PoseDiscriminator
-from model.runtime import autocast, cpu_name, resolve_precision
-from model.train.checkpoint import body_model_entry, load_checkpoint, load_resume_file, save_checkpoint, save_resume_file
+from model.runtime import autocast, cpu_name, resolve_device, resolve_precision
 from model.train.config import TrainConfig
+from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 
 #: 3D joints supervised: LSP-14 (the evaluation layout) then the 24 SMPL joints.
 JOINTS3D_LAYOUTS = ("lsp14", "smpl24")
@@ -85,11 +103,9 @@ def predicted_keypoints(body: BodyModel, out: Any, crop_size: int) -> tuple[Tens
     """
     posed = body.keypoints_only(out.betas, out.pose_rotmat)
     j3d = torch.cat([posed.keypoints(k) for k in JOINTS3D_LAYOUTS], dim=1)
-    focal = focal_for_size(crop_size)
-    t = weak_perspective_to_translation(out.camera, focal, crop_size)
-    principal = torch.full((t.shape[0], 2), crop_size / 2.0, device=t.device)
     kp = torch.cat([posed.keypoints(k) for k in KEYPOINTS2D_LAYOUTS], dim=1)
-    return j3d, perspective_projection(kp, t, focal, principal)
+    _, kp2d = crop_camera(out.camera, crop_size, kp)
+    return j3d, kp2d
 
 
 def compute_losses(
@@ -135,6 +151,7 @@ def compute_losses(
         joints3d=rep(torch.cat([batch[f"joints3d_{n}"] for n in JOINTS3D_LAYOUTS], dim=1)),
         has_joints3d=rep(batch["has_joints3d"]),
         keypoints2d=rep(torch.cat([batch[f"keypoints2d_{n}"] for n in KEYPOINTS2D_LAYOUTS], dim=1)),
+        joints3d_conf=rep(batch["joints3d_conf"]) if "joints3d_conf" in batch else None,  # real data: annotated joints only
     )
     pred = BasicPrediction(rotmat=out.pose_rotmat, betas=out.betas, joints3d=j3d, keypoints2d=kp2d)
     l_basic, terms = basic_loss(pred, target, float(s), lw.basic, hips=HIPS["lsp14"])
@@ -168,8 +185,8 @@ def _dist_info() -> tuple[int, int]:
     return rank, world
 
 
-class Trainer:
-    """Runs a :class:`TrainConfig`; see the module docstring.
+class Trainer(TrainLoop):
+    """Runs a :class:`TrainConfig` with :class:`~model.train.loop.TrainLoop`; see the module docstring.
 
     Args:
         config: the run.
@@ -195,17 +212,17 @@ class Trainer:
         if self.world > 1 and not dist.is_initialized():
             backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
             dist.init_process_group(backend)
-        if device is None:
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
+        if device is None and self.world > 1 and torch.cuda.is_available():
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        rt = config.runtime
+        super().__init__(LoopConfig(
+            name=config.name, out_dir=Path(rt.out_dir), total_steps=config.total_steps, log_every=rt.log_every,
+            checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
+            max_minutes=max_minutes, show_progress=show_progress, is_main=self.rank == 0,
+        ))  # fmt: skip
+        self.device = resolve_device(device)
         #: The precision the run computes in (``runtime.precision`` resolved for this machine).
         self.precision = resolve_precision(config.runtime.precision, self.device)
-        torch.set_num_threads(config.runtime.threads)
-        torch.manual_seed(config.runtime.seed)
-        self.out_dir = Path(config.runtime.out_dir)
-        self.max_steps = max_steps
-        self.max_minutes = max_minutes
-        self.show_progress = show_progress and self.rank == 0
         self.body = load_body_model().to(self.device)
         self.net = RSCNet(config.net, self.body.mean_params).to(self.device)
         if config.runtime.channels_last:
@@ -223,10 +240,8 @@ class Trainer:
             self.discriminator = PoseDiscriminator(prior.discriminator).to(self.device)
             self.disc_optimizer = torch.optim.Adam(self.discriminator.parameters(), lr=prior.lr, weight_decay=prior.weight_decay)
         self.queue = FeatureQueue(config.loss.queue_size, config.net.projection_dim).to(self.device)
-        self.step = 0
         self.epoch = 0
         self.alpha_initialised: list[int] = [0]
-        self.wall_seconds = 0.0
         self.aug_gen = torch.Generator().manual_seed(config.runtime.seed * 1000 + self.rank)
         #: What the weights started from (``None``: random initialisation).
         self.initialised_from: dict[str, Any] | None = None
@@ -236,11 +251,10 @@ class Trainer:
         self.started_from = "new"
         #: Optimiser step at which the optimiser last restarted (a warm-up follows a resume file).
         self.optimizer_restart_step: int | None = None
-        #: ``time.perf_counter()`` at the end of each optimiser step of this call (benchmarks).
-        self.step_end_times: list[float] = []
         resume_file = Path(config.runtime.resume_file) if config.runtime.resume_file else None
-        if resume and (self.out_dir / "last.pt").is_file():
-            self._restore(self.out_dir / "last.pt")
+        last = self.resume_path(resume)
+        if last is not None:
+            self._restore(last)
             self.started_from = "last.pt"
         elif resume and resume_file is not None and resume_file.is_file():
             self._restore_resume_file(resume_file)
@@ -262,6 +276,9 @@ class Trainer:
         )
         if cfg.data.source == "shards":
             return ShardDataset(cfg.data.shards, res)
+        if cfg.data.source == "real":
+            real = SpinNpzDataset(cfg.data.real_npz, cfg.data.real_images, input_size=cfg.data.crop_size)
+            return RealTrainingSet(real, res, seed=cfg.data.seed)
         syn = SyntheticConfig(
             crop_size=cfg.data.crop_size, seed=cfg.data.seed, occluder_prob=cfg.data.occluder_prob,
             framing=cfg.data.framing, poses=cfg.data.poses,
@@ -276,12 +293,10 @@ class Trainer:
             if self.world > 1:
                 sampler = DistributedSampler(self.dataset, self.world, self.rank, shuffle=True, seed=cfg.runtime.seed, drop_last=True)
                 sampler.set_epoch(self.epoch)
-            gen = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
             workers = cfg.runtime.workers
-            loader = DataLoader(
-                self.dataset, batch_size=cfg.optim.batch_size, shuffle=sampler is None, sampler=sampler,
-                num_workers=workers, worker_init_fn=worker_init if workers > 0 else None,
-                drop_last=True, generator=gen, prefetch_factor=4 if workers > 0 else None,
+            loader = make_loader(
+                self.dataset, cfg.optim.batch_size, workers, shuffle=sampler is None, seed=cfg.runtime.seed * 7919 + self.epoch,
+                sampler=sampler, drop_last=True, prefetch_factor=4 if workers > 0 else None,
             )
             stage = cfg.stage_at(self.step)
             for batch in loader:
@@ -327,7 +342,7 @@ class Trainer:
             state["disc_optimizer"] = self.disc_optimizer.state_dict()
         return state
 
-    def save(self, name: str = "last.pt") -> Path:
+    def save(self, name: str = "last.pt") -> Path:  # type: ignore[override]
         """Write ``<out_dir>/<name>`` (full state) and, when configured, the committed resume file."""
         state = self.state()
         path = save_checkpoint(state, self.out_dir / name)
@@ -392,7 +407,7 @@ class Trainer:
             )
 
     # ------------------------------------------------------------------ loop
-    def _lr(self) -> float:
+    def lr(self) -> float:
         lr = self.config.optim.lr_at(self.step, self.config.total_steps)
         warm = self.config.runtime.resume_warmup_steps
         if self.optimizer_restart_step is not None and warm > 0:
@@ -427,78 +442,65 @@ class Trainer:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         }
 
-    def train(self) -> dict[str, float]:
+    def on_start(self, end: int) -> None:
+        cfg = self.config
+        if self.rank == 0 and self.started_from == "resume_file":
+            self.write_log({"event": "resumed_from_file", "file": cfg.runtime.resume_file, "step": self.step,
+                            "optimizer": "restarted", "warmup_steps": cfg.runtime.resume_warmup_steps})  # fmt: skip
+        self.stage = cfg.stage_at(self.step)
+        self._enter_stage(self.stage)
+        self.module.train()
+        self._t_last, self._samples = time.perf_counter(), 0
+        self._start_step, self._crops, self._t_start = self.step, 0, time.perf_counter()
+        self.stretches.append(self._stretch_record(self._start_step, 0, 0.0))
+        self._batch_iter = self._batches()
+
+    def train_step(self) -> StepOutcome:
+        cfg = self.config
+        new_stage = cfg.stage_at(self.step)
+        if new_stage != self.stage:
+            self.stage = new_stage
+            self._enter_stage(self.stage)
+            self._batch_iter = self._batches()
+        batch = next(self._batch_iter)
+        batch = augment_batch(batch, cfg.augment, self.aug_gen)
+        batch = {k: v.to(self.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
+        loss, terms, feats, out = compute_losses(self.module, self.body, batch, cfg, self.queue, self.discriminator, self.precision)
+        if not math.isfinite(float(loss.detach())):
+            raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {terms}")
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.disc_optimizer is not None:
+            self.disc_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.optim.grad_clip)
+        self.optimizer.step()
+        if self.discriminator is not None:
+            terms["discriminator"] = self._discriminator_step(batch, out)
+        if feats is not None:
+            self.queue.enqueue_resolutions(feats, batch["index"])
+        b, k = batch["images"].shape[:2]
+        self._samples += b
+        self._crops += b * k
+        return StepOutcome(loss=float(loss.detach()), terms=terms)
+
+    def on_step_end(self, outcome: StepOutcome, step_seconds: float, now: float) -> None:
+        self.stretches[-1] = self._stretch_record(self._start_step, self._crops, now - self._t_start)
+
+    def postfix(self, outcome: StepOutcome) -> dict[str, Any]:
+        return {"loss": f"{outcome.loss:.3f}", "stage": self.stage}
+
+    def log_entry(self, outcome: StepOutcome, now: float) -> dict[str, Any]:
+        entry = {"step": self.step, "stage": self.stage, "epoch": self.epoch, "lr": self.lr(),
+                 "samples_per_s": self._samples / max(now - self._t_last, 1e-9), "wall_seconds": self.wall_seconds,
+                 **outcome.terms}  # fmt: skip
+        self._t_last, self._samples = now, 0
+        return entry
+
+    def train(self) -> dict[str, Any]:
         """Train until the schedule ends (or ``max_steps`` more steps, or ``max_minutes``); returns
         the last log line. The stretch this call added is recorded in the checkpoint."""
-        cfg = self.config
-        total = cfg.total_steps
-        end = total if self.max_steps is None else min(total, self.step + self.max_steps)
-        deadline = None if self.max_minutes is None else time.perf_counter() + 60.0 * self.max_minutes
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.out_dir / "log.jsonl"
-        if self.rank == 0 and self.started_from == "resume_file":
-            with open(log_path, "a") as fh:
-                fh.write(json.dumps({"event": "resumed_from_file", "file": cfg.runtime.resume_file, "step": self.step,
-                                     "optimizer": "restarted", "warmup_steps": cfg.runtime.resume_warmup_steps}) + "\n")
-        stage = cfg.stage_at(self.step)
-        self._enter_stage(stage)
-        self.module.train()
-        last: dict[str, float] = {}
-        bar = tqdm(total=end, initial=self.step, desc=cfg.name, disable=not self.show_progress, unit="step")
-        t_last, samples = time.perf_counter(), 0
-        start_step, crops, t_start = self.step, 0, time.perf_counter()
-        self.stretches.append(self._stretch_record(start_step, 0, 0.0))
-        batches = self._batches()
-        while self.step < end:
-            if deadline is not None and time.perf_counter() >= deadline:
-                break
-            new_stage = cfg.stage_at(self.step)
-            if new_stage != stage:
-                stage = new_stage
-                self._enter_stage(stage)
-                batches = self._batches()
-            t0 = time.perf_counter()
-            batch = next(batches)
-            batch = augment_batch(batch, cfg.augment, self.aug_gen)
-            batch = {k: v.to(self.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
-            for group in self.optimizer.param_groups:
-                group["lr"] = self._lr()
-            loss, terms, feats, out = compute_losses(
-                self.module, self.body, batch, cfg, self.queue, self.discriminator, self.precision
-            )
-            if not math.isfinite(float(loss.detach())):
-                raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {terms}")
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.disc_optimizer is not None:
-                self.disc_optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.optim.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.optim.grad_clip)
-            self.optimizer.step()
-            if self.discriminator is not None:
-                terms["discriminator"] = self._discriminator_step(batch, out)
-            if feats is not None:
-                self.queue.enqueue_resolutions(feats, batch["index"])
-            self.step += 1
-            now = time.perf_counter()
-            self.step_end_times.append(now)
-            self.wall_seconds += now - t0
-            samples += batch["images"].shape[0]
-            crops += batch["images"].shape[0] * batch["images"].shape[1]
-            self.stretches[-1] = self._stretch_record(start_step, crops, now - t_start)
-            bar.update(1)
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", stage=stage)
-            if self.rank == 0 and (self.step % cfg.runtime.log_every == 0 or self.step == end):
-                last = {"step": self.step, "stage": stage, "epoch": self.epoch, "lr": self._lr(),
-                        "samples_per_s": samples / max(now - t_last, 1e-9), "wall_seconds": self.wall_seconds, **terms}
-                t_last, samples = now, 0
-                with open(log_path, "a") as fh:
-                    fh.write(json.dumps(last) + "\n")
-            if self.rank == 0 and self.step % cfg.runtime.checkpoint_every == 0 and self.step != end:
-                self.save()
-        bar.close()
-        if self.rank == 0 and self.step > start_step:
-            self.save()
+        last = super().train()
         if self.world > 1:  # each rank records its weights' checksum: DDP keeps them identical
             checksum = float(sum(p.detach().double().sum() for p in self.net.parameters()))
             record = {"rank": self.rank, "world": self.world, "step": self.step, "param_checksum": checksum}

@@ -24,8 +24,10 @@
 The temporal module's regressor starts as a copy of the single-frame regressor and its residual
 projection at zero, so step 0 is exactly the single-frame model.
 
-The frozen single-frame network is used through :class:`model.inference.Predictor` (the service's
-own preprocessing and precision), so the features seen in training are those seen when serving.
+The frozen single-frame network is loaded through :mod:`model.nets.checkpoint` and run by
+:class:`model.nets.frozen.FrozenBackbone` (the predictor's precision and memory layout), so the
+features seen in training are those seen when serving; :mod:`model.data.video_features` builds the
+feature cache.
 """
 
 from __future__ import annotations
@@ -34,56 +36,50 @@ import argparse
 import hashlib
 import json
 import math
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from model.body import BodyModel, load_body_model
 from model.body.joint_names import HIPS
-from model.data.degrade import DegradeConfig, degrade
+from model.data.degrade import DegradeConfig
 from model.data.motion import MotionConfig, sample_clip
-from model.data.sequences import SequenceConfig, render_sequence
-from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
-from model.geometry.camera import (
-    focal_for_size,
-    perspective_projection,
-    weak_perspective_to_translation,
-)
+from model.data.synthetic import generator_for
+from model.data.video_features import GT_KEYS, build_feature_cache
+from model.geometry.camera import crop_camera
 from model.geometry.rotations import axis_angle_to_matrix
-from model.inference import Predictor
 from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
+from model.nets.checkpoint import (
+    VIDEO_FORMAT,
+    body_model_entry,
+    load_checkpoint,
+    load_rscnet,
+)
+from model.nets.frozen import FrozenBackbone
 from model.nets.motion_discriminator import (
     MotionDiscriminator,
     MotionDiscriminatorConfig,
 )
 from model.nets.temporal import TemporalConfig, TemporalRegressor
-from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
+from model.runtime import atomic_save, resolve_device
 from model.train.config import load_kind_config, to_plain
+from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 from model.train.schedule import lr_factor
 
 __all__ = [
-    "VIDEO_FORMAT",
     "VideoTrainConfig",
     "VideoTrainer",
-    "build_feature_cache",
     "load_video_config",
     "real_motion_bank",
     "train_from_args",
 ]
 
-#: ``format`` of video-model checkpoints.
-VIDEO_FORMAT = "rscnet-video/1"
-VIDEO_REQUIRED = ("format", "model", "temporal_config", "body_model", "backbone")
 #: Floor of the weak-perspective scale in the 2D loss (people filling the crop have s ~ 0.8-1).
 MIN_CAMERA_SCALE = 0.05
-#: Ground-truth keys kept in a feature cache, per frame.
-GT_KEYS = ("pose", "joints3d_lsp14", "joints3d_smpl24", "keypoints2d_smpl24")
 
 
 @dataclass(frozen=True)
@@ -98,7 +94,7 @@ class VideoDataConfig:
         resolution_range: ``(low, high)`` person-crop sizes in pixels, drawn per clip and degradation.
         degradations_per_clip: independent degradations of each rendered clip.
         degrade: degradation settings (``realistic`` by default).
-        box_jitter: per-frame tracker noise of the crop boxes (see :class:`SequenceConfig`).
+        box_jitter: per-frame tracker noise of the crop boxes (see :class:`model.data.sequences.SequenceConfig`).
         cache: feature cache file.
         real_motion_clips: clips of "real" motion for the discriminator.
         real_motion_seed: their seed.
@@ -203,66 +199,9 @@ def load_video_config(path: str | Path, overrides: dict[str, Any] | None = None)
 
 
 # --------------------------------------------------------------------------- data
-def clip_sequence_config(length: int, crop_size: int, box_jitter: float) -> SequenceConfig:
-    return SequenceConfig(length=length, crop_size=crop_size, box_jitter=box_jitter)
-
-
-@torch.inference_mode()
-def build_feature_cache(
-    predictor: Predictor,
-    people_seed: int,
-    clips: int,
-    offset: int,
-    clip_length: int,
-    sizes: Tensor,
-    degrade_config: DegradeConfig,
-    box_jitter: float = 0.0,
-    progress: bool = True,
-    desc: str = "video features",
-) -> dict[str, Tensor]:
-    """Render clips, degrade them and extract the frozen network's features.
-
-    Args:
-        predictor: the frozen single-frame model (its input size is the render size).
-        people_seed: :class:`SyntheticConfig` seed of the identities and scenes.
-        clips: number of clips; clip ``i`` is sequence ``offset + i``.
-        clip_length: frames per clip.
-        sizes: ``(clips, K)`` crop sizes in pixels: clip ``i`` degraded to each ``sizes[i, k]``.
-        degrade_config: degradation settings; draws are seeded per clip and degradation.
-        box_jitter: tracker noise of the crop boxes.
-
-    Returns:
-        ``phi (N, K, T, C)`` float16, ``sizes`` / ``range_index (N, K)``, ``betas (N, 10)`` and the
-        per-frame ground truth ``pose (N, T, 24, 3)``, ``joints3d_* (N, T, J, 3)`` (camera frame,
-        metres), ``keypoints2d_* (N, T, J, 3)`` in network-input pixels.
-    """
-    s = predictor.input_size
-    people = SyntheticPeople(SyntheticConfig(crop_size=s, seed=people_seed))
-    seq_cfg = clip_sequence_config(clip_length, s, box_jitter)
-    k = sizes.shape[1]
-    out: dict[str, list[Tensor]] = {key: [] for key in ("phi", "betas", *GT_KEYS)}
-    for i in tqdm(range(clips), desc=desc, unit="clip", disable=not progress):
-        clip = render_sequence(people, offset + i, seq_cfg)
-        images = clip["image"].cpu()
-        phis = []
-        for j in range(k):
-            size = int(sizes[i, j])
-            low = degrade(images, size, s, degrade_config, generator_for(people_seed, "video-degrade", offset + i, j), share_draws=True)
-            row = predictor.ranges.index(size)
-            phis.append(predictor.predict_tensor(low, [row] * low.shape[0]).phi.to("cpu", torch.float16))
-        out["phi"].append(torch.stack(phis))
-        out["betas"].append(clip["betas"][0].cpu())
-        for key in GT_KEYS:
-            out[key].append(clip[key].cpu().float())
-    data = {key: torch.stack(v) for key, v in out.items()}
-    data["sizes"] = sizes.to(torch.int64)
-    data["range_index"] = torch.tensor([[predictor.ranges.index(int(x)) for x in row] for row in sizes.tolist()], dtype=torch.int64)
-    return data
-
-
-def cache_key(predictor: Predictor, config: VideoDataConfig) -> str:
+def cache_key(backbone: FrozenBackbone, config: VideoDataConfig) -> str:
     """Identifies what a feature cache was built from (backbone weights + data settings)."""
-    text = json.dumps({"backbone": predictor.checkpoint_id, "data": to_plain(config)}, sort_keys=True)
+    text = json.dumps({"backbone": backbone.checkpoint_id, "data": to_plain(config)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -273,21 +212,20 @@ def training_sizes(config: VideoDataConfig) -> Tensor:
     return torch.randint(lo, hi + 1, (config.clips, config.degradations_per_clip), generator=g)
 
 
-def load_or_build_cache(predictor: Predictor, config: VideoDataConfig, progress: bool = True) -> dict[str, Tensor]:
+def load_or_build_cache(backbone: FrozenBackbone, config: VideoDataConfig, progress: bool = True) -> dict[str, Tensor]:
     path = Path(config.cache)
-    key = cache_key(predictor, config)
+    key = cache_key(backbone, config)
     if path.is_file():
         data = torch.load(path, map_location="cpu", weights_only=True)
         if data.get("key") == key:
             return data
     data = build_feature_cache(
-        predictor, config.seed, config.clips, config.offset, config.clip_length, training_sizes(config),
+        backbone, config.seed, config.clips, config.offset, config.clip_length, training_sizes(config),
         config.degrade, config.box_jitter, progress, desc="video training features",
     )
     data["key"] = key
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, path.with_name(path.name + ".tmp"))
-    path.with_name(path.name + ".tmp").replace(path)
+    atomic_save(data, path)
     return data
 
 
@@ -301,7 +239,7 @@ def real_motion_bank(clips: int, length: int, seed: int, fps: float = 25.0) -> T
 def frame_targets(batch: dict[str, Tensor]) -> BasicTarget:
     """Per-frame :class:`BasicTarget` of a ``(B, T, ...)`` window, flattened to ``B*T`` samples."""
     n = batch["pose"].shape[0] * batch["pose"].shape[1]
-    flat = lambda key: batch[key].reshape(n, *batch[key].shape[2:])  # noqa: E731
+    flat = lambda key: batch[key].reshape(n, *batch[key].shape[2:])
     ones = torch.ones(n, device=batch["pose"].device)
     return BasicTarget(
         pose=flat("pose"),
@@ -321,11 +259,8 @@ def predicted_joints(body: BodyModel, betas: Tensor, pose_rotmat: Tensor, camera
     loss) is unbounded; one such frame made a run diverge at step 2400.
     """
     joints = body.joints_only(betas, pose_rotmat)
-    focal = focal_for_size(crop_size)
-    camera = torch.cat([camera[:, :1].clamp_min(MIN_CAMERA_SCALE), camera[:, 1:]], dim=1)
-    t = weak_perspective_to_translation(camera, focal, crop_size)
-    principal = torch.full((t.shape[0], 2), crop_size / 2.0, device=t.device)
-    return joints, perspective_projection(joints, t, focal, principal)
+    _, pixels = crop_camera(camera, crop_size, joints, min_scale=MIN_CAMERA_SCALE)
+    return joints, pixels
 
 
 def acceleration_loss(pred: Tensor, gt: Tensor, hips: tuple[int, int]) -> Tensor:
@@ -340,19 +275,20 @@ def acceleration_loss(pred: Tensor, gt: Tensor, hips: tuple[int, int]) -> Tensor
 
 
 # --------------------------------------------------------------------------- trainer
-class VideoTrainer:
-    """Runs a :class:`VideoTrainConfig` (see the module docstring)."""
+class VideoTrainer(TrainLoop):
+    """Runs a :class:`VideoTrainConfig` (see the module docstring) with :class:`TrainLoop`."""
 
-    def __init__(self, config: VideoTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True) -> None:
+    def __init__(self, config: VideoTrainConfig, device: str | None = None, resume: bool = False, max_steps: int | None = None, show_progress: bool = True, max_minutes: float | None = None) -> None:
+        rt = config.runtime
+        super().__init__(LoopConfig(
+            name=config.name, out_dir=Path(rt.out_dir), total_steps=config.optim.steps, log_every=rt.log_every,
+            checkpoint_every=rt.checkpoint_every, seed=rt.seed, threads=rt.threads, max_steps=max_steps,
+            max_minutes=max_minutes, show_progress=show_progress,
+        ))  # fmt: skip
         self.config = config
-        torch.set_num_threads(config.runtime.threads)
-        torch.manual_seed(config.runtime.seed)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.show_progress = show_progress
-        self.max_steps = max_steps
-        self.out_dir = Path(config.runtime.out_dir)
+        self.device = resolve_device(device)
         self.body: BodyModel = load_body_model().to(self.device)
-        self.backbone = Predictor.from_checkpoint(config.backbone_checkpoint, device=self.device, body=self.body)
+        self.backbone = FrozenBackbone(load_rscnet(config.backbone_checkpoint, self.body), device=self.device)
         # The regressor is a copy of the backbone's, so its sizes (and phi's width) come from there.
         net_cfg = self.backbone.net.config
         self.temporal_config = replace(
@@ -364,13 +300,12 @@ class VideoTrainer:
         self.model = TemporalRegressor(self.temporal_config, self.body.mean_params).to(self.device)
         self.model.regressor.load_state_dict(self.backbone.net.regressor.state_dict(), strict=True)
         self.disc = MotionDiscriminator(config.discriminator).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
         self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=config.optim.disc_lr)
-        self.step = 0
-        self.wall_seconds = 0.0
         self.gen = torch.Generator().manual_seed(config.runtime.seed)
-        if resume and (self.out_dir / "last.pt").is_file():
-            self._restore(self.out_dir / "last.pt")
+        path = self.resume_path(resume)
+        if path is not None:
+            self._restore(path)
         self.data = load_or_build_cache(self.backbone, config.data, progress=show_progress)
         self.real = real_motion_bank(config.data.real_motion_clips, config.data.clip_length, config.data.real_motion_seed)
 
@@ -392,7 +327,7 @@ class VideoTrainer:
             "temporal_config": self.temporal_config.to_dict(),
             "discriminator": self.disc.state_dict(),
             "discriminator_config": self.config.discriminator.to_dict(),
-            "optimizer": self.opt.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
             "disc_optimizer": self.disc_opt.state_dict(),
             "train_config": self.config.to_dict(),
             "body_model": body_model_entry(self.body.info),
@@ -402,14 +337,14 @@ class VideoTrainer:
         }
 
     def _restore(self, path: Path) -> None:
-        ckpt = load_checkpoint(path, map_location=self.device, expected_format=VIDEO_FORMAT, required=VIDEO_REQUIRED)
+        ckpt = load_checkpoint(path, map_location=self.device, expected_format=VIDEO_FORMAT)
         if ckpt["body_model"]["sha256"] != self.body.info.sha256:
             raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
         if ckpt["backbone"]["checkpoint_id"] != self.backbone.checkpoint_id:
             raise ValueError(f"{path} was trained on features of backbone {ckpt['backbone']['checkpoint_id']}, not {self.backbone.checkpoint_id}")
         self.model.load_state_dict(ckpt["model"], strict=True)
         self.disc.load_state_dict(ckpt["discriminator"], strict=True)
-        self.opt.load_state_dict(ckpt["optimizer"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
         self.disc_opt.load_state_dict(ckpt["disc_optimizer"])
         self.step = int(ckpt["step"])
         self.wall_seconds = float(ckpt.get("wall_seconds", 0.0))
@@ -462,58 +397,40 @@ class VideoTrainer:
         logs["total"] = float(total.detach())
         return total, logs, out.pose_rotmat.detach()
 
-    def _lr(self) -> float:
+    def lr(self) -> float:
         o = self.config.optim
         return o.lr * lr_factor(self.step, o.steps, o.warmup_steps, cosine=False)
 
-    def train(self) -> dict[str, float]:
-        cfg = self.config
-        end = cfg.optim.steps if self.max_steps is None else min(cfg.optim.steps, self.step + self.max_steps)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.out_dir / "log.jsonl"
+    def on_start(self, end: int) -> None:
         self.model.train()
         self.disc.train()
-        last: dict[str, float] = {}
-        bar = tqdm(total=end, initial=self.step, desc=cfg.name, unit="step", disable=not self.show_progress)
-        while self.step < end:
-            t0 = time.perf_counter()
-            batch = self.sample_batch()
-            for group in self.opt.param_groups:
-                group["lr"] = self._lr()
-            loss, logs, fake = self.generator_losses(batch)
-            if not math.isfinite(float(loss.detach())):
-                raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {logs}")
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.optim.grad_clip:
-                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
-            self.opt.step()
-            if cfg.loss.adversarial_weight > 0:
-                real = axis_angle_to_matrix(batch["real_pose"])
-                l_d = lsgan_discriminator_loss(self.disc(real), self.disc(fake))
-                self.disc_opt.zero_grad(set_to_none=True)
-                l_d.backward()
-                self.disc_opt.step()
-                logs["discriminator"] = float(l_d.detach())
-            self.step += 1
-            self.wall_seconds += time.perf_counter() - t0
-            bar.update(1)
-            bar.set_postfix(loss=f"{logs['total']:.3f}")
-            if self.step % cfg.runtime.log_every == 0 or self.step == end:
-                last = {"step": self.step, "lr": self._lr(), "wall_seconds": self.wall_seconds, **logs}
-                with open(log_path, "a") as fh:
-                    fh.write(json.dumps(last) + "\n")
-            if self.step % cfg.runtime.checkpoint_every == 0 or self.step == end:
-                save_checkpoint(self.state(), self.out_dir / "last.pt")
-        bar.close()
-        return last
+
+    def train_step(self) -> StepOutcome:
+        cfg = self.config
+        batch = self.sample_batch()
+        loss, logs, fake = self.generator_losses(batch)
+        if not math.isfinite(float(loss.detach())):
+            raise FloatingPointError(f"loss is {float(loss)} at step {self.step}: {logs}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+        self.optimizer.step()
+        if cfg.loss.adversarial_weight > 0:
+            real = axis_angle_to_matrix(batch["real_pose"])
+            l_d = lsgan_discriminator_loss(self.disc(real), self.disc(fake))
+            self.disc_opt.zero_grad(set_to_none=True)
+            l_d.backward()
+            self.disc_opt.step()
+            logs["discriminator"] = float(l_d.detach())
+        return StepOutcome(loss=logs["total"], terms=logs)
 
 
 def train_from_args(args: argparse.Namespace) -> None:
     """``python -m model.train --config <kind: video config>`` (see :mod:`model.train.__main__`)."""
     runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads)) if v is not None}
     config = load_video_config(args.config, {"runtime": runtime} if runtime else None)
-    trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress)
+    trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=getattr(args, "max_minutes", None))
     last = trainer.train()
     print(json.dumps(last))
     print(f"checkpoint: {trainer.out_dir / 'last.pt'}")

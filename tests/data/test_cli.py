@@ -1,9 +1,7 @@
-"""Smoke tests of the data command lines: preview grid, throughput bench, shard writer help."""
+"""Smoke tests of the data command lines: preview grid, shard writer help."""
 
 from __future__ import annotations
 
-import json
-import re
 import runpy
 import sys
 import warnings
@@ -38,25 +36,6 @@ def test_preview_spreads_real_people() -> None:
     from model.data.preview import _spread
 
     assert _spread(list(range(10)), 3) == [0, 4, 9] and _spread([1, 2], 5) == [1, 2]  # type: ignore[arg-type]
-
-
-def test_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
-    from model.data import bench
-
-    report = tmp_path / "b.md"
-    (tmp_path / "RENDER.md").write_text("## Training-set render\n\n| samples rendered |\n")
-    bench.main(["--samples", "16", "--batch", "8", "--sizes", "64", "--modes", "bicubic", "--report", str(report)])
-    text = report.read_text()
-    assert "## Training-set render" in text  # the render report beside it is included
-    assert "samples/s" in text
-    row = re.search(r"^\| 64 \| bicubic \| 16 \| ([0-9.]+) \| ([0-9.]+) \|$", text, re.MULTILINE)
-    assert row, text
-    seconds, rate = float(row.group(1)), float(row.group(2))
-    assert seconds > 0 and rate > 0
-    rows = json.loads(report.with_suffix(".json").read_text())
-    assert len(rows) == 1 and rows[0]["size"] == 64 and rows[0]["samples"] == 16
-    assert rows[0]["samples_per_s"] == pytest.approx(16 / rows[0]["seconds"])
-    assert "samples/s" in capsys.readouterr().out
 
 
 def test_shards_help(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

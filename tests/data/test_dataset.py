@@ -8,7 +8,7 @@ import torch
 
 from model.data.dataset import ResolutionConfig, ResolutionTransform, SyntheticDataset, make_loader, unbatch
 from model.data.degrade import DegradeConfig
-from model.data.resolution import ResolutionRanges
+from model.geometry.resolution import ResolutionRanges
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 
 S = 64

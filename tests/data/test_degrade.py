@@ -15,7 +15,7 @@ from model.data.degrade import (
     degrade_to_ranges,
     psf_kernel,
 )
-from model.data.resolution import ResolutionRanges
+from model.geometry.resolution import ResolutionRanges
 
 REALISTIC = DegradeConfig(mode="realistic")
 ALWAYS = DegradeConfig(

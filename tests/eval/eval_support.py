@@ -8,8 +8,8 @@ import torch
 
 from model.body import load_body_model
 from model.nets import RSCNet
+from model.nets.checkpoint import body_model_entry, save_checkpoint
 from model.nets.config import NetConfig
-from model.train.checkpoint import body_model_entry, save_checkpoint
 
 
 def write_tiny_checkpoint(path: Path, seed: int) -> Path:

@@ -197,3 +197,19 @@ def test_crop_translation_to_full_root_lands_in_box_centre_offset() -> None:
     assert t_full.dtype == torch.float32
     uv = perspective_projection(torch.zeros(1, 1, 3), t_full, 1000.0, torch.tensor([[320.0, 240.0]]))
     torch.testing.assert_close(uv, torch.tensor([[[350.0, 200.0]]]), atol=1e-3, rtol=0)
+
+
+def test_crop_camera_matches_the_weak_perspective_projection_at_depth_zero() -> None:
+    from model.geometry.camera import crop_camera, focal_for_size, weak_perspective_to_translation
+
+    cam = torch.tensor([[0.9, 0.05, -0.1], [0.6, -0.2, 0.1]])
+    points = torch.tensor([[[0.1, -0.3, 0.0], [0.0, 0.2, 0.0]], [[-0.2, 0.1, 0.0], [0.3, 0.4, 0.0]]])
+    size = 64
+    t, px = crop_camera(cam, size, points)
+    torch.testing.assert_close(t, weak_perspective_to_translation(cam, focal_for_size(size), size))
+    weak = size / 2.0 * (1.0 + cam[:, None, :1] * (points[..., :2] + cam[:, None, 1:]))
+    torch.testing.assert_close(px, weak, atol=1e-3, rtol=0)
+    t_only, none = crop_camera(cam, size)
+    assert none is None and torch.equal(t_only, t)
+    clamped, _ = crop_camera(torch.tensor([[-1.0, 0.0, 0.0]]), size, min_scale=0.05)
+    assert clamped[0, 2] > 0

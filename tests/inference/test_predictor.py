@@ -10,10 +10,20 @@ import pytest
 import torch
 
 from model.body import load_body_model
-from model.geometry.camera import focal_for_size, perspective_projection, weak_perspective_to_translation
+from model.geometry.camera import (
+    focal_for_size,
+    perspective_projection,
+    weak_perspective_to_translation,
+)
 from model.inference import MAX_SIDE, MIN_SIDE, Prediction, Predictor, TensorPrediction
 from model.nets import NetConfig, RSCNet
-from model.train.checkpoint import CheckpointError, body_model_entry, export_served, load_checkpoint, save_checkpoint
+from model.nets.checkpoint import (
+    CheckpointError,
+    body_model_entry,
+    export_served,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 TINY = {"backbone": {"depth": 18, "num_ranges": 5}, "input_size": 64, "regressor_hidden_dim": 64}
 BOUNDS = (224, 128, 64, 40, 24)

@@ -1,4 +1,4 @@
-"""Backend selection, device independence, PyTorch3D parity (skipped without it), bench smoke test."""
+"""Backend selection, device independence, PyTorch3D parity (skipped without it)."""
 
 from __future__ import annotations
 
@@ -99,18 +99,6 @@ def test_pytorch3d_backend_matches_torch() -> None:
         assert same.float().mean() > 0.99
         assert torch.allclose(ours.depth[same], theirs.depth[same], atol=1e-3)
         assert (ours.image - theirs.image).abs().mean() < 5e-3
-
-
-def test_bench_smoke(capsys: pytest.CaptureFixture[str]) -> None:
-    from model.render import bench
-
-    threads = torch.get_num_threads()
-    try:
-        bench.main(["--sizes", "16", "--batch", "2", "--threads", "1", "--repeats", "1", "--subdivisions", "1"])
-    finally:
-        torch.set_num_threads(threads)
-    out = capsys.readouterr().out
-    assert "ms/batch" in out and "images/s" in out
 
 
 def _install_fake_pytorch3d(monkeypatch: pytest.MonkeyPatch) -> None:

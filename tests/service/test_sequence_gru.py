@@ -11,14 +11,13 @@ import httpx
 import numpy as np
 import pytest
 import torch
+from service_support import BOUNDS, TINY_NET_DICT, launch, png_bytes, random_rgb
 
 from model.body import load_body_model
 from model.inference import Predictor, SequencePredictor
 from model.nets import NetConfig, RSCNet
+from model.nets.checkpoint import VIDEO_FORMAT, body_model_entry, save_checkpoint
 from model.nets.temporal import TemporalConfig, TemporalRegressor
-from model.train.checkpoint import body_model_entry, save_checkpoint
-from model.train.video import VIDEO_FORMAT
-from service_support import BOUNDS, TINY_NET_DICT, launch, png_bytes, random_rgb
 
 pytestmark = pytest.mark.integration
 

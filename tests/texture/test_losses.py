@@ -7,9 +7,20 @@ import math
 import pytest
 import torch
 
-from model.eval.reid import retrieval_metrics
-from model.losses.reid import ReIDLossConfig, batch_hard_triplet, pairwise_distances, reid_loss
-from model.losses.texture import TextureLossConfig, embedding_distance, masked_l1, masked_psnr, reid_feature_distance
+from model.losses.reid import (
+    ReIDLossConfig,
+    batch_hard_triplet,
+    pairwise_distances,
+    reid_loss,
+    retrieval_metrics,
+)
+from model.losses.texture import (
+    TextureLossConfig,
+    embedding_distance,
+    masked_l1,
+    masked_psnr,
+    reid_feature_distance,
+)
 
 
 def test_pairwise_distances_match_cdist() -> None:

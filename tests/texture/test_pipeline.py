@@ -12,10 +12,11 @@ import pytest
 import torch
 import yaml
 
+from model.cli.identity_data import compute_geometry
+from model.data.identity import build_identity_sets, load_geometry, load_identity_set
 from model.inference import Predictor
 from model.inference.texture import TexturePredictor, load_texglo
-from model.train.identity_data import build_identity_sets, compute_geometry, load_geometry, load_identity_set
-from model.train.reid import load_reid
+from model.nets.checkpoint import load_reid
 from model.train.texture import export_texture_checkpoint
 
 CROP = 32

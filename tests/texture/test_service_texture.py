@@ -16,12 +16,11 @@ import torch
 from PIL import Image
 
 from model.body import load_body_model
-from model.inference.texture import TEXTURE_FORMAT
+from model.nets.checkpoint import TEXTURE_FORMAT, body_model_entry
 from model.nets.texture import TexGlo, TexGloConfig
-from model.train.checkpoint import body_model_entry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from service_support import TINY_NET_DICT, Server, launch, png_bytes  # noqa: E402
+from service_support import TINY_NET_DICT, Server, launch, png_bytes
 
 
 def write_tiny_texture_checkpoint(path: Path) -> Path:

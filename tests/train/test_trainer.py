@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from model.train.checkpoint import load_checkpoint
+from model.nets.checkpoint import load_checkpoint
 from model.train.config import load_config
 from model.train.trainer import Trainer, compute_losses
 
@@ -62,7 +62,7 @@ def test_losses_switch_off(tiny_config_file: Path) -> None:
 
 
 def test_served_export_fp16_and_int8(tiny_config_file: Path, tmp_path: Path) -> None:
-    from model.train.checkpoint import export_served
+    from model.nets.checkpoint import export_served
 
     cfg = load_config(tiny_config_file)
     trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
@@ -127,7 +127,7 @@ def test_prior_off_has_no_discriminator(tiny_config_file: Path) -> None:
 
 
 def test_resume_file_continues_a_run_on_a_fresh_machine(tiny_config_file: Path, tmp_path: Path) -> None:
-    from model.train.checkpoint import load_resume_file
+    from model.nets.checkpoint import load_resume_file
 
     resume_file = tmp_path / "committed" / "resume.pt"
     cfg = load_config(tiny_config_file, {"runtime": {"resume_file": str(resume_file), "resume_warmup_steps": 4}})
@@ -148,7 +148,7 @@ def test_resume_file_continues_a_run_on_a_fresh_machine(tiny_config_file: Path, 
         if value.is_floating_point():
             assert torch.allclose(value, own[key].half().to(value.dtype), atol=0, rtol=0) or key.endswith("alpha"), key
     assert torch.equal(second.net.backbone.alpha, first.net.backbone.alpha)  # alpha is stored exactly
-    assert second._lr() == cfg.optim.lr_at(3, cfg.total_steps) / 4  # warm-up restarts: 1/4 of the rate
+    assert second.lr() == cfg.optim.lr_at(3, cfg.total_steps) / 4  # warm-up restarts: 1/4 of the rate
     second.train()
     log = [json.loads(line) for line in (Path(cfg.runtime.out_dir) / "log.jsonl").read_text().splitlines()]
     assert log[0]["event"] == "resumed_from_file" and log[0]["optimizer"] == "restarted"
@@ -168,7 +168,7 @@ def test_max_minutes_stops_and_checkpoints(tiny_config_file: Path) -> None:
 
 
 def test_packed_export_is_lossless_fp16(tiny_config_file: Path, tmp_path: Path) -> None:
-    from model.train.checkpoint import export_served
+    from model.nets.checkpoint import export_served
 
     cfg = load_config(tiny_config_file)
     trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)

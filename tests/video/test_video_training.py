@@ -14,12 +14,17 @@ from model.body import load_body_model
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor, SequencePredictor
 from model.nets import NetConfig, RSCNet
+from model.nets.checkpoint import (
+    VIDEO_FORMAT,
+    body_model_entry,
+    load_checkpoint,
+    save_checkpoint,
+)
 from model.nets.temporal import TemporalConfig, TemporalRegressor
 from model.train.__main__ import main as train_main
-from model.train.checkpoint import body_model_entry, load_checkpoint, save_checkpoint
 from model.train.config import ConfigError
 from model.train.export import main as export_main
-from model.train.video import VIDEO_FORMAT, VIDEO_REQUIRED, load_video_config
+from model.train.video import load_video_config
 
 TINY = {"backbone": {"depth": 18, "num_ranges": 4}, "input_size": 32, "regressor_hidden_dim": 64}
 BOUNDS = (128, 64, 40, 24)
@@ -71,7 +76,7 @@ def trained(body, tmp_path_factory) -> dict[str, Path]:
 
 
 def test_training_resumes_and_records_provenance(trained, body) -> None:
-    ckpt = load_checkpoint(trained["tmp"] / "run" / "last.pt", expected_format=VIDEO_FORMAT, required=VIDEO_REQUIRED)
+    ckpt = load_checkpoint(trained["tmp"] / "run" / "last.pt", expected_format=VIDEO_FORMAT)
     assert ckpt["step"] == 3
     assert ckpt["body_model"]["sha256"] == body.info.sha256
     backbone = Predictor.from_checkpoint(trained["backbone"], device="cpu", body=body)

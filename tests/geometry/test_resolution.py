@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.data.resolution import PAPER_RANGES, ResolutionRanges, resolution_index
+from model.geometry.resolution import PAPER_RANGES, ResolutionRanges, resolution_index
 
 R = ResolutionRanges()
 

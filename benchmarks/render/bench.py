@@ -7,7 +7,7 @@ a random rotation about the vertical axis.  Timings are medians after one warm-u
 
 Usage::
 
-    python -m model.render.bench --sizes 64 128 224 --batch 16 --threads 1 2
+    python -m benchmarks.render.bench --sizes 64 128 224 --batch 16 --threads 1 2
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from tqdm import tqdm
 from model.render.cameras import PerspectiveCameras
 from model.render.renderer import MeshRenderer
 from model.render.shading import Lights
+
+#: Where the table goes by default.
+DEFAULT_REPORT = Path(__file__).resolve().parent / "REPORT.md"
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def batch_scene(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.render.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 224], help="square image sizes")
     parser.add_argument("--batch", type=int, default=16, help="images per batch")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch.set_num_threads values")
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backward", choices=["none", "texture", "all"], default="none",
                         help="also time backward of image.sum() to the texture (or texture + vertices)")
     parser.add_argument("--device", default="cpu", help="torch device")
+    parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="table to write (default %(default)s)")
     args = parser.parse_args(argv)
 
     mesh = person_mesh(args.subdivisions)
@@ -137,9 +142,14 @@ def main(argv: list[str] | None = None) -> None:
         ms = 1000.0 * float(np.median(times))
         rows.append((threads, size, ms, args.batch / (ms / 1000.0), coverage))
 
-    print(f"\n{'threads':>7} {'size':>5} {'ms/batch':>10} {'images/s':>10} {'coverage':>9}")
-    for threads, size, ms, ips, cov in rows:
-        print(f"{threads:>7} {size:>5} {ms:>10.1f} {ips:>10.1f} {cov:>9.2f}")
+    lines = ["| threads | size | ms/batch | images/s | coverage |", "|---|---|---|---|---|"]
+    lines += [f"| {threads} | {size} | {ms:.1f} | {ips:.1f} | {cov:.2f} |" for threads, size, ms, ips, cov in rows]
+    table = "\n".join(lines)
+    print("\n" + table)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(f"Renderer throughput (python -m benchmarks.render.bench): batch {args.batch}, mode {args.mode}, "
+                           f"ssaa {args.ssaa}, backward {args.backward}, device {args.device}.\n\n{table}\n")  # fmt: skip
+    print(f"wrote {args.report}")
 
 
 if __name__ == "__main__":

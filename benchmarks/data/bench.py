@@ -1,6 +1,6 @@
 """Synthetic data throughput: samples/s on one thread, rendering and degradation included.
 
-``python -m model.data.bench [--samples 128] [--batch 16] [--sizes 224,128] [--report PATH]``
+``python -m benchmarks.data.bench [--samples 128] [--batch 16] [--sizes 224,128] [--report PATH]``
 
 Prints a table and writes it as Markdown (and JSON next to it). Target: >= 60 samples/s at 224²
 on one thread.
@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from model.data.dataset import ResolutionConfig, SyntheticDataset
 from model.data.degrade import DegradeConfig
-from model.data.resolution import ResolutionRanges
 from model.data.synthetic import SyntheticConfig
+from model.geometry.resolution import ResolutionRanges
 
 
 def measure(size: int, samples: int, batch: int, mode: str) -> dict[str, float]:
@@ -45,13 +45,13 @@ def measure(size: int, samples: int, batch: int, mode: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m model.data.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.data.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=128)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--sizes", default="224,128")
     parser.add_argument("--modes", default="bicubic,realistic")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--report", type=Path, default=Path("benchmarks/data/REPORT.md"))
+    parser.add_argument("--report", type=Path, default=Path(__file__).resolve().parent / "REPORT.md")
     parser.add_argument("--render-report", type=Path, default=None,
                         help="a training-set render's report (python -m model.data.shards --report) to include; default: RENDER.md beside --report")  # fmt: skip
     args = parser.parse_args(argv)

@@ -101,7 +101,7 @@ class ResolutionRanges:
             return self.bounds[0], self.bounds[0]
         return self.bounds[index], self.bounds[index - 1] - 1
 
-    def index(self, size: int | float) -> int:
+    def index(self, size: float) -> int:
         """Row of a crop of ``size`` pixels (``max(h, w)``): the number of bounds ``> size``, clamped.
 
         ``size >= bounds[0]`` gives 0; ``bounds[i] <= size < bounds[i-1]`` gives
@@ -194,6 +194,6 @@ class ResolutionRanges:
         return f"({self.bounds[index - 1]},{self.bounds[index]}]"
 
 
-def resolution_index(height: int | float, width: int | float, ranges: ResolutionRanges = ResolutionRanges()) -> int:
+def resolution_index(height: float, width: float, ranges: ResolutionRanges = ResolutionRanges()) -> int:
     """Row of an ``height x width`` crop: ``ranges.index(max(height, width))``."""
     return ranges.index(max(height, width))

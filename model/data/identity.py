@@ -1,7 +1,7 @@
-"""Pre-rendered synthetic identity sets for the ReID and texture trainers, and the cached mesh /
-camera of every high-resolution image.
+"""Pre-rendered synthetic identity sets of the ReID and texture trainers, their cached mesh / camera
+per high-resolution image, and how a UV texture is rendered on those meshes.
 
-``python -m model.train.identity_data build --out data/texture`` renders, once, ``train_identities``
+``python -m model.cli.identity_data build --out data/texture`` renders, once, ``train_identities``
 and ``test_identities`` identities (disjoint id ranges) x ``views`` looks each with
 :func:`model.data.sequences.render_identity_set` (the same shape and texture in different poses,
 viewpoints, framings, backgrounds and lighting) and writes ``train.pt`` / ``test.pt``:
@@ -20,32 +20,43 @@ texture_ids     (I,)                   identity of each row of ``textures``
 config          dict                   what was rendered (plain types)
 ==============  =====================  ====================================================
 
-``python -m model.train.identity_data geometry --data data/texture --predictor checkpoints/rscnet-cpu/model.pt``
-runs the RSC-Net :class:`~model.inference.Predictor` on every ``x_H`` once and writes
-``geometry-predictor.pt`` (``--ground-truth`` writes ``geometry-ground_truth.pt`` from the
-rendering parameters instead): ``betas (N, 10)``, ``pose (N, 24, 3)``, ``translation (N, 3)``,
+``python -m model.cli.identity_data geometry --data data/texture --predictor checkpoints/rscnet-cpu/model.pt``
+runs the RSC-Net predictor on every ``x_H`` once and writes ``geometry-predictor.pt``
+(``--ground-truth`` writes ``geometry-ground_truth.pt`` from the rendering parameters instead,
+:func:`ground_truth_geometry`): ``betas (N, 10)``, ``pose (N, 24, 3)``, ``translation (N, 3)``,
 ``focal (N,)``, ``principal (N, 2)`` per split, the mesh ``body(betas, pose).vertices + translation``
-in the camera of ``x_H``.
+in the camera of ``x_H`` (:class:`GeometryBatch`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from model.body import BodyModel
+from model.data.lighting import sample_lights
 from model.data.sequences import render_identity_set
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
+from model.render import Lights, MeshRenderer, PerspectiveCameras
+from model.runtime import atomic_save
 
-__all__ = ["GEOMETRY_SOURCES", "IdentitySet", "build_identity_sets", "compute_geometry", "load_geometry", "load_identity_set"]
+__all__ = [
+    "GEOMETRY_SOURCES",
+    "GeometryBatch",
+    "IdentitySet",
+    "build_identity_sets",
+    "geometry_path",
+    "ground_truth_geometry",
+    "load_geometry",
+    "load_identity_set",
+    "mean_lights",
+    "render_texture",
+]
 
 #: Where the mesh and camera of ``x_H`` come from.
 GEOMETRY_SOURCES = ("predictor", "ground_truth")
@@ -108,7 +119,7 @@ def build_identity_sets(
     total = train_identities + test_identities
     people = SyntheticPeople(SyntheticConfig(crop_size=crop_size, texture_size=texture_size, seed=seed, num_identities=total, texture_cache=8))
     paths = {}
-    splits = {"train": range(0, train_identities), "test": range(train_identities, total)}
+    splits = {"train": range(train_identities), "test": range(train_identities, total)}
     per_split = {"train": views, "test": views if test_views is None else test_views}
     stride = max(per_split.values())
     for split, ids in splits.items():
@@ -129,7 +140,7 @@ def build_identity_sets(
             "identities": [ids.start, ids.stop], "body_model": people.body.info.model_id,
         }  # fmt: skip
         paths[split] = out / f"{split}.pt"
-        torch.save(data, paths[split])
+        atomic_save(data, paths[split])
     return paths
 
 
@@ -139,36 +150,14 @@ def load_identity_set(path: str | Path) -> IdentitySet:
     return IdentitySet(**{k: d[k] for k in IdentitySet.__dataclass_fields__})
 
 
-@torch.no_grad()
-def compute_geometry(data: IdentitySet, source: str, predictor_path: str | Path | None = None, batch_size: int = 32, show_progress: bool = True) -> dict[str, Any]:
-    """Mesh parameters and camera of every ``x_H`` of a split (see the module docstring)."""
-    if source not in GEOMETRY_SOURCES:
-        raise ValueError(f"source must be one of {GEOMETRY_SOURCES}, got {source!r}")
+def ground_truth_geometry(data: IdentitySet) -> dict[str, Any]:
+    """The geometry cache of a split from its rendering parameters (``source: ground_truth``)."""
     n, s = len(data), data.crop_size
-    if source == "ground_truth":
-        return {
-            "source": source, "checkpoint": None,
-            "betas": data.betas.clone(), "pose": data.pose.clone(), "translation": data.cam_t.clone(),
-            "focal": data.focal.clone(), "principal": torch.full((n, 2), s / 2.0),
-        }  # fmt: skip
-    from model.inference import Predictor  # lazy: only this source needs the RSC-Net
-
-    if predictor_path is None:
-        raise ValueError("source 'predictor' needs predictor_path")
-    predictor = Predictor.from_checkpoint(predictor_path, device="cpu")
-    out: dict[str, list[Any]] = {k: [] for k in ("betas", "pose", "translation", "focal", "principal")}
-    for start in tqdm(range(0, n, batch_size), desc="predictor", disable=not show_progress):
-        crops = [img.permute(1, 2, 0).numpy() for img in data.images[start : start + batch_size]]
-        for p in predictor.predict(crops, batch_size=batch_size):
-            out["betas"].append(torch.from_numpy(p.betas))
-            out["pose"].append(torch.from_numpy(p.pose))
-            out["translation"].append(torch.from_numpy(p.translation))
-            out["focal"].append(torch.tensor(float(p.focal)))
-            out["principal"].append(torch.from_numpy(np.asarray(p.principal, dtype=np.float32)))
-    result: dict[str, Any] = {k: torch.stack(v).float() for k, v in out.items()}
-    result["source"] = source
-    result["checkpoint"] = {"path": str(predictor_path), "id": predictor.checkpoint_id}
-    return result
+    return {
+        "source": "ground_truth", "checkpoint": None,
+        "betas": data.betas.clone(), "pose": data.pose.clone(), "translation": data.cam_t.clone(),
+        "focal": data.focal.clone(), "principal": torch.full((n, 2), s / 2.0),
+    }  # fmt: skip
 
 
 def geometry_path(data_dir: str | Path, source: str) -> Path:
@@ -179,46 +168,46 @@ def load_geometry(data_dir: str | Path, source: str, split: str) -> dict[str, An
     """One split of the cached geometry (``betas, pose, translation, focal, principal``)."""
     path = geometry_path(data_dir, source)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run python -m model.train.identity_data geometry --data {data_dir} ...")
+        raise FileNotFoundError(f"{path} does not exist; run python -m model.cli.identity_data geometry --data {data_dir} ...")
     return torch.load(path, map_location="cpu", weights_only=True)[split]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m model.train.identity_data", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="render the train/test identity sets")
-    b.add_argument("--out", required=True)
-    b.add_argument("--train-identities", type=int, default=400)
-    b.add_argument("--test-identities", type=int, default=100)
-    b.add_argument("--views", type=int, default=8, help="looks per training identity")
-    b.add_argument("--test-views", type=int, default=None, help="looks per held-out identity (default --views)")
-    b.add_argument("--crop-size", type=int, default=128)
-    b.add_argument("--texture-size", type=int, default=128)
-    b.add_argument("--seed", type=int, default=7)
-    g = sub.add_parser("geometry", help="cache the mesh/camera of every x_H")
-    g.add_argument("--data", required=True)
-    src = g.add_mutually_exclusive_group(required=True)
-    src.add_argument("--predictor", help="RSC-Net checkpoint (model.inference.Predictor)")
-    src.add_argument("--ground-truth", action="store_true", help="use the rendering parameters")
-    for p in (b, g):
-        p.add_argument("--threads", type=int, default=1)
-        p.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    t0 = time.time()
-    if args.cmd == "build":
-        paths = build_identity_sets(args.out, args.train_identities, args.test_identities, args.views, args.crop_size, args.texture_size, args.seed, not args.no_progress, args.test_views)
-        print(json.dumps({k: str(v) for k, v in paths.items()} | {"seconds": round(time.time() - t0, 1)}))
-        return
-    source = "ground_truth" if args.ground_truth else "predictor"
-    result = {}
-    for split in ("train", "test"):
-        data = load_identity_set(Path(args.data) / f"{split}.pt")
-        result[split] = compute_geometry(data, source, args.predictor, show_progress=not args.no_progress)
-    path = geometry_path(args.data, source)
-    torch.save(result, path)
-    print(json.dumps({"geometry": str(path), "source": source, "seconds": round(time.time() - t0, 1)}))
+
+def mean_lights(batch_size: int = 1, samples: int = 4096) -> Lights:
+    """The mean of :func:`model.data.lighting.sample_lights` (fixed seed), repeated ``batch_size`` times."""
+    lights = sample_lights(samples, torch.Generator().manual_seed(0))
+    direction = torch.nn.functional.normalize(lights.direction.mean(0, keepdim=True), dim=1)
+    return Lights(
+        ambient=lights.ambient.mean(0, keepdim=True).expand(batch_size, -1).clone(),
+        diffuse=lights.diffuse.mean(0, keepdim=True).expand(batch_size, -1).clone(),
+        direction=direction.expand(batch_size, -1).clone(),
+    )
 
 
-if __name__ == "__main__":
-    main()
+class GeometryBatch:
+    """Posed meshes and cameras for indices of a split from a geometry cache (see :mod:`model.data.identity`)."""
+
+    def __init__(self, geometry: dict[str, Any], body: BodyModel, image_size: int) -> None:
+        self.geometry = geometry
+        self.body = body
+        self.image_size = int(image_size)
+
+    @torch.no_grad()
+    def __call__(self, idx: Tensor, device: torch.device) -> tuple[Tensor, PerspectiveCameras]:
+        """``(B, V, 3)`` camera-frame vertices and the ``B`` cameras of ``x_H``."""
+        g = self.geometry
+        out = self.body(g["betas"][idx].to(device), g["pose"][idx].to(device))
+        verts = out.vertices + g["translation"][idx].to(device)[:, None]
+        focal = g["focal"][idx].to(device).float()
+        cams = PerspectiveCameras(
+            focal=focal[:, None].expand(-1, 2).contiguous(),
+            principal=g["principal"][idx].to(device).float(),
+            image_size=(self.image_size, self.image_size),
+        )
+        return verts, cams
+
+
+def render_texture(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams: PerspectiveCameras, texture: Tensor, lights: Lights, background: Tensor) -> Tensor:
+    """``R(M, delta, T)`` composited over ``background``: ``(B, 3, S, S)`` (differentiable in ``texture``)."""
+    out = renderer.render(verts, body.faces, cams, texture=texture.float(), face_uvs=body.face_uvs, lights=lights, background=background)
+    return out.image.clamp(0.0, 1.0)

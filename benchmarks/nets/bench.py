@@ -17,26 +17,30 @@ Modes:
 
 Usage::
 
-    python -m model.nets.bench --depths 18 50 --sizes 224 128 --batch 32 --threads 2
+    python -m benchmarks.nets.bench --depths 18 50 --sizes 224 128 --batch 32 --threads 2
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from model.body.model import MeanParams
 from model.nets.config import BackboneConfig, NetConfig
 from model.nets.rscnet import RSCNet
+from model.runtime import autocast as runtime_autocast
+from model.runtime import resolve_device
 
 MODES = ("fp32", "fp32-cl", "bf16-cl")
+#: Where the table goes by default.
+DEFAULT_REPORT = Path(__file__).resolve().parent / "REPORT.md"
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,7 @@ def bench_one(
     if mode.endswith("-cl"):
         images = images.contiguous(memory_format=torch.channels_last)
     ranges = torch.randint(0, cfg.backbone.num_ranges, (batch,), device=device)
-    autocast = (
-        torch.autocast(device.type, dtype=torch.bfloat16) if mode.startswith("bf16") else contextlib.nullcontext()
-    )
+    autocast = runtime_autocast("bf16" if mode.startswith("bf16") else "fp32", device)
     times = []
     for step in range(warmup + iters):
         net.zero_grad(set_to_none=True)
@@ -124,7 +126,7 @@ def format_table(results: list[BenchResult], modes: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m model.nets.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.nets.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--depths", type=int, nargs="+", default=[18, 50], choices=[18, 34, 50])
     parser.add_argument("--sizes", type=int, nargs="+", default=[224, 128], help="input sides S (images S x S)")
@@ -134,12 +136,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iters", type=int, default=3, help="timed steps per setting (median reported)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps per setting")
     parser.add_argument("--stat", choices=["min", "median"], default="min", help="statistic of the timed steps")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default=None, help="default: CUDA when available, else the CPU")
+    parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="Markdown table to write (default %(default)s)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     print(
         f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, batch {args.batch}, "
         f"stat {args.stat} of {args.iters} steps after {args.warmup} warm-up; load average {os.getloadavg()[0]:.2f}"
@@ -154,7 +157,12 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  ResNet-{depth} {size}x{size} {mode}: steps [{steps}] s -> {r.images_per_second:.1f} img/s")
                 results.append(r)
     print(f"load average after: {os.getloadavg()[0]:.2f}\n")
-    print(format_table(results, list(args.modes)))
+    table = format_table(results, list(args.modes))
+    print(table)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(f"Network training throughput (python -m benchmarks.nets.bench), device {device}, batch {args.batch}, "
+                           f"threads {args.threads}, {args.stat} of {args.iters} steps.\n\n{table}\n")  # fmt: skip
+    print(f"wrote {args.report}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""The benchmarks under ``benchmarks/`` run (tiny settings), answer ``--help`` and write their reports."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def keep_threads():
+    """The benches set torch's thread count for the whole process; restore it afterwards."""
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("area", ["nets", "data", "render", "train"])
+def test_bench_help(area: str) -> None:
+    out = subprocess.run([sys.executable, "-m", f"benchmarks.{area}.bench", "--help"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "usage:" in out.stdout
+    if area != "train":  # the training-step benchmark writes its report by its own options
+        assert "--report" in out.stdout
+
+
+def test_nets_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
+    from benchmarks.nets import bench
+
+    report = tmp_path / "nets.md"
+    bench.main(["--depths", "18", "--sizes", "32", "--batch", "2", "--iters", "1", "--warmup", "0", "--threads", "1", "--report", str(report)])
+    out = capsys.readouterr().out
+    assert "| ResNet-18 | 32x32 |" in out and "bf16-cl / fp32" in out
+    assert "| ResNet-18 | 32x32 |" in report.read_text()
+
+
+def test_render_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
+    from benchmarks.render import bench
+
+    report = tmp_path / "render.md"
+    bench.main(["--sizes", "16", "--batch", "2", "--threads", "1", "--repeats", "1", "--subdivisions", "1", "--report", str(report)])
+    out = capsys.readouterr().out
+    assert "ms/batch" in out and "images/s" in out
+    assert re.search(r"^\| 1 \| 16 \| [0-9.]+ \|", report.read_text(), re.MULTILINE)
+
+
+def test_reports_default_to_their_area() -> None:
+    from benchmarks.nets import bench as nets_bench
+    from benchmarks.render import bench as render_bench
+
+    assert nets_bench.DEFAULT_REPORT == ROOT / "benchmarks" / "nets" / "REPORT.md"
+    assert render_bench.DEFAULT_REPORT == ROOT / "benchmarks" / "render" / "REPORT.md"
+
+
+def test_data_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
+    from benchmarks.data import bench
+
+    report = tmp_path / "b.md"
+    (tmp_path / "RENDER.md").write_text("## Training-set render\n\n| samples rendered |\n")
+    bench.main(["--samples", "16", "--batch", "8", "--sizes", "64", "--modes", "bicubic", "--report", str(report)])
+    text = report.read_text()
+    assert "## Training-set render" in text  # the render report beside it is included
+    assert "samples/s" in text
+    row = re.search(r"^\| 64 \| bicubic \| 16 \| ([0-9.]+) \| ([0-9.]+) \|$", text, re.MULTILINE)
+    assert row, text
+    seconds, rate = float(row.group(1)), float(row.group(2))
+    assert seconds > 0 and rate > 0
+    rows = json.loads(report.with_suffix(".json").read_text())
+    assert len(rows) == 1 and rows[0]["size"] == 64 and rows[0]["samples"] == 16
+    assert rows[0]["samples_per_s"] == pytest.approx(16 / rows[0]["seconds"])
+    assert "samples/s" in capsys.readouterr().out
