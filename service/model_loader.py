@@ -25,13 +25,17 @@ from dataclasses import dataclass
 import torch
 
 from model.body.model import load_body_model
-from model.inference import Predictor, SequencePredictor
+from model.inference import GaussianFilter, GruTemporalModel, Predictor, SequencePredictor, TemporalModel
 from model.inference.texture import TexturePredictor
 from service.settings import ServiceSettings
 
-__all__ = ["LoadedPredictor", "load_network", "load_predictor", "load_sequence", "load_texture", "resolve_device"]
+__all__ = ["LoadedPredictor", "TemporalModelUnavailable", "load_network", "load_predictor", "load_sequence", "load_texture", "resolve_device"]
 
 log = logging.getLogger("service.model_loader")
+
+
+class TemporalModelUnavailable(LookupError):
+    """The GRU video module was asked for but is not loaded (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,22 @@ class LoadedPredictor:
     texture_note: str | None = None
     sequence: SequencePredictor | None = None
     sequence_note: str | None = None
+
+    def temporal_model(self, choice: str, sigma: float) -> TemporalModel:
+        """The temporal model for ``choice``: ``"gru"``, ``"filter"`` or ``"auto"`` (the GRU when loaded).
+
+        Args:
+            choice: ``"auto"``, ``"gru"`` or ``"filter"``.
+            sigma: the Gaussian filter's strength in frames (used by the filter only).
+
+        Raises:
+            TemporalModelUnavailable: ``"gru"`` while no video model is loaded.
+        """
+        if choice == "gru" and self.sequence is None:
+            raise TemporalModelUnavailable(self.sequence_note or "no video checkpoint is loaded")
+        if self.sequence is not None and choice != "filter":
+            return GruTemporalModel(self.sequence)
+        return GaussianFilter(self.predictor.body_model, self.predictor.input_size, sigma)
 
 
 def resolve_device(setting: str) -> torch.device:

@@ -40,6 +40,7 @@ __all__ = [
     "error_entry",
     "predict_crops",
     "raise_if_all_failed",
+    "sequence_crops",
 ]
 
 #: The optional client deadline header of the inference endpoints (seconds, capped by the server's).
@@ -219,6 +220,66 @@ async def crops_from_video(
                 else ApiError(422, "frame_missing", f"frame {i} could not be decoded: the video file is truncated")
             )
     return out, info
+
+
+async def sequence_crops(
+    state: ServiceState,
+    batcher: DynamicBatcher[CropItem, Any],
+    frames: Sequence[bytes],
+    videos: Sequence[bytes],
+    track: Sequence[Box | None] | None,
+) -> tuple[list[PreparedCrop | ApiError | None], list[dict[str, Any]]]:
+    """The crops of ``/v1/sequence``: one entry per frame (``None`` where the track has no box), and warnings.
+
+    Args:
+        frames: ordered image files, or empty when a video is sent.
+        videos: the video file (exactly one when ``frames`` is empty).
+        track: per-frame person boxes, or ``None`` (whole frames are the crops).
+
+    Raises:
+        ApiError: 400 unless exactly one of frames / one video is sent; 413 ``too_many_frames`` for a
+            track longer than ``max_frames``; 422 ``track_length_mismatch``; 429 (see
+            :func:`check_capacity`); decoding errors of :func:`crops_from_video`.
+    """
+    if bool(frames) == bool(videos):
+        raise ApiError(400, "bad_request", "send either image files in 'frames' or exactly one file in 'video'")
+    if len(videos) > 1:
+        raise ApiError(400, "bad_request", f"send one video, got {len(videos)}")
+    max_frames = state.settings.max_frames
+    if track is not None and len(track) > max_frames:
+        raise ApiError(
+            413, "too_many_frames", f"track has {len(track)} entries; at most {max_frames} frames are accepted"
+        )
+    if videos:
+        check_capacity(batcher, 1 if track is None else max(1, sum(b is not None for b in track)))
+        prepared, info = await crops_from_video(state, videos[0], track)
+        if not info.truncated:
+            return prepared, []
+        missing = "" if track is None else " (their track entries are ok=false entries)"
+        warning = {
+            "code": "truncated_video",
+            "detail": f"the video's header states {info.declared_frames} frames but only {info.decoded_frames} could "
+            f"be decoded (a cut or damaged file); the missing frames are not in the answer{missing}",
+            "declared_frames": info.declared_frames,
+            "decoded_frames": info.decoded_frames,
+        }
+        return prepared, [warning]
+    if track is not None and len(track) != len(frames):
+        raise ApiError(
+            422,
+            "track_length_mismatch",
+            f"the track has {len(track)} entries for {len(frames)} frames; send one entry per frame",
+            extra={"track_entries": len(track), "frames": len(frames)},
+        )
+    present = [i for i in range(len(frames)) if track is None or track[i] is not None]
+    check_capacity(batcher, len(present))
+    decoded = await decode_crops(
+        state, [frames[i] for i in present], None if track is None else [track[i] for i in present], "frames"
+    )
+    out: list[PreparedCrop | ApiError | None] = [None] * len(frames)
+    for i, d in zip(present, decoded):
+        out[i] = d
+    return out, []
 
 
 def check_capacity(batcher: DynamicBatcher[CropItem, Any], items: int) -> None:

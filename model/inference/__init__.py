@@ -4,6 +4,9 @@
   joints and keypoints out.
 * :class:`SequencePredictor` (:mod:`model.inference.sequence`): the video model (temporal GRU)
   over the single-frame features of a sequence of crops.
+* :class:`TemporalModel` (:mod:`model.inference.temporal`): one interface for smoothing a sequence
+  of single-frame predictions, by the GRU (:class:`GruTemporalModel`) or a Gaussian filter
+  (:class:`GaussianFilter`).
 * :class:`TexturePredictor` (:mod:`model.inference.texture`): TexGlo's UV texture for a crop and
   ``texture(crop) -> (vertices, faces, uvs, texture image)``.
 """
@@ -18,15 +21,19 @@ from model.inference.predictor import (
     cpu_supports_bf16,
 )
 from model.inference.sequence import SequencePredictor
+from model.inference.temporal import GaussianFilter, GruTemporalModel, TemporalModel
 from model.inference.texture import TexturedMesh, TexturePredictor
 
 __all__ = [
+    "GaussianFilter",
+    "GruTemporalModel",
     "MAX_SIDE",
     "MIN_SIDE",
     "PRECISIONS",
     "Prediction",
     "Predictor",
     "SequencePredictor",
+    "TemporalModel",
     "TensorPrediction",
     "TexturePredictor",
     "TexturedMesh",

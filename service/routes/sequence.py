@@ -1,12 +1,14 @@
 """``POST /v1/sequence``: temporally smoothed body estimates for the frames of a clip.
 
-Interim behaviour, until RSC-Net's temporal (GRU) module lands: every frame is predicted on its
-own through the shared batcher, then the per-frame parameters are smoothed with the filter of
-:mod:`service.smoothing`. Answers say so in ``temporal_model`` (``kind: "filter"``).
+Every frame is predicted on its own through the shared batcher, then one
+:class:`~model.inference.TemporalModel` reads the sequence: RSC-Net's GRU video module when it is
+loaded (and not refused with ``temporal=filter``), else the Gaussian filter. Answers name it in
+``temporal_model``.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -14,38 +16,27 @@ import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from model.inference import Prediction
+from model.inference import GruTemporalModel, Prediction
 from service.api_docs import EXAMPLE_PNG_BASE64, IMAGE_MEDIA_TYPES, error_responses, upload_body
 from service.auth import require_api_key
 from service.deps import StateDep
 from service.errors import ApiError
+from service.model_loader import TemporalModelUnavailable
 from service.pipeline import (
     Deadline,
     PreparedCrop,
     RequestTimeoutHeader,
-    check_capacity,
-    crops_from_video,
-    decode_crops,
     error_entry,
     predict_crops,
     raise_if_all_failed,
+    sequence_crops,
 )
 from service.schemas import SequenceParams, SequenceResponse, item_error_json, prediction_json, to_box
-from service.smoothing import FILTER_NAME, smooth_predictions
 from service.uploads import parse_fields, read_upload
 
 __all__ = ["router"]
 
 router = APIRouter()
-
-_DESCRIPTION = (
-    "Per-frame RSC-Net predictions smoothed by a zero-phase Gaussian filter over valid frames "
-    "(rotations: chordal mean projected to SO(3); betas and weak camera: weighted means)."
-)
-_GRU_DESCRIPTION = (
-    "RSC-Net's video module: a 2-layer GRU over the frames' backbone features (residual), then the "
-    "iterative regressor; frames without a person are bridged."
-)
 
 
 @router.post(
@@ -70,7 +61,7 @@ _GRU_DESCRIPTION = (
                             "kind": "gru",
                             "checkpoint_id": "0123456789abcdef",
                             "bidirectional": False,
-                            "description": _GRU_DESCRIPTION,
+                            "description": GruTemporalModel.DESCRIPTION,
                         },
                         "num_frames": 2,
                         "warnings": [],
@@ -141,53 +132,19 @@ async def estimate_sequence(
         max_json_depth=s.max_json_depth,
     )
     params = parse_fields(SequenceParams, upload, json_fields={"track"})
-    frames_files = upload.files.get("frames", [])
-    videos = upload.files.get("video", [])
-    if bool(frames_files) == bool(videos):
-        raise ApiError(400, "bad_request", "send either image files in 'frames' or exactly one file in 'video'")
-    if len(videos) > 1:
-        raise ApiError(400, "bad_request", f"send one video, got {len(videos)}")
+    assert state.loaded is not None  # require_ready() passed
+    try:  # chosen before any work: asking for a GRU that is not loaded fails at once
+        temporal = state.loaded.temporal_model(params.temporal, params.sigma)
+    except TemporalModelUnavailable as exc:
+        raise ApiError(422, "invalid_field", f"temporal='gru' but the GRU video module is not loaded ({exc})") from exc
     track = None if params.track is None else [to_box(b, f"track[{i}]") for i, b in enumerate(params.track)]
-    if track is not None and len(track) > s.max_frames:
-        raise ApiError(
-            413, "too_many_frames", f"track has {len(track)} entries; at most {s.max_frames} frames are accepted"
-        )
-
-    prepared: list[PreparedCrop | ApiError | None]
-    warnings: list[dict[str, Any]] = []
-    if frames_files:
-        if track is not None and len(track) != len(frames_files):
-            raise ApiError(
-                422,
-                "track_length_mismatch",
-                f"the track has {len(track)} entries for {len(frames_files)} frames; send one entry per frame",
-                extra={"track_entries": len(track), "frames": len(frames_files)},
-            )
-        present = [i for i in range(len(frames_files)) if track is None or track[i] is not None]
-        check_capacity(batcher, len(present))
-        decoded = await decode_crops(
-            state,
-            [frames_files[i].data for i in present],
-            None if track is None else [track[i] for i in present],
-            "frames",
-        )
-        prepared = [None] * len(frames_files)
-        for i, d in zip(present, decoded):
-            prepared[i] = d
-    else:
-        check_capacity(batcher, 1 if track is None else max(1, sum(b is not None for b in track)))
-        prepared, info = await crops_from_video(state, videos[0].data, track)
-        if info.truncated:
-            warnings.append(
-                {
-                    "code": "truncated_video",
-                    "detail": f"the video's header states {info.declared_frames} frames but only "
-                    f"{info.decoded_frames} could be decoded (a cut or damaged file); the missing frames are "
-                    "not in the answer" + ("" if track is None else " (their track entries are ok=false entries)"),
-                    "declared_frames": info.declared_frames,
-                    "decoded_frames": info.decoded_frames,
-                }
-            )
+    prepared, warnings = await sequence_crops(
+        state,
+        batcher,
+        [f.data for f in upload.files.get("frames", [])],
+        [v.data for v in upload.files.get("video", [])],
+        track,
+    )
 
     ok = [(i, p) for i, p in enumerate(prepared) if isinstance(p, PreparedCrop)]
     started = time.perf_counter()
@@ -210,37 +167,10 @@ async def estimate_sequence(
             per_frame[i] = pred
 
     started = time.perf_counter()
-    sequence = getattr(state.loaded, "sequence", None)
-    if params.temporal == "gru" and sequence is None:
-        note = getattr(state.loaded, "sequence_note", None) or "no video checkpoint is loaded"
-        raise ApiError(422, "invalid_field", f"temporal='gru' but the GRU video module is not loaded ({note})")
-    use_gru = sequence is not None and params.temporal != "filter"
-    temporal_model: dict[str, Any]
-    if use_gru:
-        temporal_model = {
-            "name": "gru",
-            "kind": "gru",
-            "checkpoint_id": sequence.checkpoint_id,
-            "bidirectional": not sequence.causal,
-            "description": _GRU_DESCRIPTION,
-        }
-    else:
-        temporal_model = {"name": FILTER_NAME, "kind": "filter", "sigma": params.sigma, "description": _DESCRIPTION}
-
-    def smooth() -> list[Prediction | None]:
-        if use_gru:
-            if not any(p is not None for p in per_frame):
-                return list(per_frame)
-            return sequence.smooth(per_frame, include_vertices=params.include_vertices)
-        return smooth_predictions(
-            per_frame,
-            predictor.body_model,
-            sigma=params.sigma,
-            input_size=predictor.input_size,
-            include_vertices=params.include_vertices,
-        )
-
-    smoothed = await anyio.to_thread.run_sync(smooth, limiter=state.cpu_limiter)
+    smoothed = await anyio.to_thread.run_sync(
+        functools.partial(temporal.smooth, per_frame, include_vertices=params.include_vertices),
+        limiter=state.cpu_limiter,
+    )
     smoothing_ms = (time.perf_counter() - started) * 1000.0
     for i, p in ok:
         raw, smooth = per_frame[i], smoothed[i]
@@ -265,7 +195,7 @@ async def estimate_sequence(
             "body_model_id": predictor.model_id,
             "checkpoint_id": predictor.checkpoint_id,
             "is_trained": predictor.is_trained,
-            "temporal_model": temporal_model,
+            "temporal_model": temporal.summary(),
             "num_frames": len(results),
             "frames": results,
             "warnings": warnings,

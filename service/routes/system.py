@@ -12,14 +12,19 @@ from fastapi.responses import JSONResponse
 
 import service
 from model.inference import MIN_SIDE
+from model.inference.temporal import FILTER_NAME
 from service.api_docs import error_responses, service_limits
 from service.auth import require_api_key
 from service.deps import StateDep
 from service.errors import error_body
 from service.images import IMAGE_FORMATS
 from service.meshes import DEFAULT_TEXTURE_NAME
-from service.schemas import HealthResponse, ModelsResponse, NotReadyResponse, ReadyResponse
-from service.smoothing import FILTER_NAME
+from service.schemas import (
+    HealthResponse,
+    ModelsResponse,
+    NotReadyResponse,
+    ReadyResponse,
+)
 from service.video import VIDEO_CONTAINERS
 
 __all__ = ["router"]
@@ -56,7 +61,7 @@ async def healthz() -> dict[str, str]:
                         "checkpoint_id": "untrained-seed0",
                     }
                 }
-            }
+            },
         },
         503: {
             "model": NotReadyResponse,
@@ -136,7 +141,12 @@ def _sequence_module(loaded: Any, settings: Any) -> dict[str, Any]:
             or "RSC-Net's temporal (GRU) module is not loaded: /v1/sequence predicts each frame and smooths "
             "the parameters with a Gaussian filter (rotations by chordal mean).",
         }
-    return {"temporal_model": "gru", "gru_loaded": True, "configured_path": str(settings.video_checkpoint), **sequence.describe()}
+    return {
+        "temporal_model": "gru",
+        "gru_loaded": True,
+        "configured_path": str(settings.video_checkpoint),
+        **sequence.describe(),
+    }
 
 
 def _texture_module(loaded: Any, settings: Any) -> dict[str, Any]:

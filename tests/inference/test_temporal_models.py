@@ -1,4 +1,4 @@
-"""service.smoothing: Gaussian weights, rotation projection, and the recomputed outputs."""
+"""model.inference.temporal: the Gaussian filter (weights, rotation projection, re-posed outputs) and the GRU adapter."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from service_support import BOUNDS, TINY_NET_DICT, random_rgb
 
 from model.geometry.rotations import axis_angle_to_matrix
-from model.inference import Predictor
-from service.smoothing import gaussian_weights, project_to_rotation, smooth_predictions
+from model.inference import Predictor, SequencePredictor
+from model.inference.temporal import GaussianFilter, GruTemporalModel, gaussian_weights, project_to_rotation
+from model.nets.temporal import TemporalConfig, TemporalRegressor
+
+TINY_NET_DICT = {"backbone": {"depth": 18, "num_ranges": 5}, "input_size": 64, "regressor_hidden_dim": 64}
+BOUNDS = (224, 128, 64, 40, 24)
+
+
+def random_rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +51,7 @@ def test_sigma_zero_reproduces_the_predictor(predictor: Predictor) -> None:
     crops = [random_rgb(48, 30, seed=i) for i in range(3)] + [random_rgb(100, 100, seed=9)]
     preds = predictor.predict(crops, include_vertices=True)
     frames = [preds[0], None, preds[1], preds[2], preds[3]]
-    out = smooth_predictions(
-        frames, predictor.body_model, sigma=0.0, input_size=predictor.input_size, include_vertices=True
-    )
+    out = GaussianFilter(predictor.body_model, predictor.input_size, sigma=0.0).smooth(frames, include_vertices=True)
     assert out[1] is None
     for p, q in zip([preds[0], preds[1], preds[2], preds[3]], [out[0], out[2], out[3], out[4]]):
         assert q is not None
@@ -67,8 +72,8 @@ def test_smoothing_reduces_jitter(predictor: Predictor) -> None:
         noisy_pose = base.pose + rng.normal(0, 0.05, base.pose.shape).astype(np.float32)
         noisy_betas = base.betas + rng.normal(0, 0.3, base.betas.shape).astype(np.float32)
         frames.append(replace(base, pose=noisy_pose, betas=noisy_betas))
-    raw = smooth_predictions(frames, predictor.body_model, sigma=0.0, input_size=predictor.input_size)  # re-posed as is
-    out = smooth_predictions(frames, predictor.body_model, sigma=2.0, input_size=predictor.input_size)
+    raw = GaussianFilter(predictor.body_model, predictor.input_size, sigma=0.0).smooth(frames)  # re-posed as is
+    out = GaussianFilter(predictor.body_model, predictor.input_size, sigma=2.0).smooth(frames)
     raw_jitter = np.abs(np.diff([f.joints3d_smpl24 for f in raw], axis=0)).mean()  # type: ignore[union-attr]
     smooth_jitter = np.abs(np.diff([f.joints3d_smpl24 for f in out], axis=0)).mean()  # type: ignore[union-attr]
     assert smooth_jitter < 0.5 * raw_jitter
@@ -76,5 +81,24 @@ def test_smoothing_reduces_jitter(predictor: Predictor) -> None:
 
 
 def test_all_frames_missing() -> None:
-    out = smooth_predictions([None, None], body=None, sigma=1.0, input_size=64)  # type: ignore[arg-type]
+    out = GaussianFilter(body=None, input_size=64, sigma=1.0).smooth([None, None])  # type: ignore[arg-type]
     assert out == [None, None]
+
+
+def test_filter_summary_and_bad_sigma(predictor: Predictor) -> None:
+    summary = GaussianFilter(predictor.body_model, predictor.input_size, sigma=2).summary()
+    assert summary["kind"] == "filter" and summary["name"] == "gaussian-chordal" and summary["sigma"] == 2.0
+    with pytest.raises(ValueError, match="sigma"):
+        GaussianFilter(predictor.body_model, predictor.input_size, sigma=-1.0)
+
+
+def test_gru_adapter(predictor: Predictor) -> None:
+    config = TemporalConfig(hidden_dim=16, regressor_hidden_dim=64, chunk_size=4, chunk_overlap=1)
+    gru = GruTemporalModel(SequencePredictor(predictor, TemporalRegressor(config, predictor.body_model.mean_params)))
+    assert gru.smooth([None, None]) == [None, None]  # no person anywhere: nothing to run
+    preds = predictor.predict([random_rgb(48, 30, seed=i) for i in range(2)])
+    out = gru.smooth([preds[0], None, preds[1]], include_vertices=True)
+    assert out[1] is None and out[0] is not None and out[2] is not None and out[2].vertices is not None
+    assert out[0].input_size == preds[0].input_size
+    summary = gru.summary()
+    assert summary["kind"] == "gru" and summary["bidirectional"] is False and summary["checkpoint_id"] == "untrained"
