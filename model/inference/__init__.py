@@ -1,7 +1,8 @@
 """Inference APIs the service runs.
 
 * :class:`Predictor` (:mod:`model.inference.predictor`): single crops in, SMPL-layout parameters,
-  joints and keypoints out.
+  joints and keypoints out; crops it refuses raise :class:`CropsRejected` with each one's reason
+  (:func:`check_crop`, :mod:`model.inference.crops`).
 * :class:`SequencePredictor` (:mod:`model.inference.sequence`): the video model (temporal GRU)
   over the single-frame features of a sequence of crops.
 * :class:`TemporalModel` (:mod:`model.inference.temporal`): one interface for smoothing a sequence
@@ -11,9 +12,8 @@
   ``texture(crop) -> (vertices, faces, uvs, texture image)``.
 """
 
+from model.inference.crops import MAX_SIDE, MIN_SIDE, CropRejection, CropsRejected, check_crop
 from model.inference.predictor import (
-    MAX_SIDE,
-    MIN_SIDE,
     PRECISIONS,
     Prediction,
     Predictor,
@@ -25,6 +25,8 @@ from model.inference.temporal import GaussianFilter, GruTemporalModel, TemporalM
 from model.inference.texture import TexturedMesh, TexturePredictor
 
 __all__ = [
+    "CropRejection",
+    "CropsRejected",
     "GaussianFilter",
     "GruTemporalModel",
     "MAX_SIDE",
@@ -37,5 +39,6 @@ __all__ = [
     "TensorPrediction",
     "TexturePredictor",
     "TexturedMesh",
+    "check_crop",
     "cpu_supports_bf16",
 ]
