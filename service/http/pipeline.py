@@ -36,7 +36,6 @@ __all__ = [
     "Deadline",
     "PreparedCrop",
     "check_capacity",
-    "crops_from_video",
     "decode_crops",
     "error_entry",
     "item_failure_error",
@@ -199,7 +198,7 @@ def _check_track(track: Sequence[Box | None] | None, info: VideoInfo) -> None:
     )
 
 
-async def crops_from_video(
+async def _video_crops(
     state: ServiceState, data: bytes, track: Sequence[Box | None] | None
 ) -> tuple[list[PreparedCrop | ApiError | None], VideoInfo]:
     """Decode a whole video frame by frame and cut the track's boxes (``None`` where the track has no box).
@@ -247,7 +246,7 @@ async def sequence_crops(
     Raises:
         ApiError: 400 unless exactly one of frames / one video is sent; 413 ``too_many_frames`` for a
             track longer than ``max_frames``; 422 ``track_length_mismatch``; 429 (see
-            :func:`check_capacity`); decoding errors of :func:`crops_from_video`.
+            :func:`check_capacity`); the video decoding errors of :func:`service.http.video.iter_video_frames`.
     """
     if bool(frames) == bool(videos):
         raise ApiError(400, "bad_request", "send either image files in 'frames' or exactly one file in 'video'")
@@ -260,7 +259,7 @@ async def sequence_crops(
         )
     if videos:
         check_capacity(batcher, 1 if track is None else max(1, sum(b is not None for b in track)))
-        prepared, info = await crops_from_video(state, videos[0], track)
+        prepared, info = await _video_crops(state, videos[0], track)
         if not info.truncated:
             return prepared, []
         missing = "" if track is None else " (their track entries are ok=false entries)"
