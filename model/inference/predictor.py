@@ -74,6 +74,7 @@ __all__ = [
     "cpu_supports_bf16",
 ]
 
+
 @dataclass
 class Prediction:
     """The prediction for one crop (numpy float32 arrays).
