@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 __all__ = ["ASSET_VERSIONS", "STATIC_DIR", "STATIC_PREFIX", "install_offline_docs"]
 
-#: Folder of the vendored assets (package data).
+#: Folder of the vendored assets (package data of ``service``, beside this package).
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 #: URL prefix they are served under.
 STATIC_PREFIX = "/static/docs"

@@ -34,7 +34,7 @@ from pathlib import Path
 
 __all__ = ["CONFIG", "SPEC", "generate", "main"]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: The committed OpenAPI document (``python -m service.tools.openapi --out openapi/openapi.json``).
 SPEC = REPO / "openapi" / "openapi.json"
 #: The generator's configuration.
