@@ -32,9 +32,9 @@ from service.runtime.engine import CropItem, ItemFailure
 from service.runtime.state import ServiceState
 
 __all__ = [
-    "RequestTimeoutHeader",
     "Deadline",
     "PreparedCrop",
+    "RequestTimeoutHeader",
     "check_capacity",
     "decode_crops",
     "error_entry",
