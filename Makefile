@@ -23,7 +23,7 @@ serve: setup
 	$(BIN)/python -m service $(SERVE_ARGS)
 
 openapi: setup
-	$(BIN)/python -m service.openapi --out openapi/openapi.json
+	$(BIN)/python -m service.tools.openapi --out openapi/openapi.json
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

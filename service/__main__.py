@@ -73,8 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import uvicorn
 
-    from service.app import create_app
-    from service.server_protocol import header_timeout_protocol
+    from service.http.app import create_app
+    from service.http.server_protocol import header_timeout_protocol
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)

@@ -18,9 +18,17 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.json_limits import DEFAULT_MAX_JSON_DEPTH
+__all__ = [
+    "DEFAULT_CHECKPOINT",
+    "DEFAULT_MAX_JSON_DEPTH",
+    "DEFAULT_TEXTURE_CHECKPOINT",
+    "DEFAULT_VIDEO_CHECKPOINT",
+    "ENV_PREFIX",
+    "ServiceSettings",
+]
 
-__all__ = ["DEFAULT_CHECKPOINT", "DEFAULT_TEXTURE_CHECKPOINT", "DEFAULT_VIDEO_CHECKPOINT", "ENV_PREFIX", "ServiceSettings"]
+#: Default nesting limit of JSON texts: the deepest legitimate body (object -> boxes list -> box list) has 3 levels.
+DEFAULT_MAX_JSON_DEPTH = 16
 
 #: Prefix of every environment variable of the service.
 ENV_PREFIX = "RSCNET_"

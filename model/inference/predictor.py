@@ -7,8 +7,9 @@
 
 What :meth:`Predictor.predict` does with each crop
 --------------------------------------------------
-1. Checks it: ``uint8``, ``(H, W, 3)`` RGB, both sides in ``[MIN_SIDE, MAX_SIDE]``; anything else
-   raises :class:`ValueError` naming the crop's index (a client error for the service).
+1. Checks it (:func:`model.inference.crops.check_crop`): ``uint8``, ``(H, W, 3)`` RGB, both sides in
+   ``[MIN_SIDE, MAX_SIDE]``; any refused crop raises :class:`CropsRejected` (a :class:`ValueError`)
+   naming its index and carrying each refused crop's reason (a client error for the service).
 2. Pads it with **zeros** (black, like the border of the training crops, see
    :mod:`model.data.real`) to the square of side ``P = max(H, W)`` centred on it: ``left = (P - W) // 2``
    columns on the left, ``top = (P - H) // 2`` rows on top.
@@ -58,6 +59,7 @@ from model.body.model import BodyModel, load_body_model
 from model.geometry.camera import crop_camera, focal_for_size
 from model.geometry.resolution import PAPER_RANGES, ResolutionRanges
 from model.geometry.rotations import matrix_to_axis_angle
+from model.inference.crops import CropsRejected, check_crop
 from model.nets.checkpoint import load_rscnet
 from model.nets.config import NetConfig
 from model.nets.rscnet import RSCNet, RSCNetOutput
@@ -70,8 +72,6 @@ from model.runtime import (
 )
 
 __all__ = [
-    "MAX_SIDE",
-    "MIN_SIDE",
     "PRECISIONS",
     "CropGeometry",
     "Prediction",
@@ -80,10 +80,7 @@ __all__ = [
     "cpu_supports_bf16",
 ]
 
-#: Smallest accepted crop side (pixels).
-MIN_SIDE = 8
-#: Largest accepted crop side (pixels).
-MAX_SIDE = 4096
+
 @dataclass
 class Prediction:
     """The prediction for one crop (numpy float32 arrays).
@@ -492,7 +489,9 @@ class Predictor:
             One :class:`Prediction` per crop, in order.
 
         Raises:
-            ValueError: a bad crop (the message names its index) or a bad ``batch_size``.
+            CropsRejected: bad crops (a :class:`ValueError`; the message names the first one's
+                index, ``rejections`` each one's reason); nothing is computed.
+            ValueError: a bad ``batch_size``.
         """
         if isinstance(crops, np.ndarray):
             if crops.ndim != 4:
@@ -501,9 +500,10 @@ class Predictor:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         crops = list(crops)
-        # Validate every crop before any work, so a bad one fails fast and cheaply.
-        for i, crop in enumerate(crops):
-            self._check(i, crop)
+        # Validate every crop before any work, so bad ones fail fast and cheaply, each with its reason.
+        rejected = {i: r for i, crop in enumerate(crops) if (r := check_crop(crop)) is not None}
+        if rejected:
+            raise CropsRejected(rejected)
         results: list[Prediction] = []
         with torch.inference_mode():
             for start in range(0, len(crops), batch_size):
@@ -566,20 +566,6 @@ class Predictor:
             )
             for j, g in enumerate(geometry)
         ]
-
-    def _check(self, i: int, crop: Any) -> None:
-        """Reject anything but a ``(H, W, 3)`` uint8 crop with sides in ``[MIN_SIDE, MAX_SIDE]``."""
-        if not isinstance(crop, np.ndarray):
-            raise ValueError(f"crop {i}: expected a numpy array (H, W, 3) uint8 RGB, got {type(crop).__name__}")
-        if crop.dtype != np.uint8:
-            raise ValueError(f"crop {i}: expected dtype uint8, got {crop.dtype}")
-        if crop.ndim != 3:
-            raise ValueError(f"crop {i}: expected 3 dimensions (H, W, 3), got shape {crop.shape}")
-        h, w, c = crop.shape
-        if c != 3:
-            raise ValueError(f"crop {i}: expected 3 RGB channels, got shape {crop.shape}")
-        if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
-            raise ValueError(f"crop {i}: sides must be in [{MIN_SIDE}, {MAX_SIDE}] pixels, got {h}x{w} (HxW)")
 
     def __repr__(self) -> str:
         return (

@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from model.body.model import BodyModel
-from model.inference.predictor import MAX_SIDE, MIN_SIDE, Prediction, Predictor
+from model.inference.crops import MAX_SIDE, MIN_SIDE
+from model.inference.predictor import Prediction, Predictor
 from model.nets.checkpoint import TEXTURE_FORMAT, load_texglo
 from model.nets.texture import TexGlo
 

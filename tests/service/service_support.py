@@ -249,7 +249,7 @@ class ExitingPredictor:
 
 def exiting_network_loader(settings: object) -> tuple[object, str | None]:
     """``network_loader`` of the worker process: the settings' network inside :class:`ExitingPredictor`."""
-    from service.model_loader import load_network
+    from service.runtime.model_loader import load_network
 
     predictor, warning = load_network(settings)  # type: ignore[arg-type]
     return ExitingPredictor(predictor), warning
@@ -291,10 +291,10 @@ class InProcessServer:
 
 def exiting_worker_server(tmp: Path) -> InProcessServer:
     """An in-process server whose worker *process* dies on crops marked ``MARK_CRASH``."""
-    from service.app import create_app
-    from service.metrics import ServiceMetrics
+    from service.http.app import create_app
+    from service.runtime.metrics import ServiceMetrics
+    from service.runtime.state import ServiceState
     from service.settings import ServiceSettings
-    from service.state import ServiceState
 
     settings = ServiceSettings(
         device="cpu",
@@ -318,11 +318,11 @@ def exiting_worker_server(tmp: Path) -> InProcessServer:
 
 def faulty_server(tmp: Path, **overrides: object) -> tuple[InProcessServer, FaultyPredictor]:
     """An in-process server whose predictor is a :class:`FaultyPredictor` around the tiny network."""
-    from service.app import create_app
-    from service.metrics import ServiceMetrics
-    from service.model_loader import LoadedPredictor, load_predictor
+    from service.http.app import create_app
+    from service.runtime.metrics import ServiceMetrics
+    from service.runtime.model_loader import LoadedPredictor, load_predictor
+    from service.runtime.state import ServiceState
     from service.settings import ServiceSettings
-    from service.state import ServiceState
 
     values: dict[str, object] = {
         "device": "cpu",

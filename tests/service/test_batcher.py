@@ -1,4 +1,4 @@
-"""service.batcher.DynamicBatcher: batch formation, backpressure, per-item errors, timeouts, shutdown."""
+"""service.runtime.batcher.DynamicBatcher: batch formation, backpressure, per-item errors, timeouts, shutdown."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service.batcher import BatcherClosedError, DynamicBatcher, QueueFullError, WorkerCrashedError
+from service.runtime.batcher import BatcherClosedError, DynamicBatcher, QueueFullError, WorkerCrashedError
 
 
 class Recorder:

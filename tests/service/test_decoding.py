@@ -1,4 +1,4 @@
-"""service.images and service.video: safe decoding, limits before decoding, box cropping."""
+"""service.http.images and service.http.video: safe decoding, limits before decoding, box cropping."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from service_support import encode, mp4_bytes, png_bomb_header, random_rgb
 
-from service.errors import ApiError
-from service.images import Box, BudgetExceeded, PixelBudget, crop_box, decode_image
-from service.video import decode_video, iter_video_frames, sniff_container
+from service.http.errors import ApiError
+from service.http.images import Box, BudgetExceeded, PixelBudget, crop_box, decode_image
+from service.http.video import decode_video, iter_video_frames, sniff_container
 
 MAX = 4096 * 4096
 
@@ -134,8 +134,8 @@ def test_video_frames_are_decoded_lazily() -> None:
 
 
 def test_declared_pixels_reads_headers_only_and_picks_the_inline_path() -> None:
-    from service.images import declared_pixels
-    from service.pipeline import INLINE_DECODE_PIXELS, _small_enough_inline
+    from service.http.images import declared_pixels
+    from service.http.pipeline import INLINE_DECODE_PIXELS, _small_enough_inline
 
     small = encode(random_rgb(96, 48))
     assert declared_pixels(small) == 96 * 48

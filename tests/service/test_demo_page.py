@@ -28,8 +28,8 @@ import pytest
 from PIL import Image
 from service_support import API_KEY, MAIN_SETTINGS, REPO, Server, launch
 
-from service.demo_page import install_demo_page  # noqa: F401  (the module under test exists)
-from service.offline_docs import STATIC_DIR
+from service.http.demo_page import install_demo_page  # noqa: F401  (the module under test exists)
+from service.http.offline_docs import STATIC_DIR
 
 pytestmark = pytest.mark.integration
 

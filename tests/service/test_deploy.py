@@ -13,8 +13,8 @@ import pytest
 import yaml
 from service_support import Server
 
-from service.healthcheck import check
 from service.settings import ENV_PREFIX, ServiceSettings
+from service.tools.healthcheck import check
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILES = [REPO / "docker" / "Dockerfile", REPO / "docker" / "Dockerfile.gpu"]
@@ -68,7 +68,7 @@ def test_compose_file_parses_and_references_existing_files() -> None:
     api = base["services"]["api"]
     assert (REPO / api["build"]["context"] / api["build"]["dockerfile"]).is_file()
     assert api["restart"] in ("unless-stopped", "always", "on-failure")
-    assert api["healthcheck"]["test"] == ["CMD", "python", "-m", "service.healthcheck"]
+    assert api["healthcheck"]["test"] == ["CMD", "python", "-m", "service.tools.healthcheck"]
     targets = {v.rsplit(":", 2)[1] for v in api["volumes"]}  # "${SRC:-default}:TARGET:ro"
     assert "/app/checkpoints" in targets
     unknown = set(api["environment"]) - known_env_names()
@@ -124,7 +124,7 @@ def test_root_dockerignore_for_the_legacy_builder() -> None:
 def test_committed_nginx_conf_is_generated_and_nginx_accepts_it(tmp_path: Path) -> None:
     import shutil
 
-    from service.lb_config import LoadBalancerConfig, render_nginx_conf
+    from service.tools.lb_config import LoadBalancerConfig, render_nginx_conf
 
     committed = (REPO / "docker" / "nginx" / "nginx.conf").read_text()
     assert committed == render_nginx_conf(ServiceSettings(_env_file=None), LoadBalancerConfig(upstreams=("api:8000",)))
@@ -166,7 +166,7 @@ def test_dockerfiles() -> None:
         users = [line.split()[1] for line in lines if line.startswith("USER ")]
         assert users and users[-1] not in ("root", "0"), f"{path.name}: must run as a non-root user"
         health = [line for line in lines if line.startswith("HEALTHCHECK ")]
-        assert health and "service.healthcheck" in health[0], path.name
+        assert health and "service.tools.healthcheck" in health[0], path.name
         assert 'ENTRYPOINT ["/app/docker/entrypoint.sh"]' in lines
         assert "ENV RSCNET_HOST=0.0.0.0" in " ".join(lines)
         ignore = path.with_name(path.name + ".dockerignore").read_text().split()
@@ -205,11 +205,11 @@ def test_healthcheck_command(main_server: Server) -> None:
     assert check(f"{main_server.url}/readyz", timeout=5)
     assert not check("http://127.0.0.1:9/readyz", timeout=1)
     ok = subprocess.run(
-        [sys.executable, "-m", "service.healthcheck", "--url", f"{main_server.url}/readyz"], cwd=REPO, timeout=60
+        [sys.executable, "-m", "service.tools.healthcheck", "--url", f"{main_server.url}/readyz"], cwd=REPO, timeout=60
     )
     assert ok.returncode == 0
     bad = subprocess.run(
-        [sys.executable, "-m", "service.healthcheck", "--url", "http://127.0.0.1:9/readyz"], cwd=REPO, timeout=60
+        [sys.executable, "-m", "service.tools.healthcheck", "--url", "http://127.0.0.1:9/readyz"], cwd=REPO, timeout=60
     )
     assert bad.returncode == 1
 
@@ -218,7 +218,7 @@ def test_healthcheck_command(main_server: Server) -> None:
 def test_load_generator_runs_against_loopback_only(main_server: Server) -> None:
     import asyncio
 
-    from service.bench import Payloads, _listening_port, run_load
+    from benchmarks.service.bench import Payloads, _listening_port, run_load
 
     assert _listening_port(main_server.proc.pid) == main_server.port
     payloads = Payloads.make(4)

@@ -1,4 +1,4 @@
-"""service.engine.PredictorEngine: per-item validation and isolation, vertices, OOM splitting."""
+"""service.runtime.engine.PredictorEngine: refused crops, per-item isolation, vertices, OOM splitting; the HTTP mapping."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 from service_support import BOUNDS, TINY_NET_DICT, random_rgb
 
-from model.inference import Prediction, Predictor
-from service.engine import CropItem, PredictorEngine, check_crop, is_out_of_memory
-from service.errors import ApiError
+from model.inference import CropsRejected, Prediction, Predictor, check_crop
+from service.http.pipeline import item_failure_error
+from service.runtime.engine import CropItem, ItemFailure, PredictorEngine, is_out_of_memory
 
 
 def fake_prediction(crop: np.ndarray, with_vertices: bool) -> Prediction:
@@ -26,7 +26,8 @@ def fake_prediction(crop: np.ndarray, with_vertices: bool) -> Prediction:
 
 
 class FakePredictor:
-    """Records batch sizes; OOMs on batches above ``oom_above``; raises on crops whose first pixel is 255."""
+    """Records batch sizes; refuses crops as the real predictor does (before any work); OOMs on
+    batches above ``oom_above``; raises on crops whose first pixel is 255."""
 
     def __init__(self, oom_above: int | None = None) -> None:
         self.calls: list[int] = []
@@ -35,6 +36,9 @@ class FakePredictor:
     def predict(
         self, crops: Sequence[np.ndarray], include_vertices: bool = False, batch_size: int = 32
     ) -> list[Prediction]:
+        rejected = {i: r for i, c in enumerate(crops) if (r := check_crop(c)) is not None}
+        if rejected:
+            raise CropsRejected(rejected)
         self.calls.append(len(crops))
         if self.oom_above is not None and len(crops) > self.oom_above:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -47,23 +51,38 @@ def crop(h: int = 32, w: int = 16, value: int = 0) -> np.ndarray:
     return np.full((h, w, 3), value, dtype=np.uint8)
 
 
-def test_check_crop() -> None:
-    assert check_crop(crop()) is None
-    small = check_crop(crop(4, 30))
-    assert isinstance(small, ApiError) and small.status == 422 and small.code == "image_too_small"
-    big = check_crop(crop(5000, 10))
-    assert isinstance(big, ApiError) and big.status == 413
+def rejected(bad: object) -> ItemFailure:
+    [out] = PredictorEngine(FakePredictor()).run_batch([CropItem(bad)])  # type: ignore[arg-type]
+    assert isinstance(out, ItemFailure) and out.reason == "rejected" and out.rejection is not None
+    return out
+
+
+def test_refused_crops_map_to_http_errors() -> None:
+    small = item_failure_error(rejected(crop(4, 30)))
+    assert (small.status, small.code) == (422, "image_too_small") and "30x4 pixels (WxH)" in small.detail
+    big = item_failure_error(rejected(crop(5000, 10)))
+    assert (big.status, big.code) == (413, "too_many_pixels")
     for bad in (np.zeros((20, 20), np.uint8), np.zeros((20, 20, 3), np.float32), np.zeros((20, 20, 4), np.uint8), "x"):
-        err = check_crop(bad)
-        assert isinstance(err, ApiError) and err.status == 422
+        err = item_failure_error(rejected(bad))
+        assert (err.status, err.code) == (422, "invalid_field")
+
+
+def test_item_failures_pickle() -> None:
+    import pickle
+
+    failure = rejected(crop(4, 30))
+    again = pickle.loads(pickle.dumps(failure))
+    assert (again.reason, again.detail, again.rejection) == (failure.reason, failure.detail, failure.rejection)
+    exc = pickle.loads(pickle.dumps(CropsRejected({1: failure.rejection})))  # type: ignore[dict-item]
+    assert exc.rejections[1] == failure.rejection and str(exc).startswith("crop 1:")
 
 
 def test_bad_crops_fail_alone_and_good_ones_share_one_pass() -> None:
     fake = FakePredictor()
     out = PredictorEngine(fake).run_batch([CropItem(crop()), CropItem(crop(3, 3)), CropItem(crop(40, 20))])
     assert isinstance(out[0], Prediction) and isinstance(out[2], Prediction)
-    assert isinstance(out[1], ApiError) and out[1].code == "image_too_small"
-    assert fake.calls == [2]
+    assert isinstance(out[1], ItemFailure) and out[1].rejection.reason == "too_small"  # type: ignore[union-attr]
+    assert fake.calls == [2]  # refused before any work, then the others as one pass
 
 
 def test_vertices_only_for_items_that_asked() -> None:
@@ -75,7 +94,9 @@ def test_an_exception_is_isolated_to_its_item() -> None:
     fake = FakePredictor()
     out = PredictorEngine(fake).run_batch([CropItem(crop()), CropItem(crop(value=255)), CropItem(crop())])
     assert isinstance(out[0], Prediction) and isinstance(out[2], Prediction)
-    assert isinstance(out[1], ApiError) and out[1].status == 500 and out[1].code == "internal_error"
+    assert isinstance(out[1], ItemFailure) and out[1].reason == "crashed" and out[1].detail == "RuntimeError"
+    error = item_failure_error(out[1])
+    assert (error.status, error.code) == (500, "internal_error") and "RuntimeError" in error.detail
     assert fake.calls == [3, 1, 1, 1]  # the batch, then one by one
 
 
@@ -90,7 +111,8 @@ def test_out_of_memory_splits_the_batch() -> None:
 
 def test_out_of_memory_on_a_single_crop_is_a_503_for_that_crop() -> None:
     out = PredictorEngine(FakePredictor(oom_above=0)).run_batch([CropItem(crop()), CropItem(crop())])
-    assert all(isinstance(e, ApiError) and e.status == 503 and e.code == "out_of_memory" for e in out)
+    assert all(isinstance(e, ItemFailure) and e.reason == "out_of_memory" for e in out)
+    assert {(e.status, e.code) for e in map(item_failure_error, out)} == {(503, "out_of_memory")}  # type: ignore[arg-type]
 
 
 def test_is_out_of_memory() -> None:
@@ -108,7 +130,7 @@ def test_real_predictor_batch() -> None:
     ]
     out = PredictorEngine(predictor).run_batch(items)
     assert isinstance(out[0], Prediction) and out[0].vertices is not None and out[0].vertices.shape[1] == 3
-    assert isinstance(out[1], ApiError) and out[1].code == "image_too_small"
+    assert isinstance(out[1], ItemFailure) and item_failure_error(out[1]).code == "image_too_small"
     assert isinstance(out[2], Prediction) and out[2].vertices is None
     # Batched results equal single-crop results (the batch is one forward pass of independent crops).
     [alone] = predictor.predict([items[2].crop])

@@ -1,7 +1,7 @@
 """Integration: the generated Python client (openapi-python-client) against the live server.
 
 The client is generated from the committed ``openapi/openapi.json`` with ``openapi/client-config.yaml``
-(:mod:`service.client_codegen`, failing on any generator warning) into a temporary folder,
+(:mod:`service.tools.client_codegen`, failing on any generator warning) into a temporary folder,
 imported from there, and every endpoint is called through it on the suite's main server
 (uvicorn on 127.0.0.1), checking the *parsed* results, binary GLB / PNG / zip answers included.
 """
@@ -23,7 +23,7 @@ import pytest
 from PIL import Image
 from service_support import Server, mp4_bytes, png_bytes
 
-from service.client_codegen import generate
+from service.tools.client_codegen import generate
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from service_support import Server, mp4_bytes, png_bytes, random_rgb
 
-from service.json_limits import JsonLimitError, json_depth, load_bounded_json
+from service.http.json_limits import JsonLimitError, json_depth, load_bounded_json
 
 pytestmark = pytest.mark.integration
 

@@ -236,8 +236,9 @@ def test_sequence_video_with_track(client: httpx.Client) -> None:
         ([image_part(png_bytes(20, 20), field="frames")], {"sigma": "-1"}, 422, "invalid_field"),
         ([image_part(png_bytes(20, 20), field="frames")], {"track": "[null, null]"}, 422, "track_length_mismatch"),
         ([image_part(png_bytes(20, 20), f"{i}.png", field="frames") for i in range(17)], {}, 413, "too_many_frames"),
+        ([image_part(png_bytes(20, 20), field="frames")], {"temporal": "gru"}, 422, "invalid_field"),
     ],
-    ids=["corrupt-mp4", "mkv", "both", "neither", "bad-sigma", "track-length", "too-many-frames"],
+    ids=["corrupt-mp4", "mkv", "both", "neither", "bad-sigma", "track-length", "too-many-frames", "gru-not-loaded"],
 )
 def test_sequence_bad_requests(client: httpx.Client, files: list, data: dict, status: int, code: str) -> None:
     kwargs = {"files": files, "data": data} if files else {"json": {"sigma": 1}}  # "neither": no frames, no video

@@ -143,4 +143,4 @@ def test_graceful_shutdown_finishes_requests_in_flight(small_server: Server, sma
     assert not any(isinstance(o, tuple) for o in outcomes), outcomes
     assert all(o in (200, 429) or isinstance(o, httpx.ConnectError) for o in outcomes), outcomes
     assert 200 in outcomes, outcomes
-    assert code in (0, -15) and "service.state: stopped" in small_server.log()
+    assert code in (0, -15) and "service.runtime.state: stopped" in small_server.log()

@@ -24,8 +24,8 @@ import httpx
 import pytest
 from service_support import Server, launch, png_bytes
 
-from service.lb_config import LoadBalancerConfig, render_nginx_conf
 from service.settings import ServiceSettings
+from service.tools.lb_config import LoadBalancerConfig, render_nginx_conf
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from service.offline_docs import STATIC_DIR
+from service.http.offline_docs import STATIC_DIR
 
 pytestmark = pytest.mark.integration
 

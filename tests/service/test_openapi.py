@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI, File, UploadFile
 
-from service.api_docs import finalize_openapi
-from service.openapi import openapi_document, render
+from service.http.api_docs import finalize_openapi
+from service.tools.openapi import openapi_document, render
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "openapi" / "openapi.json"
@@ -32,9 +32,9 @@ def document() -> dict:
 
 
 def test_committed_spec_is_up_to_date(document: dict) -> None:
-    assert SPEC.is_file(), "missing openapi/openapi.json: run python -m service.openapi --out openapi/openapi.json"
+    assert SPEC.is_file(), "missing openapi/openapi.json: run python -m service.tools.openapi --out openapi/openapi.json"
     assert SPEC.read_text() == render(document), (
-        "openapi/openapi.json drifted: run python -m service.openapi --out openapi/openapi.json"
+        "openapi/openapi.json drifted: run python -m service.tools.openapi --out openapi/openapi.json"
     )
 
 

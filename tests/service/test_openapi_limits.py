@@ -15,7 +15,7 @@ import httpx
 import pytest
 from service_support import REPO, Server, launch, png_bytes
 
-from service.api_docs import service_limits
+from service.http.api_docs import service_limits
 from service.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration

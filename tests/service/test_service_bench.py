@@ -1,6 +1,6 @@
 """The load benchmark's pieces against the suite's main server (short phases; numbers not judged).
 
-Speed targets belong to ``python -m service.bench`` itself; this only checks that each phase
+Speed targets belong to ``python -m benchmarks.service.bench`` itself; this only checks that each phase
 measures what it says and that the report and plot are written.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from service_support import Server
 
-from service.bench import (
+from benchmarks.service.bench import (
     OfflineResult,
     Payloads,
     ServerProcess,
@@ -53,7 +53,7 @@ def test_phases_and_report(main_server: Server, tmp_path: Path) -> None:
         lv.ratio_to_offline = round(lv.ok_crops_per_s / 80.0, 3)
     sweeps = {"batch=1": levels, "batched": levels}
     result = {
-        "command": "python -m service.bench (test)",
+        "command": "python -m benchmarks.service.bench (test)",
         "date": "2026-01-01 00:00",
         "wall_s": 1.0,
         "machine": "test",
@@ -88,7 +88,7 @@ def test_phases_and_report(main_server: Server, tmp_path: Path) -> None:
 def test_cli_defaults() -> None:
     full = parse_args([])
     assert full.concurrency == [1, 4, 16, 32, 64] and full.soak_seconds == 180 and full.torch_threads == 1
-    assert full.out == Path("benchmarks/service")
+    assert full.out == Path(__file__).resolve().parents[2] / "benchmarks" / "service"  # wherever it is run from
     quick = parse_args(["--quick"])
     assert quick.level_seconds < full.level_seconds and quick.soak_seconds < full.soak_seconds
     with pytest.raises(SystemExit):

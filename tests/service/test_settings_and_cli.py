@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 import service
-from service.model_loader import load_predictor, resolve_device
+from service.runtime.model_loader import load_predictor, resolve_device
 from service.settings import DEFAULT_CHECKPOINT, ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_version_matches_pyproject() -> None:
     assert service.__version__ == meta["project"]["version"]
 
 
-@pytest.mark.parametrize("module", ["service", "service.openapi", "service.healthcheck", "service.bench"])
+@pytest.mark.parametrize("module", ["service", "service.tools.openapi", "service.tools.healthcheck", "benchmarks.service.bench"])
 def test_cli_help(module: str) -> None:
     out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -120,7 +120,7 @@ def test_keep_alive_outlasts_client_pools(monkeypatch: pytest.MonkeyPatch) -> No
 
     seen: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.append(kw))
-    monkeypatch.setattr("service.app.create_app", lambda settings: object())
+    monkeypatch.setattr("service.http.app.create_app", lambda settings: object())
     assert main(["--port", "0"]) == 0
     monkeypatch.setenv("RSCNET_KEEP_ALIVE_S", "12.5")
     assert main(["--port", "0"]) == 0

@@ -102,7 +102,7 @@ def test_bad_requests_stay_4xx_with_the_texture_network(tclient: httpx.Client) -
 
 
 def test_loader_falls_back_to_flat_texture_when_absent_and_fails_on_corrupt(tmp_path: Path) -> None:
-    from service.model_loader import load_predictor
+    from service.runtime.model_loader import load_predictor
     from service.settings import ServiceSettings
 
     common = {"checkpoint": tmp_path / "absent.pt", "device": "cpu", "precision": "fp32", "random_init_net": TINY_NET_DICT}

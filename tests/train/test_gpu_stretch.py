@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from model.train.checkpoint import load_resume_file
+from model.nets.checkpoint import load_resume_file
 from model.train.config import load_config
 from model.train.trainer import Trainer
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the HTTP service: ``python -m benchmarks.service.bench`` (report in this folder)."""
