@@ -58,6 +58,7 @@ __all__ = [
     "BasicPrediction",
     "BasicTarget",
     "basic_loss",
+    "keypoints2d_loss",
     "masked_sample_mean",
     "normalize_keypoints",
 ]
@@ -75,6 +76,16 @@ class BasicLossConfig:
         camera_reg_weight: weight of SPIN's ``exp(-10 s)^2`` camera-scale
             regulariser (SPIN: 1; not in Eq. 8, so 0 by default).
         camera_reg_sharpness: the 10 in ``exp(-10 s)``.
+        joints3d_frame: where the 3D joints are compared. ``"camera"`` (SPIN): pelvis-centred in
+            the camera frame, so the term also judges the global orientation. ``"body"``: each
+            skeleton is first turned back by its own global orientation (the prediction by its
+            predicted root rotation, the ground truth by its own; samples without ``has_smpl`` use
+            the predicted one for both, which is the camera-frame error), so the term judges only
+            the articulation and the shape. Why: with headings uniform over 360 degrees, a network
+            that cannot yet tell the heading lowers the camera-frame error by folding the limbs
+            towards the body's centre (the mean of a skeleton over unknown headings) -- a
+            crouch. The global orientation keeps its supervision from the root rotation
+            (``pose``) and the 2D keypoints.
     """
 
     pose_weight: float = 1.0
@@ -83,6 +94,11 @@ class BasicLossConfig:
     keypoints2d_weight: float = 5.0
     camera_reg_weight: float = 0.0
     camera_reg_sharpness: float = 10.0
+    joints3d_frame: str = "camera"
+
+    def __post_init__(self) -> None:
+        if self.joints3d_frame not in ("camera", "body"):
+            raise ValueError(f"joints3d_frame must be 'camera' or 'body', got {self.joints3d_frame!r}")
 
 
 @dataclass
@@ -173,6 +189,34 @@ def normalize_keypoints(uv: Tensor, crop_size: float | Tensor) -> Tensor:
     return 2.0 * uv / size - 1.0
 
 
+def keypoints2d_loss(
+    pred: Tensor, target: Tensor, crop_size: float | Tensor, has: Tensor | None = None, sample_weights: Tensor | None = None
+) -> Tensor:
+    """The ``keypoints2d`` term: SPIN's confidence-weighted squared error of normalised keypoints.
+
+    Args:
+        pred: ``(B, K, 2)`` predicted keypoints in crop pixels.
+        target: ``(B, K, 3)`` ``[x, y, visibility/confidence]`` in crop pixels.
+        crop_size: crop side ``S`` (a number or ``(B,)``).
+        has: ``(B,)`` 0/1 samples with 2D keypoints; ``None`` = all.
+        sample_weights: optional ``(B,)`` multipliers.
+
+    Returns:
+        scalar: the mean over keypoints and coordinates, then over the valid samples.
+    """
+    batch = pred.shape[0]
+    gt = target.to(pred)
+    conf = gt[..., 2]
+    has_2d = _sample_mask(has, batch, pred.device)
+    point_ok = has_2d[:, None] & (conf != 0)
+    gt_uv = _sanitize(gt[..., :2], point_ok)
+    conf = _sanitize(conf, point_ok)
+    err = (normalize_keypoints(pred, crop_size) - normalize_keypoints(gt_uv, crop_size)).square()
+    err = torch.where(point_ok[..., None], err, torch.zeros_like(err))
+    per_sample = (conf[..., None] * err).flatten(1).mean(-1)
+    return masked_sample_mean(per_sample, has_2d, sample_weights)
+
+
 def _sample_mask(mask: Tensor | None, batch: int, device: torch.device) -> Tensor:
     if mask is None:
         return torch.ones(batch, dtype=torch.bool, device=device)
@@ -258,23 +302,20 @@ def basic_loss(
         has_3d = _sample_mask(target.has_joints3d, batch, device)
         gt = _sanitize(gt, has_3d)
         conf = _sanitize(conf, has_3d)
-        err = (_pelvis_centre(pred.joints3d, hips) - _pelvis_centre(gt, hips)).square()
+        pred_c, gt_c = _pelvis_centre(pred.joints3d, hips), _pelvis_centre(gt, hips)
+        if config.joints3d_frame == "body":
+            root_pred = rotmat[:, 0].to(pred_c)
+            root_gt = torch.where(has_smpl[:, None, None], gt_rotmat[:, 0].to(pred_c), root_pred)
+            # row vectors: x_body = R^T x  <=>  x_body^T = x^T R
+            pred_c, gt_c = pred_c @ root_pred, gt_c @ root_gt
+        err = (pred_c - gt_c).square()
         per_sample = (conf[..., None] * err).flatten(1).mean(-1)
         terms["joints3d"] = masked_sample_mean(per_sample, has_3d, sample_weights)
 
     # 2D keypoints, normalised to [-1, 1] by the crop size.
     terms["keypoints2d"] = zero
     if pred.keypoints2d is not None and target.keypoints2d is not None and config.keypoints2d_weight != 0:
-        gt = target.keypoints2d.to(pred.keypoints2d)
-        conf = gt[..., 2]
-        has_2d = _sample_mask(target.has_keypoints2d, batch, device)
-        point_ok = has_2d[:, None] & (conf != 0)
-        gt_uv = _sanitize(gt[..., :2], point_ok)
-        conf = _sanitize(conf, point_ok)
-        err = (normalize_keypoints(pred.keypoints2d, crop_size) - normalize_keypoints(gt_uv, crop_size)).square()
-        err = torch.where(point_ok[..., None], err, torch.zeros_like(err))
-        per_sample = (conf[..., None] * err).flatten(1).mean(-1)
-        terms["keypoints2d"] = masked_sample_mean(per_sample, has_2d, sample_weights)
+        terms["keypoints2d"] = keypoints2d_loss(pred.keypoints2d, target.keypoints2d, crop_size, target.has_keypoints2d, sample_weights)
 
     # SPIN's camera-scale regulariser (off by default).
     terms["camera_reg"] = zero

@@ -25,7 +25,7 @@ def _default_output_weights() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class TotalLossConfig:
-    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv)``.
+    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp)``.
 
     Attributes:
         basic: weights inside ``L_b`` (Eq. 8).
@@ -46,6 +46,9 @@ class TotalLossConfig:
         pose_prior_weight: ``w_p``, weight of the adversarial pose prior's generator term
             (:class:`~model.nets.pose_discriminator.PoseDiscriminator`, least-squares GAN); 0 = off.
             HMR weighs it 1 against a keypoint loss weighted 60, i.e. ~0.017 of the keypoint term.
+        keypoint_head_weight: ``w_k``, weight of the 2D keypoint head's loss (the ``keypoints2d``
+            term of :func:`~model.losses.basic.keypoints2d_loss` on the head's COCO-17 keypoints;
+            only with ``net.keypoint_head`` on); 0 = off.
         overall_scale: factor on the whole loss (SPIN and the official code
             use 60; 1 here -- with Adam it barely matters).
     """
@@ -62,10 +65,11 @@ class TotalLossConfig:
     projection_dim: int = 128
     normalize_by_resolutions: bool = False
     pose_prior_weight: float = 0.0
+    keypoint_head_weight: float = 0.0
     overall_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "overall_scale"):
+        for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "keypoint_head_weight", "overall_scale"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -80,12 +84,14 @@ def combine_losses(
     contrastive: Tensor | None,
     config: TotalLossConfig = TotalLossConfig(),
     pose_prior: Tensor | None = None,
+    keypoint_head: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """``overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv)``; a ``None`` term counts as 0.
+    """``overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp)``; a ``None`` term counts as 0.
 
     Returns:
-        ``(total, terms)`` with the unweighted floats ``basic``,
-        ``self_supervision``, ``contrastive``, ``pose_prior`` and the weighted ``total``.
+        ``(total, terms)`` with the unweighted floats ``basic``, ``self_supervision``,
+        ``contrastive``, ``pose_prior``, ``keypoint_head`` (the last two when given) and the
+        weighted ``total``.
     """
     total = basic
     terms = {"basic": float(basic.detach()), "self_supervision": 0.0, "contrastive": 0.0}
@@ -98,6 +104,9 @@ def combine_losses(
     if pose_prior is not None:
         total = total + config.pose_prior_weight * pose_prior
         terms["pose_prior"] = float(pose_prior.detach())
+    if keypoint_head is not None:
+        total = total + config.keypoint_head_weight * keypoint_head
+        terms["keypoint_head"] = float(keypoint_head.detach())
     total = config.overall_scale * total
     terms["total"] = float(total.detach())
     return total, terms

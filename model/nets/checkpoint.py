@@ -368,7 +368,8 @@ class LoadedRSCNet:
 
 
 def load_rscnet(path: str | os.PathLike[str], body: BodyModel) -> LoadedRSCNet:
-    """An RSC-Net from a training or served checkpoint (:data:`FORMAT`); strict loading.
+    """An RSC-Net from a training or served checkpoint (:data:`FORMAT`) or a long run's committed
+    resume file (:data:`RESUME_FORMAT`: it carries everything a served file does); strict loading.
 
     Raises:
         CheckpointError: (a ``ValueError``) unreadable checkpoint, inconsistent entries, or weights
@@ -376,7 +377,9 @@ def load_rscnet(path: str | os.PathLike[str], body: BodyModel) -> LoadedRSCNet:
         ValueError: the checkpoint was trained with another body model (both ids are named).
     """
     p = Path(path)
-    ckpt = load_checkpoint(p, map_location="cpu")
+    ckpt = load_checkpoint(p, map_location="cpu", expected_format=None)
+    if ckpt["format"] not in (FORMAT, RESUME_FORMAT):
+        raise CheckpointError(f"checkpoint {p} has format {ckpt['format']!r}, expected {FORMAT!r} or {RESUME_FORMAT!r}")
     _check_body(p, ckpt["body_model"], body.info)
     try:
         config = NetConfig.from_dict(ckpt["net_config"])

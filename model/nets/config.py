@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BLOCKS_PER_STAGE", "BackboneConfig", "FlatConfig", "NetConfig"]
+__all__ = ["BLOCKS_PER_STAGE", "KEYPOINT_HEAD_MODES", "BackboneConfig", "FlatConfig", "NetConfig"]
+
+#: Values of :attr:`NetConfig.keypoint_head`.
+KEYPOINT_HEAD_MODES = ("off", "aux", "feed")
 
 #: Residual blocks per stage (layer1..layer4) of the supported ResNet depths.
 BLOCKS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
@@ -108,6 +111,10 @@ class NetConfig:
             (as in SimCLR / MoCo v2).
         projection_dim: output width of the projection MLP (SimCLR / MoCo v2: 128).
         input_size: S, side of the square images the network is given (pixels).
+        keypoint_head: the 2D keypoint head on layer2 + layer3
+            (:class:`~model.nets.heads.keypoints.KeypointHead`): ``"off"``; ``"aux"`` (its COCO-17
+            keypoints are supervised, the regressor does not see them); ``"feed"`` (supervised and
+            concatenated to the regressor's input).
     """
 
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
@@ -117,8 +124,11 @@ class NetConfig:
     projection_hidden_dim: int | None = None
     projection_dim: int = 128
     input_size: int = 224
+    keypoint_head: str = "off"
 
     def __post_init__(self) -> None:
+        if self.keypoint_head not in KEYPOINT_HEAD_MODES:
+            raise ValueError(f"keypoint_head must be one of {KEYPOINT_HEAD_MODES}, got {self.keypoint_head!r}")
         if isinstance(self.backbone, Mapping):
             object.__setattr__(self, "backbone", BackboneConfig.from_dict(self.backbone))
         if not isinstance(self.backbone, BackboneConfig):

@@ -29,11 +29,14 @@ from model.nets.backbones.resnet import (
     load_torchvision_state_dict,
 )
 from model.nets.config import NetConfig
+from model.nets.heads.keypoints import KeypointHead
 from model.nets.heads.projection import ProjectionHead
 from model.nets.heads.regressor import IterationOutput, IterativeRegressor
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "RSCNet", "RSCNetOutput"]
 
+#: Keypoints of the keypoint head: COCO-17.
+NUM_HEAD_KEYPOINTS = 17
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -49,6 +52,8 @@ class RSCNetOutput:
         camera: ``(B, 3)`` weak-perspective camera ``[s, tx, ty]`` of the crop.
         pose_6d: ``(B, 24, 6)`` raw 6D pose the rotations come from.
         iterations: per-refinement-step predictions of the regressor (deep supervision).
+        keypoints2d: ``(B, 17, 2)`` COCO-17 keypoints of the keypoint head in normalised crop
+            coordinates ``2 u / S - 1``, or ``None`` (``config.keypoint_head == "off"``).
     """
 
     phi: Tensor
@@ -57,6 +62,7 @@ class RSCNetOutput:
     camera: Tensor
     pose_6d: Tensor
     iterations: list[IterationOutput] = field(default_factory=list)
+    keypoints2d: Tensor | None = None
 
 
 class RSCNet(nn.Module):
@@ -81,8 +87,13 @@ class RSCNet(nn.Module):
         self.config = config
         self.backbone = ResolutionAwareResNet(config.backbone)
         c = self.backbone.feature_dim
+        self.keypoint_head: KeypointHead | None = None
+        if config.keypoint_head != "off":
+            widths = self.backbone.stage_channels
+            self.keypoint_head = KeypointHead((widths[1], widths[2]), NUM_HEAD_KEYPOINTS)
+        feed = NUM_HEAD_KEYPOINTS * 2 if config.keypoint_head == "feed" else 0
         self.regressor = IterativeRegressor(
-            c,
+            c + feed,
             mean_params,
             num_iterations=config.regressor_iterations,
             hidden_dim=config.regressor_hidden_dim,
@@ -123,9 +134,13 @@ class RSCNet(nn.Module):
         Returns:
             :class:`RSCNetOutput`.
         """
-        phi = self.extract(images, range_index)
-        reg = self.regressor(phi)
+        self._check_images(images)
+        stages = self.backbone.forward_stages(self.normalize(images), range_index)
+        phi = stages[-1].float().mean(dim=(2, 3))
+        keypoints = None if self.keypoint_head is None else self.keypoint_head(stages[1], stages[2])
+        reg = self.regressor(phi if self.config.keypoint_head != "feed" else torch.cat([phi, keypoints.flatten(1)], dim=1))
         return RSCNetOutput(
+            keypoints2d=keypoints,
             phi=phi,
             pose_rotmat=reg.pose_rotmat,
             betas=reg.betas,
@@ -153,9 +168,10 @@ class RSCNet(nn.Module):
 
         Strict like :func:`load_torchvision_state_dict`: every tensor of this network must come from
         ``state_dict`` and every tensor there must land here, with matching shapes. The one
-        exception is ``backbone.alpha`` when the source is a plain ResNet and this network is
+        exceptions are ``backbone.alpha`` when the source is a plain ResNet and this network is
         resolution-aware: it keeps its initial value 1 (reported as newly initialised), which
-        leaves the network's output unchanged. A source ``alpha`` this network cannot hold (a plain
+        leaves the network's output unchanged; and a whole keypoint head (``keypoint_head: aux``)
+        the source lacks, which starts from its initialisation (reported as newly initialised). A source ``alpha`` this network cannot hold (a plain
         target) is refused rather than dropped.
 
         Raises:
@@ -167,6 +183,13 @@ class RSCNet(nn.Module):
         heads = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
         own_heads = {k: v for k, v in self.state_dict().items() if not k.startswith(prefix)}
         missing, unexpected = sorted(set(own_heads) - set(heads)), sorted(set(heads) - set(own_heads))
+        # A keypoint head the source lacks starts from its initialisation (reported); nothing else may.
+        new_head = [k for k in missing if k.startswith("keypoint_head.")]
+        if new_head and len(new_head) == len([k for k in own_heads if k.startswith("keypoint_head.")]):
+            missing = [k for k in missing if k not in new_head]
+            heads = {**heads, **{k: own_heads[k] for k in new_head}}
+        else:
+            new_head = []
         problems = [f"missing keys: {missing}"] if missing else []
         if unexpected:
             problems.append(f"unexpected keys: {unexpected}")
@@ -177,8 +200,8 @@ class RSCNet(nn.Module):
             raise IncompatibleStateDictError("cannot initialise the RSC-Net heads: " + "; ".join(problems))
         report = load_torchvision_state_dict(self.backbone, backbone, ignore_fc=False)
         self.load_state_dict({**{prefix + k: v for k, v in self.backbone.state_dict().items()}, **heads}, strict=True)
-        report.loaded = [prefix + k for k in report.loaded] + sorted(heads)
-        report.newly_initialised = [prefix + k for k in report.newly_initialised]
+        report.loaded = [prefix + k for k in report.loaded] + sorted(k for k in heads if k not in new_head)
+        report.newly_initialised = [prefix + k for k in report.newly_initialised] + new_head
         return report
 
     def _check_images(self, images: Tensor) -> None:

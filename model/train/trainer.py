@@ -64,6 +64,7 @@ from model.losses import (
     output_self_supervision_loss,
 )
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
+from model.losses.basic import keypoints2d_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
     body_model_entry,
@@ -174,7 +175,11 @@ def compute_losses(
     l_prior = None
     if discriminator is not None and lw.pose_prior_weight > 0:
         l_prior = lsgan_generator_loss(discriminator(out.pose_rotmat, out.betas))
-    total, combined = combine_losses(l_basic, l_ss, l_cl, lw, pose_prior=l_prior)
+    l_kp = None
+    if out.keypoints2d is not None and lw.keypoint_head_weight > 0:
+        head_uv = (out.keypoints2d + 1.0) * (s / 2.0)  # normalised -> crop pixels
+        l_kp = keypoints2d_loss(head_uv, rep(batch["keypoints2d_coco17"]), float(s))
+    total, combined = combine_losses(l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp)
     terms = {**{f"basic/{n}": v for n, v in terms.items()}, **combined}
     return total, terms, None if feats is None else feats.detach(), out
 
@@ -363,6 +368,10 @@ class Trainer(TrainLoop):
         if int(ckpt["input_size"]) != self.config.net.input_size:
             raise ValueError(f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size}")
         report = self.net.initialise_from(ckpt["model"])
+        if "backbone.alpha" not in report.newly_initialised and self.net.backbone.resolution_aware:
+            # The source's resolution table was trained: its rows are not copied again on entering a stage.
+            n = self.net.backbone.num_ranges
+            self.alpha_initialised = sorted({0, *(int(r) for r in ckpt.get("alpha_initialised", [0]) if int(r) < n)})
         self.initialised_from = {
             "checkpoint": str(path),
             "step": int(ckpt.get("step", 0)),

@@ -190,3 +190,31 @@ def test_camera_regulariser() -> None:
     _, terms = basic_loss(pred, target, 64, config=cfg, hips=HIPS)
     expected = (1.0 + math.exp(-2.0) + math.exp(-20.0)) / 3
     assert terms["camera_reg"] == pytest.approx(expected)
+
+
+def test_body_frame_joint_loss_ignores_each_skeletons_global_orientation() -> None:
+    pred, target = _batch(requires_grad=False)
+    body_frame = BasicLossConfig(joints3d_frame="body")
+    # The same articulated skeleton, seen under two different global orientations.
+    skeleton = target.joints3d.clone()
+    r_gt = axis_angle_to_matrix(torch.tensor([[0.0, 2.5, 0.3]] * 3, dtype=F64))
+    r_pred = axis_angle_to_matrix(torch.tensor([[0.4, -1.0, 0.0]] * 3, dtype=F64))
+    target.joints3d = skeleton @ r_gt.transpose(1, 2)
+    pose = target.pose.clone()
+    from model.geometry.rotations import matrix_to_axis_angle
+
+    pose[:, 0] = matrix_to_axis_angle(r_gt)
+    target.pose = pose
+    rotmat = pred.rotmat.clone()
+    rotmat[:, 0] = r_pred
+    pred.rotmat = rotmat
+    pred.joints3d = skeleton @ r_pred.transpose(1, 2)
+    _, camera_terms = basic_loss(pred, target, 64, hips=HIPS)
+    _, body_terms = basic_loss(pred, target, 64, body_frame, hips=HIPS)
+    assert camera_terms["joints3d"] > 0.1 and body_terms["joints3d"] == pytest.approx(0.0, abs=1e-12)
+    # Without SMPL ground truth the body frame is the predicted one for both: the camera-frame value.
+    target.has_smpl = torch.zeros(3)
+    _, no_smpl = basic_loss(pred, target, 64, body_frame, hips=HIPS)
+    assert no_smpl["joints3d"] == pytest.approx(camera_terms["joints3d"])
+    with pytest.raises(ValueError, match="joints3d_frame"):
+        BasicLossConfig(joints3d_frame="world")

@@ -134,6 +134,10 @@ def test_resume_file_continues_a_run_on_a_fresh_machine(tiny_config_file: Path, 
     first = Trainer(cfg, device="cpu", max_steps=3, show_progress=False)
     first.train()
     assert resume_file.is_file()
+    from model.inference import Predictor
+
+    served = Predictor.from_checkpoint(resume_file, device="cpu", precision="fp32")  # the resume file is servable too
+    assert served.input_size == cfg.net.input_size and tuple(served.ranges.bounds) == tuple(cfg.resolution.bounds)
     saved = load_resume_file(resume_file)
     assert saved["format"] == "rscnet-resume/1" and saved["step"] == 3 and "optimizer" not in saved
     # stage 0 has one active range (K = 1, 2 crops a step), stage 1 two (K = 2, 4 crops)
@@ -180,3 +184,17 @@ def test_packed_export_is_lossless_fp16(tiny_config_file: Path, tmp_path: Path) 
     for key, value in full["model"].items():
         expect = value if key.endswith("alpha") or not value.is_floating_point() else value.half()
         assert torch.equal(loaded["model"][key], expect), key
+
+
+def test_init_from_a_resolution_aware_run_keeps_its_trained_rows(tiny_config_file: Path, tmp_path: Path) -> None:
+    source_cfg = load_config(tiny_config_file, {"runtime": {"out_dir": str(tmp_path / "src")}})
+    source = Trainer(source_cfg, device="cpu", show_progress=False)
+    source.train()  # both stages: rows 0 and 1 trained
+    alpha = source.net.backbone.alpha.detach().clone()
+    assert not torch.equal(alpha[0], alpha[1])
+    cfg = load_config(tiny_config_file, {"init": {"checkpoint": str(Path(source_cfg.runtime.out_dir) / "last.pt")},
+                                         "runtime": {"out_dir": str(tmp_path / "ft")}})
+    trainer = Trainer(cfg, device="cpu", show_progress=False)
+    assert sorted(trainer.alpha_initialised) == [0, 1]
+    trainer._enter_stage(1)  # must not copy row 0 over the trained row 1
+    assert torch.equal(trainer.net.backbone.alpha.detach(), alpha)

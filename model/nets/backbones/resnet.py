@@ -152,6 +152,8 @@ class ResolutionAwareResNet(nn.Module):
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         in_ch = 64
         stages = []
+        #: Output channels of layer1..layer4 (ResNet-18/34: 64, 128, 256, 512).
+        self.stage_channels: tuple[int, ...] = tuple(w * block.expansion for w in _STAGE_WIDTHS)
         for s, (width, count) in enumerate(zip(_STAGE_WIDTHS, BLOCKS_PER_STAGE[config.depth])):
             blocks = []
             for b in range(count):
@@ -214,6 +216,29 @@ class ResolutionAwareResNet(nn.Module):
                 raise ValueError(f"range_index values must lie in [0, {self.num_ranges}), got min {lo}, max {hi}")
         return self.alpha.index_select(0, range_index.to(self.alpha.device).long())
 
+    def forward_stages(self, x: Tensor, range_index: Tensor | None = None) -> list[Tensor]:
+        """The four stages' output maps ``[layer1, layer2, layer3, layer4]``.
+
+        Args: as :meth:`forward_features`.
+
+        Returns:
+            maps of strides 4, 8, 16, 32: ``(B, 64|256, H/4, W/4)`` ... ``(B, 512|2048, H/32, W/32)``
+            (ceil), in the compute dtype.
+        """
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected images (B, 3, H, W), got {tuple(x.shape)}")
+        if self.conv1.weight.is_contiguous(memory_format=torch.channels_last) and not self.conv1.weight.is_contiguous():
+            x = x.contiguous(memory_format=torch.channels_last)
+        scales = self.block_scales(range_index, x.shape[0])
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        stages, k = [], 0
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            for blk in layer:
+                x = blk(x, None if scales is None else scales[:, k])
+                k += 1
+            stages.append(x)
+        return stages
+
     def forward_features(self, x: Tensor, range_index: Tensor | None = None) -> Tensor:
         """Final feature map.
 
@@ -226,15 +251,7 @@ class ResolutionAwareResNet(nn.Module):
         Returns:
             ``(B, C, ceil(H/32), ceil(W/32))`` in the compute dtype (bf16 under bf16 autocast).
         """
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected images (B, 3, H, W), got {tuple(x.shape)}")
-        if self.conv1.weight.is_contiguous(memory_format=torch.channels_last) and not self.conv1.weight.is_contiguous():
-            x = x.contiguous(memory_format=torch.channels_last)
-        scales = self.block_scales(range_index, x.shape[0])
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for k, blk in enumerate(self.blocks()):
-            x = blk(x, None if scales is None else scales[:, k])
-        return x
+        return self.forward_stages(x, range_index)[-1]
 
     def forward(self, x: Tensor, range_index: Tensor | None = None) -> Tensor:
         """Globally average-pooled features.

@@ -1,0 +1,135 @@
+"""Equal-budget learning-speed runs: which architecture or loss learns people fastest from scratch.
+
+``python -m benchmarks.train.learning_speed --variant off:camera --variant off:body --variant aux:camera``
+
+Each variant (``<keypoint_head>:<joints3d_frame>``, see :class:`~model.nets.config.NetConfig` and
+:class:`~model.losses.basic.BasicLossConfig`) trains the same network from scratch with the same
+budget: ``--steps`` steps of ``--batch`` crops on both threads, clean full-resolution crops only
+(one resolution per scene, no SS/CL: the question is what the backbone and regressor learn), on
+the first ``--subset`` scenes of the shards (``--shards``). Every ``--every`` steps it reports
+PA-MPJPE (mm, LSP-14, eval mode) on 256 of the subset's scenes (``fit``) and on 256 scenes of the
+shards' second half (``held_out``); the constant mean-parameters answer scores about 171 mm on both.
+Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/LEARNING_SPEED.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from model.data.degrade import bicubic_resize
+from model.data.shards import ShardDataset
+from model.eval.metrics import pa_mpjpe
+from model.runtime import cpu_name
+from model.train.config import load_config
+from model.train.trainer import Trainer
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "LEARNING_SPEED.md"
+BASE_CONFIG = "configs/train/cpu.yaml"
+
+
+def _probe(data: ShardDataset, ids: list[int], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    samples = [data.clean(i) for i in ids]
+    images = bicubic_resize(torch.stack([s["image"] for s in samples]), (size, size)).clamp(0, 1)
+    return images, torch.stack([s["joints3d_lsp14"] for s in samples]).float()[..., :3]
+
+
+def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Train one variant and return its learning curve."""
+    head, frame = variant.split(":")
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides = {
+            "init": {"checkpoint": None},
+            "net": {"keypoint_head": head},
+            "data": {"source": "shards", "shards": str(args.shards), "crop_size": 128},
+            "resolution": {"per_sample": 1},
+            "loss": {"self_supervision_weight": 0.0, "contrastive_weight": 0.0, "pose_prior_weight": 0.0,
+                     "keypoint_head_weight": args.keypoint_weight if head != "off" else 0.0, "basic": {"joints3d_frame": frame}},
+            "optim": {"lr": 5.0e-4, "batch_size": args.batch, "warmup_steps": 20, "schedule": "constant"},
+            "stages": [{"ranges": [0], "steps": 10**6}],
+            "runtime": {"threads": args.threads, "workers": 0, "out_dir": tmp, "log_every": 10**6, "checkpoint_every": 10**9,
+                        "resume_file": None, "seed": args.seed},
+        }
+        cfg = load_config(BASE_CONFIG, overrides)
+        trainer = Trainer(cfg, device="cpu", show_progress=False)
+        trainer.dataset = ShardDataset(args.shards, trainer.dataset.transform.config, limit=args.subset)
+        every_probe = ShardDataset(args.shards)
+        half = len(every_probe) // 2
+        fit = _probe(every_probe, list(range(0, args.subset, max(1, args.subset // 256)))[:256], cfg.net.input_size)
+        held = _probe(every_probe, list(range(half, len(every_probe), max(1, half // 256)))[:256], cfg.net.input_size)
+
+        def score(data: tuple[torch.Tensor, torch.Tensor]) -> float:
+            images, gt = data
+            trainer.net.eval()
+            with torch.no_grad():
+                out = trainer.net(images, torch.zeros(len(images), dtype=torch.long))
+                joints = trainer.body.keypoints_only(out.betas, out.pose_rotmat).keypoints("lsp14")
+            trainer.net.train()
+            return round(float(pa_mpjpe(joints, gt).mean()), 1)
+
+        rows, t0 = [], time.perf_counter()
+        for _ in tqdm(range(args.steps // args.every), desc=variant, unit="chunk"):
+            trainer.max_steps = args.every
+            trainer.train()
+            rows.append({"step": trainer.step, "fit": score(fit), "held_out": score(held), "seconds": round(time.perf_counter() - t0)})
+    return {"variant": variant, "rows": rows}
+
+
+def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    steps = [r["step"] for r in results[0]["rows"]]
+    lines = [
+        "# Learning speed from scratch, equal budgets",
+        "",
+        f"`{meta['command']}`",
+        "",
+        f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. Subset {meta['subset']} scenes, batch {meta['batch']}, "
+        "clean full-resolution crops; PA-MPJPE (mm) fit / held out (mean answer: ~171).",
+        "",
+        "| variant (keypoint head : 3D joint frame) | " + " | ".join(f"step {s}" for s in steps) + " | seconds |",
+        "|---|" + "---|" * (len(steps) + 1),
+    ]
+    for r in results:
+        cells = [f"{row['fit']:.1f} / {row['held_out']:.1f}" for row in r["rows"]]
+        lines.append(f"| {r['variant']} | " + " | ".join(cells) + f" | {r['rows'][-1]['seconds']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.train.learning_speed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variant", action="append", required=True, help="<off|aux|feed>:<camera|body>, repeatable")
+    parser.add_argument("--shards", type=Path, default=Path("data/shards/train-300k"))
+    parser.add_argument("--subset", type=int, default=2048)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--every", type=int, default=150)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--keypoint-weight", type=float, default=5.0, help="loss.keypoint_head_weight of head variants")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    for v in args.variant:
+        head, _, frame = v.partition(":")
+        if head not in ("off", "aux", "feed") or frame not in ("camera", "body"):
+            parser.error(f"--variant takes <off|aux|feed>:<camera|body>, got {v!r}")
+    torch.set_num_threads(args.threads)
+    results = [run_variant(v, args) for v in args.variant]
+    meta = {"command": "python -m benchmarks.train.learning_speed " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "cpu": cpu_name(), "threads": args.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "subset": args.subset, "batch": args.batch}
+    report = render(results, meta)
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
