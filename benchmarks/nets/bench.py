@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.report import write_report
 from model.body.model import MeanParams
 from model.nets.config import BackboneConfig, NetConfig
 from model.nets.rscnet import RSCNet
@@ -159,10 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"load average after: {os.getloadavg()[0]:.2f}\n")
     table = format_table(results, list(args.modes))
     print(table)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(f"Network training throughput (python -m benchmarks.nets.bench), device {device}, batch {args.batch}, "
-                           f"threads {args.threads}, {args.stat} of {args.iters} steps.\n\n{table}\n")  # fmt: skip
-    print(f"wrote {args.report}")
+    write_report(args.report, f"Network training throughput (python -m benchmarks.nets.bench), device {device}, batch {args.batch}, "
+                              f"threads {args.threads}, {args.stat} of {args.iters} steps.\n\n{table}")  # fmt: skip
 
 
 if __name__ == "__main__":

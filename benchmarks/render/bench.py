@@ -23,6 +23,7 @@ import torch
 import trimesh
 from tqdm import tqdm
 
+from benchmarks.report import write_report
 from model.render.cameras import PerspectiveCameras
 from model.render.renderer import MeshRenderer
 from model.render.shading import Lights
@@ -146,10 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     lines += [f"| {threads} | {size} | {ms:.1f} | {ips:.1f} | {cov:.2f} |" for threads, size, ms, ips, cov in rows]
     table = "\n".join(lines)
     print("\n" + table)
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(f"Renderer throughput (python -m benchmarks.render.bench): batch {args.batch}, mode {args.mode}, "
-                           f"ssaa {args.ssaa}, backward {args.backward}, device {args.device}.\n\n{table}\n")  # fmt: skip
-    print(f"wrote {args.report}")
+    write_report(args.report, f"Renderer throughput (python -m benchmarks.render.bench): batch {args.batch}, mode {args.mode}, "
+                              f"ssaa {args.ssaa}, backward {args.backward}, device {args.device}.\n\n{table}")  # fmt: skip
 
 
 if __name__ == "__main__":

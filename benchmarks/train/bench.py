@@ -20,7 +20,6 @@ table gives crops/s and the ratio real / peak; the report goes to ``benchmarks/t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from benchmarks.report import write_report
 from model.body import load_body_model
 from model.nets import RSCNet
 from model.runtime import autocast, cpu_name, resolve_precision
@@ -165,9 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     report = render_report(meta, peak, rows)
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "peak": peak, "real": rows}, indent=2))
+    write_report(args.out, report, {"meta": meta, "peak": peak, "real": rows})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/L
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from benchmarks.report import write_report
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
 from model.eval.metrics import pa_mpjpe
@@ -126,9 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             "subset": args.subset, "batch": args.batch}
     report = render(results, meta)
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    args.out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    write_report(args.out, report, {"meta": meta, "results": results})
 
 
 if __name__ == "__main__":
