@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXTRAS ?= dev,body-build
 PYTEST_ARGS ?=
 
-.PHONY: setup serve test preview openapi clean
+.PHONY: setup serve test lint preview openapi clean
 
 # The virtualenv is (re)installed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -27,6 +27,9 @@ openapi: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
 
 preview: setup
 	$(BIN)/python -m model.body.preview --out body.png

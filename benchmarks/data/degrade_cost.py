@@ -25,7 +25,7 @@ from tqdm import tqdm
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import model.data.degrade as current
+import model.data.degrade as current  # noqa: E402 - after the sys.path line above (run as a script)
 
 #: Effects that both versions know, all on.
 OLD_EVERY = {"blur_prob": 1.0, "defocus_prob": 1.0, "motion_blur_prob": 1.0, "noise_prob": 1.0, "jpeg_prob": 1.0}

@@ -76,7 +76,6 @@ def draw(body: BodyModel, out: Path, dpi: int = 120) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib.collections import PolyCollection
 
     names = list(DEMO_POSES)

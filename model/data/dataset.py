@@ -22,8 +22,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from model.data.degrade import DegradeConfig, degrade
-from model.geometry.resolution import ResolutionRanges
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
+from model.geometry.resolution import ResolutionRanges
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from model.body.joint_names import COCO17_EDGES, COCO17_NAMES

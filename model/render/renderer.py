@@ -170,7 +170,6 @@ class MeshRenderer:
             albedo = interpolate_vertex_attribute(pixels, faces, vertex_colors)
         else:
             albedo = torch.ones(pixels.flat_index.shape[0], 3, dtype=vertices.dtype, device=device)
-        chans = albedo.shape[-1]
 
         lights = lights if lights is not None else self.lights
         normals_p = None

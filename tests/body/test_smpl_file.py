@@ -13,8 +13,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import pickle
+import re
 import struct
 import subprocess
 import sys

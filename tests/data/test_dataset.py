@@ -8,8 +8,8 @@ import torch
 
 from model.data.dataset import ResolutionConfig, ResolutionTransform, SyntheticDataset, make_loader, unbatch
 from model.data.degrade import DegradeConfig
-from model.geometry.resolution import ResolutionRanges
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
+from model.geometry.resolution import ResolutionRanges
 
 S = 64
 RANGES = ResolutionRanges((64, 48, 32, 24, 16))

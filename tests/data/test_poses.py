@@ -9,6 +9,7 @@ import torch
 
 from model.body.joint_names import SMPL_FLIP_PERMUTATION, SMPL_JOINT_NAMES
 from model.body.model import load_body_model
+from model.data.pose_families import TILTED_FAMILIES
 from model.data.poses import (
     FAMILIES,
     HELD_OUT_FAMILIES,
@@ -27,7 +28,6 @@ from model.data.poses import (
     stride_frequency,
     stride_length,
 )
-from model.data.pose_families import TILTED_FAMILIES
 
 J = {n: i for i, n in enumerate(SMPL_JOINT_NAMES)}
 

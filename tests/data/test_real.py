@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from model.body.joint_names import COCO17_NAMES, LSP14_NAMES
 from model.data.real import (
     COCO17_FROM_SPIN24,
     REAL_DATASETS,
@@ -20,7 +21,6 @@ from model.data.real import (
     default_npz_path,
     normalise_dataset_name,
 )
-from model.body.joint_names import COCO17_NAMES, LSP14_NAMES
 
 
 def _write_image(path: Path, h: int, w: int, dots: list[tuple[int, int, int]]) -> None:

@@ -11,9 +11,9 @@ import torch
 from model.body import load_body_model
 from model.data.dataset import ResolutionConfig
 from model.data.degrade import DegradeConfig
-from model.geometry.resolution import ResolutionRanges
 from model.data.shards import INDEX_FILE, ShardDataset, write_shards
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
+from model.geometry.resolution import ResolutionRanges
 
 S = 64
 N = 5
