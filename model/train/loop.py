@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from model.nets.checkpoint import save_checkpoint
+from model.nets.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["LoopConfig", "StepOutcome", "TrainLoop"]
 
@@ -144,6 +144,18 @@ class TrainLoop:
     def resume_path(self, resume: bool) -> Path | None:
         """``<out_dir>/last.pt`` when resuming and it exists."""
         return self.checkpoint_path if resume and self.checkpoint_path.is_file() else None
+
+    def restore_module_state(
+        self, path: Path, expected_format: str, what: str, net: torch.nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator
+    ) -> dict[str, Any]:
+        """Resume a trainer whose checkpoint holds ``model``, ``optimizer``, ``generator``, ``step``
+        and ``train_seconds`` (ReID, texture): load them (strict) and return the checkpoint."""
+        ckpt = load_checkpoint(path, expected_format=expected_format, what=what)
+        net.load_state_dict(ckpt["model"], strict=True)
+        optimizer.load_state_dict(ckpt["optimizer"])
+        gen.set_state(ckpt["generator"])
+        self.step, self.wall_seconds = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
+        return ckpt
 
     def save(self) -> Path:
         """Write ``<out_dir>/last.pt`` (atomically)."""

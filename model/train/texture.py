@@ -169,11 +169,7 @@ class TextureTrainer(TrainLoop):
         self.gen = torch.Generator().manual_seed(rt.seed)
         path = self.resume_path(resume)
         if path is not None:
-            ckpt = load_checkpoint(path, expected_format=TEXTURE_FORMAT, what="texture checkpoint")
-            self.net.load_state_dict(ckpt["model"], strict=True)
-            self.optimizer.load_state_dict(ckpt["optimizer"])
-            self.gen.set_state(ckpt["generator"])
-            self.step, self.wall_seconds = int(ckpt["step"]), float(ckpt.get("train_seconds", 0.0))
+            self.restore_module_state(path, TEXTURE_FORMAT, "texture checkpoint", self.net, self.optimizer, self.gen)
 
     def lr(self) -> float:
         o = self.config.optim
