@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from model.body.model import BodyModel
-from model.inference.crops import MAX_SIDE, MIN_SIDE
+from model.inference.crops import CropsRejected, check_crop
 from model.inference.predictor import Prediction, Predictor
 from model.nets.checkpoint import TEXTURE_FORMAT, load_texglo
 from model.nets.texture import TexGlo
@@ -159,14 +159,13 @@ class TexturePredictor:
         """UV textures ``(U, U, 3)`` uint8 for ``(H, W, 3)`` uint8 crops (sides in ``[MIN_SIDE, MAX_SIDE]``).
 
         Raises:
-            ValueError: a bad crop (the message names its index).
+            CropsRejected: (a ``ValueError``) bad crops, checked by :func:`~model.inference.crops.check_crop`
+                like the predictor's (the message names the first index).
         """
         crops = list(crops)
-        for i, c in enumerate(crops):
-            if not isinstance(c, np.ndarray) or c.dtype != np.uint8 or c.ndim != 3 or c.shape[2] != 3:
-                raise ValueError(f"crop {i}: expected a (H, W, 3) uint8 RGB array")
-            if min(c.shape[:2]) < MIN_SIDE or max(c.shape[:2]) > MAX_SIDE:
-                raise ValueError(f"crop {i}: sides must be in [{MIN_SIDE}, {MAX_SIDE}] pixels, got {c.shape[0]}x{c.shape[1]}")
+        rejections = {i: r for i, c in enumerate(crops) if (r := check_crop(c)) is not None}
+        if rejections:
+            raise CropsRejected(rejections)
         out: list[np.ndarray] = []
         dev = self._predictor.device
         with torch.inference_mode():
