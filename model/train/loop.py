@@ -34,6 +34,7 @@ import torch
 from tqdm import tqdm
 
 from model.nets.checkpoint import load_checkpoint, save_checkpoint
+from model.train.schedule import lr_factor
 
 __all__ = ["LoopConfig", "StepOutcome", "TrainLoop"]
 
@@ -144,6 +145,23 @@ class TrainLoop:
     def resume_path(self, resume: bool) -> Path | None:
         """``<out_dir>/last.pt`` when resuming and it exists."""
         return self.checkpoint_path if resume and self.checkpoint_path.is_file() else None
+
+    def warmup_cosine_lr(self, optim: Any) -> float:
+        """``optim.lr`` at :attr:`step` under :func:`~model.train.schedule.lr_factor` (linear warm-up
+        over ``optim.warmup_steps``, then a half cosine to 1 % at ``optim.steps``): the ReID and
+        texture trainers' schedule."""
+        return optim.lr * lr_factor(self.step, optim.steps, optim.warmup_steps)
+
+    def seeded_generator_or_resume(
+        self, resume: bool, seed: int, expected_format: str, what: str, net: torch.nn.Module, optimizer: torch.optim.Optimizer
+    ) -> torch.Generator:
+        """The trainer's data generator seeded with ``seed``, or, when resuming from
+        ``<out_dir>/last.pt``, restored with the network and optimiser (:meth:`restore_module_state`)."""
+        gen = torch.Generator().manual_seed(seed)
+        path = self.resume_path(resume)
+        if path is not None:
+            self.restore_module_state(path, expected_format, what, net, optimizer, gen)
+        return gen
 
     def restore_module_state(
         self, path: Path, expected_format: str, what: str, net: torch.nn.Module, optimizer: torch.optim.Optimizer, gen: torch.Generator

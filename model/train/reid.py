@@ -34,7 +34,6 @@ from model.nets.reid import ReIDConfig, ReIDNet
 from model.runtime import autocast, precision_from_bf16_flag, resolve_device
 from model.train.config import load_kind_config, to_plain
 from model.train.loop import LoopConfig, StepOutcome, TrainLoop
-from model.train.schedule import lr_factor
 
 __all__ = ["ReIDTrainConfig", "ReIDTrainer", "export_reid_checkpoint", "train_from_args", "train_reid"]
 
@@ -157,14 +156,10 @@ class ReIDTrainer(TrainLoop):
         )
         self.net = ReIDNet(self.net_config).to(self.device).to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-        self.gen = torch.Generator().manual_seed(rt.seed)
-        path = self.resume_path(resume)
-        if path is not None:
-            self.restore_module_state(path, REID_FORMAT, "ReID checkpoint", self.net, self.optimizer, self.gen)
+        self.gen = self.seeded_generator_or_resume(resume, rt.seed, REID_FORMAT, "ReID checkpoint", self.net, self.optimizer)
 
     def lr(self) -> float:
-        o = self.config.optim
-        return o.lr * lr_factor(self.step, o.steps, o.warmup_steps)
+        return self.warmup_cosine_lr(self.config.optim)
 
     def train_step(self) -> StepOutcome:
         o, dev = self.config.optim, self.device

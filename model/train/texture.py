@@ -52,7 +52,6 @@ from model.runtime import autocast, precision_from_bf16_flag, resolve_device
 from model.train.config import load_kind_config, to_plain
 from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 from model.train.reid import IdentityDataConfig, TexRuntimeConfig
-from model.train.schedule import lr_factor
 
 __all__ = [
     "TextureTrainConfig",
@@ -166,14 +165,10 @@ class TextureTrainer(TrainLoop):
         self.seed()  # the ReID network's construction drew from the generator: TexGlo starts from the seed
         self.net = TexGlo(config.net).to(dev).to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-        self.gen = torch.Generator().manual_seed(rt.seed)
-        path = self.resume_path(resume)
-        if path is not None:
-            self.restore_module_state(path, TEXTURE_FORMAT, "texture checkpoint", self.net, self.optimizer, self.gen)
+        self.gen = self.seeded_generator_or_resume(resume, rt.seed, TEXTURE_FORMAT, "texture checkpoint", self.net, self.optimizer)
 
     def lr(self) -> float:
-        o = self.config.optim
-        return o.lr * lr_factor(self.step, o.steps, o.warmup_steps)
+        return self.warmup_cosine_lr(self.config.optim)
 
     def train_step(self) -> StepOutcome:
         o, dev = self.config.optim, self.device
