@@ -95,18 +95,16 @@ def combine_losses(
     """
     total = basic
     terms = {"basic": float(basic.detach()), "self_supervision": 0.0, "contrastive": 0.0}
-    if self_supervision is not None:
-        total = total + config.self_supervision_weight * self_supervision
-        terms["self_supervision"] = float(self_supervision.detach())
-    if contrastive is not None:
-        total = total + config.contrastive_weight * contrastive
-        terms["contrastive"] = float(contrastive.detach())
-    if pose_prior is not None:
-        total = total + config.pose_prior_weight * pose_prior
-        terms["pose_prior"] = float(pose_prior.detach())
-    if keypoint_head is not None:
-        total = total + config.keypoint_head_weight * keypoint_head
-        terms["keypoint_head"] = float(keypoint_head.detach())
+    weighted = (
+        ("self_supervision", self_supervision, config.self_supervision_weight),
+        ("contrastive", contrastive, config.contrastive_weight),
+        ("pose_prior", pose_prior, config.pose_prior_weight),
+        ("keypoint_head", keypoint_head, config.keypoint_head_weight),
+    )
+    for name, value, weight in weighted:
+        if value is not None:
+            total = total + weight * value
+            terms[name] = float(value.detach())
     total = config.overall_scale * total
     terms["total"] = float(total.detach())
     return total, terms
