@@ -55,7 +55,7 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
                      "keypoint_head_weight": args.keypoint_weight if head != "off" else 0.0, "basic": {"joints3d_frame": frame}},
             "optim": {"lr": 5.0e-4, "batch_size": args.batch, "warmup_steps": 20, "schedule": "constant"},
             "stages": [{"ranges": [0], "steps": 10**6}],
-            "runtime": {"threads": args.threads, "workers": 0, "out_dir": tmp, "log_every": 10**6, "checkpoint_every": 10**9,
+            "runtime": {"threads": args.threads, "workers": 0, "precision": "auto", "out_dir": tmp, "log_every": 10**6, "checkpoint_every": 10**9,
                         "resume_file": None, "seed": args.seed},
         }
         cfg = load_config(BASE_CONFIG, overrides)

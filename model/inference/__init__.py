@@ -20,7 +20,7 @@ from model.inference.predictor import (
     TensorPrediction,
     cpu_supports_bf16,
 )
-from model.inference.sequence import SequencePredictor
+from model.inference.sequence import BackboneMismatch, SequencePredictor
 from model.inference.temporal import GaussianFilter, GruTemporalModel, TemporalModel
 from model.inference.texture import TexturedMesh, TexturePredictor
 
@@ -32,6 +32,7 @@ __all__ = [
     "MAX_SIDE",
     "MIN_SIDE",
     "PRECISIONS",
+    "BackboneMismatch",
     "Prediction",
     "Predictor",
     "SequencePredictor",

@@ -27,7 +27,26 @@ from model.inference.predictor import Prediction, Predictor, TensorPrediction
 from model.nets.checkpoint import VIDEO_FORMAT, file_id, load_checkpoint, load_temporal
 from model.nets.temporal import TemporalRegressor
 
-__all__ = ["SequencePredictor"]
+__all__ = ["BackboneMismatch", "SequencePredictor"]
+
+
+class BackboneMismatch(ValueError):
+    """A video checkpoint was trained on the features of another single-frame network than the one loaded.
+
+    Attributes:
+        path: the video checkpoint.
+        trained_on: ``(id, path)`` of the backbone it was trained on.
+        loaded: ``(id, path)`` of the backbone that is loaded.
+    """
+
+    def __init__(self, path: Path, trained_id: str, trained_path: str | None, backbone: Predictor) -> None:
+        self.path = path
+        self.trained_on = (trained_id, trained_path)
+        self.loaded = (backbone.checkpoint_id, None if backbone.checkpoint_path is None else str(backbone.checkpoint_path))
+        super().__init__(
+            f"video checkpoint {path} was trained on features of backbone {trained_id} ({trained_path}), "
+            f"but the loaded backbone is {backbone.checkpoint_id} ({backbone.checkpoint_path})"
+        )
 
 
 class SequencePredictor:
@@ -61,7 +80,8 @@ class SequencePredictor:
 
         Raises:
             CheckpointError: unreadable or inconsistent checkpoint, weights that do not match.
-            ValueError: another body model or another backbone than the one trained with.
+            BackboneMismatch: (a ``ValueError``) another backbone than the one trained with.
+            ValueError: another body model.
         """
         path = Path(path)
         ckpt = load_checkpoint(path, map_location="cpu", expected_format=VIDEO_FORMAT)
@@ -71,10 +91,7 @@ class SequencePredictor:
         if ckpt["body_model"]["sha256"] != backbone.body_model.info.sha256:
             raise ValueError(f"video checkpoint {path} was trained with body model {ckpt['body_model']['model_id']}, the backbone uses {backbone.model_id}")
         if entry["checkpoint_id"] != backbone.checkpoint_id:
-            raise ValueError(
-                f"video checkpoint {path} was trained on features of backbone {entry['checkpoint_id']} ({entry.get('path')}), "
-                f"but the loaded backbone is {backbone.checkpoint_id} ({backbone.checkpoint_path})"
-            )
+            raise BackboneMismatch(path, str(entry["checkpoint_id"]), entry.get("path"), backbone)
         temporal = load_temporal(ckpt, path, backbone.body_model.mean_params)
         return cls(backbone, temporal, checkpoint_path=path, checkpoint_id=file_id(path))
 

@@ -25,6 +25,9 @@ which RSC-Net's official trainer keeps unchanged):
   the visibility/confidence, averaged over all keypoints and coordinates and
   over the samples with ``has_keypoints2d`` (all samples by default, as in
   SPIN). Weight 5.
+* ``global_orient`` and ``joints3d_camera`` (optional, off by default): the root rotation
+  alone, and the camera-frame joint error beside a body-frame one (see
+  :class:`BasicLossConfig`).
 * ``camera_reg`` (optional, off by default): SPIN's regulariser
   ``exp(-10 s)^2`` on the predicted weak-perspective scale ``s``, which keeps
   the camera in front of the body; SPIN uses weight 1, RSC-Net's official
@@ -86,6 +89,14 @@ class BasicLossConfig:
             towards the body's centre (the mean of a skeleton over unknown headings) -- a
             crouch. The global orientation keeps its supervision from the root rotation
             (``pose``) and the 2D keypoints.
+        global_orient_weight: weight of an extra MSE on the root rotation matrix alone (9 entries;
+            term ``global_orient``). In ``pose`` the root is one joint of 24; this term lets the
+            global orientation -- which the body-frame joint term no longer judges -- weigh as much
+            as the whole articulation. 0 (SPIN) by default.
+        joints3d_camera_weight: with ``joints3d_frame: body``, weight of the camera-frame 3D joint
+            error as a second term (``joints3d_camera``), so that the heading is judged by the
+            joints again at a lower weight than the articulation. 0 by default; must be 0 in the
+            camera frame (the main term already is that error).
     """
 
     pose_weight: float = 1.0
@@ -95,10 +106,16 @@ class BasicLossConfig:
     camera_reg_weight: float = 0.0
     camera_reg_sharpness: float = 10.0
     joints3d_frame: str = "camera"
+    global_orient_weight: float = 0.0
+    joints3d_camera_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.joints3d_frame not in ("camera", "body"):
             raise ValueError(f"joints3d_frame must be 'camera' or 'body', got {self.joints3d_frame!r}")
+        if self.global_orient_weight < 0 or self.joints3d_camera_weight < 0:
+            raise ValueError("global_orient_weight and joints3d_camera_weight must be >= 0")
+        if self.joints3d_camera_weight and self.joints3d_frame != "body":
+            raise ValueError("joints3d_camera_weight is a second term of joints3d_frame 'body'; in the camera frame use joints3d_weight")
 
 
 @dataclass
@@ -266,8 +283,8 @@ def basic_loss(
 
     Returns:
         ``(total, terms)``: the weighted scalar and a dict of *unweighted*
-        float terms ``pose``, ``betas``, ``joints3d``, ``keypoints2d``,
-        ``camera_reg`` plus the weighted ``total``.
+        float terms ``pose``, ``global_orient``, ``betas``, ``joints3d``,
+        ``joints3d_camera``, ``keypoints2d``, ``camera_reg`` plus the weighted ``total``.
     """
     rotmat = pred.rotmat
     batch = rotmat.shape[0]
@@ -284,12 +301,17 @@ def basic_loss(
         )
     pose_err = (rotmat.reshape(batch, -1) - gt_rotmat.reshape(batch, -1)).square().mean(-1)
     terms["pose"] = masked_sample_mean(pose_err, has_smpl, sample_weights)
+    terms["global_orient"] = zero
+    if config.global_orient_weight != 0:
+        root_err = (rotmat[:, 0] - gt_rotmat[:, 0]).square().flatten(1).mean(-1)
+        terms["global_orient"] = masked_sample_mean(root_err, has_smpl, sample_weights)
     gt_betas = _sanitize(target.betas.to(pred.betas), has_smpl)
     betas_err = (pred.betas - gt_betas).square().mean(-1)
     terms["betas"] = masked_sample_mean(betas_err, has_smpl, sample_weights)
 
     # 3D joints, pelvis-centred.
     terms["joints3d"] = zero
+    terms["joints3d_camera"] = zero
     if pred.joints3d is not None and target.joints3d is not None and config.joints3d_weight != 0:
         if hips is None:
             raise ValueError("basic_loss: `hips` (left, right) indices are required for the 3D joint loss")
@@ -303,14 +325,19 @@ def basic_loss(
         gt = _sanitize(gt, has_3d)
         conf = _sanitize(conf, has_3d)
         pred_c, gt_c = _pelvis_centre(pred.joints3d, hips), _pelvis_centre(gt, hips)
+
+        def joint_error(p: Tensor, g: Tensor) -> Tensor:
+            per_sample = (conf[..., None] * (p - g).square()).flatten(1).mean(-1)
+            return masked_sample_mean(per_sample, has_3d, sample_weights)
+
         if config.joints3d_frame == "body":
+            if config.joints3d_camera_weight != 0:
+                terms["joints3d_camera"] = joint_error(pred_c, gt_c)
             root_pred = rotmat[:, 0].to(pred_c)
             root_gt = torch.where(has_smpl[:, None, None], gt_rotmat[:, 0].to(pred_c), root_pred)
             # row vectors: x_body = R^T x  <=>  x_body^T = x^T R
             pred_c, gt_c = pred_c @ root_pred, gt_c @ root_gt
-        err = (pred_c - gt_c).square()
-        per_sample = (conf[..., None] * err).flatten(1).mean(-1)
-        terms["joints3d"] = masked_sample_mean(per_sample, has_3d, sample_weights)
+        terms["joints3d"] = joint_error(pred_c, gt_c)
 
     # 2D keypoints, normalised to [-1, 1] by the crop size.
     terms["keypoints2d"] = zero
@@ -327,8 +354,10 @@ def basic_loss(
 
     total = (
         config.pose_weight * terms["pose"]
+        + config.global_orient_weight * terms["global_orient"]
         + config.betas_weight * terms["betas"]
         + config.joints3d_weight * terms["joints3d"]
+        + config.joints3d_camera_weight * terms["joints3d_camera"]
         + config.keypoints2d_weight * terms["keypoints2d"]
         + config.camera_reg_weight * terms["camera_reg"]
     )

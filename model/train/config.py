@@ -123,6 +123,9 @@ class OptimConfig:
             follows a half cosine from ``lr`` down to ``lr * final_lr_ratio`` at the last step of
             the whole schedule (all stages).
         final_lr_ratio: the cosine schedule's end point, as a fraction of ``lr``.
+        anneal_from: with ``"cosine"``, the step the cosine starts at (the rate holds at ``lr``
+            until then; 0 = right after the warm-up). A run trained in stretches at a constant rate
+            anneals its last stretch this way, without knowing its length in advance.
     """
 
     lr: float = 5e-5
@@ -132,8 +135,11 @@ class OptimConfig:
     warmup_steps: int = 0
     schedule: str = "constant"
     final_lr_ratio: float = 0.05
+    anneal_from: int = 0
 
     def __post_init__(self) -> None:
+        if self.anneal_from < 0:
+            raise ValueError(f"optim.anneal_from must be >= 0, got {self.anneal_from}")
         if self.lr <= 0 or self.batch_size < 1:
             raise ValueError("optim.lr must be > 0 and optim.batch_size >= 1")
         if self.schedule not in ("constant", "cosine"):
@@ -144,7 +150,7 @@ class OptimConfig:
     def lr_at(self, step: int, total_steps: int) -> float:
         """The learning rate of optimiser step ``step`` (0-based) in a run of ``total_steps``."""
         last = max(total_steps - 1, 0)  # the floor is reached at the last step
-        return self.lr * lr_factor(step, last, self.warmup_steps, self.final_lr_ratio, self.schedule == "cosine")
+        return self.lr * lr_factor(step, last, self.warmup_steps, self.final_lr_ratio, self.schedule == "cosine", self.anneal_from)
 
 
 @dataclass(frozen=True)

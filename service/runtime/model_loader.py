@@ -13,8 +13,12 @@
   ``/v1/texture``); absent, the flat default texture is used and ``/v1/models`` says so.
 * The video model (temporal GRU) ``settings.video_checkpoint`` is loaded for ``/v1/sequence`` when
   the file exists and the RSC-Net network is trained; otherwise ``/v1/sequence`` smooths with a
-  Gaussian filter and ``/v1/models`` says why. A video checkpoint trained on another backbone is
-  an error (the service reports ``failed``), never silently ignored.
+  Gaussian filter and ``/v1/models`` says why. The default video checkpoint (``video_checkpoint``
+  not set) trained on another backbone than the served network is not loaded either: the filter
+  answers and ``/v1/models`` names both backbones (the committed GRU belongs to an older network
+  until one is trained on the default). A video checkpoint the operator *chose*
+  (``RSCNET_VIDEO_CHECKPOINT``) that does not fit the network is an error (the service reports
+  ``failed``), never silently ignored.
 """
 
 from __future__ import annotations
@@ -25,7 +29,14 @@ from dataclasses import dataclass
 import torch
 
 from model.body.model import load_body_model
-from model.inference import GaussianFilter, GruTemporalModel, Predictor, SequencePredictor, TemporalModel
+from model.inference import (
+    BackboneMismatch,
+    GaussianFilter,
+    GruTemporalModel,
+    Predictor,
+    SequencePredictor,
+    TemporalModel,
+)
 from model.inference.texture import TexturePredictor
 from service.settings import ServiceSettings
 
@@ -173,7 +184,8 @@ def load_sequence(settings: ServiceSettings, predictor: Predictor) -> tuple[Sequ
     """The video model of ``settings.video_checkpoint`` on ``predictor``'s features, or ``(None, why not)``.
 
     Raises:
-        ValueError: unreadable video checkpoint, or one trained on another backbone / body model.
+        ValueError: unreadable video checkpoint, one trained on another body model, or one the
+            operator chose (``settings.video_checkpoint`` set) trained on another backbone.
     """
     path = settings.video_checkpoint
     if not path.is_file():
@@ -185,4 +197,16 @@ def load_sequence(settings: ServiceSettings, predictor: Predictor) -> tuple[Sequ
         log.warning(note)
         return None, note
     log.info("loading video checkpoint %s", path)
-    return SequencePredictor.from_checkpoint(path, backbone=predictor), None
+    try:
+        return SequencePredictor.from_checkpoint(path, backbone=predictor), None
+    except BackboneMismatch as exc:
+        if "video_checkpoint" in settings.model_fields_set:
+            raise
+        trained_id, trained_path = exc.trained_on
+        note = (
+            f"video checkpoint {path} not loaded: its GRU was trained on the features of backbone {trained_id} "
+            f"({trained_path}), not on the served network {predictor.checkpoint_id}; /v1/sequence smooths "
+            f"per-frame predictions with a Gaussian filter (serve {trained_path} to use this GRU)"
+        )
+        log.warning(note)
+        return None, note

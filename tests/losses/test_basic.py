@@ -218,3 +218,35 @@ def test_body_frame_joint_loss_ignores_each_skeletons_global_orientation() -> No
     assert no_smpl["joints3d"] == pytest.approx(camera_terms["joints3d"])
     with pytest.raises(ValueError, match="joints3d_frame"):
         BasicLossConfig(joints3d_frame="world")
+
+
+def test_global_orient_term_is_the_root_rotation_error_alone() -> None:
+    pred, target = _batch(requires_grad=False)
+    gt_root = axis_angle_to_matrix(target.pose[:, 0])
+    expected = (pred.rotmat[:, 0] - gt_root).square().flatten(1).mean(-1).mean()
+    off, terms_off = basic_loss(pred, target, 64, BasicLossConfig(), hips=HIPS)
+    on, terms = basic_loss(pred, target, 64, BasicLossConfig(global_orient_weight=2.0), hips=HIPS)
+    assert terms_off["global_orient"] == 0.0
+    assert terms["global_orient"] == pytest.approx(float(expected))
+    assert float(on - off) == pytest.approx(2.0 * float(expected))
+    # The articulation does not enter it: another body pose, same root, same term.
+    rotmat = pred.rotmat.clone()
+    rotmat[:, 1:] = torch.eye(3, dtype=F64)
+    pred.rotmat = rotmat
+    _, same = basic_loss(pred, target, 64, BasicLossConfig(global_orient_weight=2.0), hips=HIPS)
+    assert same["global_orient"] == pytest.approx(terms["global_orient"])
+    with pytest.raises(ValueError, match=">= 0"):
+        BasicLossConfig(global_orient_weight=-1.0)
+
+
+def test_camera_frame_joint_term_beside_the_body_frame_one() -> None:
+    pred, target = _batch(requires_grad=False)
+    _, camera = basic_loss(pred, target, 64, BasicLossConfig(), hips=HIPS)
+    both_cfg = BasicLossConfig(joints3d_frame="body", joints3d_camera_weight=0.5)
+    total, both = basic_loss(pred, target, 64, both_cfg, hips=HIPS)
+    body_total, body = basic_loss(pred, target, 64, BasicLossConfig(joints3d_frame="body"), hips=HIPS)
+    assert both["joints3d_camera"] == pytest.approx(camera["joints3d"])
+    assert both["joints3d"] == pytest.approx(body["joints3d"]) and body["joints3d_camera"] == 0.0
+    assert float(total - body_total) == pytest.approx(0.5 * camera["joints3d"])
+    with pytest.raises(ValueError, match="joints3d_camera_weight"):
+        BasicLossConfig(joints3d_camera_weight=1.0)  # the camera frame already is that term

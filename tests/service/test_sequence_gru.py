@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,3 +98,47 @@ def test_filter_still_available_and_gru_choice(gru_server) -> None:
     assert r.status_code == 200 and r.json()["temporal_model"] == {**r.json()["temporal_model"], "kind": "filter", "sigma": 2.0}
     r = httpx.post(f"{url}/v1/sequence", files=files, data={"temporal": "median"}, timeout=60)
     assert r.status_code == 422 and r.json()["error"] == "invalid_field"
+
+
+def _other_backbone(tmp: Path, reference: Path) -> Path:
+    """A second backbone of the same architecture with other weights (another checkpoint id)."""
+    ckpt = torch.load(reference, map_location="cpu", weights_only=True)
+    torch.manual_seed(1)
+    body = load_body_model()
+    ckpt["model"] = RSCNet(NetConfig.from_dict(TINY_NET_DICT), body.mean_params).state_dict()
+    return save_checkpoint(ckpt, tmp / "other-backbone.pt")
+
+
+def test_default_video_checkpoint_of_another_backbone_leaves_the_filter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The committed GRU belongs to an older network: serving another one by default means no GRU, said plainly."""
+    from service.runtime.model_loader import load_sequence
+    from service.settings import DEFAULT_VIDEO_CHECKPOINT, ServiceSettings
+
+    backbone, video = write_checkpoints(tmp_path)
+    other = _other_backbone(tmp_path, backbone)
+    default_video = tmp_path / DEFAULT_VIDEO_CHECKPOINT
+    default_video.parent.mkdir(parents=True)
+    default_video.write_bytes(video.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("RSCNET_")]:
+        monkeypatch.delenv(name)
+    predictor = Predictor.from_checkpoint(other, device="cpu")
+    sequence, note = load_sequence(ServiceSettings(checkpoint=other), predictor)
+    assert sequence is None
+    assert "not loaded" in note and predictor.checkpoint_id in note and str(backbone) in note and "Gaussian filter" in note
+    # Its own backbone still gets the GRU from the same default path.
+    own = Predictor.from_checkpoint(backbone, device="cpu")
+    sequence, note = load_sequence(ServiceSettings(checkpoint=backbone), own)
+    assert isinstance(sequence, SequencePredictor) and note is None
+
+
+def test_chosen_video_checkpoint_of_another_backbone_is_an_error(tmp_path: Path) -> None:
+    from model.inference import BackboneMismatch
+    from service.runtime.model_loader import load_sequence
+    from service.settings import ServiceSettings
+
+    backbone, video = write_checkpoints(tmp_path)
+    other = _other_backbone(tmp_path, backbone)
+    predictor = Predictor.from_checkpoint(other, device="cpu")
+    with pytest.raises(BackboneMismatch, match="trained on features of backbone"):
+        load_sequence(ServiceSettings(checkpoint=other, video_checkpoint=video), predictor)

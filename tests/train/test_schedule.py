@@ -36,3 +36,17 @@ def test_optim_config_schedules() -> None:
         OptimConfig(schedule="step")
     with pytest.raises(ValueError, match="final_lr_ratio"):
         OptimConfig(final_lr_ratio=1.5)
+
+
+def test_cosine_held_until_anneal_from() -> None:
+    """A long run annealed over its last steps: the rate holds at lr until anneal_from, then falls."""
+    assert lr_factor(5, 100, 10, final_ratio=0.1, hold_until=60) == pytest.approx(0.6)  # warm-up first
+    assert lr_factor(30, 100, 10, final_ratio=0.1, hold_until=60) == 1.0
+    assert lr_factor(60, 100, 10, final_ratio=0.1, hold_until=60) == pytest.approx(1.0)
+    assert lr_factor(80, 100, 10, final_ratio=0.1, hold_until=60) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert lr_factor(100, 100, 10, final_ratio=0.1, hold_until=60) == pytest.approx(0.1)
+    cfg = OptimConfig(lr=1e-3, schedule="cosine", final_lr_ratio=0.1, warmup_steps=10, anneal_from=60)
+    assert cfg.lr_at(30, 101) == pytest.approx(1e-3)
+    assert cfg.lr_at(100, 101) == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="anneal_from"):
+        OptimConfig(anneal_from=-1)
