@@ -83,7 +83,16 @@ def family_table(errors: dict[str, Errors], family: torch.Tensor, resolution: in
 
 
 def _means(errors: Errors) -> dict[int, dict[str, float]]:
-    return {r: {m: float(v.mean()) for m, v in e.items()} for r, e in errors.items()}
+    return {r: {m: float(v.mean()) for m, v in e.items() if v.dim() == 1} for r, e in errors.items()}
+
+
+def betas_table(errors: dict[str, Errors], res: int) -> str:
+    """Mean absolute error of each shape coefficient at ``res`` px, one row per model."""
+    first = next(iter(errors.values()))[res]["betas_abs"]
+    lines = ["| model | " + " | ".join(f"beta {i}" for i in range(first.shape[1])) + " |", "|---|" + "---|" * first.shape[1]]
+    for name, e in errors.items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in e[res]["betas_abs"].mean(0).tolist()) + " |")
+    return "\n".join(lines)
 
 
 def _table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int], metric: str, digits: int = 1) -> str:
@@ -115,7 +124,8 @@ def run_checks(
             md += [f"**{title}**, LSP-14", "", _table(results, resolutions, metric), ""]
         if all("betas_mae" in res[r] for res in results.values() for r in resolutions):
             md += ["**Betas**: mean absolute error of the 10 shape coefficients (the mean answer predicts zeros)", "",
-                   _table(results, resolutions, "betas_mae", digits=3), ""]
+                   _table(results, resolutions, "betas_mae", digits=3), "",
+                   f"Per coefficient at {max(resolutions)} px:", "", betas_table(errors, max(resolutions)), ""]
         if check in ("own", "poses"):
             for res in sorted({max(resolutions), 32} & set(resolutions), reverse=True):
                 md += [f"PA-MPJPE (mm) per pose family at {res} px:", "", family_table(errors, data["family"], res), ""]

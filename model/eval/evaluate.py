@@ -82,10 +82,11 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
 
 @torch.inference_mode()
 def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, torch.Tensor]]:
-    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,)[, "betas_mae": (N,)]}}``, one value per test person.
+    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
 
     MPJPE and PA-MPJPE in mm; ``betas_mae`` (when the set has ground-truth ``betas``) is the mean
-    absolute error over the shape coefficients (the mean-parameters answer predicts zeros).
+    absolute error over the shape coefficients (the mean-parameters answer predicts zeros), and
+    ``betas_abs`` the absolute error of each coefficient.
     """
     results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
@@ -105,17 +106,18 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
             pa_errs.append(pa_mpjpe(pred, gt))
             if "betas" in data:
                 gt_betas = data["betas"][start : start + batch].float()
-                beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs().mean(dim=1))
+                beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs())
         results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs)}
         if beta_errs:
-            results[res]["betas_mae"] = torch.cat(beta_errs)
+            results[res]["betas_abs"] = torch.cat(beta_errs)
+            results[res]["betas_mae"] = results[res]["betas_abs"].mean(dim=1)
     return results
 
 
 def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, float]]:
     """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm}}`` for one predictor (means over the test set)."""
     errors = per_sample_errors(predictor, data, resolutions, batch)
-    return {res: {k: float(v.mean()) for k, v in e.items()} for res, e in errors.items()}
+    return {res: {k: float(v.mean()) for k, v in e.items() if v.dim() == 1} for res, e in errors.items()}
 
 
 def mean_params_predictor(reference: Predictor) -> Predictor:

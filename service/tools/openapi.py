@@ -38,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="output file (default: standard output)")
     parser.add_argument("--check", action="store_true", help="exit 1 if --out differs from the app's document")
     args = parser.parse_args(argv)
+    if args.check and args.out is None:
+        parser.error("--check compares with a file: give --out (e.g. --out openapi/openapi.json)")
     text = render(openapi_document())
     return emit_generated(text, args.out, args.check, "python -m service.tools.openapi")
 
