@@ -35,7 +35,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--checkpoint",
         type=Path,
-        help="RSC-Net checkpoint (env RSCNET_CHECKPOINT; default checkpoints/rscnet-cpu/model.pt)",
+        help="RSC-Net checkpoint (env RSCNET_CHECKPOINT; default checkpoints/rscnet-long/model.pt)",
     )
     parser.add_argument("--device", help="auto | cpu | cuda | cuda:N (env RSCNET_DEVICE; default auto)")
     parser.add_argument(

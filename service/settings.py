@@ -33,7 +33,7 @@ DEFAULT_MAX_JSON_DEPTH = 16
 #: Prefix of every environment variable of the service.
 ENV_PREFIX = "RSCNET_"
 #: Where the committed default checkpoint lives (relative to the working directory).
-DEFAULT_CHECKPOINT = Path("checkpoints/rscnet-cpu/model.pt")
+DEFAULT_CHECKPOINT = Path("checkpoints/rscnet-long/model.pt")
 #: Where the committed TexGlo texture checkpoint lives (relative to the working directory).
 DEFAULT_TEXTURE_CHECKPOINT = Path("checkpoints/texture/model.pt")
 #: Where the committed video-model (temporal GRU) checkpoint lives (relative to the working directory).

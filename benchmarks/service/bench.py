@@ -54,6 +54,8 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 from tqdm import tqdm
 
+from service.settings import DEFAULT_CHECKPOINT
+
 __all__ = ["LevelResult", "main", "run_load"]
 
 _LOOPBACK = "127.0.0.1"
@@ -865,7 +867,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--soak-concurrency", type=int, default=16, help="soak load (default 16)")
     parser.add_argument("--batch-size", type=int, default=None, help="the batched server's max batch (default 8 CPU)")
     parser.add_argument(
-        "--checkpoint", type=Path, default=Path("checkpoints/rscnet-cpu/model.pt"), help="served checkpoint"
+        "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="served checkpoint"
     )
     parser.add_argument(
         "--video-checkpoint",

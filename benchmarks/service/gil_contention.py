@@ -18,6 +18,8 @@ import time
 import numpy as np
 import torch
 
+from service.settings import DEFAULT_CHECKPOINT
+
 
 def _spin(stop) -> None:  # noqa: ANN001 - a threading or multiprocessing Event
     x = 0
@@ -28,7 +30,7 @@ def _spin(stop) -> None:  # noqa: ANN001 - a threading or multiprocessing Event
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", default="checkpoints/rscnet-cpu/model.pt")
+    parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--passes", type=int, default=40)
     args = parser.parse_args(argv)

@@ -217,6 +217,11 @@ class TemporalModelJson(BaseModel):
     checkpoint_id: str | None = Field(None, description="The GRU checkpoint's id (kind 'gru').")
     bidirectional: bool | None = Field(None, description="Whether the GRU reads future frames (kind 'gru').")
     description: str
+    gru_note: str | None = Field(
+        None,
+        description="Kind 'filter' while no GRU is loaded: why not (e.g. the committed GRU was trained on another "
+        "backbone than the served network). Absent when the filter was asked for and a GRU is loaded.",
+    )
 
 
 class SequenceWarning(BaseModel):

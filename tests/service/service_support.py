@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,8 +129,12 @@ class Server:
         return self.proc.returncode
 
 
-def launch(name: str, settings: Mapping[str, str], tmp: Path) -> Server:
-    """Start ``python -m service`` on 127.0.0.1 (any free port) with ``RSCNET_*`` settings."""
+def launch(name: str, settings: Mapping[str, str], tmp: Path, defaults: Sequence[str] = ()) -> Server:
+    """Start ``python -m service`` on 127.0.0.1 (any free port) with ``RSCNET_*`` settings.
+
+    ``defaults`` names settings (e.g. ``"RSCNET_CHECKPOINT"``) left unset, so that the service's own
+    defaults (the committed checkpoints) apply.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RSCNET_") and k != "SMPL_MODEL_DIR"}
     env.update(
         {
@@ -147,6 +151,8 @@ def launch(name: str, settings: Mapping[str, str], tmp: Path) -> Server:
         }
     )
     env.update(settings)
+    for key in defaults:
+        env.pop(key, None)
     log_path = tmp / f"{name}.log"
     fh = open(log_path, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(

@@ -190,6 +190,7 @@ def test_sequence_frames_smoothed_and_single(client: httpx.Client) -> None:
         body["body_model"] == BODY
         and body["temporal_model"]["kind"] == "filter"
         and body["temporal_model"]["sigma"] == 1.5
+        and "not found" in body["temporal_model"]["gru_note"]  # no GRU loaded: the answer says why
     )
     frames_out = body["frames"]
     assert [f["index"] for f in frames_out] == [0, 1, 2, 3, 4] and [f["ok"] for f in frames_out] == [

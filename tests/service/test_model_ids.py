@@ -3,7 +3,8 @@
 A server of its own loads the committed checkpoints (RSC-Net, video GRU, TexGlo texture network);
 each card must name the id ``/v1/models`` reports for its checkpoint, and every other 16-hex id
 a card names (body model, backbone, texture geometry) must be one that ``/v1/models`` reports for
-that model.
+that model. A second server runs on the service's defaults only (issue 15): it serves the long run
+``rscnet-long``, and the committed GRU, trained on ``rscnet-cpu``, is reported as not loaded.
 """
 
 from __future__ import annotations
@@ -96,3 +97,34 @@ def test_cards_name_no_id_that_v1_models_does_not_report(models: dict[str, Any])
     for name, ids in reported.items():
         stray = set(HEX16.findall(_card(name))) - ids
         assert not stray, f"checkpoints/{name}/MODEL_CARD.md names ids /v1/models does not report: {stray}"
+
+
+@pytest.fixture(scope="module")
+def default_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    for name in ("rscnet-long", "video-cpu", "texture"):
+        if not (CHECKPOINTS / name / "model.pt").is_file():
+            pytest.skip(f"checkpoints/{name}/model.pt is not in this checkout")
+    server: Server = launch(
+        "default-models",
+        {"RSCNET_WORKER": "thread", "RSCNET_WARMUP": "false"},
+        tmp_path_factory.mktemp("default-ids"),
+        defaults=("RSCNET_CHECKPOINT", "RSCNET_VIDEO_CHECKPOINT", "RSCNET_TEXTURE_CHECKPOINT"),
+    )
+    try:
+        server.wait_listening(120)
+        _wait_loaded(server, 180)
+        yield httpx.get(f"{server.url}/v1/models", timeout=30).json()
+    finally:
+        server.stop()
+
+
+def test_the_default_server_serves_the_long_run_and_says_the_gru_is_not_loaded(default_models: dict[str, Any]) -> None:
+    rscnet, sequence = default_models["checkpoint"], default_models["modules"]["sequence"]
+    assert rscnet["is_trained"] and rscnet["path"].endswith("rscnet-long/model.pt"), rscnet
+    assert f"`{rscnet['id']}`" in _card("rscnet-long"), f"checkpoints/rscnet-long/MODEL_CARD.md does not name {rscnet['id']}"
+    assert sequence["gru_loaded"] is False and sequence["kind"] == "filter", sequence
+    assert "not loaded" in sequence["note"] and "rscnet-cpu" in sequence["note"] and rscnet["id"] in sequence["note"]
+    assert default_models["modules"]["texture"]["loaded"]
+    body = default_models["body_model"]["model_id"].split(":")[-1]
+    stray = set(HEX16.findall(_card("rscnet-long"))) - ({body, rscnet["id"]} | _ids(default_models["modules"]))
+    assert not stray, f"checkpoints/rscnet-long/MODEL_CARD.md names ids /v1/models does not report: {stray}"

@@ -96,6 +96,7 @@ def test_filter_still_available_and_gru_choice(gru_server) -> None:
     files = [("frames", (f"f{i}.png", png_bytes(40, 30, seed=i), "image/png")) for i in range(3)]
     r = httpx.post(f"{url}/v1/sequence", files=files, data={"temporal": "filter", "sigma": "2"}, timeout=60)
     assert r.status_code == 200 and r.json()["temporal_model"] == {**r.json()["temporal_model"], "kind": "filter", "sigma": 2.0}
+    assert "gru_note" not in r.json()["temporal_model"]  # the filter was chosen; the GRU is loaded
     r = httpx.post(f"{url}/v1/sequence", files=files, data={"temporal": "median"}, timeout=60)
     assert r.status_code == 422 and r.json()["error"] == "invalid_field"
 

@@ -195,9 +195,17 @@ async def estimate_sequence(
             "body_model_id": predictor.model_id,
             "checkpoint_id": predictor.checkpoint_id,
             "is_trained": predictor.is_trained,
-            "temporal_model": temporal.summary(),
+            "temporal_model": _temporal_summary(temporal, state.loaded),
             "num_frames": len(results),
             "frames": results,
             "warnings": warnings,
         }
     )
+
+
+def _temporal_summary(temporal: Any, loaded: Any) -> dict[str, Any]:
+    """``temporal_model`` of an answer; while no GRU is loaded the filter's entry says why."""
+    summary = temporal.summary()
+    if temporal.kind == "filter" and getattr(loaded, "sequence", None) is None:
+        summary["gru_note"] = getattr(loaded, "sequence_note", None) or "no video (GRU) checkpoint is loaded"
+    return summary
