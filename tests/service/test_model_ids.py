@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,28 +25,30 @@ CHECKPOINTS = REPO / "checkpoints"
 HEX16 = re.compile(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])")
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    for name in ("rscnet-cpu", "video-cpu", "texture"):
-        if not (CHECKPOINTS / name / "model.pt").is_file():
-            pytest.skip(f"checkpoints/{name}/model.pt is not in this checkout")
-    server: Server = launch(
-        "committed-models",
-        {
-            "RSCNET_CHECKPOINT": str(CHECKPOINTS / "rscnet-cpu" / "model.pt"),
-            "RSCNET_VIDEO_CHECKPOINT": str(CHECKPOINTS / "video-cpu" / "model.pt"),
-            "RSCNET_TEXTURE_CHECKPOINT": str(CHECKPOINTS / "texture" / "model.pt"),
-            "RSCNET_WORKER": "thread",
-            "RSCNET_WARMUP": "false",
-        },
-        tmp_path_factory.mktemp("ids"),
-    )
+def _served_models(
+    name: str, needs: tuple[str, ...], settings: dict[str, str], tmp: Path, defaults: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """``/v1/models`` of a server of its own on the committed checkpoints ``needs`` (skipped without them)."""
+    for needed in needs:
+        if not (CHECKPOINTS / needed / "model.pt").is_file():
+            pytest.skip(f"checkpoints/{needed}/model.pt is not in this checkout")
+    server: Server = launch(name, {"RSCNET_WORKER": "thread", "RSCNET_WARMUP": "false", **settings}, tmp, defaults=defaults)
     try:
         server.wait_listening(120)
         _wait_loaded(server, 180)
         yield httpx.get(f"{server.url}/v1/models", timeout=30).json()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    settings = {
+        "RSCNET_CHECKPOINT": str(CHECKPOINTS / "rscnet-cpu" / "model.pt"),
+        "RSCNET_VIDEO_CHECKPOINT": str(CHECKPOINTS / "video-cpu" / "model.pt"),
+        "RSCNET_TEXTURE_CHECKPOINT": str(CHECKPOINTS / "texture" / "model.pt"),
+    }
+    yield from _served_models("committed-models", ("rscnet-cpu", "video-cpu", "texture"), settings, tmp_path_factory.mktemp("ids"))
 
 
 def _wait_loaded(server: Server, timeout: float) -> None:
@@ -101,21 +104,10 @@ def test_cards_name_no_id_that_v1_models_does_not_report(models: dict[str, Any])
 
 @pytest.fixture(scope="module")
 def default_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    for name in ("rscnet-long", "video-cpu", "texture"):
-        if not (CHECKPOINTS / name / "model.pt").is_file():
-            pytest.skip(f"checkpoints/{name}/model.pt is not in this checkout")
-    server: Server = launch(
-        "default-models",
-        {"RSCNET_WORKER": "thread", "RSCNET_WARMUP": "false"},
-        tmp_path_factory.mktemp("default-ids"),
+    yield from _served_models(
+        "default-models", ("rscnet-long", "video-cpu", "texture"), {}, tmp_path_factory.mktemp("default-ids"),
         defaults=("RSCNET_CHECKPOINT", "RSCNET_VIDEO_CHECKPOINT", "RSCNET_TEXTURE_CHECKPOINT"),
     )
-    try:
-        server.wait_listening(120)
-        _wait_loaded(server, 180)
-        yield httpx.get(f"{server.url}/v1/models", timeout=30).json()
-    finally:
-        server.stop()
 
 
 def test_the_default_server_serves_the_long_run_and_says_the_gru_is_not_loaded(default_models: dict[str, Any]) -> None:
