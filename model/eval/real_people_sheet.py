@@ -22,30 +22,23 @@ import torch
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
+from model.body.joint_names import COCO17_EDGES, COCO17_NAMES, SMPL_JOINT_NAMES, SMPL_PARENTS
 from model.data.real_people import DEFAULT_ROOT, load_real_people, real_crop_at_height
 from model.eval.real_people import knee_flexion_deg
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
 
-__all__ = ["COCO17_EDGES", "render_sheet"]
+__all__ = ["render_sheet"]
 
-#: COCO-17 limbs ``(joint, joint)``; left-side limbs first in each pair of sides.
-COCO17_EDGES = ((5, 7), (7, 9), (11, 13), (13, 15), (5, 11), (6, 8), (8, 10), (12, 14), (14, 16), (6, 12), (5, 6), (11, 12), (0, 5), (0, 6))
-_LEFT = {5, 7, 9, 11, 13, 15}
-_RIGHT = {6, 8, 10, 12, 14, 16}
-#: SMPL-24 bones for the side view (parent, child).
-_SMPL_BONES = ((0, 1), (0, 2), (0, 3), (1, 4), (2, 5), (3, 6), (4, 7), (5, 8), (6, 9), (9, 12), (12, 15), (9, 13), (9, 14), (13, 16), (14, 17), (16, 18), (17, 19))
-_SMPL_LEFT = {1, 4, 7, 13, 16, 18}
-_SMPL_RIGHT = {2, 5, 8, 14, 17, 19}
+#: SMPL-24 bones drawn in the side view (every joint to its parent, hands and feet tips left out).
+_SMPL_BONES = tuple((p, j) for j, p in enumerate(SMPL_PARENTS) if p >= 0 and j not in (10, 11, 22, 23))
 _BLUE, _RED, _GREEN, _GREY = (40, 110, 255), (235, 50, 40), (40, 220, 80), (200, 200, 200)
 
 
-def _colour(a: int, b: int, left: set[int], right: set[int]) -> tuple[int, int, int]:
-    if a in left or b in left:
-        return _BLUE
-    if a in right or b in right:
-        return _RED
-    return _GREY
+def _colour(names: tuple[str, ...], a: int, b: int) -> tuple[int, int, int]:
+    """Left limbs blue, right limbs red, the rest grey (from the joints' names)."""
+    sides = {names[a].split("_")[0], names[b].split("_")[0]}
+    return _BLUE if "left" in sides else _RED if "right" in sides else _GREY
 
 
 def _crop_panel(image: np.ndarray, keypoints: np.ndarray, reference: np.ndarray, valid: np.ndarray, size: int) -> Image.Image:
@@ -60,7 +53,7 @@ def _crop_panel(image: np.ndarray, keypoints: np.ndarray, reference: np.ndarray,
             draw.ellipse([x * scale - 2, y * scale - 2, x * scale + 2, y * scale + 2], fill=_GREEN)
     kp = keypoints * scale
     for a, b in COCO17_EDGES:
-        draw.line([tuple(kp[a]), tuple(kp[b])], fill=_colour(a, b, _LEFT, _RIGHT), width=2)
+        draw.line([tuple(kp[a]), tuple(kp[b])], fill=_colour(COCO17_NAMES, a, b), width=2)
     return canvas
 
 
@@ -75,16 +68,15 @@ def _side_panel(joints: np.ndarray, root: np.ndarray, width: int, height: int) -
     pts = [(width / 2 + z * scale, height / 2 - y * scale) for _, y, z in body]
     draw.line([(width / 2, 4), (width / 2, height - 4)], fill=(60, 60, 60))
     for a, b in _SMPL_BONES:
-        draw.line([pts[a], pts[b]], fill=_colour(a, b, _SMPL_LEFT, _SMPL_RIGHT), width=2)
+        draw.line([pts[a], pts[b]], fill=_colour(SMPL_JOINT_NAMES, a, b), width=2)
     return canvas
 
 
-def render_sheet(predictor: Predictor, height: int, root: Path = DEFAULT_ROOT, tile: int = 160, columns: int = 5) -> Image.Image:
-    """The contact sheet (see the module docstring) of every person under ``root``."""
+def render_sheet(predictor: Predictor, height: int, root: Path = DEFAULT_ROOT, tile: int = 160, columns: int = 5) -> tuple[Image.Image, int]:
+    """The contact sheet (see the module docstring) of every person under ``root``, and how many people it shows."""
     people = load_real_people(root, usable_only=False)
-    crops = [real_crop_at_height(p, height)[0] for p in people]
-    scales = [real_crop_at_height(p, height)[1] for p in people]
-    preds = predictor.predict(crops, batch_size=16)
+    crops, scales = zip(*(real_crop_at_height(p, height) for p in people))
+    preds = predictor.predict(list(crops), batch_size=16)
     side_w, caption = tile // 2, 26
     cell_w, cell_h = tile + side_w, tile + caption
     rows = (len(people) + columns - 1) // columns
@@ -99,7 +91,7 @@ def render_sheet(predictor: Predictor, height: int, root: Path = DEFAULT_ROOT, t
         knees = knee_flexion_deg(pred.pose[None])[0]
         draw.text((x0 + 2, y0 + tile + 1), person.id[:30], fill=(255, 255, 255))
         draw.text((x0 + 2, y0 + tile + 13), f"{person.activity}  knees {knees[0]:.0f}/{knees[1]:.0f}", fill=(200, 200, 200))
-    return sheet
+    return sheet, len(people)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,11 +106,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--height must be in [8, 4096], got {args.height}")
     torch.set_num_threads(args.threads)
     predictor = Predictor.from_checkpoint(args.checkpoint, device="cpu", precision="fp32")
-    sheet = render_sheet(predictor, args.height, args.root)
+    sheet, count = render_sheet(predictor, args.height, args.root)
     out = args.out if args.out is not None else Path(args.checkpoint).parent / "eval" / "real_people" / f"sheet_{args.height}px.jpg"
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out, quality=85)
-    print(f"wrote {out} ({len(load_real_people(args.root, usable_only=False))} people)")
+    print(f"wrote {out} ({count} people)")
 
 
 if __name__ == "__main__":
