@@ -1,4 +1,4 @@
-"""Synthetic video clips of one person seen by a static CCTV camera, cropped like a tracker would.
+"""Synthetic video clips of one person seen by a CCTV camera, cropped like a tracker would.
 
 :func:`render_sequence` turns a sequence index into a clip of ``T`` person crops with exact 3D
 ground truth. Everything random is drawn from ``generator_for(people.config.seed, "sequence",
@@ -12,8 +12,12 @@ Scene (world frame of :mod:`model.data.motion`: metres, y up, ground plane y = 0
 * a static camera ``camera_height`` above the ground, ``camera_distance`` (horizontal) away from
   the centre of the pelvis path, looking at it; its azimuth is mostly across the walking
   direction, so a walker crosses the view;
-* one background image of the full virtual frame (``frame_size``) for the whole clip and fixed
-  lights (in camera axes; the camera does not move, so the light does not either).
+* or, with ``orbit_deg_range`` above zero, a **moving camera** (a broadcast or PTZ camera that
+  travels around the scene while following the person): it keeps its height and distance, its
+  azimuth sweeps a drawn angle in that range over the clip (either way round) and it aims at the
+  person's pelvis in every frame, so the side of the body it sees changes steadily;
+* one background image of the full virtual frame (``frame_size``) for the whole clip (a moving
+  camera slides it sideways by the azimuth change) and fixed lights (in camera axes).
 
 Per frame the posed body is projected into the full frame, a square box around its projected
 bounding box (side ``max(w, h) * box_scale``, centred) is taken, as a tracker would, and the crop
@@ -43,8 +47,9 @@ keypoints2d_lsp14       (T, 14, 3)
 crop_box                (T, 4)          ``(x0, y0, side, side)`` in full-frame pixels
 has_smpl, has_joints3d  (T,)            1.0
 identity, index         (T,)            identity id, sequence index
-camera_rotation         (3, 3)          world -> camera rotation ``R`` (static)
-camera_translation      (3,)            world -> camera translation ``t``: ``X_cam = R X + t``
+camera_rotation         (T, 3, 3)       world -> camera rotation ``R`` per frame (all equal for a
+                                        static camera)
+camera_translation      (T, 3)          world -> camera translation ``t``: ``X_cam = R X + t``
 frame_focal             ()              focal length of the full frame in pixels
 frame_principal         (2,)            principal point of the full frame (its centre)
 fps                     ()              frames per second
@@ -93,6 +98,9 @@ class SequenceConfig:
             +-this many metres per axis (the person is not always in the frame's centre).
         box_jitter: per-frame tracker noise of the crop box: centre offset and log-scale,
             uniform within +-this fraction of the side (0 = exact boxes).
+        orbit_deg_range: ``(lo, hi)`` degrees: the camera's azimuth sweeps an angle drawn
+            uniformly in this range over the clip while it follows the person (``(0, 0)``: a
+            static camera; clips of a static configuration draw exactly what they drew before).
         motion: motion clip settings (its ``length`` and ``fps`` are replaced by the above).
     """
 
@@ -107,6 +115,7 @@ class SequenceConfig:
     cross_angle_deg: float = 60.0
     aim_jitter: float = 1.0
     box_jitter: float = 0.0
+    orbit_deg_range: tuple[float, float] = (0.0, 0.0)
     motion: MotionConfig = field(default_factory=MotionConfig)
 
     def __post_init__(self) -> None:
@@ -131,6 +140,9 @@ class SequenceConfig:
             raise ValueError(f"aim_jitter must be >= 0, got {self.aim_jitter}")
         if not 0.0 <= self.box_jitter <= 0.3:
             raise ValueError(f"box_jitter must be in [0, 0.3], got {self.box_jitter}")
+        lo, hi = self.orbit_deg_range
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo <= hi <= 360.0):
+            raise ValueError(f"orbit_deg_range must be (lo, hi) with 0 <= lo <= hi <= 360, got {self.orbit_deg_range}")
 
     @property
     def motion_config(self) -> MotionConfig:
@@ -162,8 +174,13 @@ def look_at(eye: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return rot, -rot @ eye
 
 
-def _camera(cfg: SequenceConfig, clip: MotionClip, g: torch.Generator) -> tuple[Tensor, Tensor, float]:
-    """Static camera for ``clip``: ``(R, t, focal)`` (R, t float64)."""
+def _camera(cfg: SequenceConfig, clip: MotionClip, g: torch.Generator) -> tuple[Tensor, Tensor, float, Tensor]:
+    """The camera of ``clip``: ``(R (T, 3, 3), t (T, 3), focal, azimuth change (T,) radians)`` (float64).
+
+    A static camera repeats one pose. A moving one (``orbit_deg_range``) draws its sweep after
+    every draw of the static camera, so static clips are unchanged by the option.
+    """
+    n = clip.length
     path = clip.transl.double()
     centre = (path.amin(0) + path.amax(0)) / 2
     centre[1] = 0.0
@@ -180,9 +197,22 @@ def _camera(cfg: SequenceConfig, clip: MotionClip, g: torch.Generator) -> tuple[
     focal = math.exp(_u(g, math.log(lo), math.log(hi)))
     aim = centre + torch.tensor([_u(g, -cfg.aim_jitter, cfg.aim_jitter), 0.0, _u(g, -cfg.aim_jitter, cfg.aim_jitter)], dtype=torch.float64)
     aim[1] = 0.9  # about the pelvis height
-    eye = centre + torch.tensor([distance * math.sin(azimuth), height, distance * math.cos(azimuth)], dtype=torch.float64)
-    rot, t = look_at(eye, aim)
-    return rot, t, focal
+    if cfg.orbit_deg_range[1] <= 0.0:
+        eye = centre + torch.tensor([distance * math.sin(azimuth), height, distance * math.cos(azimuth)], dtype=torch.float64)
+        rot, t = look_at(eye, aim)
+        return rot.expand(n, 3, 3).clone(), t.expand(n, 3).clone(), focal, torch.zeros(n, dtype=torch.float64)
+    sweep = math.radians(_u(g, *cfg.orbit_deg_range)) * (1.0 if float(torch.rand((), generator=g)) < 0.5 else -1.0)
+    ramp = torch.linspace(-0.5, 0.5, n, dtype=torch.float64) if n > 1 else torch.zeros(1, dtype=torch.float64)
+    rots, ts = [], []
+    for k in range(n):
+        az = azimuth + sweep * float(ramp[k])
+        eye = centre + torch.tensor([distance * math.sin(az), height, distance * math.cos(az)], dtype=torch.float64)
+        target = path[k].clone()
+        target[1] = 0.9
+        rot, t = look_at(eye, target)
+        rots.append(rot)
+        ts.append(t)
+    return torch.stack(rots), torch.stack(ts), focal, sweep * (ramp - ramp[0])
 
 
 def _crop_background(frame: Tensor, boxes: Tensor, size: int) -> Tensor:
@@ -219,19 +249,23 @@ def render_sequence(people: SyntheticPeople, index: int, config: SequenceConfig 
     clip = sample_clip(cfg.motion_config, generator_for(clip_seed))
     clip = ground_clip(replace(clip, pose=clip.pose.to(dev), transl=clip.transl.to(dev)), body, betas.to(dev))
     clip = replace(clip, pose=clip.pose.cpu(), transl=clip.transl.cpu())
-    rot, trans, focal_full = _camera(cfg, clip, g)
+    rot, trans, focal_full, turned = _camera(cfg, clip, g)
     n = clip.length
 
-    # pose in world, then the static world -> camera transform
+    # pose in world, then the per-frame world -> camera transform
     betas_t = betas[None].expand(n, -1).to(dev)
     world = body(betas_t, clip.pose.to(dev), clip.transl.to(dev))
     r32, t32 = rot.float().to(dev), trans.float().to(dev)
-    verts = world.vertices @ r32.T + t32
+
+    def to_camera(x: Tensor) -> Tensor:
+        return x @ r32.transpose(1, 2) + t32[:, None]
+
+    verts = to_camera(world.vertices)
     root = rot @ axis_angle_to_matrix(clip.pose[:, 0].double())
     pose = clip.pose.clone()
     pose[:, 0] = matrix_to_axis_angle(root).float()
     pose = pose.to(dev)
-    joints = {layout: world.keypoints(layout) @ r32.T + t32 for layout in KEYPOINT_LAYOUTS}
+    joints = {layout: to_camera(world.keypoints(layout)) for layout in KEYPOINT_LAYOUTS}
     cam_t = joints["smpl24"][:, 0] - body(betas_t, pose).joints[:, 0]
 
     # tracker-like square crop boxes in the full frame
@@ -251,7 +285,10 @@ def render_sequence(people: SyntheticPeople, index: int, config: SequenceConfig 
     crop_box = torch.cat([origin, side[:, None], side[:, None]], dim=1)
 
     frame_bg = people.backgrounds.sample(generator_for(background_seed), fh, fw)
-    background = _crop_background(frame_bg, crop_box.cpu(), s).to(dev)
+    # a moving camera sees the frame's background slide sideways as its azimuth turns
+    slide = torch.zeros_like(crop_box)
+    slide[:, 0] = (focal_full * turned).float().to(dev)
+    background = _crop_background(frame_bg, (crop_box + slide).cpu(), s).to(dev)
     lights = sample_lights(1, generator_for(light_seed)).to(dev)
     texture = people.identity_texture(identity)[None].to(dev)
     rendered = people.renderer.render(

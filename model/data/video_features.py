@@ -39,8 +39,8 @@ class FeatureBackbone(Protocol):
     def features(self, images: Tensor, range_index: Tensor | list[int]) -> Tensor: ...
 
 
-def clip_sequence_config(length: int, crop_size: int, box_jitter: float) -> SequenceConfig:
-    return SequenceConfig(length=length, crop_size=crop_size, box_jitter=box_jitter)
+def clip_sequence_config(length: int, crop_size: int, box_jitter: float, orbit_deg_range: tuple[float, float] = (0.0, 0.0)) -> SequenceConfig:
+    return SequenceConfig(length=length, crop_size=crop_size, box_jitter=box_jitter, orbit_deg_range=orbit_deg_range)
 
 
 @torch.inference_mode()
@@ -55,6 +55,8 @@ def build_feature_cache(
     box_jitter: float = 0.0,
     progress: bool = True,
     desc: str = "video features",
+    orbit: Tensor | None = None,
+    orbit_deg_range: tuple[float, float] = (60.0, 180.0),
 ) -> dict[str, Tensor]:
     """Render clips, degrade them and extract the frozen network's features.
 
@@ -66,6 +68,8 @@ def build_feature_cache(
         sizes: ``(clips, K)`` crop sizes in pixels: clip ``i`` degraded to each ``sizes[i, k]``.
         degrade_config: degradation settings; draws are seeded per clip and degradation.
         box_jitter: tracker noise of the crop boxes.
+        orbit: ``(clips,)`` bool, clips seen by a moving camera whose azimuth sweeps an angle in
+            ``orbit_deg_range`` (degrees) while it follows the person; ``None``: all static.
 
     Returns:
         ``phi (N, K, T, C)`` float16, ``sizes`` / ``range_index (N, K)``, ``betas (N, 10)`` and the
@@ -75,10 +79,12 @@ def build_feature_cache(
     s = backbone.input_size
     people = SyntheticPeople(SyntheticConfig(crop_size=s, seed=people_seed))
     seq_cfg = clip_sequence_config(clip_length, s, box_jitter)
+    orbit_cfg = clip_sequence_config(clip_length, s, box_jitter, orbit_deg_range)
     k = sizes.shape[1]
     out: dict[str, list[Tensor]] = {key: [] for key in ("phi", "betas", *GT_KEYS)}
     for i in tqdm(range(clips), desc=desc, unit="clip", disable=not progress):
-        clip = render_sequence(people, offset + i, seq_cfg)
+        moving = orbit is not None and bool(orbit[i])
+        clip = render_sequence(people, offset + i, orbit_cfg if moving else seq_cfg)
         images = clip["image"].cpu()
         phis = []
         for j in range(k):
@@ -92,5 +98,6 @@ def build_feature_cache(
             out[key].append(clip[key].cpu().float())
     data = {key: torch.stack(v) for key, v in out.items()}
     data["sizes"] = sizes.to(torch.int64)
+    data["orbit"] = torch.zeros(clips, dtype=torch.bool) if orbit is None else orbit.to(torch.bool).clone()
     data["range_index"] = torch.tensor([[backbone.ranges.index(int(x)) for x in row] for row in sizes.tolist()], dtype=torch.int64)
     return data

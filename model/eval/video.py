@@ -11,9 +11,28 @@ single-frame model is the backbone's own regressor, the video model the temporal
 
 Metrics on LSP-14 joints, pelvis-centred (mean of the hips), millimetres: MPJPE, PA-MPJPE (per
 frame, then averaged), ACC (mean acceleration of the prediction, mm/frame^2) and ACC-ERR (VIBE:
-mean norm of the difference of predicted and true second differences). Writes ``video_eval.md``
-(table), ``video_eval.json`` and ``video_trajectory.png`` (one joint of one clip over time:
-ground truth, single-frame, video).
+mean norm of the difference of predicted and true second differences). A third row is the
+service's other temporal model, the Gaussian filter over the single-frame answers
+(:class:`model.inference.temporal.GaussianFilter`, sigma 1.5 frames as served).
+
+Two behaviour checks beside the table:
+
+* **Still input** (:func:`still_drift`): one frame's features repeated ``--still-frames`` times
+  (a person who does not move, a paused stream). Time adds nothing there, so the video answer
+  should be the single-frame answer for that frame: reported is the mean per-joint distance
+  (pelvis-centred LSP-14, mm) between the two, at the first frame and over the later frames
+  (mean and worst frame), averaged over clips and for the worst clip; and how far each answer is
+  from the truth of that frame (MPJPE and PA-MPJPE over the later frames), so that an offset can be
+  told apart from a drift away from the person.
+* **Turning camera** (:func:`facing_flips`): held-out clips seen by a camera that turns
+  ``--turn-deg`` degrees around the person while it follows them, so the side in view changes
+  steadily. Per frame the facing direction is the body's forward axis in the camera's horizontal
+  plane; a *flip* is a frame-to-frame change above 90 degrees (the truth turns a few degrees per
+  frame), and *wrong facing* a frame whose facing is more than 90 degrees from the truth. The
+  table of errors is reported on these clips too.
+
+Writes ``video_eval.md`` (tables), ``video_eval.json`` and ``video_trajectory.png`` (one joint of
+one clip over time: ground truth, single-frame, video).
 """
 
 from __future__ import annotations
@@ -36,14 +55,21 @@ from model.eval.metrics import (
     pa_mpjpe,
     pelvis_center,
 )
+from model.geometry.rotations import axis_angle_to_matrix, matrix_to_rot6d
+from model.inference.predictor import TensorPrediction
 from model.inference.sequence import SequencePredictor
+from model.inference.temporal import gaussian_weights, project_to_rotation
 from model.runtime import atomic_save
 
-__all__ = ["VIDEO_TEST_SEED", "evaluate_video", "main"]
+__all__ = ["VIDEO_TEST_SEED", "MODELS", "evaluate_video", "facing_flips", "main", "still_drift"]
 
 #: Seed of the evaluation people and clips (training configs use 0 by default).
 VIDEO_TEST_SEED = 31_337
 DEFAULT_RESOLUTIONS = (32, 52)
+#: The served Gaussian filter's default strength (frames), the baseline row.
+FILTER_SIGMA = 1.5
+#: Rows of every table: the backbone's own answer, the served filter over it, the video model.
+MODELS = ("single-frame", "filter", "video")
 
 
 @dataclass(frozen=True)
@@ -74,23 +100,145 @@ def sequence_errors(pred: Tensor, gt: Tensor) -> ModelErrors:
 
 
 @torch.inference_mode()
-def predict_lsp14(seq: SequencePredictor, phi: Tensor, temporal: bool) -> Tensor:
-    """``(N, T, C)`` features -> ``(N, T, 14, 3)`` LSP-14 joints of the single-frame or video model."""
+def predict(seq: SequencePredictor, phi: Tensor, model: str) -> TensorPrediction:
+    """``(N, T, C)`` features -> a :class:`TensorPrediction` of ``N*T`` rows (``(n, t)`` order) of one of :data:`MODELS`."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    out = seq.predict_features(phi, temporal=model == "video")
+    if model != "filter":
+        return out
     n, t = phi.shape[:2]
-    out = seq.predict_features(phi, temporal=temporal)
-    return out.lsp14.reshape(n, t, 14, 3).cpu()
+    w = torch.from_numpy(gaussian_weights(torch.ones(t, dtype=torch.bool).numpy(), FILTER_SIGMA)).to(out.pose_rotmat)
+    rot = project_to_rotation(torch.einsum("ts,nsjab->ntjab", w, out.pose_rotmat.reshape(n, t, 24, 3, 3)))
+    betas = torch.einsum("ts,nsk->ntk", w, out.betas.reshape(n, t, -1))
+    camera = torch.einsum("ts,nsk->ntk", w, out.camera.reshape(n, t, 3))
+    rot = rot.reshape(n * t, 24, 3, 3)
+    return seq.backbone.decode(out.phi, rot, matrix_to_rot6d(rot), betas.reshape(n * t, -1), camera.reshape(n * t, 3))
+
+
+def predict_lsp14(seq: SequencePredictor, phi: Tensor, model: str) -> Tensor:
+    """``(N, T, C)`` features -> ``(N, T, 14, 3)`` LSP-14 joints of one of :data:`MODELS`."""
+    n, t = phi.shape[:2]
+    return predict(seq, phi, model).lsp14.reshape(n, t, 14, 3).cpu()
 
 
 def evaluate_video(seq: SequencePredictor, data: dict[str, Tensor], resolutions: list[int]) -> dict[int, dict[str, ModelErrors]]:
-    """``{resolution: {"single-frame": errors, "video": errors}}`` on a feature cache."""
-    results: dict[int, dict[str, ModelErrors]] = {}
+    """``{resolution: {model: errors}}`` for every model of :data:`MODELS` on a feature cache."""
     gt = data["joints3d_lsp14"]
+    return {
+        res: {m: sequence_errors(predict_lsp14(seq, data["phi"][:, k].float(), m), gt) for m in MODELS}
+        for k, res in enumerate(resolutions)
+    }
+
+
+@dataclass(frozen=True)
+class StillDrift:
+    """Distance of the video answer to the single-frame answer on a repeated frame (mm).
+
+    Attributes:
+        first: at the first frame, mean over clips.
+        later_mean: over the later frames, mean over frames and clips.
+        later_max: the worst later frame, mean over clips.
+        worst_clip: the worst later frame of the worst clip.
+        truth: ``{"single-frame" | "video": {"mpjpe", "pa_mpjpe"}}`` against the frame's ground
+            truth (later frames; the single-frame answer is the same in every frame); empty without
+            ground truth.
+    """
+
+    first: float
+    later_mean: float
+    later_max: float
+    worst_clip: float
+    truth: dict[str, dict[str, float]]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"first": self.first, "later_mean": self.later_mean, "later_max": self.later_max, "worst_clip": self.worst_clip, "truth": self.truth}
+
+
+def still_drift(seq: SequencePredictor, phi: Tensor, frames: int, gt: Tensor | None = None) -> StillDrift:
+    """The still-input check on ``phi (N, C)`` (one frame per clip) repeated ``frames`` times;
+    ``gt``: that frame's ``(N, 14, 3)`` LSP-14 joints (metres), for the error against the truth."""
+    if frames < 2:
+        raise ValueError(f"frames must be >= 2, got {frames}")
+    hips = HIPS["lsp14"]
+    n = phi.shape[0]
+    still = phi[:, None].expand(n, frames, phi.shape[-1]).float()
+    video = pelvis_center(predict_lsp14(seq, still, "video").reshape(n * frames, 14, 3), *hips).reshape(n, frames, 14, 3)
+    single = pelvis_center(predict_lsp14(seq, still[:, :1], "single-frame").reshape(n, 14, 3), *hips)
+    dist = 1000.0 * (video - single[:, None]).norm(dim=-1).mean(-1)  # (N, frames)
+    later = dist[:, 1:]
+    truth: dict[str, dict[str, float]] = {}
+    if gt is not None:
+        g = gt.float().cpu()
+        later_video = video[:, 1:].reshape(-1, 14, 3)
+        g_rep = g[:, None].expand(n, frames - 1, 14, 3).reshape(-1, 14, 3)
+        truth = {
+            "single-frame": {"mpjpe": float(mpjpe(single, pelvis_center(g, *hips)).mean()), "pa_mpjpe": float(pa_mpjpe(single, g).mean())},
+            "video": {"mpjpe": float(mpjpe(later_video, pelvis_center(g_rep, *hips)).mean()), "pa_mpjpe": float(pa_mpjpe(later_video, g_rep).mean())},
+        }
+    return StillDrift(
+        first=float(dist[:, 0].mean()),
+        later_mean=float(later.mean()),
+        later_max=float(later.amax(1).mean()),
+        worst_clip=float(later.amax()),
+        truth=truth,
+    )
+
+
+def facing_angle(rotmat: Tensor) -> Tensor:
+    """``(..., 3, 3)`` root rotations (camera frame) -> facing azimuth in radians, ``(...)``.
+
+    The body's forward axis (+z of the body frame) seen from above the camera's horizontal plane.
+    """
+    forward = rotmat[..., :, 2]
+    return torch.atan2(forward[..., 0], forward[..., 2])
+
+
+def _wrapped(a: Tensor) -> Tensor:
+    return torch.remainder(a + torch.pi, 2 * torch.pi) - torch.pi
+
+
+@dataclass(frozen=True)
+class Facing:
+    """Facing behaviour of one model on turning-camera clips.
+
+    Attributes:
+        flips_per_clip: frame-to-frame facing changes above 90 degrees, mean per clip.
+        clips_with_flip: fraction of clips with at least one flip.
+        wrong_facing: fraction of frames facing more than 90 degrees away from the truth.
+        mean_error_deg: mean facing error in degrees.
+    """
+
+    flips_per_clip: float
+    clips_with_flip: float
+    wrong_facing: float
+    mean_error_deg: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"flips_per_clip": self.flips_per_clip, "clips_with_flip": self.clips_with_flip, "wrong_facing": self.wrong_facing, "mean_error_deg": self.mean_error_deg}
+
+
+def facing_flips(root_pred: Tensor, root_true: Tensor) -> Facing:
+    """Flips and wrong facing of ``(N, T, 3, 3)`` predicted root rotations against the truth."""
+    pred, true = facing_angle(root_pred), facing_angle(root_true)
+    jumps = _wrapped(pred[:, 1:] - pred[:, :-1]).abs() > torch.pi / 2
+    error = _wrapped(pred - true).abs()
+    return Facing(
+        flips_per_clip=float(jumps.sum(1).float().mean()),
+        clips_with_flip=float(jumps.any(1).float().mean()),
+        wrong_facing=float((error > torch.pi / 2).float().mean()),
+        mean_error_deg=float(torch.rad2deg(error).mean()),
+    )
+
+
+def evaluate_facing(seq: SequencePredictor, data: dict[str, Tensor], resolutions: list[int]) -> dict[int, dict[str, Facing]]:
+    """``{resolution: {model: Facing}}`` on a feature cache (of turning-camera clips)."""
+    true = axis_angle_to_matrix(data["pose"][:, :, 0].float())
+    n, t = true.shape[:2]
+    results: dict[int, dict[str, Facing]] = {}
     for k, res in enumerate(resolutions):
         phi = data["phi"][:, k].float()
-        results[res] = {
-            "single-frame": sequence_errors(predict_lsp14(seq, phi, temporal=False), gt),
-            "video": sequence_errors(predict_lsp14(seq, phi, temporal=True), gt),
-        }
+        results[res] = {m: facing_flips(predict(seq, phi, m).pose_rotmat[:, 0].reshape(n, t, 3, 3).cpu(), true) for m in MODELS}
     return results
 
 
@@ -105,6 +253,29 @@ def markdown_table(results: dict[int, dict[str, ModelErrors]], title: str) -> st
             f"{100 * (video.pa_mpjpe / single.pa_mpjpe - 1):+.1f} % | {100 * (video.acc / single.acc - 1):+.1f} % | "
             f"{100 * (video.acc_err / single.acc_err - 1):+.1f} % |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def still_table(results: dict[int, StillDrift], frames: int, clips: int) -> str:
+    lines = [
+        f"### Still input: one frame repeated {frames} times ({clips} clips); video answer vs the single-frame answer, mean joint distance (mm)",
+        "", "| person size | first frame | later frames, mean | worst later frame (mean over clips) | worst later frame, worst clip |", "|---|---|---|---|---|",
+    ]  # fmt: skip
+    for res, d in results.items():
+        lines.append(f"| {res} px | {d.first:.1f} | {d.later_mean:.1f} | {d.later_max:.1f} | {d.worst_clip:.1f} |")
+    if all(d.truth for d in results.values()):
+        lines += ["", "Against the truth of the repeated frame (later frames; mm):", "", "| person size | model | MPJPE | PA-MPJPE |", "|---|---|---|---|"]
+        for res, d in results.items():
+            for name, e in d.truth.items():
+                lines.append(f"| {res} px | {name} | {e['mpjpe']:.1f} | {e['pa_mpjpe']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def facing_table(results: dict[int, dict[str, Facing]], title: str) -> str:
+    lines = [f"### {title}", "", "| person size | model | flips per clip | clips with a flip | frames facing > 90° wrong | mean facing error (°) |", "|---|---|---|---|---|---|"]
+    for res, models in results.items():
+        for name, f in models.items():
+            lines.append(f"| {res} px | {name} | {f.flips_per_clip:.2f} | {100 * f.clips_with_flip:.0f} % | {100 * f.wrong_facing:.1f} % | {f.mean_error_deg:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -128,8 +299,8 @@ def plot_trajectory(
     gt = data["joints3d_lsp14"][clip]
     curves = {
         "ground truth": gt,
-        "single-frame": predict_lsp14(seq, phi, temporal=False)[0],
-        "video (GRU)": predict_lsp14(seq, phi, temporal=True)[0],
+        "single-frame": predict_lsp14(seq, phi, "single-frame")[0],
+        "video (GRU)": predict_lsp14(seq, phi, "video")[0],
     }
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for name, joints in curves.items():
@@ -146,42 +317,75 @@ def plot_trajectory(
     plt.close(fig)
 
 
+def test_features(
+    seq: SequencePredictor, clips: int, frames: int, resolutions: list[int], cache: Path | None, turn: tuple[float, float] | None, desc: str
+) -> dict[str, Tensor]:
+    """The held-out clips' features (static cameras, or turning ones with ``turn`` degrees), cached when ``cache`` is given."""
+    key = {"backbone": seq.backbone.checkpoint_id, "clips": clips, "frames": frames, "resolutions": resolutions, "seed": VIDEO_TEST_SEED}
+    if turn is not None:
+        key["turn_deg"] = list(turn)
+    if cache is not None and cache.is_file():
+        data = torch.load(cache, map_location="cpu", weights_only=True)
+        if data.get("key") == json.dumps(key, sort_keys=True):
+            return data
+    sizes = torch.tensor(resolutions).expand(clips, -1)
+    orbit = None if turn is None else torch.ones(clips, dtype=torch.bool)
+    data = build_feature_cache(
+        seq.backbone, VIDEO_TEST_SEED, clips, 0, frames, sizes, DegradeConfig(mode="realistic"), box_jitter=0.02, desc=desc,
+        orbit=orbit, orbit_deg_range=turn or (0.0, 0.0),
+    )  # fmt: skip
+    data["key"] = json.dumps(key, sort_keys=True)
+    if cache is not None:
+        atomic_save(data, cache)
+    return data
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m model.eval.video", description="Single-frame vs video model on held-out synthetic low-resolution clips.")
+    parser = argparse.ArgumentParser(prog="python -m model.eval.video", description="Single-frame vs filter vs video model on held-out synthetic low-resolution clips, still input and turning cameras.")
     parser.add_argument("--video-checkpoint", required=True, help="video model checkpoint (kind: video)")
     parser.add_argument("--backbone", default=None, help="single-frame checkpoint (default: the one the video model names)")
     parser.add_argument("--resolutions", default=",".join(map(str, DEFAULT_RESOLUTIONS)), help="person sizes in pixels, comma-separated")
     parser.add_argument("--clips", type=int, default=100, help="test clips")
     parser.add_argument("--frames", type=int, default=48, help="frames per test clip")
+    parser.add_argument("--still-frames", type=int, default=20, help="frames of the still-input check (0: skip it)")
+    parser.add_argument("--turn-clips", type=int, default=50, help="clips of the turning-camera check (0: skip it)")
+    parser.add_argument("--turn-deg", default="90,180", help="range of the turning camera's sweep over a clip, degrees 'lo,hi'")
     parser.add_argument("--out", default="reports/video", help="folder for the table, JSON and plot")
-    parser.add_argument("--cache", default=None, help="feature cache file (reused when it matches)")
+    parser.add_argument("--cache", default=None, help="feature cache file (reused when it matches; the turning clips use <name>-turn.pt)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
+    turn_lo, turn_hi = (float(x) for x in args.turn_deg.split(","))
     seq = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.backbone, device=args.device)
-    sizes = torch.tensor(resolutions).expand(args.clips, -1)
-    key = {"backbone": seq.backbone.checkpoint_id, "clips": args.clips, "frames": args.frames, "resolutions": resolutions, "seed": VIDEO_TEST_SEED}
     cache = Path(args.cache) if args.cache else None
-    data = None
-    if cache is not None and cache.is_file():
-        data = torch.load(cache, map_location="cpu", weights_only=True)
-        if data.get("key") != json.dumps(key, sort_keys=True):
-            data = None
-    if data is None:
-        data = build_feature_cache(seq.backbone, VIDEO_TEST_SEED, args.clips, 0, args.frames, sizes, DegradeConfig(mode="realistic"), box_jitter=0.02, desc="video test features")
-        data["key"] = json.dumps(key, sort_keys=True)
-        if cache is not None:
-            atomic_save(data, cache)
+    data = test_features(seq, args.clips, args.frames, resolutions, cache, None, "video test features")
     results = evaluate_video(seq, data, resolutions)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    title = f"Held-out synthetic CCTV clips ({args.clips} x {args.frames} frames, realistic degradation), LSP-14 joints"
-    table = markdown_table(results, title)
+    title = f"Held-out synthetic CCTV clips ({args.clips} x {args.frames} frames, static cameras, realistic degradation), LSP-14 joints"
+    parts = [markdown_table(results, title)]
+    plain: dict[str, object] = {str(r): {m: e.to_dict() for m, e in models.items()} for r, models in results.items()}
+    if args.still_frames > 0:
+        still = {res: still_drift(seq, data["phi"][:, k, 0], args.still_frames, data["joints3d_lsp14"][:, 0]) for k, res in enumerate(resolutions)}
+        parts.append(still_table(still, args.still_frames, args.clips))
+        plain["still"] = {str(r): d.to_dict() for r, d in still.items()}
+    if args.turn_clips > 0:
+        turn_cache = None if cache is None else cache.with_name(cache.stem + "-turn.pt")
+        turning = test_features(seq, args.turn_clips, args.frames, resolutions, turn_cache, (turn_lo, turn_hi), "turning-camera test features")
+        desc = f"{args.turn_clips} held-out clips x {args.frames} frames, camera turning {turn_lo:g}-{turn_hi:g}° around the person"
+        facing = evaluate_facing(seq, turning, resolutions)
+        parts.append(facing_table(facing, f"Facing on turning-camera clips ({desc})"))
+        turn_errors = evaluate_video(seq, turning, resolutions)
+        parts.append(markdown_table(turn_errors, f"Errors on the turning-camera clips ({desc}), LSP-14 joints"))
+        plain["turning"] = {
+            "facing": {str(r): {m: f.to_dict() for m, f in models.items()} for r, models in facing.items()},
+            "errors": {str(r): {m: e.to_dict() for m, e in models.items()} for r, models in turn_errors.items()},
+        }
+    table = "\n".join(parts)
     (out / "video_eval.md").write_text(table)
-    plain = {str(r): {m: e.to_dict() for m, e in models.items()} for r, models in results.items()}
     (out / "video_eval.json").write_text(json.dumps(plain, indent=2))
     plot_trajectory(seq, data, 0, resolutions[0], out / "video_trajectory.png")
     print(json.dumps(plain, indent=2) if args.json else table)

@@ -13,6 +13,11 @@ single-frame model), then through the iterative regressor of :mod:`model.nets.he
 
 * **Causal by default** (``bidirectional=False``): frame ``t`` depends only on frames ``<= t``, so
   the model runs online. ``bidirectional=True`` reads the whole clip (offline use).
+* **Initial state.** ``init_state="zeros"`` starts the GRU from zeros (the paper, VIBE); then the
+  first frames of a clip see a state that has not yet read the person, and on a still input the
+  output drifts for ~10 frames. ``init_state="first_frame"`` starts each layer from
+  ``tanh(W phi_1)`` (the backward direction of a bidirectional GRU from the last frame), so the
+  state describes the person from the first frame on.
 * **Any length >= 1.** :meth:`TemporalRegressor.forward_chunked` runs long sequences in chunks: the
   causal model carries the GRU state from chunk to chunk (identical to one pass); the
   bidirectional model runs overlapping windows and cross-fades their features linearly over the
@@ -34,7 +39,10 @@ from model.body.model import MeanParams
 from model.nets.config import FlatConfig
 from model.nets.heads.regressor import IterativeRegressor
 
-__all__ = ["TemporalConfig", "TemporalEncoder", "TemporalOutput", "TemporalRegressor", "fill_missing_features"]
+__all__ = ["INIT_STATES", "TemporalConfig", "TemporalEncoder", "TemporalOutput", "TemporalRegressor", "fill_missing_features"]
+
+#: Ways to start the GRU state (:attr:`TemporalConfig.init_state`).
+INIT_STATES = ("zeros", "first_frame")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class TemporalConfig(FlatConfig):
         hidden_dim: GRU hidden size (VIBE: 1024; 512 keeps the served file small).
         num_layers: GRU layers (paper: 2).
         bidirectional: read the clip in both directions (offline); default causal.
+        init_state: ``"zeros"`` or ``"first_frame"`` (see the module docstring).
         dropout: dropout between the GRU layers.
         regressor_iterations, regressor_hidden_dim: the iterative regressor (as the single-frame one).
         chunk_size, chunk_overlap: frames per chunk and overlap of :meth:`TemporalRegressor.forward_chunked`.
@@ -55,6 +64,7 @@ class TemporalConfig(FlatConfig):
     hidden_dim: int = 512
     num_layers: int = 2
     bidirectional: bool = False
+    init_state: str = "zeros"
     dropout: float = 0.0
     regressor_iterations: int = 3
     regressor_hidden_dim: int = 1024
@@ -68,6 +78,8 @@ class TemporalConfig(FlatConfig):
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if not isinstance(self.bidirectional, bool):
             raise ValueError(f"bidirectional must be a bool, got {self.bidirectional!r}")
+        if self.init_state not in INIT_STATES:
+            raise ValueError(f"init_state must be one of {INIT_STATES}, got {self.init_state!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
@@ -121,7 +133,8 @@ class TemporalEncoder(nn.Module):
     """``phi (B, T, C) -> g (B, T, C)``: GRU, linear projection back to ``C``, residual add.
 
     The projection starts at zero, so an untrained encoder passes ``phi`` through unchanged and the
-    video model starts as the single-frame model.
+    video model starts as the single-frame model. With ``init_state="first_frame"`` a linear map
+    (zero at the start) gives the initial state from the clip's end frames.
     """
 
     def __init__(self, config: TemporalConfig) -> None:
@@ -139,15 +152,34 @@ class TemporalEncoder(nn.Module):
         self.proj = nn.Linear(config.hidden_dim * directions, config.feature_dim)
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
+        self.directions = directions
+        self.init: nn.Linear | None = None
+        if config.init_state == "first_frame":
+            self.init = nn.Linear(config.feature_dim, config.num_layers * directions * config.hidden_dim)
+            nn.init.zeros_(self.init.weight)
+            nn.init.zeros_(self.init.bias)
+
+    def initial_state(self, phi: Tensor) -> Tensor | None:
+        """The GRU state ``(layers * directions, B, H)`` a clip ``phi (B, T, C)`` starts from (``None``: zeros)."""
+        if self.init is None:
+            return None
+        b = phi.shape[0]
+        layers, d, hdim = self.config.num_layers, self.directions, self.config.hidden_dim
+        h = torch.tanh(self.init(phi[:, 0])).view(b, layers, d, hdim)
+        if d == 2:  # the backward direction starts from the last frame
+            last = torch.tanh(self.init(phi[:, -1])).view(b, layers, d, hdim)
+            h = torch.stack([h[:, :, 0], last[:, :, 1]], dim=2)
+        return h.reshape(b, layers * d, hdim).transpose(0, 1).contiguous()
 
     def forward(self, phi: Tensor, hidden: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Args: ``phi (B, T, C)``; optional GRU state ``(layers * directions, B, H)`` to continue from.
+        """Args: ``phi (B, T, C)``; optional GRU state ``(layers * directions, B, H)`` to continue from
+        (default: :meth:`initial_state`).
 
         Returns: ``(g (B, T, C), final GRU state)``.
         """
         with torch.autocast(device_type=phi.device.type, enabled=False):
             x = phi.float()
-            y, h = self.gru(x, hidden)
+            y, h = self.gru(x, self.initial_state(x) if hidden is None else hidden)
             return x + self.proj(y), h
 
 

@@ -12,10 +12,15 @@
    (:func:`model.data.motion.sample_clip`) drawn from ``real_motion_seed``, never the seeds the
    training clips use.
 3. **Steps**: random windows of ``seq_len`` frames, frames dropped with ``frame_drop_prob`` (the
-   model sees the gap-filled features and must still predict those frames),
-   ``L = L_b + w_adv * L_adv (+ w_acc * L_acc)``, where ``L_b`` is the basic loss (Eq. 8) on every
+   model sees the gap-filled features and must still predict those frames); a fraction
+   ``static_prob`` of the windows repeats one frame (a person who does not move, a paused
+   stream), ``L = L_b + w_adv * L_adv (+ w_acc * L_acc) (+ w_static * L_static)``, where ``L_b``
+   is the basic loss (Eq. 8) on every
    frame, ``L_adv`` the LSGAN generator loss of the motion discriminator and ``L_acc`` an optional
-   acceleration loss on pelvis-centred 3D joints; then one discriminator step on real vs generated
+   acceleration loss on pelvis-centred 3D joints and ``L_static`` the mean squared distance of the
+   pelvis-centred SMPL-24 joints of a repeated-frame window to the frozen single-frame answer for
+   that frame (when nothing moves, time adds nothing: the video answer should be the single-frame
+   one, with no drift); then one discriminator step on real vs generated
    (detached) body-pose sequences. Unlike the single-frame trainer, ``L_b``'s joint terms use the
    24 SMPL-layout joints only (3D, and 2D projected), which :meth:`BodyModel.joints_only` gives
    without skinning the mesh: a batch holds ``B x T`` = 512 frames, and skinning 13718 vertices
@@ -95,6 +100,10 @@ class VideoDataConfig:
         degradations_per_clip: independent degradations of each rendered clip.
         degrade: degradation settings (``realistic`` by default).
         box_jitter: per-frame tracker noise of the crop boxes (see :class:`model.data.sequences.SequenceConfig`).
+        orbit_fraction: fraction of the clips seen by a moving camera that turns around the
+            person (:attr:`model.data.sequences.SequenceConfig.orbit_deg_range`), so that the
+            side of the body in view changes within a clip; the others keep a static camera.
+        orbit_deg_range: ``(lo, hi)`` degrees the moving camera's azimuth sweeps over a clip.
         cache: feature cache file.
         real_motion_clips: clips of "real" motion for the discriminator.
         real_motion_seed: their seed.
@@ -108,6 +117,8 @@ class VideoDataConfig:
     degradations_per_clip: int = 2
     degrade: DegradeConfig = field(default_factory=lambda: DegradeConfig(mode="realistic"))
     box_jitter: float = 0.02
+    orbit_fraction: float = 0.0
+    orbit_deg_range: tuple[float, float] = (60.0, 180.0)
     cache: str = "data/video/train-features.pt"
     real_motion_clips: int = 2000
     real_motion_seed: int = 4242
@@ -116,26 +127,42 @@ class VideoDataConfig:
         lo, hi = self.resolution_range
         if not 8 <= lo <= hi:
             raise ValueError(f"resolution_range must be (low, high) with 8 <= low <= high, got {self.resolution_range}")
+        if not 0.0 <= self.orbit_fraction <= 1.0:
+            raise ValueError(f"orbit_fraction must be in [0, 1], got {self.orbit_fraction}")
+        olo, ohi = self.orbit_deg_range
+        if not 0.0 <= olo <= ohi <= 360.0:
+            raise ValueError(f"orbit_deg_range must be (lo, hi) with 0 <= lo <= hi <= 360, got {self.orbit_deg_range}")
         if self.clips < 1 or self.clip_length < 2 or self.degradations_per_clip < 1 or self.real_motion_clips < 1:
             raise ValueError("clips, degradations_per_clip and real_motion_clips must be >= 1 and clip_length >= 2")
 
 
 @dataclass(frozen=True)
 class VideoLossConfig:
-    """``L = L_b + adversarial_weight * L_adv + accel_weight * L_acc`` (see the module docstring)."""
+    """``L = L_b + adversarial_weight * L_adv + accel_weight * L_acc + static_weight * L_static``
+    (see the module docstring; ``L_static`` only on the repeated-frame windows of
+    :attr:`VideoOptimConfig.static_prob`).
+
+    ``static_ground_truth``: whether the repeated-frame windows also get ``L_b`` against the ground
+    truth. With it the GRU may answer a still frame better than the single-frame network (it is an
+    extra layer over ``phi``) and so settle away from that answer; without it, those windows only
+    ask for the single-frame answer.
+    """
 
     basic: BasicLossConfig = field(default_factory=lambda: BasicLossConfig(betas_weight=0.1))
     adversarial_weight: float = 0.05
     accel_weight: float = 0.0
+    static_weight: float = 0.0
+    static_ground_truth: bool = True
 
     def __post_init__(self) -> None:
-        if self.adversarial_weight < 0 or self.accel_weight < 0:
+        if self.adversarial_weight < 0 or self.accel_weight < 0 or self.static_weight < 0:
             raise ValueError("loss weights must be >= 0")
 
 
 @dataclass(frozen=True)
 class VideoOptimConfig:
-    """Adam for the temporal model (``lr``) and the discriminator (``disc_lr``)."""
+    """Adam for the temporal model (``lr``) and the discriminator (``disc_lr``); ``static_prob`` is
+    the fraction of training windows that repeat a single frame."""
 
     lr: float = 3e-4
     disc_lr: float = 1e-4
@@ -145,12 +172,15 @@ class VideoOptimConfig:
     warmup_steps: int = 100
     grad_clip: float | None = 5.0
     frame_drop_prob: float = 0.1
+    static_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.disc_lr <= 0 or self.batch_size < 1 or self.seq_len < 1 or self.steps < 1:
             raise ValueError("lr, disc_lr must be > 0; batch_size, seq_len, steps >= 1")
         if not 0.0 <= self.frame_drop_prob < 1.0:
             raise ValueError(f"frame_drop_prob must be in [0, 1), got {self.frame_drop_prob}")
+        if not 0.0 <= self.static_prob <= 1.0:
+            raise ValueError(f"static_prob must be in [0, 1], got {self.static_prob}")
 
 
 @dataclass(frozen=True)
@@ -188,6 +218,8 @@ class VideoTrainConfig:
     def __post_init__(self) -> None:
         if self.optim.seq_len > self.data.clip_length:
             raise ValueError(f"optim.seq_len ({self.optim.seq_len}) must be <= data.clip_length ({self.data.clip_length})")
+        if self.loss.static_weight > 0 and self.optim.static_prob == 0:
+            raise ValueError("loss.static_weight needs optim.static_prob > 0 (it acts on the repeated-frame windows only)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "video", **to_plain(self)}
@@ -212,6 +244,12 @@ def training_sizes(config: VideoDataConfig) -> Tensor:
     return torch.randint(lo, hi + 1, (config.clips, config.degradations_per_clip), generator=g)
 
 
+def orbit_clips(config: VideoDataConfig) -> Tensor:
+    """``(clips,)`` bool: which training clips a moving camera sees (seeded, ``orbit_fraction`` of them)."""
+    g = generator_for(config.seed, "video-orbit", config.offset)
+    return torch.rand(config.clips, generator=g) < config.orbit_fraction
+
+
 def load_or_build_cache(backbone: FrozenBackbone, config: VideoDataConfig, progress: bool = True) -> dict[str, Tensor]:
     path = Path(config.cache)
     key = cache_key(backbone, config)
@@ -222,6 +260,7 @@ def load_or_build_cache(backbone: FrozenBackbone, config: VideoDataConfig, progr
     data = build_feature_cache(
         backbone, config.seed, config.clips, config.offset, config.clip_length, training_sizes(config),
         config.degrade, config.box_jitter, progress, desc="video training features",
+        orbit=orbit_clips(config) if config.orbit_fraction > 0 else None, orbit_deg_range=config.orbit_deg_range,
     )
     data["key"] = key
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,18 +275,25 @@ def real_motion_bank(clips: int, length: int, seed: int, fps: float = 25.0) -> T
 
 
 # --------------------------------------------------------------------------- losses
-def frame_targets(batch: dict[str, Tensor]) -> BasicTarget:
-    """Per-frame :class:`BasicTarget` of a ``(B, T, ...)`` window, flattened to ``B*T`` samples."""
-    n = batch["pose"].shape[0] * batch["pose"].shape[1]
+def frame_targets(batch: dict[str, Tensor], windows: Tensor | None = None) -> BasicTarget:
+    """Per-frame :class:`BasicTarget` of a ``(B, T, ...)`` window, flattened to ``B*T`` samples.
+
+    ``windows``: ``(B,)`` bool, the windows whose labels count (``None``: all); the frames of the
+    others are masked out of every term.
+    """
+    b, t = batch["pose"].shape[:2]
+    n = b * t
     flat = lambda key: batch[key].reshape(n, *batch[key].shape[2:])
-    ones = torch.ones(n, device=batch["pose"].device)
+    dev = batch["pose"].device
+    used = torch.ones(n, device=dev) if windows is None else windows.to(dev).float()[:, None].expand(b, t).reshape(n)
     return BasicTarget(
         pose=flat("pose"),
         betas=flat("betas"),
-        has_smpl=ones,
+        has_smpl=used,
         joints3d=flat("joints3d_smpl24"),
-        has_joints3d=ones,
+        has_joints3d=used,
         keypoints2d=flat("keypoints2d_smpl24"),
+        has_keypoints2d=used,
     )
 
 
@@ -359,7 +405,8 @@ class VideoTrainer(TrainLoop):
         clip = torch.randint(n, (b,), generator=self.gen)
         deg = torch.randint(k, (b,), generator=self.gen)
         start = torch.randint(length - t + 1, (b,), generator=self.gen)
-        frames = start[:, None] + torch.arange(t)[None]
+        static = torch.rand(b, generator=self.gen) < o.static_prob
+        frames = start[:, None] + torch.arange(t)[None] * (~static)[:, None]
         batch = {"phi": d["phi"][clip[:, None], deg[:, None], frames].float()}
         for key in GT_KEYS:
             batch[key] = d[key][clip[:, None], frames]
@@ -367,6 +414,7 @@ class VideoTrainer(TrainLoop):
         valid = torch.rand(b, t, generator=self.gen) >= o.frame_drop_prob
         valid[torch.arange(b), torch.randint(t, (b,), generator=self.gen)] = True
         batch["valid"] = valid
+        batch["static"] = static
         rc = torch.randint(self.real.shape[0], (b,), generator=self.gen)
         rs = torch.randint(self.real.shape[1] - t + 1, (b,), generator=self.gen)
         batch["real_pose"] = self.real[rc[:, None], rs[:, None] + torch.arange(t)[None]]
@@ -380,7 +428,8 @@ class VideoTrainer(TrainLoop):
         out = self.model(batch["phi"], batch["valid"])
         betas, rotmat = out.betas.reshape(b * t, -1), out.pose_rotmat.reshape(b * t, 24, 3, 3)
         j3d, kp2d = predicted_joints(self.body, betas, rotmat, out.camera.reshape(b * t, 3), s)
-        target = frame_targets(batch)
+        labelled = None if cfg.loss.static_ground_truth else ~batch["static"]
+        target = frame_targets(batch, labelled)
         pred = BasicPrediction(rotmat=rotmat, betas=betas, joints3d=j3d, keypoints2d=kp2d)
         l_basic, terms = basic_loss(pred, target, float(s), cfg.loss.basic, hips=HIPS["smpl24"])
         total = l_basic
@@ -394,8 +443,27 @@ class VideoTrainer(TrainLoop):
             l_acc = acceleration_loss(j3d.reshape(b, t, -1, 3), gt, HIPS["smpl24"])
             total = total + cfg.loss.accel_weight * l_acc
             logs["accel"] = float(l_acc.detach())
+        static = batch["static"]
+        if cfg.loss.static_weight > 0 and bool(static.any()):
+            l_static = self.static_loss(batch["phi"][static], j3d.reshape(b, t, -1, 3)[static])
+            total = total + cfg.loss.static_weight * l_static
+            logs["static"] = float(l_static.detach())
         logs["total"] = float(total.detach())
         return total, logs, out.pose_rotmat.detach()
+
+    def static_loss(self, phi: Tensor, joints: Tensor) -> Tensor:
+        """``L_static`` of repeated-frame windows: ``phi (W, T, C)``, predicted SMPL-24 joints
+        ``(W, T, 24, 3)``; the target is the frozen single-frame regressor's answer (no gradient)."""
+        w, t = joints.shape[:2]
+        with torch.no_grad():
+            reg = self.backbone.net.regressor(phi[:, 0].float())
+            single = self.body.joints_only(reg.betas, reg.pose_rotmat)
+        hips = HIPS["smpl24"]
+
+        def centred(x: Tensor) -> Tensor:
+            return x - 0.5 * (x[..., hips[0] : hips[0] + 1, :] + x[..., hips[1] : hips[1] + 1, :])
+
+        return (centred(joints) - centred(single)[:, None]).square().sum(-1).mean()
 
     def lr(self) -> float:
         o = self.config.optim

@@ -1,6 +1,7 @@
 """Synthetic CCTV clips: GT consistency (3D joints project onto the crop keypoints, the body model
 with ``pose``/``cam_t`` reproduces the joints), a static camera over a grounded world, tracker
-crops following a walker, per-index reproducibility, identity sets and the dataset wrapper."""
+crops following a walker, a moving camera that turns around the person, per-index reproducibility,
+identity sets and the dataset wrapper."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def test_shapes(clips: list[dict[str, torch.Tensor]]) -> None:
     assert 0.0 <= float(c["image"].min()) and float(c["image"].max()) <= 1.0
     assert c["betas"].shape == (T, 10) and c["pose"].shape == (T, 24, 3) and c["cam_t"].shape == (T, 3)
     assert c["focal"].shape == (T,) and c["principal"].shape == (T, 2) and c["crop_box"].shape == (T, 4)
-    assert c["camera_rotation"].shape == (3, 3) and c["camera_translation"].shape == (3,)
+    assert c["camera_rotation"].shape == (T, 3, 3) and c["camera_translation"].shape == (T, 3)
+    assert (c["camera_rotation"] == c["camera_rotation"][0]).all()  # static
+    assert (c["camera_translation"] == c["camera_translation"][0]).all()
     assert c["fps"].shape == () and float(c["fps"]) == CONFIG.fps
     for layout in KEYPOINT_LAYOUTS:
         assert c[f"joints3d_{layout}"].shape == (T, NUM_JOINTS[layout], 3)
@@ -92,7 +95,7 @@ def test_body_model_reproduces_joints(people: SyntheticPeople, clips: list[dict[
 
 def test_static_camera_over_grounded_world(people: SyntheticPeople, clips: list[dict[str, torch.Tensor]]) -> None:
     for c in clips:
-        rot, t = c["camera_rotation"], c["camera_translation"]
+        rot, t = c["camera_rotation"][0], c["camera_translation"][0]
         assert torch.allclose(rot @ rot.T, torch.eye(3), atol=1e-5)
         assert abs(float(torch.linalg.det(rot)) - 1.0) < 1e-5
         assert abs(float(rot[0, 1])) < 1e-6  # no roll: the image x axis is horizontal
@@ -133,6 +136,49 @@ def test_keypoints_move_smoothly_in_the_crop(clips: list[dict[str, torch.Tensor]
         assert float((kp[:, 0] - S / 2).abs().max()) < 0.2 * S
 
 
+#: The camera turns 60-90 degrees around a walker while following them.
+ORBIT = SequenceConfig(length=T, crop_size=S, orbit_deg_range=(60.0, 90.0))
+
+
+def _heading(rot: torch.Tensor) -> torch.Tensor:
+    """Azimuth (radians) of the body's forward axis (+z) in the world's ground plane."""
+    forward = rot[..., :, 2]
+    return torch.atan2(forward[..., 0], forward[..., 2])
+
+
+def test_moving_camera_turns_around_the_person(people: SyntheticPeople, clips: list[dict[str, torch.Tensor]]) -> None:
+    for i in range(3):
+        c = render_sequence(people, i, ORBIT)
+        rot, t = c["camera_rotation"], c["camera_translation"]
+        assert rot.shape == (T, 3, 3) and t.shape == (T, 3)
+        assert torch.allclose(rot @ rot.transpose(1, 2), torch.eye(3).expand(T, 3, 3), atol=1e-5)
+        assert (rot[:, 0, 1].abs() < 1e-5).all()  # no roll in any frame
+        # the same person and motion as the static clip of this index
+        assert torch.equal(c["betas"], clips[i]["betas"])
+        eye = -(rot.transpose(1, 2) @ t[..., None])[..., 0]
+        assert torch.allclose(eye[:, 1], eye[0, 1].expand(T), atol=1e-4)  # constant height
+        # the camera's azimuth around the scene turns by the drawn angle (60-90 degrees)
+        look = rot[:, 2]  # optical axis in world
+        azimuth = torch.atan2(look[:, 0], look[:, 2])
+        turn = torch.rad2deg((azimuth[-1] - azimuth[0] + torch.pi) % (2 * torch.pi) - torch.pi).abs()
+        assert 40.0 < float(turn) < 110.0
+        # so the body's heading seen from the camera turns too, while it does not in the world
+        world_root = rot.transpose(1, 2) @ axis_angle_to_matrix(c["pose"][:, 0])
+        static_root = axis_angle_to_matrix(clips[i]["pose"][:, 0])
+        seen = _heading(axis_angle_to_matrix(c["pose"][:, 0]))
+        seen_turn = torch.rad2deg((seen[-1] - seen[0] + torch.pi) % (2 * torch.pi) - torch.pi).abs()
+        static_turn = torch.rad2deg((_heading(static_root)[-1] - _heading(static_root)[0] + torch.pi) % (2 * torch.pi) - torch.pi).abs()
+        assert float(seen_turn) > float(static_turn) + 20.0
+        assert (world_root[:, 1, 1] > 0.8).all()
+        # the person stays in the tracked crop and the labels stay consistent
+        assert (c["silhouette"].flatten(1).sum(1) > 0.05 * S * S).all()
+        j = c["joints3d_smpl24"]
+        uv = c["focal"][:, None, None] * j[..., :2] / j[..., 2:] + c["principal"][:, None]
+        assert torch.allclose(uv, c["keypoints2d_smpl24"][..., :2], atol=1e-2)
+        out = people.body(c["betas"], c["pose"])
+        assert (out.keypoints("smpl24") + c["cam_t"][:, None] - j).norm(dim=-1).max() < 1e-3
+
+
 def test_identity_set(people: SyntheticPeople) -> None:
     views = render_identity_set(people, identity=7, views=3, start_index=10)
     assert views["image"].shape == (3, 3, S, S)
@@ -171,7 +217,8 @@ def test_look_at() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [{"length": 0}, {"fps": 0.0}, {"crop_size": 8}, {"frame_size": (8, 640)}, {"camera_height_range": (3.0, 2.0)},
-     {"focal_range": (0.0, 10.0)}, {"box_scale": 0.1}, {"cross_angle_deg": 200.0}, {"box_jitter": 0.5}],
+     {"focal_range": (0.0, 10.0)}, {"box_scale": 0.1}, {"cross_angle_deg": 200.0}, {"box_jitter": 0.5},
+     {"orbit_deg_range": (90.0, 30.0)}, {"orbit_deg_range": (-10.0, 30.0)}],
 )  # fmt: skip
 def test_config_validation(kwargs: dict) -> None:
     with pytest.raises(ValueError):

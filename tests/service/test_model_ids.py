@@ -105,18 +105,20 @@ def test_cards_name_no_id_that_v1_models_does_not_report(models: dict[str, Any])
 @pytest.fixture(scope="module")
 def default_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     yield from _served_models(
-        "default-models", ("rscnet-long", "video-cpu", "texture"), {}, tmp_path_factory.mktemp("default-ids"),
+        "default-models", ("rscnet-long", "video-long", "texture"), {}, tmp_path_factory.mktemp("default-ids"),
         defaults=("RSCNET_CHECKPOINT", "RSCNET_VIDEO_CHECKPOINT", "RSCNET_TEXTURE_CHECKPOINT"),
     )
 
 
-def test_the_default_server_serves_the_long_run_and_says_the_gru_is_not_loaded(default_models: dict[str, Any]) -> None:
+def test_the_default_server_serves_the_long_run_with_its_gru(default_models: dict[str, Any]) -> None:
     rscnet, sequence = default_models["checkpoint"], default_models["modules"]["sequence"]
     assert rscnet["is_trained"] and rscnet["path"].endswith("rscnet-long/model.pt"), rscnet
     assert f"`{rscnet['id']}`" in _card("rscnet-long"), f"checkpoints/rscnet-long/MODEL_CARD.md does not name {rscnet['id']}"
-    assert sequence["gru_loaded"] is False and sequence["kind"] == "filter", sequence
-    assert "not loaded" in sequence["note"] and "rscnet-cpu" in sequence["note"] and rscnet["id"] in sequence["note"]
+    assert sequence["gru_loaded"] is True and sequence["checkpoint"].endswith("video-long/model.pt"), sequence
+    assert sequence["backbone_checkpoint_id"] == rscnet["id"]
+    assert f"`{sequence['checkpoint_id']}`" in _card("video-long")
     assert default_models["modules"]["texture"]["loaded"]
     body = default_models["body_model"]["model_id"].split(":")[-1]
-    stray = set(HEX16.findall(_card("rscnet-long"))) - ({body, rscnet["id"]} | _ids(default_models["modules"]))
-    assert not stray, f"checkpoints/rscnet-long/MODEL_CARD.md names ids /v1/models does not report: {stray}"
+    for name, reported in (("rscnet-long", {body, rscnet["id"]} | _ids(default_models["modules"])), ("video-long", {body} | _ids(sequence))):
+        stray = set(HEX16.findall(_card(name))) - reported
+        assert not stray, f"checkpoints/{name}/MODEL_CARD.md names ids /v1/models does not report: {stray}"

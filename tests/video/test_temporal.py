@@ -87,6 +87,43 @@ def test_chunked_bidirectional_close_to_one_pass(mean_params) -> None:
     assert torch.allclose(net.forward_chunked(short, chunk_size=8).features, net(short).features)
 
 
+def test_first_frame_initial_state(mean_params) -> None:
+    """``init_state="first_frame"``: starts as zeros (the single-frame model), then the state comes
+    from the first frame (the last one for the backward direction), chunking stays exact."""
+    phi = torch.randn(2, 9, C)
+    for bidirectional in (False, True):
+        net = TemporalRegressor(TemporalConfig(**SMALL, init_state="first_frame", bidirectional=bidirectional), mean_params).eval()
+        assert net.encoder.init is not None
+        assert torch.count_nonzero(net.encoder.initial_state(phi)) == 0  # zero map at the start
+        trained_like(net)
+        with torch.no_grad():
+            net.encoder.init.weight.normal_(0, 0.3)
+        h = net.encoder.initial_state(phi)
+        d = 2 if bidirectional else 1
+        assert h.shape == (2 * d, 2, SMALL["hidden_dim"])  # (layers * directions, B, H)
+        changed = phi.clone()
+        changed[:, 0] += 1.0  # another first frame: another forward start
+        assert not torch.allclose(net.encoder.initial_state(changed)[0], h[0])
+        if bidirectional:  # the backward direction starts from the last frame
+            assert torch.allclose(net.encoder.initial_state(changed)[1], h[1])
+            later = phi.clone()
+            later[:, -1] += 1.0
+            assert not torch.allclose(net.encoder.initial_state(later)[1], h[1])
+        # a constant clip: the first output already reads the state built from that frame
+        still = phi[:, :1].expand(2, 9, C)
+        zero_start = TemporalRegressor(TemporalConfig(**SMALL, bidirectional=bidirectional), mean_params).eval()
+        zero_start.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("encoder.init.")})
+        assert not torch.allclose(net(still).features[:, 0], zero_start(still).features[:, 0])
+    causal = TemporalRegressor(TemporalConfig(**SMALL, init_state="first_frame"), mean_params).eval()
+    trained_like(causal)
+    with torch.no_grad():
+        causal.encoder.init.weight.normal_(0, 0.3)
+    long = torch.randn(2, 29, C)
+    assert torch.allclose(causal(long).pose_6d, causal.forward_chunked(long, chunk_size=8).pose_6d, atol=1e-5)
+    with pytest.raises(ValueError, match="init_state"):
+        TemporalConfig(init_state="learned")
+
+
 def test_fill_missing_features() -> None:
     phi = torch.arange(6, dtype=torch.float32).reshape(1, 6, 1).expand(1, 6, 2).contiguous()
     valid = torch.tensor([[False, True, False, False, True, False]])

@@ -51,11 +51,12 @@ def write_config(tmp: Path, backbone: Path, steps: int = 3) -> Path:
         "kind": "video",
         "name": "video-test",
         "backbone_checkpoint": str(backbone),
-        "temporal": {"hidden_dim": 16, "chunk_size": 8, "chunk_overlap": 2},
+        "temporal": {"hidden_dim": 16, "chunk_size": 8, "chunk_overlap": 2, "init_state": "first_frame"},
         "discriminator": {"hidden_dim": 16, "attention_dim": 8},
-        "data": {"clips": 2, "clip_length": 6, "resolution_range": [16, 24], "cache": str(tmp / "cache.pt"), "real_motion_clips": 4},
-        "loss": {"accel_weight": 1.0},
-        "optim": {"batch_size": 2, "seq_len": 4, "steps": steps, "warmup_steps": 1},
+        "data": {"clips": 2, "clip_length": 6, "resolution_range": [16, 24], "cache": str(tmp / "cache.pt"), "real_motion_clips": 4,
+                 "orbit_fraction": 0.5},
+        "loss": {"accel_weight": 1.0, "static_weight": 1.0},
+        "optim": {"batch_size": 2, "seq_len": 4, "steps": steps, "warmup_steps": 1, "static_prob": 0.5},
         "runtime": {"out_dir": str(tmp / "run"), "log_every": 1, "checkpoint_every": 1},
     }
     path = tmp / "video.yaml"
@@ -88,6 +89,39 @@ def test_training_resumes_and_records_provenance(trained, body) -> None:
     cache = torch.load(trained["tmp"] / "cache.pt", weights_only=True)
     assert cache["phi"].shape == (2, 2, 6, 512) and cache["phi"].dtype == torch.float16
     assert ((cache["sizes"] >= 16) & (cache["sizes"] <= 24)).all()
+    assert cache["orbit"].shape == (2,) and cache["orbit"].dtype == torch.bool
+    assert ckpt["temporal_config"]["init_state"] == "first_frame"
+
+
+def test_static_windows_and_their_loss(trained) -> None:
+    """Repeated-frame windows repeat one frame's features and labels; their loss is the distance to
+    the frozen single-frame answer: zero for the untrained model (which is the single-frame one)."""
+    from model.train.video import VideoTrainer
+
+    config = load_video_config(trained["config"], {"optim": {"static_prob": 0.5, "batch_size": 16}})
+    trainer = VideoTrainer(config, device="cpu", show_progress=False)
+    batch = trainer.sample_batch()
+    static = batch["static"]
+    assert static.any() and (~static).any()
+    phi, pose = batch["phi"][static], batch["pose"][static]
+    assert torch.equal(phi, phi[:, :1].expand_as(phi)) and torch.equal(pose, pose[:, :1].expand_as(pose))
+    moving = batch["joints3d_smpl24"][~static]
+    assert not torch.equal(moving, moving[:, :1].expand_as(moving))
+    _, logs, _ = trainer.generator_losses(batch)
+    assert logs["static"] < 1e-10  # step 0: the video model is the single-frame model
+    with torch.no_grad():
+        trainer.model.encoder.proj.weight.normal_(0, 0.3)
+    _, logs, _ = trainer.generator_losses(batch)
+    assert logs["static"] > 1e-6
+    from model.train.video import frame_targets
+
+    target = frame_targets(batch, ~static)  # static_ground_truth: false
+    t = batch["phi"].shape[1]
+    used = (~static)[:, None].expand(-1, t).reshape(-1).float()
+    assert torch.equal(target.has_smpl, used) and torch.equal(target.has_joints3d, used) and torch.equal(target.has_keypoints2d, used)
+    assert torch.equal(frame_targets(batch).has_smpl, torch.ones_like(used))
+    with pytest.raises(ValueError, match="static_prob"):
+        load_video_config(trained["config"], {"optim": {"static_prob": 0.0}})
 
 
 def test_served_checkpoint_drops_training_state(trained) -> None:
@@ -144,17 +178,69 @@ def test_eval_cli_writes_table_json_and_plot(trained, capsys) -> None:
     from model.eval.video import main as eval_main
 
     out = trained["tmp"] / "eval"
-    eval_main(["--video-checkpoint", str(trained["served"]), "--clips", "2", "--frames", "5", "--resolutions", "24,40", "--out", str(out), "--json"])
+    eval_main([
+        "--video-checkpoint", str(trained["served"]), "--clips", "2", "--frames", "5", "--resolutions", "24,40", "--out", str(out), "--json",
+        "--still-frames", "4", "--turn-clips", "2", "--cache", str(trained["tmp"] / "test-cache.pt"),
+    ])  # fmt: skip
     results = json.loads((out / "video_eval.json").read_text())
-    assert set(results) == {"24", "40"}
-    for models in results.values():
-        assert set(models) == {"single-frame", "video"}
-        for e in models.values():
+    assert set(results) == {"24", "40", "still", "turning"}
+    for table in (results["24"], results["40"], *results["turning"]["errors"].values()):
+        assert set(table) == {"single-frame", "filter", "video"}
+        for e in table.values():
             assert all(np.isfinite(e[k]) and e[k] >= 0 for k in ("mpjpe", "pa_mpjpe", "acc", "acc_err"))
-    assert "video vs single" in (out / "video_eval.md").read_text()
+    # the filter smooths the single-frame answers: less acceleration
+    assert results["24"]["filter"]["acc"] < results["24"]["single-frame"]["acc"]
+    for d in results["still"].values():
+        assert 0 <= d["later_mean"] <= d["later_max"] <= d["worst_clip"]
+    for models in results["turning"]["facing"].values():
+        assert set(models) == {"single-frame", "filter", "video"}
+        assert all(0 <= f["clips_with_flip"] <= 1 and 0 <= f["wrong_facing"] <= 1 for f in models.values())
+    md = (out / "video_eval.md").read_text()
+    assert "video vs single" in md and "Still input" in md and "turning-camera" in md
+    assert (trained["tmp"] / "test-cache-turn.pt").is_file()
+    turning = torch.load(trained["tmp"] / "test-cache-turn.pt", weights_only=True)
+    assert turning["orbit"].all()
     assert (out / "video_trajectory.png").stat().st_size > 1000
     printed = capsys.readouterr().out
     assert json.loads(printed[printed.index("{") :]) == results
+
+
+def test_facing_flips_hand_made() -> None:
+    from model.eval.video import facing_flips
+
+    turn = torch.linspace(0.0, 1.0, 10)  # the truth turns 1 rad over 10 frames about the vertical
+    axis = torch.zeros(1, 10, 3)
+    axis[..., 1] = turn
+    true = axis_angle_to_matrix(axis)
+    same = facing_flips(true, true)
+    assert same.flips_per_clip == 0 and same.wrong_facing == 0 and same.mean_error_deg < 1e-3
+    flipped = axis.clone()
+    flipped[0, 6:, 1] += torch.pi  # turns round at frame 6 and stays
+    f = facing_flips(axis_angle_to_matrix(flipped), true)
+    assert f.flips_per_clip == 1 and f.clips_with_flip == 1 and abs(f.wrong_facing - 0.4) < 1e-6
+
+
+def test_still_drift_of_the_untrained_video_model_is_zero(body) -> None:
+    from model.eval.video import still_drift
+
+    backbone = Predictor.random_init(TINY, BOUNDS, device="cpu", seed=0, body=body, precision="fp32")
+    temporal = TemporalRegressor(TemporalConfig(hidden_dim=16, regressor_hidden_dim=64, init_state="first_frame"), body.mean_params)
+    temporal.regressor.load_state_dict(backbone.net.regressor.state_dict())
+    seq = SequencePredictor(backbone, temporal)
+    phi = torch.randn(3, 512)
+    gt = torch.randn(3, 14, 3) * 0.3
+    d = still_drift(seq, phi, 6, gt)
+    assert d.first < 1e-3 and d.worst_clip < 1e-3
+    # the same answer: the same error against the truth
+    assert d.truth["video"]["mpjpe"] == pytest.approx(d.truth["single-frame"]["mpjpe"], abs=1e-2)
+    assert d.truth["video"]["pa_mpjpe"] == pytest.approx(d.truth["single-frame"]["pa_mpjpe"], abs=1e-2)
+    assert still_drift(seq, phi, 6).truth == {}
+    with torch.no_grad():
+        temporal.encoder.proj.weight.normal_(0, 0.05)
+    moved = still_drift(seq, phi, 6)
+    assert moved.later_mean > 0.1 and moved.later_mean <= moved.later_max <= moved.worst_clip
+    with pytest.raises(ValueError, match="frames"):
+        still_drift(seq, phi, 1)
 
 
 def test_config_validation(tmp_path) -> None:
