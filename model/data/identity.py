@@ -25,7 +25,8 @@ runs the RSC-Net predictor on every ``x_H`` once and writes ``geometry-predictor
 (``--ground-truth`` writes ``geometry-ground_truth.pt`` from the rendering parameters instead,
 :func:`ground_truth_geometry`): ``betas (N, 10)``, ``pose (N, 24, 3)``, ``translation (N, 3)``,
 ``focal (N,)``, ``principal (N, 2)`` per split, the mesh ``body(betas, pose).vertices + translation``
-in the camera of ``x_H`` (:class:`GeometryBatch`).
+in the camera of ``x_H`` (:class:`GeometryBatch`); :func:`render_silhouette` rasterises its
+silhouette (TexGlo's input mask with ``input_mask``), :func:`render_texture` drapes a UV texture on it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "load_geometry",
     "load_identity_set",
     "mean_lights",
+    "render_silhouette",
     "render_texture",
 ]
 
@@ -205,6 +207,17 @@ class GeometryBatch:
             image_size=(self.image_size, self.image_size),
         )
         return verts, cams
+
+
+def render_silhouette(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams: PerspectiveCameras) -> Tensor:
+    """The silhouette of the meshes ``verts`` ``(B, V, 3)`` under ``cams``: ``(B, 1, S, S)`` in ``[0, 1]``
+    (binary with the default ``ssaa = 1``), no gradient.
+
+    With ``input_mask`` it is TexGlo's input mask: the pixels of ``x_L`` where the render of the
+    texture replaces ``x_H`` (:func:`render_texture` on the same mesh and camera), i.e. the only
+    pixels the training loss judges the texture on.
+    """
+    return renderer.silhouette(verts, body.faces, cams)
 
 
 def render_texture(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams: PerspectiveCameras, texture: Tensor, lights: Lights, background: Tensor) -> Tensor:

@@ -4,7 +4,8 @@
 
 For every held-out ``x_H`` (``<data>/test.pt`` of :mod:`model.data.identity`): ``x_L`` is
 ``x_H`` bicubic down to ``--low-res`` pixels (default 32, the paper's test height) and back up;
-the checkpoint predicts ``T(x_L)``; then
+the checkpoint predicts ``T(x_L)`` (a checkpoint trained with ``input_mask`` gets ``x_L`` masked
+with the silhouette of the mesh it is rendered on, as in training); then
 
 * **ReID feature distance**: ``||f_Re(R(M(x_H), delta(x_H), T(x_L))) - f_Re(x_H)||_2`` of the
   L2-normalised embeddings of the frozen ReID network (the render is composited over ``x_H``'s
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ from model.data.identity import (
     load_geometry,
     load_identity_set,
     mean_lights,
+    render_silhouette,
     render_texture,
 )
 from model.data.textures import get_atlas
@@ -66,7 +69,7 @@ from model.runtime import autocast
 __all__ = ["METRICS", "TextureEval", "evaluate_texture", "geometry_agreement", "save_grid", "visible_texels"]
 
 #: Metric keys of one evaluation row.
-METRICS = ("reid_distance", "reid_loss", "uv_l1_visible", "uv_psnr_visible", "uv_l1_whole", "uv_psnr_whole")
+METRICS = ("reid_distance", "reid_loss", "uv_l1_visible", "uv_psnr_visible", "uv_l1_whole", "uv_psnr_whole", "background_leak")
 
 
 def visible_texels(renderer: MeshRenderer, body: BodyModel, verts: Tensor, cams: Any, uv_size: int) -> Tensor:
@@ -109,7 +112,7 @@ class TextureEval:
 
 @torch.no_grad()
 def evaluate_texture(
-    predict: Any,
+    predict: Callable[[Tensor, Tensor | None], Tensor],
     reid: ReIDNet,
     test: IdentitySet,
     geometry: dict[str, Any],
@@ -125,8 +128,18 @@ def evaluate_texture(
     precision: str = "fp32",
     show_progress: bool = True,
     judge: ReIDNet | None = None,
+    input_mask: bool = False,
 ) -> TextureEval:
-    """Metrics of ``predict`` (``x_L (B, 3, S, S) -> UV (B, 3, U, U)``) on the first ``samples`` test images.
+    """Metrics of ``predict`` (``x_L (B, 3, S, S), mask -> UV (B, 3, U, U)``) on the first ``samples`` test images.
+
+    ``input_mask``: ``mask`` is the ``(B, 1, S, S)`` silhouette of ``geometry``'s mesh (the one the
+    texture is rendered on, :func:`~model.data.identity.render_silhouette`, as in training); else ``None``.
+
+    ``background_leak``: how much the texture follows what is *behind* the person: every ``x_H``
+    keeps its person (the ground-truth silhouette) and gets the next test image of the batch
+    behind it, is degraded the same way and textured again (a masked network with the same input
+    mask); the value is the mean absolute difference of the two UV maps over the texels the atlas
+    covers (0 = the background has no influence).
 
     ``judge``: an independently trained ReID network (not the training loss's); adds
     ``reid_distance_judge``, the embedding distance under it. The grid keeps ``grid_rows`` samples, every ``grid_stride``-th (one look per identity when it is
@@ -147,13 +160,18 @@ def evaluate_texture(
         idx = torch.arange(start, min(n, start + batch_size))
         x_h = test.images[idx].float().div(255.0)
         x_l = bicubic_down_up(x_h, low_res, x_h.shape[-1])
-        uv = predict(x_l).float().clamp(0, 1)
+        verts, cams = geo(idx, dev)
+        mask = render_silhouette(renderer, body, verts, cams) if input_mask else None
+        uv = predict(x_l, mask).float().clamp(0, 1)
+        gv, gc = gt_geo(idx, dev)
+        person = render_silhouette(renderer, body, gv, gc)
+        swapped = x_h * person + x_h.roll(1, dims=0) * (1.0 - person)
+        uv_swapped = predict(bicubic_down_up(swapped, low_res, x_h.shape[-1]), mask).float().clamp(0, 1)
         if uv.shape[-1] != uv_size:
             raise ValueError(f"predictor returned UV size {uv.shape[-1]}, expected {uv_size}")
         gt = test.textures[rows[idx]].float().div(255.0)
         if gt.shape[-1] != uv_size:
             gt = F.interpolate(gt, size=(uv_size, uv_size), mode="bilinear", align_corners=False, antialias=True)
-        verts, cams = geo(idx, dev)
         render = render_texture(renderer, body, verts, cams, uv, lights.expand(len(idx)), x_h)
         with autocast(precision, dev):
             a, b = reid(render), reid(x_h)
@@ -163,7 +181,7 @@ def evaluate_texture(
             with autocast(precision, dev):
                 ja, jb = judge(render), judge(x_h)
             out["reid_distance_judge"].append(embedding_distance(ja.embedding, jb.embedding))
-        gv, gc = gt_geo(idx, dev)
+        out["background_leak"].append(masked_l1(uv, uv_swapped, covered))
         vis = visible_texels(renderer, body, gv, gc, uv_size) & covered
         out["uv_l1_visible"].append(masked_l1(uv, gt, vis))
         out["uv_psnr_visible"].append(masked_psnr(uv, gt, vis))
@@ -191,7 +209,7 @@ def save_grid(grid: dict[str, Tensor], path: str | Path, cell: int = 128) -> Pat
     return path
 
 
-_METRICS = ("reid_distance", "reid_loss", "reid_distance_judge", "uv_l1_visible", "uv_psnr_visible", "uv_l1_whole", "uv_psnr_whole")
+_METRICS = ("reid_distance", "reid_loss", "reid_distance_judge", "uv_l1_visible", "uv_psnr_visible", "uv_l1_whole", "uv_psnr_whole", "background_leak")
 
 
 def run_means(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -231,14 +249,14 @@ def _fmt_run_means(means: dict[str, dict[str, dict[str, float]]]) -> str:
 def _fmt_table(rows: list[dict[str, Any]]) -> str:
     judge = all("reid_distance_judge" in r["metrics"] for r in rows)
     head = "| model | geometry | steps | ReID distance | ReID loss |" + (" ReID distance (judge) |" if judge else "")
-    head += " UV L1 visible | UV PSNR visible (dB) | UV L1 whole | UV PSNR whole (dB) |"
+    head += " UV L1 visible | UV PSNR visible (dB) | UV L1 whole | UV PSNR whole (dB) | background leak |"
     lines = [head, "|" + "---|" * head.count(" |")]
     for r in rows:
         m = r["metrics"]
         line = f"| {r['name']} | {r.get('geometry', '-')} | {r.get('steps', '-')} | {m['reid_distance']:.4f} | {m['reid_loss']:.4f} |"
         if judge:
             line += f" {m['reid_distance_judge']:.4f} |"
-        line += f" {m['uv_l1_visible']:.4f} | {m['uv_psnr_visible']:.2f} | {m['uv_l1_whole']:.4f} | {m['uv_psnr_whole']:.2f} |"
+        line += f" {m['uv_l1_visible']:.4f} | {m['uv_psnr_visible']:.2f} | {m['uv_l1_whole']:.4f} | {m['uv_psnr_whole']:.2f} | {m['background_leak']:.4f} |"
         lines.append(line)
     return "\n".join(lines) + "\n"
 
@@ -275,10 +293,10 @@ def main(argv: list[str] | None = None) -> None:
         geometry = load_geometry(args.data, source, "test")
         net_eval: TexGlo = net
 
-        def predict(x: Tensor, net: TexGlo = net_eval) -> Tensor:
-            return net(x)
+        def predict(x: Tensor, mask: Tensor | None, net: TexGlo = net_eval) -> Tensor:
+            return net(x, mask)
 
-        ev = evaluate_texture(predict, reid, test, geometry, gt_geometry, body, net.config.uv_size, args.low_res, args.samples, args.batch_size, grid_stride=int(test.config.get("views", 1)), show_progress=not args.no_progress, judge=judge)
+        ev = evaluate_texture(predict, reid, test, geometry, gt_geometry, body, net.config.uv_size, args.low_res, args.samples, args.batch_size, grid_stride=int(test.config.get("views", 1)), show_progress=not args.no_progress, judge=judge, input_mask=net.config.input_mask)
         per_sample.append(ev.metrics)
         slug = Path(path).parent.name if Path(path).name == "last.pt" else Path(path).stem
         grid_path = save_grid(ev.grid, out_dir / f"grid_{slug}.png")
@@ -297,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         if mean_tex.shape[-1] != uv_size:
             mean_tex = F.interpolate(mean_tex, size=(uv_size, uv_size), mode="bilinear", align_corners=False, antialias=True)
         source = results[0]["geometry"]
-        ev = evaluate_texture(lambda x: mean_tex.expand(x.shape[0], -1, -1, -1), reid, test, load_geometry(args.data, source, "test"), gt_geometry, body, uv_size, args.low_res, args.samples, args.batch_size, show_progress=not args.no_progress, judge=judge)
+        ev = evaluate_texture(lambda x, _mask: mean_tex.expand(x.shape[0], -1, -1, -1), reid, test, load_geometry(args.data, source, "test"), gt_geometry, body, uv_size, args.low_res, args.samples, args.batch_size, show_progress=not args.no_progress, judge=judge)
         results.append({"name": "mean texture (reference)", "checkpoint": None, "geometry": source, "steps": 0, "metrics": ev.summary()})
     sources = sorted({r["geometry"] for r in results})
     agreement = {src: geometry_agreement(load_geometry(args.data, src, "test"), gt_geometry, body, test.crop_size, args.samples) for src in sources}

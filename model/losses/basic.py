@@ -64,6 +64,7 @@ __all__ = [
     "keypoints2d_loss",
     "masked_sample_mean",
     "normalize_keypoints",
+    "pelvis_centre",
 ]
 
 
@@ -253,9 +254,10 @@ def _pose_to_rotmat(pose: Tensor, batch: int) -> Tensor:
     return axis_angle_to_matrix(pose.reshape(batch, -1, 3))
 
 
-def _pelvis_centre(joints: Tensor, hips: tuple[int, int]) -> Tensor:
-    pelvis = 0.5 * (joints[:, hips[0]] + joints[:, hips[1]])
-    return joints - pelvis[:, None, :]
+def pelvis_centre(joints: Tensor, hips: tuple[int, int]) -> Tensor:
+    """``(..., J, 3)`` joints minus the midpoint of the two hip joints ``hips``."""
+    pelvis = 0.5 * (joints[..., hips[0], :] + joints[..., hips[1], :])
+    return joints - pelvis[..., None, :]
 
 
 def basic_loss(
@@ -324,7 +326,7 @@ def basic_loss(
         has_3d = _sample_mask(target.has_joints3d, batch, device)
         gt = _sanitize(gt, has_3d)
         conf = _sanitize(conf, has_3d)
-        pred_c, gt_c = _pelvis_centre(pred.joints3d, hips), _pelvis_centre(gt, hips)
+        pred_c, gt_c = pelvis_centre(pred.joints3d, hips), pelvis_centre(gt, hips)
 
         def joint_error(p: Tensor, g: Tensor) -> Tensor:
             per_sample = (conf[..., None] * (p - g).square()).flatten(1).mean(-1)

@@ -15,6 +15,16 @@ Input: ``(B, 3, H, W)`` crop in ``[0, 1]`` resized to ``input_size`` (default ``
 output: ``(B, 3, U, U)`` UV texture in ``[0, 1]`` in the body model's UV layout (renderer texture
 convention: row 0 = top = ``v = 1``), ``U = uv_size`` (128 or 256).
 
+**Body mask** (``input_mask=True``): the network then also takes ``mask`` ``(B, 1, H, W)`` in
+``[0, 1]``, the silhouette of the body mesh the texture will be draped on, in the crop's pixels
+(the texture trainer renders the geometry cache's mesh, :class:`~model.inference.TexturePredictor`
+the RSC-Net Predictor's). At the crop's own resolution the crop is composited over a flat grey,
+``image * mask + mask_fill * (1 - mask)``, so a pixel with ``mask == 0`` cannot influence the
+output; the composite and the mask are then resized together to ``input_size`` and the mask is fed
+as a 4th input channel (it tells the body from a grey garment and gives the body's layout). With
+``input_mask=False`` (the default, and what checkpoints without the key load as) the network is
+exactly the unmasked 3-channel one and takes no mask.
+
 Every conv block is two ``conv3x3 + BN + ReLU`` layers (the paper's implementation details).
 The image is taller than wide while the UV map is square, so the bottleneck and the skip
 features are bilinearly resampled to the decoder's square grid before use (the image-to-UV
@@ -53,6 +63,9 @@ class TexGloConfig:
         reduce_channels: channels after the module's 1x1 reduction.
         fc_dim: hidden size of its first fully connected layer.
         out_channels: channels of the extra upsampled stage.
+        input_mask: mask the input with the body silhouette and feed the mask as a 4th channel
+            (see the module docstring); ``forward`` then needs ``mask``.
+        mask_fill: grey level in ``[0, 1]`` that replaces the pixels outside the mask.
     """
 
     input_size: tuple[int, int] = (128, 64)
@@ -63,8 +76,14 @@ class TexGloConfig:
     reduce_channels: int = 32
     fc_dim: int = 512
     out_channels: int = 16
+    input_mask: bool = False
+    mask_fill: float = 0.5
 
     def __post_init__(self) -> None:
+        if not isinstance(self.input_mask, bool):
+            raise ValueError(f"input_mask must be true or false, got {self.input_mask!r}")
+        if isinstance(self.mask_fill, bool) or not isinstance(self.mask_fill, (int, float)) or not 0.0 <= self.mask_fill <= 1.0:
+            raise ValueError(f"mask_fill must be a number in [0, 1], got {self.mask_fill!r}")
         if self.glo not in GLO_MODES:
             raise ValueError(f"glo must be one of {GLO_MODES}, got {self.glo!r}")
         if len(self.widths) < 2 or min(self.widths) < 1:
@@ -94,7 +113,14 @@ class TexGloConfig:
         d = dict(d)
         d["input_size"] = tuple(int(v) for v in d["input_size"])
         d["widths"] = tuple(int(v) for v in d["widths"])
+        if "mask_fill" in d:
+            d["mask_fill"] = float(d["mask_fill"])
         return cls(**d)
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the encoder's input: RGB, plus the mask with ``input_mask``."""
+        return 4 if self.input_mask else 3
 
 
 class ConvBlock(nn.Sequential):
@@ -146,14 +172,14 @@ class GlobalContext(nn.Module):
 
 
 class TexGlo(nn.Module):
-    """TexGlo texture network (see the module docstring): ``(B, 3, H, W) -> (B, 3, U, U)``."""
+    """TexGlo texture network (see the module docstring): ``(B, 3, H, W)`` [+ mask ``(B, 1, H, W)``] ``-> (B, 3, U, U)``."""
 
     def __init__(self, config: TexGloConfig = TexGloConfig()) -> None:
         super().__init__()
         self.config = config
         widths = config.widths
         enc = []
-        in_ch = 3
+        in_ch = config.in_channels
         for width in widths:
             enc.append(ConvBlock(in_ch, width, stride=2))
             in_ch = width
@@ -175,17 +201,45 @@ class TexGlo(nn.Module):
         self.register_buffer("std", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1), persistent=False)
 
     def prepare(self, images: Tensor) -> Tensor:
-        """Resize ``(B, 3, H, W)`` images to ``input_size`` (bilinear, antialiased when shrinking)."""
+        """Resize ``(B, C, H, W)`` images to ``input_size`` (bilinear, antialiased when shrinking)."""
         if tuple(images.shape[-2:]) != tuple(self.config.input_size):
             shrink = images.shape[-2] > self.config.input_size[0] or images.shape[-1] > self.config.input_size[1]
             images = F.interpolate(images, size=self.config.input_size, mode="bilinear", align_corners=False, antialias=shrink)
         return images
 
-    def forward(self, images: Tensor) -> Tensor:
-        """``images`` ``(B, 3, H, W)`` float in ``[0, 1]`` -> UV texture ``(B, 3, U, U)`` in ``[0, 1]``."""
+    def network_input(self, images: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The normalised encoder input ``(B, C_in, h, w)`` at ``input_size`` (``C_in`` = :attr:`TexGloConfig.in_channels`).
+
+        Args:
+            images: ``(B, 3, H, W)`` float crops in ``[0, 1]``.
+            mask: ``(B, 1, H, W)`` body silhouette in ``[0, 1]``; required with ``input_mask``,
+                refused without it.
+
+        Raises:
+            ValueError: wrong shapes, a missing mask (``input_mask=True``) or an unexpected one.
+        """
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
-        x = (self.prepare(images) - self.mean) / self.std
+        if not self.config.input_mask:
+            if mask is not None:
+                raise ValueError("this TexGlo network was built with input_mask=False and takes no mask")
+            return (self.prepare(images) - self.mean) / self.std
+        if mask is None:
+            raise ValueError("this TexGlo network was built with input_mask=True: pass the body silhouette mask (B, 1, H, W) in [0, 1]")
+        b, _, h, w = images.shape
+        if tuple(mask.shape) != (b, 1, h, w):
+            raise ValueError(f"mask must be (B, 1, H, W) = {(b, 1, h, w)} like the images, got {tuple(mask.shape)}")
+        mask = mask.to(images.dtype)
+        # Composite at the crop's resolution, before any resampling, so that background pixels
+        # (mask 0) have exactly no weight in what the network sees.
+        composite = images * mask + self.config.mask_fill * (1.0 - mask)
+        x = self.prepare(torch.cat([composite, mask], dim=1))
+        return torch.cat([(x[:, :3] - self.mean) / self.std, x[:, 3:] * 2.0 - 1.0], dim=1)
+
+    def forward(self, images: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``images`` ``(B, 3, H, W)`` float in ``[0, 1]`` (and, with ``input_mask``, the body ``mask``
+        ``(B, 1, H, W)`` in ``[0, 1]``, see :meth:`network_input`) -> UV texture ``(B, 3, U, U)`` in ``[0, 1]``."""
+        x = self.network_input(images, mask)
         skips = []
         for block in self.encoder:
             x = block(x)

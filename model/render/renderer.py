@@ -114,6 +114,27 @@ class MeshRenderer:
         """Rasterise camera-frame ``vertices`` ``(B, V, 3)`` -> :class:`Fragments` at ``cameras.image_size``."""
         return rasterize(vertices, faces, cameras, self.raster_settings)
 
+    @torch.no_grad()
+    def silhouette(self, vertices: Tensor, faces: Tensor, cameras: PerspectiveCameras) -> Tensor:
+        """The meshes' silhouettes ``(B, 1, H, W)`` float in ``[0, 1]`` at ``cameras.image_size``.
+
+        The same values as ``render(vertices, faces, cameras).mask`` (fractional coverage with
+        ``ssaa > 1``), from rasterisation alone: no texturing, shading or gradient.
+
+        Args:
+            vertices: ``(B, V, 3)`` vertex positions (camera frame unless the cameras carry R, t).
+            faces: ``(F, 3)`` long vertex indices.
+            cameras: ``B`` cameras.
+        """
+        device = vertices.device
+        cameras = cameras.to(device)
+        k = self.ssaa
+        frags = self.rasterize(
+            cameras.world_to_camera(vertices), faces.to(device=device, dtype=torch.long), cameras.scaled(k) if k > 1 else cameras
+        )
+        mask = frags.mask.to(vertices.dtype)[:, None]
+        return F.avg_pool2d(mask, k) if k > 1 else mask
+
     def render(
         self,
         vertices: Tensor,

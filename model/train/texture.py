@@ -11,6 +11,14 @@ distance between the render and ``x_H`` (:func:`model.losses.texture.reid_featur
 frozen ReID network ``f_Re`` (:mod:`model.train.reid`). The render is lit by a fixed light, the mean
 of the synthetic data's light distribution, so the UV map is an albedo rather than a shaded image.
 
+With ``net.input_mask`` (``configs/texture/*_masked.yaml``) TexGlo sees only what the body covers:
+the silhouette of the same mesh ``M(x_H)`` under ``delta(x_H)`` (the geometry cache's: the
+Predictor's or the ground truth's, as ``geometry`` says) is rasterised at the crop size by
+:func:`~model.data.identity.render_silhouette` (binary, no gradient) and masks ``x_L``, the same
+crop degraded, so it lines up pixel for pixel. It is exactly the set of pixels where the render
+replaces ``x_H``, i.e. where the loss judges the texture. The served
+:class:`~model.inference.TexturePredictor` masks with its Predictor's mesh the same way.
+
 Writes ``<out_dir>/last.pt`` (resumable), ``log.jsonl``; ``export_texture_checkpoint`` writes the
 served (fp16) file read by :mod:`model.inference.texture`.
 """
@@ -35,6 +43,7 @@ from model.data.identity import (
     load_geometry,
     load_identity_set,
     mean_lights,
+    render_silhouette,
     render_texture,
 )
 from model.losses.texture import TextureLossConfig, reid_feature_distance
@@ -124,10 +133,15 @@ def make_low_res(x_h: Tensor, size_range: tuple[int, int], generator: torch.Gene
 def texture_step_loss(
     net: TexGlo, reid: ReIDNet, renderer: MeshRenderer, body: BodyModel, x_h: Tensor, x_l: Tensor,
     verts: Tensor, cams: PerspectiveCameras, lights: Lights, loss_cfg: TextureLossConfig, dev: torch.device, precision: str,
+    mask: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
-    """``(loss (B,), predicted UV (B, 3, U, U), render (B, 3, S, S))`` for one batch."""
+    """``(loss (B,), predicted UV (B, 3, U, U), render (B, 3, S, S))`` for one batch.
+
+    ``mask``: TexGlo's ``(B, 1, S, S)`` input mask for ``input_mask`` networks (the silhouette of
+    ``verts`` under ``cams``, :func:`~model.data.identity.render_silhouette`), else ``None``.
+    """
     with autocast(precision, dev):
-        tex = net(x_l.contiguous(memory_format=torch.channels_last))
+        tex = net(x_l.contiguous(memory_format=torch.channels_last), mask)
     render = render_texture(renderer, body, verts, cams, tex.float(), lights.to(dev).expand(x_h.shape[0]), x_h)
     with autocast(precision, dev):
         with torch.no_grad():
@@ -177,8 +191,9 @@ class TextureTrainer(TrainLoop):
         x_h = self.data.images[idx].float().div(255.0).to(dev)
         x_l, _ = make_low_res(x_h, o.low_res_range, self.gen)
         verts, cams = self.geo(idx, dev)
+        mask = render_silhouette(self.renderer, self.body, verts, cams) if self.config.net.input_mask else None
         loss, _, _ = texture_step_loss(
-            self.net, self.reid, self.renderer, self.body, x_h, x_l, verts, cams, self.lights, self.config.loss, dev, self.precision
+            self.net, self.reid, self.renderer, self.body, x_h, x_l, verts, cams, self.lights, self.config.loss, dev, self.precision, mask
         )
         loss = loss.mean()
         self.optimizer.zero_grad(set_to_none=True)

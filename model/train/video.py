@@ -58,6 +58,7 @@ from model.geometry.camera import crop_camera
 from model.geometry.rotations import axis_angle_to_matrix
 from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
+from model.losses.basic import pelvis_centre
 from model.nets.checkpoint import (
     VIDEO_FORMAT,
     body_model_entry,
@@ -311,8 +312,9 @@ def predicted_joints(body: BodyModel, betas: Tensor, pose_rotmat: Tensor, camera
 
 def acceleration_loss(pred: Tensor, gt: Tensor, hips: tuple[int, int]) -> Tensor:
     """MSE between second differences of pelvis-centred joints, ``(B, T, J, 3)`` each (T >= 3)."""
+
     def centred(x: Tensor) -> Tensor:
-        return x - 0.5 * (x[:, :, hips[0] : hips[0] + 1] + x[:, :, hips[1] : hips[1] + 1])
+        return pelvis_centre(x, hips)
 
     def acc(x: Tensor) -> Tensor:
         return x[:, :-2] - 2 * x[:, 1:-1] + x[:, 2:]
@@ -459,11 +461,7 @@ class VideoTrainer(TrainLoop):
             reg = self.backbone.net.regressor(phi[:, 0].float())
             single = self.body.joints_only(reg.betas, reg.pose_rotmat)
         hips = HIPS["smpl24"]
-
-        def centred(x: Tensor) -> Tensor:
-            return x - 0.5 * (x[..., hips[0] : hips[0] + 1, :] + x[..., hips[1] : hips[1] + 1, :])
-
-        return (centred(joints) - centred(single)[:, None]).square().sum(-1).mean()
+        return (pelvis_centre(joints, hips) - pelvis_centre(single, hips)[:, None]).square().sum(-1).mean()
 
     def lr(self) -> float:
         o = self.config.optim

@@ -37,3 +37,28 @@ def test_reid_config_loads_and_kind_is_checked(tmp_path: Path) -> None:
         load_reid_config(bad)
     with pytest.raises(ConfigError, match="kind"):
         load_texture_config(CONFIGS / "reid.yaml")
+
+
+@pytest.mark.parametrize("name", ["glo_s", "glo_c"])
+def test_masked_configs_differ_from_their_base_only_in_the_mask_name_output_precision_and_reid(name: str) -> None:
+    from dataclasses import replace
+
+    base = load_texture_config(CONFIGS / f"{name}.yaml")
+    masked = load_texture_config(CONFIGS / f"{name}_masked.yaml")
+    assert config_kind(CONFIGS / f"{name}_masked.yaml") == "texture"
+    assert masked.net.input_mask is True and base.net.input_mask is False and masked.net.mask_fill == 0.5
+    assert masked.runtime.bf16 is False and masked.runtime.out_dir == f"runs/texture/{name}_masked"
+    assert masked.name != base.name
+    assert masked.reid_checkpoint == "checkpoints/texture/reid.pt"  # the committed f_Re
+    same = replace(
+        masked, name=base.name, reid_checkpoint=base.reid_checkpoint, net=replace(masked.net, input_mask=False),
+        runtime=replace(masked.runtime, out_dir=base.runtime.out_dir, bf16=base.runtime.bf16),
+    )  # fmt: skip
+    assert same == base
+
+
+def test_input_mask_must_be_a_boolean(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"kind: texture\nbase: {CONFIGS / 'glo_s.yaml'}\nnet: {{input_mask: 'yes'}}\n")
+    with pytest.raises(ConfigError, match="input_mask"):
+        load_texture_config(bad)

@@ -126,6 +126,9 @@ def test_texture_eval_cli_writes_table_grid_and_json(tiny: dict[str, Path], trai
         assert 0 <= m["reid_distance"] <= 2 and 0 <= m["uv_l1_visible"] <= 1 and 0 <= m["uv_l1_whole"] <= 1
         assert m["uv_psnr_visible"] > 0 and m["uv_psnr_whole"] > 0
         assert m["reid_distance_judge"] == pytest.approx(m["reid_distance"], abs=1e-4)  # same network as judge
+        assert 0 <= m["background_leak"] <= 1
+    # the mean texture ignores its input entirely: nothing behind the person leaks into it
+    assert report["rows"][1]["metrics"]["background_leak"] == 0.0
     assert report["geometry_vs_ground_truth"]["ground_truth"]["silhouette_iou"] == pytest.approx(1.0)
     assert report["geometry_vs_ground_truth"]["ground_truth"]["vertex_2d_error_px"] == pytest.approx(0.0, abs=1e-4)
     assert report["rows"][0]["paired_vs_last"]["reid_distance"]["mean_diff"] == 0.0  # the last checkpoint itself
@@ -179,3 +182,69 @@ def test_reid_export_and_eval_cli(tiny: dict[str, Path], tmp_path: Path, capsys:
     main(["--checkpoint", str(served), "--data", str(tiny["data"]), "--low-res", "12"])
     report = json.loads(capsys.readouterr().out)
     assert report["clean"]["queries"] == 6 and 0 <= report["low_res_12px"]["mAP"] <= 1
+
+
+# ------------------------------------------------------------------ TexGlo with the body-mask input
+@pytest.fixture(scope="module")
+def masked_cfg(tiny: dict[str, Path]) -> Path:
+    """The tiny Glo-S config with ``net.input_mask: true``, 2 steps, its own output folder."""
+    cfg = yaml.safe_load(tiny["tex_cfg"].read_text())
+    cfg["name"] = "tiny Glo-S masked"
+    cfg["net"]["input_mask"] = True
+    cfg["optim"]["steps"] = 2
+    cfg["runtime"]["out_dir"] = str(tiny["root"] / "tex_masked")
+    path = tiny["root"] / "tex_masked.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_masked_training_step_feeds_the_silhouette_of_the_geometry_mesh(masked_cfg: Path) -> None:
+    from model.data.identity import render_silhouette
+    from model.train.texture import TextureTrainer, load_texture_config
+
+    trainer = TextureTrainer(load_texture_config(masked_cfg, {"out_dir": str(masked_cfg.parent / "tex_masked_spy")}), device="cpu", show_progress=False)
+    assert trainer.net.config.input_mask and trainer.net.encoder[0][0].in_channels == 4
+    seen: list[torch.Tensor] = []
+    forward = trainer.net.forward
+
+    def spy(images: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        assert mask is not None and mask.shape == (images.shape[0], 1, CROP, CROP)
+        seen.append(mask.detach().clone())
+        return forward(images, mask)
+
+    trainer.net.forward = spy  # type: ignore[method-assign]
+    outcome = trainer.train_step()
+    assert np.isfinite(outcome.loss) and len(seen) == 1
+    # Every mask is the silhouette of one training image's (ground-truth) mesh, rendered at the crop size.
+    verts, cams = trainer.geo(torch.arange(len(trainer.data)), trainer.device)
+    silhouettes = render_silhouette(trainer.renderer, trainer.body, verts, cams)
+    assert silhouettes.sum((1, 2, 3)).min() > 0 and set(silhouettes.unique().tolist()) <= {0.0, 1.0}
+    for mask in seen[0]:
+        assert any(torch.equal(mask, s) for s in silhouettes)
+
+
+def test_masked_training_export_serving_and_eval(tiny: dict[str, Path], masked_cfg: Path) -> None:
+    from model.eval.texture import main as eval_main
+    from model.train.texture import train_from_args
+
+    train_from_args(_args(masked_cfg))
+    out = tiny["root"] / "tex_masked"
+    ckpt = torch.load(out / "last.pt", weights_only=True)
+    assert ckpt["step"] == 2 and ckpt["net_config"]["input_mask"] is True and ckpt["net_config"]["mask_fill"] == 0.5
+    losses = [json.loads(l)["loss"] for l in (out / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    served = export_texture_checkpoint(out / "last.pt", tiny["root"] / "served_masked.pt")
+    net, _ = load_texglo(served)
+    assert net.config.input_mask
+    with pytest.raises(ValueError, match="input_mask=True"):
+        net(torch.rand(1, 3, CROP, CROP))
+    tp = TexturePredictor.from_checkpoint(served, Predictor.random_init(device="cpu", precision="fp32"))
+    assert tp.input_mask and tp.describe()["input_mask"] is True
+    crop = np.random.default_rng(0).integers(0, 255, (60, 30, 3), dtype=np.uint8)
+    mesh = tp.texture(crop)
+    assert mesh.texture_image.shape == (32, 32, 3) and np.array_equal(tp.predict_uv([crop])[0], mesh.texture_image)
+    reid = str(tiny["root"] / "reid" / "last.pt")
+    eval_dir = tiny["root"] / "eval_masked"
+    eval_main(["--checkpoint", str(served), "--reid", reid, "--data", str(tiny["data"]), "--low-res", "12", "--out", str(eval_dir), "--no-progress", "--no-mean-baseline"])
+    [row] = json.loads((eval_dir / "eval.json").read_text())["rows"]
+    assert row["name"] == "tiny Glo-S masked" and 0 <= row["metrics"]["reid_distance"] <= 2

@@ -138,7 +138,8 @@ async def estimate_texture(
         crop = prepared.crop.pixels
 
         def predict_uv() -> np.ndarray:
-            return texture_net.predict_uv([crop])[0]
+            # the prediction of this very crop: a masked TexGlo reuses its mesh for the input mask
+            return texture_net.predict_uv([crop], predictions=[pred])[0]
 
         texture = await anyio.to_thread.run_sync(predict_uv, limiter=state.cpu_limiter)
         texture_name, texture_model = TEXGLO_TEXTURE_NAME, f"{texture_net.name}:{texture_net.checkpoint_id}"
