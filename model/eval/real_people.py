@@ -60,6 +60,7 @@ __all__ = [
     "KNEE_PASS_DEG",
     "RealPeopleConfig",
     "detection_score",
+    "display_path",
     "evaluate_real_people",
     "knee_flexion_deg",
     "knees_pass",
@@ -180,7 +181,7 @@ def mean_skeleton(body: BodyModel) -> tuple[np.ndarray, tuple[float, float, floa
 
 
 # ---------------------------------------------------------------------------------------- evaluation
-def _display_path(path: Path) -> str:
+def display_path(path: Path | str) -> str:
     """``path`` relative to the working directory when it lies under it (reports stay portable)."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
@@ -266,7 +267,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
 
     knee_pass = {k: knees_pass(np.asarray(v)).tolist() for k, v in knees.items()}
     return {
-        "checkpoint": _display_path(predictor.checkpoint_path) if predictor.checkpoint_path else None,
+        "checkpoint": display_path(predictor.checkpoint_path) if predictor.checkpoint_path else None,
         "checkpoint_id": predictor.checkpoint_id,
         "body_model": predictor.model_id,
         "normaliser": "person box height (box[3], native pixels)",
@@ -276,7 +277,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
         "heights": list(config.heights),
         "error": {"network": net, "mean_skeleton": mean_scores, "blazepose_degraded": blazepose},
         "blazepose_failed": failed,
-        "blazepose_source": {"file": _display_path(config.blazepose_path), "model": blaze.get("model"), "command": blaze.get("command")},
+        "blazepose_source": {"file": display_path(config.blazepose_path), "model": blaze.get("model"), "command": blaze.get("command")},
         "knees": {
             "people": [p.id for p in upright],
             "person_ids": [p.person_id for p in upright],

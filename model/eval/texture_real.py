@@ -58,6 +58,7 @@ from tqdm import tqdm
 
 from model.data.identity import mean_lights
 from model.data.real_people import DEFAULT_ROOT, RealPerson, load_real_people, real_crop_at_height
+from model.eval.real_people import display_path
 from model.inference.predictor import Prediction, Predictor
 from model.inference.texture import TexturePredictor
 from model.render import Lights, MeshRenderer, PerspectiveCameras
@@ -241,14 +242,6 @@ def render_on_crop(
 
 
 # ---------------------------------------------------------------------------------------- evaluation
-def _display_path(path: Path | str) -> str:
-    """``path`` relative to the working directory when it lies under it (reports stay portable)."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 @dataclass(frozen=True)
 class TextureRealConfig:
     """What to evaluate.
@@ -345,15 +338,15 @@ def evaluate_texture_real(
         ),
         "height": config.height,
         "margin": config.margin,
-        "root": _display_path(config.root),
+        "root": display_path(config.root),
         "lights": {k: getattr(lights, k)[0].tolist() for k in ("ambient", "diffuse", "direction")},
         "predictor": {
-            "checkpoint": _display_path(predictor.checkpoint_path) if predictor.checkpoint_path else None,
+            "checkpoint": display_path(predictor.checkpoint_path) if predictor.checkpoint_path else None,
             "checkpoint_id": predictor.checkpoint_id,
             "body_model": predictor.model_id,
         },
         "textures": [
-            {"label": label, "name": tp.name, "checkpoint": _display_path(tp.describe()["checkpoint"] or ""), "checkpoint_id": tp.checkpoint_id,
+            {"label": label, "name": tp.name, "checkpoint": display_path(tp.describe()["checkpoint"] or ""), "checkpoint_id": tp.checkpoint_id,
              "input_mask": tp.input_mask, "uv_size": tp.uv_size}
             for label, tp in zip(labels, textures)
         ],
