@@ -407,7 +407,8 @@ class VideoTrainer(TrainLoop):
         clip = torch.randint(n, (b,), generator=self.gen)
         deg = torch.randint(k, (b,), generator=self.gen)
         start = torch.randint(length - t + 1, (b,), generator=self.gen)
-        static = torch.rand(b, generator=self.gen) < o.static_prob
+        # drawn only when asked for, so that runs without still windows draw what they always drew
+        static = torch.rand(b, generator=self.gen) < o.static_prob if o.static_prob > 0 else torch.zeros(b, dtype=torch.bool)
         frames = start[:, None] + torch.arange(t)[None] * (~static)[:, None]
         batch = {"phi": d["phi"][clip[:, None], deg[:, None], frames].float()}
         for key in GT_KEYS:
