@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -82,7 +82,7 @@ class ModelErrors:
     acc_err: float
 
     def to_dict(self) -> dict[str, float]:
-        return {"mpjpe": self.mpjpe, "pa_mpjpe": self.pa_mpjpe, "acc": self.acc, "acc_err": self.acc_err}
+        return asdict(self)
 
 
 def sequence_errors(pred: Tensor, gt: Tensor) -> ModelErrors:
@@ -152,7 +152,7 @@ class StillDrift:
     truth: dict[str, dict[str, float]]
 
     def to_dict(self) -> dict[str, object]:
-        return {"first": self.first, "later_mean": self.later_mean, "later_max": self.later_max, "worst_clip": self.worst_clip, "truth": self.truth}
+        return asdict(self)
 
 
 def still_drift(seq: SequencePredictor, phi: Tensor, frames: int, gt: Tensor | None = None) -> StillDrift:
@@ -215,7 +215,7 @@ class Facing:
     mean_error_deg: float
 
     def to_dict(self) -> dict[str, float]:
-        return {"flips_per_clip": self.flips_per_clip, "clips_with_flip": self.clips_with_flip, "wrong_facing": self.wrong_facing, "mean_error_deg": self.mean_error_deg}
+        return asdict(self)
 
 
 def facing_flips(root_pred: Tensor, root_true: Tensor) -> Facing:
