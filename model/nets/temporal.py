@@ -18,6 +18,14 @@ single-frame model), then through the iterative regressor of :mod:`model.nets.he
   output drifts for ~10 frames. ``init_state="first_frame"`` starts each layer from
   ``tanh(W phi_1)`` (the backward direction of a bidirectional GRU from the last frame), so the
   state describes the person from the first frame on.
+* **GRU input.** ``gru_input="features"`` feeds the GRU ``phi_t`` (the paper, VIBE).
+  ``gru_input="motion"`` feeds it the change ``phi_t - phi_{t-1}`` (zero at the first frame) and
+  drops every bias of the GRU and the projection, with the state starting from zeros: on a still
+  input every change is zero, so the state and the residual stay exactly zero and the answer *is*
+  the single-frame answer, from the first frame on. Any filter whose weights sum to one (a moving
+  average, the service's Gaussian) is such a function of the changes
+  (``sum_k w_k phi_{t-k} - phi_t = -sum_k w_k (phi_t - phi_{t-k})``), so smoothing loses nothing;
+  what the model can no longer do is move a still answer away from the single-frame one.
 * **Any length >= 1.** :meth:`TemporalRegressor.forward_chunked` runs long sequences in chunks: the
   causal model carries the GRU state from chunk to chunk (identical to one pass); the
   bidirectional model runs overlapping windows and cross-fades their features linearly over the
@@ -39,10 +47,12 @@ from model.body.model import MeanParams
 from model.nets.config import FlatConfig
 from model.nets.heads.regressor import IterativeRegressor
 
-__all__ = ["INIT_STATES", "TemporalConfig", "TemporalEncoder", "TemporalOutput", "TemporalRegressor", "fill_missing_features"]
+__all__ = ["GRU_INPUTS", "INIT_STATES", "TemporalConfig", "TemporalEncoder", "TemporalOutput", "TemporalRegressor", "fill_missing_features"]
 
 #: Ways to start the GRU state (:attr:`TemporalConfig.init_state`).
 INIT_STATES = ("zeros", "first_frame")
+#: What the GRU reads per frame (:attr:`TemporalConfig.gru_input`).
+GRU_INPUTS = ("features", "motion")
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class TemporalConfig(FlatConfig):
         num_layers: GRU layers (paper: 2).
         bidirectional: read the clip in both directions (offline); default causal.
         init_state: ``"zeros"`` or ``"first_frame"`` (see the module docstring).
+        gru_input: ``"features"`` or ``"motion"`` (see the module docstring; ``"motion"`` needs
+            ``init_state="zeros"``).
         dropout: dropout between the GRU layers.
         regressor_iterations, regressor_hidden_dim: the iterative regressor (as the single-frame one).
         chunk_size, chunk_overlap: frames per chunk and overlap of :meth:`TemporalRegressor.forward_chunked`.
@@ -65,6 +77,7 @@ class TemporalConfig(FlatConfig):
     num_layers: int = 2
     bidirectional: bool = False
     init_state: str = "zeros"
+    gru_input: str = "features"
     dropout: float = 0.0
     regressor_iterations: int = 3
     regressor_hidden_dim: int = 1024
@@ -80,6 +93,10 @@ class TemporalConfig(FlatConfig):
             raise ValueError(f"bidirectional must be a bool, got {self.bidirectional!r}")
         if self.init_state not in INIT_STATES:
             raise ValueError(f"init_state must be one of {INIT_STATES}, got {self.init_state!r}")
+        if self.gru_input not in GRU_INPUTS:
+            raise ValueError(f"gru_input must be one of {GRU_INPUTS}, got {self.gru_input!r}")
+        if self.gru_input == "motion" and self.init_state != "zeros":
+            raise ValueError("gru_input='motion' needs init_state='zeros' (a state read off a frame is not zero on a still input)")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if not 0 <= self.chunk_overlap < self.chunk_size:
@@ -134,12 +151,15 @@ class TemporalEncoder(nn.Module):
 
     The projection starts at zero, so an untrained encoder passes ``phi`` through unchanged and the
     video model starts as the single-frame model. With ``init_state="first_frame"`` a linear map
-    (zero at the start) gives the initial state from the clip's end frames.
+    (zero at the start) gives the initial state from the clip's end frames. With
+    ``gru_input="motion"`` the GRU reads frame-to-frame changes and has no biases, so a still input
+    gives ``g = phi`` exactly.
     """
 
     def __init__(self, config: TemporalConfig) -> None:
         super().__init__()
         self.config = config
+        motion = config.gru_input == "motion"
         self.gru = nn.GRU(
             config.feature_dim,
             config.hidden_dim,
@@ -147,11 +167,13 @@ class TemporalEncoder(nn.Module):
             batch_first=True,
             bidirectional=config.bidirectional,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
+            bias=not motion,
         )
         directions = 2 if config.bidirectional else 1
-        self.proj = nn.Linear(config.hidden_dim * directions, config.feature_dim)
+        self.proj = nn.Linear(config.hidden_dim * directions, config.feature_dim, bias=not motion)
         nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
+        if self.proj.bias is not None:
+            nn.init.zeros_(self.proj.bias)
         self.directions = directions
         self.init: nn.Linear | None = None
         if config.init_state == "first_frame":
@@ -171,15 +193,26 @@ class TemporalEncoder(nn.Module):
             h = torch.stack([h[:, :, 0], last[:, :, 1]], dim=2)
         return h.reshape(b, layers * d, hdim).transpose(0, 1).contiguous()
 
-    def forward(self, phi: Tensor, hidden: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def gru_input(self, phi: Tensor, previous: Tensor | None = None) -> Tensor:
+        """What the GRU reads: ``phi (B, T, C)`` itself, or (``gru_input="motion"``) its change
+        ``phi_t - phi_{t-1}``, where the frame before ``phi_1`` is ``previous (B, C)`` (a chunk's
+        predecessor) or, when ``None``, ``phi_1`` itself (no change at the first frame)."""
+        if self.config.gru_input == "features":
+            return phi
+        before = phi[:, :1] if previous is None else previous[:, None].to(phi.dtype)
+        return phi - torch.cat([before, phi[:, :-1]], dim=1)
+
+    def forward(self, phi: Tensor, hidden: Tensor | None = None, previous: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Args: ``phi (B, T, C)``; optional GRU state ``(layers * directions, B, H)`` to continue from
-        (default: :meth:`initial_state`).
+        (default: :meth:`initial_state`); optional ``previous (B, C)``, the feature of the frame
+        before ``phi``'s first when continuing a clip (used by ``gru_input="motion"``).
 
         Returns: ``(g (B, T, C), final GRU state)``.
         """
         with torch.autocast(device_type=phi.device.type, enabled=False):
             x = phi.float()
-            y, h = self.gru(x, self.initial_state(x) if hidden is None else hidden)
+            inp = self.gru_input(x, None if previous is None else previous.float())
+            y, h = self.gru(inp, self.initial_state(x) if hidden is None else hidden)
             return x + self.proj(y), h
 
 
@@ -272,7 +305,8 @@ class TemporalRegressor(nn.Module):
         if not self.config.bidirectional:
             hidden, parts = None, []
             for start in range(0, t, size):
-                g, hidden = self.encoder(phi[:, start : start + size], hidden)
+                previous = phi[:, start - 1] if start > 0 else None
+                g, hidden = self.encoder(phi[:, start : start + size], hidden, previous)
                 parts.append(g)
             return self.regress(torch.cat(parts, dim=1))
         stride = size - over

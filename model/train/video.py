@@ -27,7 +27,8 @@
    for each made a CPU step ~10x slower. Pose and betas are supervised as in Eq. 8.
 
 The temporal module's regressor starts as a copy of the single-frame regressor and its residual
-projection at zero, so step 0 is exactly the single-frame model.
+projection at zero, so step 0 is exactly the single-frame model. With ``optim.train_regressor:
+false`` the regressor stays that copy and only the temporal encoder learns.
 
 The frozen single-frame network is loaded through :mod:`model.nets.checkpoint` and run by
 :class:`model.nets.frozen.FrozenBackbone` (the predictor's precision and memory layout), so the
@@ -163,7 +164,9 @@ class VideoLossConfig:
 @dataclass(frozen=True)
 class VideoOptimConfig:
     """Adam for the temporal model (``lr``) and the discriminator (``disc_lr``); ``static_prob`` is
-    the fraction of training windows that repeat a single frame."""
+    the fraction of training windows that repeat a single frame; ``train_regressor: false`` keeps
+    the regressor the single-frame one (only the temporal encoder learns), so that with
+    ``temporal.gru_input: motion`` a still input gets exactly the single-frame answer."""
 
     lr: float = 3e-4
     disc_lr: float = 1e-4
@@ -174,8 +177,11 @@ class VideoOptimConfig:
     grad_clip: float | None = 5.0
     frame_drop_prob: float = 0.1
     static_prob: float = 0.0
+    train_regressor: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.train_regressor, bool):
+            raise ValueError(f"train_regressor must be a bool, got {self.train_regressor!r}")
         if self.lr <= 0 or self.disc_lr <= 0 or self.batch_size < 1 or self.seq_len < 1 or self.steps < 1:
             raise ValueError("lr, disc_lr must be > 0; batch_size, seq_len, steps >= 1")
         if not 0.0 <= self.frame_drop_prob < 1.0:
@@ -347,8 +353,10 @@ class VideoTrainer(TrainLoop):
         )
         self.model = TemporalRegressor(self.temporal_config, self.body.mean_params).to(self.device)
         self.model.regressor.load_state_dict(self.backbone.net.regressor.state_dict(), strict=True)
+        self.model.regressor.requires_grad_(config.optim.train_regressor)
         self.disc = MotionDiscriminator(config.discriminator).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.lr)
+        trained = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trained, lr=config.optim.lr)
         self.disc_opt = torch.optim.Adam(self.disc.parameters(), lr=config.optim.disc_lr)
         self.gen = torch.Generator().manual_seed(config.runtime.seed)
         path = self.resume_path(resume)
@@ -481,7 +489,7 @@ class VideoTrainer(TrainLoop):
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.optim.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.optim.grad_clip)
+            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], cfg.optim.grad_clip)
         self.optimizer.step()
         if cfg.loss.adversarial_weight > 0:
             real = axis_angle_to_matrix(batch["real_pose"])

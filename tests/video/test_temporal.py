@@ -124,6 +124,40 @@ def test_first_frame_initial_state(mean_params) -> None:
         TemporalConfig(init_state="learned")
 
 
+def test_motion_input_keeps_a_still_input_at_the_single_frame_answer(mean_params) -> None:
+    """``gru_input="motion"``: the GRU reads frame-to-frame changes and has no biases, so a still clip
+    gives exactly ``phi`` (the single-frame answer) at every frame, however trained; a moving clip
+    does not; chunking carries the previous frame across chunks (one pass exactly)."""
+    for bidirectional in (False, True):
+        net = TemporalRegressor(TemporalConfig(**SMALL, gru_input="motion", bidirectional=bidirectional), mean_params)
+        assert all(not name.endswith("bias") and "bias_" not in name for name, _ in net.encoder.named_parameters())
+        trained_like(net)
+        with torch.no_grad():
+            for p in net.encoder.gru.parameters():
+                p.normal_(0, 0.5)
+        still = torch.randn(2, 1, C).expand(2, 12, C)
+        assert torch.equal(net(still).features, still)
+        # (the bidirectional windows' cross-fade divides by the summed ramps: equal up to rounding)
+        assert torch.allclose(net.forward_chunked(still, chunk_size=5, overlap=2).features, still, rtol=0, atol=1e-6)
+        moving = still + 0.5 * torch.randn(2, 12, C)
+        out = net(moving).features
+        assert torch.equal(out[:, 0], moving[:, 0]) or bidirectional  # causal: no change before frame 2
+        assert not torch.allclose(out, moving)
+        # a missing frame of a still clip is filled with the same feature: still exactly phi
+        valid = torch.ones(2, 12, dtype=torch.bool)
+        valid[:, 4] = False
+        assert torch.equal(net(still, valid).features, still)
+    causal = trained_like(TemporalRegressor(TemporalConfig(**SMALL, gru_input="motion"), mean_params))
+    long = torch.randn(2, 29, C)
+    assert torch.allclose(causal(long).features, causal.forward_chunked(long, chunk_size=8).features, atol=1e-5)
+    assert causal.encoder.gru_input(long)[:, 0].abs().max() == 0
+    assert torch.allclose(causal.encoder.gru_input(long)[:, 1:], long[:, 1:] - long[:, :-1])
+    with pytest.raises(ValueError, match="gru_input"):
+        TemporalConfig(gru_input="delta")
+    with pytest.raises(ValueError, match="init_state='zeros'"):
+        TemporalConfig(gru_input="motion", init_state="first_frame")
+
+
 def test_fill_missing_features() -> None:
     phi = torch.arange(6, dtype=torch.float32).reshape(1, 6, 1).expand(1, 6, 2).contiguous()
     valid = torch.tensor([[False, True, False, False, True, False]])

@@ -124,6 +124,34 @@ def test_static_windows_and_their_loss(trained) -> None:
         load_video_config(trained["config"], {"optim": {"static_prob": 0.0}})
 
 
+def test_frozen_regressor_and_motion_input(trained) -> None:
+    """``optim.train_regressor: false`` trains the temporal encoder only: the regressor stays the
+    backbone's; with ``gru_input: motion`` a still window then gets exactly the single-frame answer
+    after training steps."""
+    from model.train.video import VideoTrainer
+
+    overrides = {
+        "temporal": {"hidden_dim": 16, "chunk_size": 8, "chunk_overlap": 2, "init_state": "zeros", "gru_input": "motion"},
+        "optim": {"train_regressor": False, "static_prob": 0.5, "batch_size": 8},
+        "runtime": {"out_dir": str(trained["tmp"] / "run-motion")},
+    }
+    trainer = VideoTrainer(load_video_config(trained["config"], overrides), device="cpu", show_progress=False, max_steps=2)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.train()
+    after = trainer.model.state_dict()
+    reference = trainer.backbone.net.regressor.state_dict()
+    assert all(torch.equal(after[f"regressor.{k}"], v) for k, v in reference.items())
+    assert any(not torch.equal(after[k], before[k]) for k in before if k.startswith("encoder."))
+    batch = trainer.sample_batch()
+    static = batch["static"]
+    assert static.any()
+    with torch.no_grad():
+        _, logs, _ = trainer.generator_losses(batch)
+    assert logs["static"] == 0.0  # the single-frame answer, exactly
+    with pytest.raises(ValueError, match="train_regressor"):
+        load_video_config(trained["config"], {"optim": {"train_regressor": "no"}})
+
+
 def test_served_checkpoint_drops_training_state(trained) -> None:
     served = torch.load(trained["served"], weights_only=True)
     assert served["format"] == VIDEO_FORMAT
