@@ -37,7 +37,7 @@ DEFAULT_CHECKPOINT = Path("checkpoints/rscnet-long/model.pt")
 #: Where the committed TexGlo texture checkpoint lives (relative to the working directory).
 DEFAULT_TEXTURE_CHECKPOINT = Path("checkpoints/texture/model.pt")
 #: Where the committed video-model (temporal GRU) checkpoint lives (relative to the working directory).
-DEFAULT_VIDEO_CHECKPOINT = Path("checkpoints/video-long/model.pt")
+DEFAULT_VIDEO_CHECKPOINT = Path("checkpoints/video-motion/model.pt")
 #: Default batch sizes by device type.
 _DEFAULT_BATCH = {"cuda": 32, "cpu": 8}
 

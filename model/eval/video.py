@@ -61,7 +61,7 @@ from model.inference.sequence import SequencePredictor
 from model.inference.temporal import gaussian_weights, project_to_rotation
 from model.runtime import atomic_save
 
-__all__ = ["VIDEO_TEST_SEED", "MODELS", "evaluate_video", "facing_flips", "main", "still_drift"]
+__all__ = ["VIDEO_TEST_SEED", "MODELS", "evaluate_video", "facing_angle", "feature_change", "facing_flips", "main", "predict", "still_drift", "wrapped_angle"]
 
 #: Seed of the evaluation people and clips (training configs use 0 by default).
 VIDEO_TEST_SEED = 31_337
@@ -194,7 +194,21 @@ def facing_angle(rotmat: Tensor) -> Tensor:
     return torch.atan2(forward[..., 0], forward[..., 2])
 
 
-def _wrapped(a: Tensor) -> Tensor:
+def feature_change(phi: Tensor) -> float:
+    """How much the video model's input moves between frames: ``mean |phi_t - phi_{t-1}| / mean |phi|``
+    over every frame pair of ``(..., T, C)`` features (0 for a still input)."""
+    phi = phi.float()
+    return float((phi[..., 1:, :] - phi[..., :-1, :]).norm(dim=-1).mean() / phi.norm(dim=-1).mean())
+
+
+def feature_change_line(changes: dict[str, float], what: str) -> str:
+    """One markdown line giving :func:`feature_change` per person size."""
+    sizes = ", ".join(f"{v:.3f} at {k} px" for k, v in changes.items())
+    return f"Frame-to-frame feature change `mean |phi_t - phi_(t-1)| / mean |phi|` ({what}): {sizes}.\n"
+
+
+def wrapped_angle(a: Tensor) -> Tensor:
+    """Angles (radians, any shape) wrapped to ``[-pi, pi)``."""
     return torch.remainder(a + torch.pi, 2 * torch.pi) - torch.pi
 
 
@@ -221,8 +235,8 @@ class Facing:
 def facing_flips(root_pred: Tensor, root_true: Tensor) -> Facing:
     """Flips and wrong facing of ``(N, T, 3, 3)`` predicted root rotations against the truth."""
     pred, true = facing_angle(root_pred), facing_angle(root_true)
-    jumps = _wrapped(pred[:, 1:] - pred[:, :-1]).abs() > torch.pi / 2
-    error = _wrapped(pred - true).abs()
+    jumps = wrapped_angle(pred[:, 1:] - pred[:, :-1]).abs() > torch.pi / 2
+    error = wrapped_angle(pred - true).abs()
     return Facing(
         flips_per_clip=float(jumps.sum(1).float().mean()),
         clips_with_flip=float(jumps.any(1).float().mean()),
@@ -366,8 +380,10 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     title = f"Held-out synthetic CCTV clips ({args.clips} x {args.frames} frames, static cameras, realistic degradation), LSP-14 joints"
-    parts = [markdown_table(results, title)]
+    changes = {str(res): feature_change(data["phi"][:, k]) for k, res in enumerate(resolutions)}
+    parts = [markdown_table(results, title), feature_change_line(changes, "these clips")]
     plain: dict[str, object] = {str(r): {m: e.to_dict() for m, e in models.items()} for r, models in results.items()}
+    plain["feature_change"] = changes
     if args.still_frames > 0:
         still = {res: still_drift(seq, data["phi"][:, k, 0], args.still_frames, data["joints3d_lsp14"][:, 0]) for k, res in enumerate(resolutions)}
         parts.append(still_table(still, args.still_frames, args.clips))

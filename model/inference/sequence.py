@@ -113,6 +113,8 @@ class SequencePredictor:
             "hidden_dim": c.hidden_dim,
             "num_layers": c.num_layers,
             "bidirectional": c.bidirectional,
+            "gru_input": c.gru_input,
+            "init_state": c.init_state,
             "chunk_size": c.chunk_size,
             "chunk_overlap": c.chunk_overlap,
         }

@@ -89,9 +89,20 @@ class GruTemporalModel:
         "RSC-Net's video module: a 2-layer GRU over the frames' backbone features (residual), then the "
         "iterative regressor; frames without a person are bridged."
     )
+    #: The same for a GRU that reads frame-to-frame feature changes (``gru_input: motion``).
+    MOTION_DESCRIPTION = (
+        "RSC-Net's video module: a 2-layer GRU over the frame-to-frame changes of the backbone features "
+        "(residual; a still input gets exactly the single-frame answer), then the single-frame iterative "
+        "regressor; frames without a person are bridged."
+    )
 
     def __init__(self, sequence: SequencePredictor) -> None:
         self.sequence = sequence
+
+    @property
+    def description(self) -> str:
+        """What this GRU does, in one sentence (reported with every answer)."""
+        return self.MOTION_DESCRIPTION if self.sequence.temporal.config.gru_input == "motion" else self.DESCRIPTION
 
     def smooth(self, frames: Sequence[Prediction | None], include_vertices: bool = False) -> list[Prediction | None]:
         frames = list(frames)
@@ -105,7 +116,7 @@ class GruTemporalModel:
             "kind": self.kind,
             "checkpoint_id": self.sequence.checkpoint_id,
             "bidirectional": not self.sequence.causal,
-            "description": self.DESCRIPTION,
+            "description": self.description,
         }
 
 

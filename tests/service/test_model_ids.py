@@ -105,7 +105,7 @@ def test_cards_name_no_id_that_v1_models_does_not_report(models: dict[str, Any])
 @pytest.fixture(scope="module")
 def default_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     yield from _served_models(
-        "default-models", ("rscnet-long", "video-long", "texture"), {}, tmp_path_factory.mktemp("default-ids"),
+        "default-models", ("rscnet-long", "video-motion", "texture"), {}, tmp_path_factory.mktemp("default-ids"),
         defaults=("RSCNET_CHECKPOINT", "RSCNET_VIDEO_CHECKPOINT", "RSCNET_TEXTURE_CHECKPOINT"),
     )
 
@@ -114,11 +114,12 @@ def test_the_default_server_serves_the_long_run_with_its_gru(default_models: dic
     rscnet, sequence = default_models["checkpoint"], default_models["modules"]["sequence"]
     assert rscnet["is_trained"] and rscnet["path"].endswith("rscnet-long/model.pt"), rscnet
     assert f"`{rscnet['id']}`" in _card("rscnet-long"), f"checkpoints/rscnet-long/MODEL_CARD.md does not name {rscnet['id']}"
-    assert sequence["gru_loaded"] is True and sequence["checkpoint"].endswith("video-long/model.pt"), sequence
+    assert sequence["gru_loaded"] is True and sequence["checkpoint"].endswith("video-motion/model.pt"), sequence
     assert sequence["backbone_checkpoint_id"] == rscnet["id"]
-    assert f"`{sequence['checkpoint_id']}`" in _card("video-long")
+    assert sequence["gru_input"] == "motion" and sequence["bidirectional"] is False, sequence
+    assert f"`{sequence['checkpoint_id']}`" in _card("video-motion")
     assert default_models["modules"]["texture"]["loaded"]
     body = default_models["body_model"]["model_id"].split(":")[-1]
-    for name, reported in (("rscnet-long", {body, rscnet["id"]} | _ids(default_models["modules"])), ("video-long", {body} | _ids(sequence))):
+    for name, reported in (("rscnet-long", {body, rscnet["id"]} | _ids(default_models["modules"])), ("video-motion", {body} | _ids(sequence))):
         stray = set(HEX16.findall(_card(name))) - reported
         assert not stray, f"checkpoints/{name}/MODEL_CARD.md names ids /v1/models does not report: {stray}"

@@ -162,6 +162,7 @@ def test_served_checkpoint_drops_training_state(trained) -> None:
 def test_sequence_predictor_loads_strictly(trained, body) -> None:
     seq = SequencePredictor.from_checkpoint(trained["served"], device="cpu")
     assert seq.causal and seq.describe()["kind"] == "gru"
+    assert seq.describe()["init_state"] == "first_frame" and seq.describe()["gru_input"] == "features"
     other = Predictor.from_checkpoint(write_backbone(body, trained["tmp"] / "other.pt", seed=1), device="cpu", body=body)
     with pytest.raises(ValueError, match="features of backbone"):
         SequencePredictor.from_checkpoint(trained["served"], backbone=other)
@@ -211,7 +212,8 @@ def test_eval_cli_writes_table_json_and_plot(trained, capsys) -> None:
         "--still-frames", "4", "--turn-clips", "2", "--cache", str(trained["tmp"] / "test-cache.pt"),
     ])  # fmt: skip
     results = json.loads((out / "video_eval.json").read_text())
-    assert set(results) == {"24", "40", "still", "turning"}
+    assert set(results) == {"24", "40", "still", "turning", "feature_change"}
+    assert all(v >= 0 for v in results["feature_change"].values())
     for table in (results["24"], results["40"], *results["turning"]["errors"].values()):
         assert set(table) == {"single-frame", "filter", "video"}
         for e in table.values():
@@ -302,3 +304,13 @@ def test_projection_in_the_loss_stays_bounded_for_degenerate_cameras(body) -> No
     joints, kp = predicted_joints(body, betas, pose, camera, 96)
     assert joints.shape == (3, 24, 3) and kp.shape == (3, 24, 2)
     assert torch.isfinite(kp).all() and kp.abs().max() < 1e3
+
+
+def test_feature_change_hand_made() -> None:
+    from model.eval.video import feature_change
+
+    still = torch.ones(2, 5, 4)
+    assert feature_change(still) == 0.0
+    steps = torch.zeros(1, 3, 2)
+    steps[0, :, 0] = torch.tensor([1.0, 2.0, 3.0])  # norms 1, 2, 3 (mean 2); every change has norm 1
+    assert feature_change(steps) == pytest.approx(0.5)

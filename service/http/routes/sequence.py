@@ -61,7 +61,7 @@ router = APIRouter()
                             "kind": "gru",
                             "checkpoint_id": "0123456789abcdef",
                             "bidirectional": False,
-                            "description": GruTemporalModel.DESCRIPTION,
+                            "description": GruTemporalModel.MOTION_DESCRIPTION,
                         },
                         "num_frames": 2,
                         "warnings": [],
