@@ -125,6 +125,22 @@ def pseudo_gt(root: Path, min_visibility: float) -> None:
     print(f"keypoints of {len(data['people'])} crops written to {root / 'people.json'}")
 
 
+def draw_skeleton(img: np.ndarray, kp: np.ndarray, valid: np.ndarray, scale: float) -> None:
+    """Draw COCO-17 keypoints ``kp (17, >=2)`` (crop pixels, times ``scale`` on ``img``) in place:
+    left blue, right red, centre green; bones between valid joints; invalid joints hollow."""
+
+    def colour(name: str) -> tuple[int, int, int]:
+        return (255, 90, 0) if name.startswith("left") else (0, 0, 255) if name.startswith("right") else (0, 200, 0)
+
+    for a, b in COCO17_EDGES:
+        if valid[a] and valid[b]:
+            na, nb = COCO17_NAMES[a], COCO17_NAMES[b]
+            c = colour(na) if na.split("_")[0] == nb.split("_")[0] else (0, 200, 0)
+            cv2.line(img, (int(kp[a, 0] * scale), int(kp[a, 1] * scale)), (int(kp[b, 0] * scale), int(kp[b, 1] * scale)), c, 2)
+    for j, name in enumerate(COCO17_NAMES):
+        cv2.circle(img, (int(kp[j, 0] * scale), int(kp[j, 1] * scale)), 3, colour(name), -1 if valid[j] else 1)
+
+
 def draw(person: RealPerson, tile: int) -> np.ndarray:
     """The crop at ``tile x tile`` with its person box (grey) and skeleton (left blue, right red,
     centre green; rejected joints as hollow circles)."""
@@ -136,18 +152,7 @@ def draw(person: RealPerson, tile: int) -> np.ndarray:
     cv2.rectangle(img, (int(bx * s), int(by * s)), (int((bx + bw) * s), int((by + bh) * s)), box_colour, 1)
     kp = person.keypoints
     if np.isfinite(kp).all():
-
-        def colour(name: str) -> tuple[int, int, int]:
-            return (255, 90, 0) if name.startswith("left") else (0, 0, 255) if name.startswith("right") else (0, 200, 0)
-
-        for a, b in COCO17_EDGES:
-            if person.valid[a] and person.valid[b]:
-                na, nb = COCO17_NAMES[a], COCO17_NAMES[b]
-                c = colour(na) if na.split("_")[0] == nb.split("_")[0] else (0, 200, 0)
-                cv2.line(img, (int(kp[a, 0] * s), int(kp[a, 1] * s)), (int(kp[b, 0] * s), int(kp[b, 1] * s)), c, 2)
-        for j, name in enumerate(COCO17_NAMES):
-            p = (int(kp[j, 0] * s), int(kp[j, 1] * s))
-            cv2.circle(img, p, 3, colour(name), -1 if person.valid[j] else 1)
+        draw_skeleton(img, kp, person.valid, s)
     label = f"{person.id} [{person.review}]"
     cv2.rectangle(img, (0, tile - 14), (tile, tile), (0, 0, 0), -1)
     cv2.putText(img, label, (2, tile - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (255, 255, 255), 1, cv2.LINE_AA)

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from model.data.real_people import CROP_ENLARGE, DEFAULT_ROOT, MAX_CROP_SIDE, square_crop_box
+from model.data.real_people import CROP_ENLARGE, DEFAULT_ROOT, MAX_CROP_SIDE, cut_square, square_crop_box
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 OPENCV_HTML = Path("/usr/share/doc/opencv-doc/opencv4/html")
@@ -161,17 +161,6 @@ def read_source(
         rgb = cv2.resize(rgb, (int(round(w * PERSON_MULTI_DET_STRETCH)), h), interpolation=cv2.INTER_CUBIC)
         entry["scale_x"] = PERSON_MULTI_DET_STRETCH
     return rgb, entry
-
-
-def cut_square(image: np.ndarray, crop_box: tuple[int, int, int, int]) -> np.ndarray:
-    """The ``(side, side, 3)`` crop of ``image`` at ``crop_box``, black outside the image."""
-    x0, y0, side, _ = crop_box
-    out = np.zeros((side, side, 3), np.uint8)
-    h, w = image.shape[:2]
-    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,7 +35,6 @@ _still = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_still)  # puts the repository root on sys.path and model.body.joint_names in without torch
 sys.modules.setdefault("real_people_blazepose", _still)
 
-from model.body.joint_names import COCO17_EDGES, COCO17_NAMES  # noqa: E402
 from model.data.real_video import DEFAULT_ROOT, MIN_VISIBILITY, RealFrame, load_real_clips  # noqa: E402
 
 BlazePose = _still.BlazePose
@@ -80,19 +79,8 @@ def draw(frame: RealFrame, tile: int, label: str) -> np.ndarray:
         (160, 160, 160),
         1,
     )
-    kp = frame.keypoints
     if frame.detected:
-
-        def colour(name: str) -> tuple[int, int, int]:
-            return (255, 90, 0) if name.startswith("left") else (0, 0, 255) if name.startswith("right") else (0, 200, 0)
-
-        for a, b in COCO17_EDGES:
-            if frame.valid[a] and frame.valid[b]:
-                na, nb = COCO17_NAMES[a], COCO17_NAMES[b]
-                c = colour(na) if na.split("_")[0] == nb.split("_")[0] else (0, 200, 0)
-                cv2.line(img, (int(kp[a, 0] * s), int(kp[a, 1] * s)), (int(kp[b, 0] * s), int(kp[b, 1] * s)), c, 2)
-        for j, name in enumerate(COCO17_NAMES):
-            cv2.circle(img, (int(kp[j, 0] * s), int(kp[j, 1] * s)), 3, colour(name), -1 if frame.valid[j] else 1)
+        _still.draw_skeleton(img, frame.keypoints, frame.valid, s)
     else:
         label += " [none]"
     cv2.rectangle(img, (0, tile - 14), (tile, tile), (0, 0, 0), -1)

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from model.data.real_people import CROP_ENLARGE, MAX_CROP_SIDE, square_crop_box
+from model.data.real_people import CROP_ENLARGE, MAX_CROP_SIDE, cut_square, square_crop_box
 from model.data.real_video import DEFAULT_ROOT
 
 JPEG_QUALITY = 95
@@ -97,17 +97,6 @@ def read_frames(path: Path) -> list[np.ndarray]:
     if not frames:
         raise ValueError(f"{path}: no frame decoded")
     return frames
-
-
-def cut_square(image: np.ndarray, crop_box: tuple[int, int, int, int]) -> np.ndarray:
-    """The ``(side, side, 3)`` crop of ``image`` at ``crop_box``, black outside the image."""
-    x0, y0, side, _ = crop_box
-    out = np.zeros((side, side, 3), np.uint8)
-    h, w = image.shape[:2]
-    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:

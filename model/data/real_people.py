@@ -56,6 +56,7 @@ __all__ = [
     "MAX_CROP_SIDE",
     "REVIEWS",
     "RealPerson",
+    "cut_square",
     "load_real_people",
     "real_crop_at_height",
     "restore_native",
@@ -101,6 +102,18 @@ def square_crop_box(box: tuple[float, float, float, float], enlarge: float = CRO
     side = int(round(enlarge * max(w, h)))
     cx, cy = x0 + w / 2.0, y0 + h / 2.0
     return int(round(cx - side / 2.0)), int(round(cy - side / 2.0)), side, side
+
+
+def cut_square(image: np.ndarray, crop_box: tuple[int, int, int, int]) -> np.ndarray:
+    """The ``(side, side, 3)`` crop of an ``(H, W, 3)`` uint8 ``image`` at ``crop_box`` (``(x0, y0,
+    side, side)``, e.g. from :func:`square_crop_box`), black outside the image."""
+    x0, y0, side, _ = crop_box
+    out = np.zeros((side, side, 3), np.uint8)
+    h, w = image.shape[:2]
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return out
 
 
 @dataclass(frozen=True)
