@@ -33,6 +33,13 @@ same, and each clip on its own):
 * **Still-person drift**: for clips whose person stays in place (the cyclist stopped astride his
   bike), the mean distance between consecutive frames' pelvis-centred LSP-14 joints, mm/frame.
 
+Camera (``--camera``): ``clean`` gives the network the resized crops as they are (the source clips
+are clean broadcast-quality video); ``realistic`` passes each clip's small crops through the
+training data's realistic camera model (:func:`model.data.degrade.degrade` at the crop's own size:
+blur, colour, JPEG and so on drawn once per clip, fresh sensor noise in every frame, as a low-resolution
+surveillance camera would; seeded per clip and height, every effect applied), which is what our
+video training clips look like.
+
 Writes ``video_real.md`` (tables, printed too), ``video_real.json`` and ``video_real_strip.png``
 (a few frames per clip: the native crop with the single-frame and the video model's skeletons at
 the smallest height drawn over it) under ``--out``.
@@ -43,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,6 +62,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from model.body.joint_names import COCO17_EDGES, HIPS
+from model.data.degrade import DegradeConfig, degrade
 from model.data.real_people import real_crop_at_height
 from model.data.real_video import DEFAULT_ROOT, RealClip, load_real_clips
 from model.eval.metrics import acceleration, pelvis_center
@@ -62,7 +71,9 @@ from model.eval.video import MODELS, facing_angle, feature_change, feature_chang
 from model.inference.sequence import SequencePredictor
 
 __all__ = [
+    "CAMERAS",
     "DEFAULT_HEIGHTS",
+    "camera_degrade",
     "ClipScores",
     "clip_error_2d",
     "consecutive_distance",
@@ -203,16 +214,36 @@ class ClipPredictions:
     feature_change: float
 
 
+#: ``--camera`` choices.
+CAMERAS = ("clean", "realistic")
+
+
+def camera_degrade(smalls: Sequence[np.ndarray], seed: int) -> list[np.ndarray]:
+    """The ``(h, h, 3)`` uint8 frames of one clip through the realistic camera model at their own
+    size (every effect on; parameters drawn once for the clip, noise fresh per frame)."""
+    x = torch.from_numpy(np.stack(smalls)).permute(0, 3, 1, 2).float().div(255.0)
+    h = x.shape[-1]
+    config = DegradeConfig(mode="realistic", clean_prob=0.0, degrade_full_resolution=True)
+    out = degrade(x, h, h, config, torch.Generator().manual_seed(seed), share_draws=True)
+    return list(out.mul(255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
+
+
 def predict_clip(
     seq: SequencePredictor,
     clip: RealClip,
     height: int,
     images: Sequence[np.ndarray] | None = None,
     batch_size: int = 64,
+    camera: str = "clean",
 ) -> ClipPredictions:
-    """Every frame's crop at ``height`` px through the backbone, then each of :data:`MODELS`."""
+    """Every frame's crop at ``height`` px (through ``camera``, one of :data:`CAMERAS`) through the
+    backbone, then each of :data:`MODELS`."""
+    if camera not in CAMERAS:
+        raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
     images = clip.images() if images is None else images
     smalls, scales = zip(*(real_crop_at_height(im, height) for im in images))
+    if camera == "realistic":
+        smalls = tuple(camera_degrade(smalls, seed=zlib.crc32(f"{clip.id}/{height}".encode())))
     singles = seq.backbone.predict(list(smalls), batch_size=batch_size)
     phi = torch.from_numpy(np.stack([p.phi for p in singles]).astype(np.float32))[None]
     geometry = [p.geometry() for p in singles]
@@ -256,6 +287,7 @@ def evaluate_video_real(
     heights: Sequence[int],
     batch_size: int = 64,
     progress: bool = True,
+    camera: str = "clean",
 ) -> tuple[dict[str, Any], dict[str, dict[int, ClipPredictions]]]:
     """Scores of every clip x height x model, BlazePose's reference and the means (JSON-ready),
     and the predictions (for the strip)."""
@@ -269,7 +301,7 @@ def evaluate_video_real(
         reference[clip.id] = blazepose_reference(clip).to_dict()
         per_clip[clip.id], predictions[clip.id] = {}, {}
         for h in heights:
-            pred = predict_clip(seq, clip, h, images, batch_size)
+            pred = predict_clip(seq, clip, h, images, batch_size, camera)
             predictions[clip.id][h] = pred
             per_clip[clip.id][str(h)] = {m: score_clip(pred, clip, m).to_dict() for m in MODELS}
             changes.setdefault(clip.id, {})[str(h)] = pred.feature_change
@@ -286,6 +318,7 @@ def evaluate_video_real(
         "backbone_checkpoint": display_path(seq.backbone.checkpoint_path) if seq.backbone.checkpoint_path else None,
         "backbone_checkpoint_id": seq.backbone.checkpoint_id,
         "causal": seq.causal,
+        "camera": camera,
         "heights": list(heights),
         "models": list(MODELS),
         "clips": [
@@ -335,7 +368,7 @@ def format_tables(result: dict[str, Any]) -> str:
     desc = ", ".join(f"{c['id']} ({c['frames']} frames)" for c in clips)
     lines = [
         f"## Real video: single-frame vs filter vs video model ({len(clips)} clips: {desc}; video checkpoint "
-        f"{result['video_checkpoint_id']}, backbone {result['backbone_checkpoint_id']}, {'causal' if result['causal'] else 'bidirectional'})",
+        f"{result['video_checkpoint_id']}, backbone {result['backbone_checkpoint_id']}, {'causal' if result['causal'] else 'bidirectional'}; camera: {result.get('camera', 'clean')})",
         "",
         "### Mean over clips (each clip weighs the same; still drift: still clips only)",
         "",
@@ -439,6 +472,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="output folder (default: <video checkpoint folder>/eval/real_video)"
     )
+    parser.add_argument(
+        "--camera", choices=CAMERAS, default="clean", help="clean resized crops, or through the training clips' realistic camera model"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--batch-size", type=int, default=64, help="crops per backbone call")
@@ -453,7 +489,7 @@ def main(argv: list[str] | None = None) -> None:
         args.root, None if args.clips is None else [c.strip() for c in args.clips.split(",") if c.strip()]
     )
     seq = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.checkpoint, device=args.device)
-    result, predictions = evaluate_video_real(seq, clips, heights, args.batch_size, progress=not args.no_progress)
+    result, predictions = evaluate_video_real(seq, clips, heights, args.batch_size, progress=not args.no_progress, camera=args.camera)
     tables = format_tables(result)
     print(tables)
     out = args.out if args.out is not None else Path(args.video_checkpoint).parent / "eval" / "real_video"

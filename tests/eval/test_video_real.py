@@ -210,3 +210,25 @@ def test_cli_end_to_end_untrained_video_equals_single_frame(tmp_path, capsys) ->
     assert "BlazePose (native)" in md and "### cyclist" in md and "| 52 px | video |" in md
     assert md in capsys.readouterr().out
     assert (out / "video_real_strip.png").stat().st_size > 1000
+    noisy = tmp_path / "eval-realistic"
+    main(["--video-checkpoint", str(video), "--root", str(root), "--heights", "32", "--out", str(noisy), "--no-progress", "--clips", "cyclist", "--camera", "realistic"])
+    degraded = json.loads((noisy / "video_real.json").read_text())
+    assert degraded["camera"] == "realistic" and result["camera"] == "clean"
+    assert degraded["per_clip"]["cyclist"]["32"]["single-frame"] != result["per_clip"]["cyclist"]["32"]["single-frame"]
+
+
+def test_realistic_camera_degrades_each_frame_with_one_draw_per_clip(clips) -> None:
+    """``--camera realistic``: same shape and type, changed pixels, seeded; a still clip's frames get
+    the same effects (one draw per clip) but fresh noise (frames differ)."""
+    from model.data.real_people import real_crop_at_height
+    from model.eval.video_real import camera_degrade
+
+    small = real_crop_at_height(clips[0].frames[0].image(), 32)[0]
+    still = [small] * 4
+    out = camera_degrade(still, seed=7)
+    assert len(out) == 4 and all(o.shape == small.shape and o.dtype == np.uint8 for o in out)
+    assert all(np.abs(o.astype(int) - small.astype(int)).mean() > 0.5 for o in out)
+    assert all(np.array_equal(a, b) for a, b in zip(out, camera_degrade(still, seed=7)))
+    assert not np.array_equal(out[0], out[1])  # fresh noise per frame
+    # one draw per clip: the frames' colours agree (only the noise differs)
+    assert np.abs(out[0].mean((0, 1)) - out[1].mean((0, 1))).max() < 3.0
