@@ -163,12 +163,18 @@ def contact_sheet(root: Path, tile: int, cols: int) -> Path:
     """Every person (failed ones included) with its skeleton, ``cols`` per row, to contact_sheet.png."""
     people = load_real_people(root, usable_only=False)
     tiles = [draw(p, tile) for p in tqdm(people, desc="contact sheet")]
+    return save_sheet(tiles, cols, root / "contact_sheet.png")
+
+
+def save_sheet(tiles: list[np.ndarray], cols: int, out: Path) -> Path:
+    """Equal BGR ``tiles`` in rows of ``cols`` (the last row padded black) saved as a 256-colour PNG
+    (the palette keeps the committed sheet small)."""
+    from PIL import Image
+
+    tiles = list(tiles)
     while len(tiles) % cols:
         tiles.append(np.zeros_like(tiles[0]))
     sheet = np.vstack([np.hstack(tiles[i : i + cols]) for i in range(0, len(tiles), cols)])
-    out = root / "contact_sheet.png"
-    from PIL import Image  # a 256-colour palette keeps the committed sheet small
-
     Image.fromarray(cv2.cvtColor(sheet, cv2.COLOR_BGR2RGB)).quantize(256).save(out, optimize=True)
     print(f"contact sheet {sheet.shape[1]}x{sheet.shape[0]} -> {out}")
     return out

@@ -96,15 +96,7 @@ def contact_sheet(root: Path, tile: int, cols: int, every: int) -> Path:
         if picked[-1] is not clip.frames[-1]:
             picked.append(clip.frames[-1])
         tiles += [draw(f, tile, f"{clip.id} {f.frame}") for f in picked]
-    while len(tiles) % cols:
-        tiles.append(np.zeros_like(tiles[0]))
-    sheet = np.vstack([np.hstack(tiles[i : i + cols]) for i in range(0, len(tiles), cols)])
-    out = root / "contact_sheet.png"
-    from PIL import Image  # a 256-colour palette keeps the committed sheet small
-
-    Image.fromarray(cv2.cvtColor(sheet, cv2.COLOR_BGR2RGB)).quantize(256).save(out, optimize=True)
-    print(f"contact sheet {sheet.shape[1]}x{sheet.shape[0]} -> {out}")
-    return out
+    return _still.save_sheet(tiles, cols, root / "contact_sheet.png")
 
 
 def main(argv: list[str] | None = None) -> None:
