@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from eval_support import write_tiny_checkpoint
 
-from model.body import load_body_model
 from model.body.joint_names import COCO17_NAMES
 from model.data.real_video import DEFAULT_ROOT, RealClip, load_real_clips
 from model.eval.video import MODELS
@@ -25,12 +25,8 @@ from model.eval.video_real import (
 )
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
-from model.nets import NetConfig, RSCNet
 from model.nets.checkpoint import VIDEO_FORMAT, body_model_entry, save_checkpoint
 from model.nets.temporal import TemporalConfig, TemporalRegressor
-
-TINY = {"backbone": {"depth": 18, "num_ranges": 4}, "input_size": 32, "regressor_hidden_dim": 64}
-BOUNDS = (128, 64, 40, 24)
 
 
 # ---------------------------------------------------------------------------------------- loader
@@ -135,24 +131,17 @@ def test_clip_error_2d_against_blazepose(clips) -> None:
 # ---------------------------------------------------------------------------------------- CLI
 def write_checkpoints(tmp: Path) -> Path:
     """A tiny random backbone and an untrained video model on its features (which answers as the single frame)."""
-    body = load_body_model()
-    cfg = NetConfig.from_dict(TINY)
-    torch.manual_seed(0)
-    net = RSCNet(cfg, body.mean_params)
-    backbone = save_checkpoint(
-        {"model": net.state_dict(), "net_config": cfg.to_dict(), "body_model": body_model_entry(body.info),
-         "resolution_bounds": list(BOUNDS), "input_size": cfg.input_size, "step": 1},
-        tmp / "backbone.pt",
-    )  # fmt: skip
-    predictor = Predictor.from_checkpoint(backbone, device="cpu", body=body)
-    tcfg = TemporalConfig(hidden_dim=16, regressor_hidden_dim=64)
+    backbone = write_tiny_checkpoint(tmp / "backbone.pt", seed=0)
+    predictor = Predictor.from_checkpoint(backbone, device="cpu")
+    net, body = predictor.net, predictor.body_model
+    tcfg = TemporalConfig(hidden_dim=16, regressor_hidden_dim=net.config.regressor_hidden_dim)
     temporal = TemporalRegressor(tcfg, body.mean_params)
     temporal.regressor.load_state_dict(net.regressor.state_dict())
     return save_checkpoint(
         {"format": VIDEO_FORMAT, "model": temporal.state_dict(), "temporal_config": tcfg.to_dict(),
          "body_model": body_model_entry(body.info), "step": 1,
-         "backbone": {"path": str(backbone), "checkpoint_id": predictor.checkpoint_id, "input_size": cfg.input_size,
-                      "resolution_bounds": list(BOUNDS), "feature_dim": net.feature_dim}},
+         "backbone": {"path": str(backbone), "checkpoint_id": predictor.checkpoint_id, "input_size": predictor.input_size,
+                      "resolution_bounds": list(predictor.ranges.bounds), "feature_dim": net.feature_dim}},
         tmp / "video.pt",
     )  # fmt: skip
 
