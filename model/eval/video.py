@@ -61,7 +61,7 @@ from model.inference.sequence import SequencePredictor
 from model.inference.temporal import gaussian_weights, project_to_rotation
 from model.runtime import atomic_save
 
-__all__ = ["VIDEO_TEST_SEED", "MODELS", "evaluate_video", "facing_angle", "feature_change", "facing_flips", "main", "predict", "still_drift", "wrapped_angle"]
+__all__ = ["VIDEO_TEST_SEED", "MODELS", "evaluate_video", "facing_angle", "facing_flips", "facing_jumps", "feature_change", "main", "predict", "still_drift", "wrapped_angle"]
 
 #: Seed of the evaluation people and clips (training configs use 0 by default).
 VIDEO_TEST_SEED = 31_337
@@ -232,10 +232,16 @@ class Facing:
         return asdict(self)
 
 
+def facing_jumps(angle: Tensor) -> Tensor:
+    """``(..., T - 1)`` bool: where the facing ``angle (..., T)`` (radians, :func:`facing_angle`)
+    changes by more than 90 degrees from one frame to the next (a flip)."""
+    return wrapped_angle(angle[..., 1:] - angle[..., :-1]).abs() > torch.pi / 2
+
+
 def facing_flips(root_pred: Tensor, root_true: Tensor) -> Facing:
     """Flips and wrong facing of ``(N, T, 3, 3)`` predicted root rotations against the truth."""
     pred, true = facing_angle(root_pred), facing_angle(root_true)
-    jumps = wrapped_angle(pred[:, 1:] - pred[:, :-1]).abs() > torch.pi / 2
+    jumps = facing_jumps(pred)
     error = wrapped_angle(pred - true).abs()
     return Facing(
         flips_per_clip=float(jumps.sum(1).float().mean()),

@@ -67,7 +67,7 @@ from model.data.real_people import real_crop_at_height
 from model.data.real_video import DEFAULT_ROOT, RealClip, load_real_clips
 from model.eval.metrics import acceleration, pelvis_center
 from model.eval.real_people import display_path, normalised_error
-from model.eval.video import MODELS, facing_angle, feature_change, feature_change_line, predict, wrapped_angle
+from model.eval.video import MODELS, facing_angle, facing_jumps, feature_change, feature_change_line, predict
 from model.inference.sequence import SequencePredictor
 
 __all__ = [
@@ -140,8 +140,7 @@ def consecutive_distance(joints: Tensor) -> float:
 
 def count_flips(root: Tensor) -> int:
     """Frame-to-frame facing changes above 90 degrees of ``(T, 3, 3)`` root rotations (camera frame)."""
-    angle = facing_angle(root.float())
-    return int((wrapped_angle(angle[1:] - angle[:-1]).abs() > math.pi / 2).sum())
+    return int(facing_jumps(facing_angle(root.float())).sum())
 
 
 def clip_error_2d(keypoints: np.ndarray, clip: RealClip) -> float:
