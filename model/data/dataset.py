@@ -14,6 +14,7 @@ epoch, see :meth:`SyntheticDataset.set_epoch`). Both datasets implement ``__geti
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from model.data.degrade import DegradeConfig, degrade
+from model.data.partial_view import PartialViewConfig, partial_view
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
 from model.geometry.resolution import ResolutionRanges
 
@@ -36,6 +38,8 @@ class ResolutionConfig:
         per_sample: ``K``, copies of each crop at distinct ranges (1 = one random range).
         active: the ranges in use (progressive training widens it stage by stage); None = all.
         degrade: degradation mode and parameters.
+        partial_view: share and extent of partial views cut from the clean crop first
+            (:mod:`model.data.partial_view`; off by default).
     """
 
     ranges: ResolutionRanges = field(default_factory=ResolutionRanges)
@@ -43,6 +47,7 @@ class ResolutionConfig:
     per_sample: int = 1
     active: tuple[int, ...] | None = None
     degrade: DegradeConfig = field(default_factory=DegradeConfig)
+    partial_view: PartialViewConfig = field(default_factory=PartialViewConfig)
 
     def __post_init__(self) -> None:
         if self.per_sample < 1:
@@ -87,10 +92,12 @@ class ResolutionTransform:
     def apply(self, sample: dict[str, Tensor], gen: torch.Generator, keep_clean: bool = False) -> dict[str, Tensor]:
         """Replace a clean sample's ``image`` by its degraded resolutions (see the class docstring).
 
-        When the crop side differs from ``out_size`` the 2D keypoints and the focal length are
-        rescaled to the network input's pixels (exact for pixel-centre coordinates); the clean
-        crop and the silhouette keep the crop's size.
+        A partial view (:func:`~model.data.partial_view.partial_view`, when configured) is cut
+        from the clean crop first. When the crop side differs from ``out_size`` the 2D keypoints
+        and the focal length are rescaled to the network input's pixels (exact for pixel-centre
+        coordinates); the clean crop and the silhouette keep the crop's size.
         """
+        sample = partial_view(sample, self.config.partial_view, gen)
         image = sample.pop("image")
         sample.update(self(image, gen))
         factor = self.config.out_size / image.shape[-1]
@@ -153,7 +160,7 @@ class SyntheticDataset(Dataset):
     def set_active_ranges(self, active: tuple[int, ...]) -> None:
         """Restrict the resolution ranges (progressive training)."""
         cfg = self.transform.config
-        self.transform = ResolutionTransform(ResolutionConfig(cfg.ranges, cfg.out_size, cfg.per_sample, tuple(active), cfg.degrade))
+        self.transform = ResolutionTransform(dataclasses.replace(cfg, active=tuple(active)))
 
     def __len__(self) -> int:
         return self.length

@@ -21,6 +21,7 @@ import yaml
 from model.data.augment import AugmentConfig
 from model.data.degrade import DegradeConfig
 from model.data.framing import FramingConfig
+from model.data.partial_view import PartialViewConfig
 from model.data.poses import PosePriorConfig
 from model.data.synthetic import SyntheticConfig
 from model.geometry.resolution import ResolutionRanges
@@ -73,6 +74,9 @@ class DataConfig:
         occluder_prob: see :class:`model.data.synthetic.SyntheticConfig`.
         framing: viewpoint/framing of synthetic crops.
         poses: pose prior of synthetic people.
+        partial_view: partial views cut from the clean crops of any source (the upper part of
+            the person, as a detector box around a half-visible person gives;
+            :mod:`model.data.partial_view`). Off by default.
     """
 
     source: str = "synthetic"
@@ -85,6 +89,7 @@ class DataConfig:
     occluder_prob: float = SyntheticConfig.occluder_prob
     framing: FramingConfig = field(default_factory=FramingConfig)
     poses: PosePriorConfig = field(default_factory=PosePriorConfig)
+    partial_view: PartialViewConfig = field(default_factory=PartialViewConfig)
 
     def __post_init__(self) -> None:
         if self.source not in DATA_SOURCES:

@@ -67,6 +67,9 @@ from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_l
 from model.losses.basic import keypoints2d_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
+    FORMAT,
+    RESUME_FORMAT,
+    CheckpointError,
     body_model_entry,
     load_checkpoint,
     load_resume_file,
@@ -278,6 +281,7 @@ class Trainer(TrainLoop):
             per_sample=cfg.resolution.per_sample,
             active=cfg.stages[cfg.stage_at(self.step)].ranges,
             degrade=cfg.resolution.degrade,
+            partial_view=cfg.data.partial_view,
         )
         if cfg.data.source == "shards":
             return ShardDataset(cfg.data.shards, res)
@@ -355,16 +359,28 @@ class Trainer(TrainLoop):
             save_resume_file(state, self.config.runtime.resume_file)
         return path
 
-    def _load_same_body(self, path: Path, resume_file: bool = False) -> dict[str, Any]:
-        """A checkpoint of a run with this run's body model (else ``ValueError``)."""
-        ckpt = load_resume_file(path, self.device) if resume_file else load_checkpoint(path, map_location=self.device)
+    def _load_same_body(self, path: Path, resume_file: bool = False, weights_only_source: bool = False) -> dict[str, Any]:
+        """A checkpoint of a run with this run's body model (else ``ValueError``).
+
+        ``weights_only_source``: the file only gives weights (``init.checkpoint``), so a training
+        checkpoint and a long run's committed resume file are both accepted.
+        """
+        if resume_file:
+            ckpt = load_resume_file(path, self.device)
+        elif weights_only_source:
+            ckpt = load_checkpoint(path, map_location=self.device, expected_format=None)
+            if ckpt["format"] not in (FORMAT, RESUME_FORMAT):
+                raise CheckpointError(f"init checkpoint {path} has format {ckpt['format']!r}, expected {FORMAT!r} or {RESUME_FORMAT!r}")
+        else:
+            ckpt = load_checkpoint(path, map_location=self.device)
         if ckpt["body_model"]["sha256"] != self.body.info.sha256:
             raise ValueError(f"{path} was trained with body model {ckpt['body_model']['model_id']}, not {self.body.info.model_id}")
         return ckpt
 
     def _initialise_from(self, path: Path) -> None:
-        """Start from another run's network weights (config ``init.checkpoint``); strict."""
-        ckpt = self._load_same_body(path)
+        """Start from another run's network weights (config ``init.checkpoint``: a training
+        checkpoint or a committed resume file); strict."""
+        ckpt = self._load_same_body(path, weights_only_source=True)
         if int(ckpt["input_size"]) != self.config.net.input_size:
             raise ValueError(f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size}")
         report = self.net.initialise_from(ckpt["model"])

@@ -198,3 +198,25 @@ def test_init_from_a_resolution_aware_run_keeps_its_trained_rows(tiny_config_fil
     assert sorted(trainer.alpha_initialised) == [0, 1]
     trainer._enter_stage(1)  # must not copy row 0 over the trained row 1
     assert torch.equal(trainer.net.backbone.alpha.detach(), alpha)
+
+
+def test_init_from_a_committed_resume_file(tiny_config_file: Path, tmp_path: Path) -> None:
+    """A long run's committed resume file (fp16, packed) starts another run, e.g. an ablation."""
+    resume_file = tmp_path / "committed" / "resume.pt"
+    source = Trainer(load_config(tiny_config_file, {"runtime": {"resume_file": str(resume_file)}}), device="cpu", max_steps=1, show_progress=False)
+    source.train()
+    cfg = load_config(tiny_config_file, {"init": {"checkpoint": str(resume_file)}, "runtime": {"out_dir": str(tmp_path / "ablation")}})
+    trainer = Trainer(cfg, device="cpu", show_progress=False)
+    assert trainer.started_from == "init" and trainer.initialised_from["step"] == 1
+    for key, value in trainer.net.state_dict().items():
+        if value.is_floating_point() and not key.endswith("alpha"):
+            assert torch.equal(value, source.net.state_dict()[key].half().to(value.dtype)), key
+
+
+def test_partial_views_reach_the_training_batches(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file, {"data": {"partial_view": {"prob": 1.0}}})
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    assert trainer.dataset.transform.config.partial_view.prob == 1.0
+    trainer.train()
+    trainer.dataset.set_active_ranges((0,))  # progressive stages keep the setting
+    assert trainer.dataset.transform.config.partial_view.prob == 1.0
