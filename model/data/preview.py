@@ -21,6 +21,7 @@ import torch
 
 from model.body.joint_names import COCO17_EDGES, COCO17_NAMES
 from model.data.degrade import DegradeConfig, degrade
+from model.data.partial_view import PartialViewConfig, partial_view
 from model.data.real_people import DEFAULT_ROOT, RealPerson, load_real_people, real_crop_at_height
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
 
@@ -30,9 +31,10 @@ def _side_colour(name: str) -> str:
 
 
 def draw_grid(
-    people: SyntheticPeople, indices: list[int], resolutions: list[int], out: Path, mode: str = "realistic"
+    people: SyntheticPeople, indices: list[int], resolutions: list[int], out: Path, mode: str = "realistic",
+    partial: PartialViewConfig = PartialViewConfig(),
 ) -> Path:
-    """Render ``indices`` and write the grid PNG to ``out``."""
+    """Render ``indices`` and write the grid PNG to ``out`` (``partial``: cut partial views as training does)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,11 +46,13 @@ def draw_grid(
     fig, axes = plt.subplots(len(indices), cols, figsize=(1.9 * cols, 1.9 * len(indices)), dpi=110, squeeze=False)
     cfg = DegradeConfig(mode=mode)
     for r, idx in enumerate(indices):
-        image = batch["image"][r].cpu()
+        sample = {"image": batch["image"][r].cpu(), "silhouette": batch["silhouette"][r].cpu(), "keypoints2d_coco17": batch["keypoints2d_coco17"][r].cpu()}
+        sample = partial_view(sample, partial, generator_for("preview-partial", idx))
+        image = sample["image"]
         ax = axes[r, 0]
         ax.imshow(image.permute(1, 2, 0).numpy())
-        ax.contour(batch["silhouette"][r, 0].cpu().numpy(), levels=[0.5], colors="lime", linewidths=0.5)
-        kp = batch["keypoints2d_coco17"][r].cpu().numpy()
+        ax.contour(sample["silhouette"][0].numpy(), levels=[0.5], colors="lime", linewidths=0.5)
+        kp = sample["keypoints2d_coco17"].numpy()
         for a, b in COCO17_EDGES:
             ax.plot(kp[[a, b], 0], kp[[a, b], 1], color="yellow", lw=0.8)
         for k, name in enumerate(COCO17_NAMES):
@@ -126,13 +130,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", choices=("bicubic", "realistic"), default="realistic")
     parser.add_argument("--crop-size", type=int, default=224)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--partial-view", type=float, default=0.0, help="share of people cut to partial views (model.data.partial_view)")
     parser.add_argument("--real", type=int, default=8, help="real people beside as many synthetic ones (0: no comparison)")
     parser.add_argument("--real-root", type=Path, default=DEFAULT_ROOT, help="real-people set folder")
     parser.add_argument("--compare-heights", default="64,32,24", help="heights of the synthetic vs real comparison")
     args = parser.parse_args(argv)
     people = SyntheticPeople(SyntheticConfig(crop_size=args.crop_size, seed=args.seed))
     res = [int(x) for x in args.resolutions.split(",") if x]
-    path = draw_grid(people, list(range(args.start, args.start + args.samples)), res, args.out, args.mode)
+    path = draw_grid(people, list(range(args.start, args.start + args.samples)), res, args.out, args.mode, PartialViewConfig(prob=args.partial_view))
     print(f"wrote {path}")
     if args.real > 0:
         real = _spread(load_real_people(args.real_root, usable_only=False), args.real)

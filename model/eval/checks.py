@@ -9,7 +9,11 @@ Each check is a synthetic test set of 224-px people rendered from a seed no trai
 * ``poses``: pose kinds the default training mix never draws (:data:`model.data.poses.HELD_OUT_FAMILIES`:
   cycling, fighting, pushing/pulling), with the training appearance, scored per kind as well;
 * ``appearance``: the training pose mix with textures, backgrounds, photos and body shapes from the
-  held-out appearance pool (:mod:`model.data.pools`), which training never draws.
+  held-out appearance pool (:mod:`model.data.pools`), which training never draws;
+* ``partial``: the own test's upright people cut to partial views (their upper 35-80 %, as a
+  detector box around what is visible gives; :mod:`model.data.partial_view`, seeded per person),
+  scored on the **whole** skeleton: the legs the crop no longer shows count. People too flat to
+  cut (lying, falling) are left out of this check.
 
 Every crop is brought down bicubically to each resolution and up to the network input, as in
 :mod:`model.eval.evaluate`; errors are MPJPE and PA-MPJPE (mm) on the LSP-14 joints. The constant
@@ -29,8 +33,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from model.data.partial_view import PartialViewConfig, partial_view
 from model.data.poses import FAMILIES, held_out_pose_config
-from model.data.synthetic import SyntheticConfig
+from model.data.synthetic import SyntheticConfig, generator_for
 from model.eval.evaluate import (
     TEST_CROP,
     TEST_SEED,
@@ -41,12 +46,14 @@ from model.eval.evaluate import (
 )
 from model.inference import Predictor
 
-__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "main", "run_checks"]
+__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "main", "partial_test_set", "run_checks"]
 
 #: Seeds of the held-out sets (no training config uses them).
 HELD_OUT_POSE_SEED = 77_001
 HELD_OUT_APPEARANCE_SEED = 77_002
-CHECKS: tuple[str, ...] = ("own", "poses", "appearance")
+CHECKS: tuple[str, ...] = ("own", "poses", "appearance", "partial")
+#: The partial-view check's cuts (always cut; the training share is a config's ``data.partial_view.prob``).
+PARTIAL_CHECK_VIEW = PartialViewConfig(prob=1.0)
 DEFAULT_CHECK_RESOLUTIONS = (224, 96, 64, 48, 32, 24)
 MEAN_ROW = "mean-params (no network)"
 
@@ -54,12 +61,13 @@ _DESCRIPTIONS = {
     "own": "own test: the training generator (training pose mix and appearance)",
     "poses": "held-out poses: cycling, fighting, pushing/pulling (never in the training mix), training appearance",
     "appearance": "held-out appearance: textures, backgrounds, photos and body shapes training never draws, training pose mix",
+    "partial": "partial views of the own test: upright people cut to their upper 35-80 %, scored on the whole skeleton (hidden legs count)",
 }
 
 
 def check_config(check: str) -> SyntheticConfig:
     """The generator of one check (224-px crops)."""
-    if check == "own":
+    if check in ("own", "partial"):
         return SyntheticConfig(crop_size=TEST_CROP, seed=TEST_SEED)
     if check == "poses":
         return SyntheticConfig(crop_size=TEST_CROP, seed=HELD_OUT_POSE_SEED, poses=held_out_pose_config())
@@ -69,6 +77,22 @@ def check_config(check: str) -> SyntheticConfig:
 
 
 Errors = dict[int, dict[str, torch.Tensor]]
+
+
+def partial_test_set(data: dict[str, torch.Tensor], seed: int, view: PartialViewConfig = PARTIAL_CHECK_VIEW) -> dict[str, torch.Tensor]:
+    """The people of a test set (``images``, ``silhouette``, ...) that :func:`partial_view` can cut,
+    each cut once with a generator seeded by ``seed`` and its index; 3D ground truth unchanged."""
+    images, keep = [], []
+    for i in range(data["images"].shape[0]):
+        sample = {"image": data["images"][i], "silhouette": data["silhouette"][i][None].float()}
+        sample = partial_view(sample, view, generator_for(seed, "partial-check", i))
+        if float(sample["partial_view"]) == 1.0:
+            images.append(sample["image"].clamp(0, 1))
+            keep.append(i)
+    index = torch.tensor(keep, dtype=torch.long)
+    out = {k: v[index] for k, v in data.items() if k not in ("images", "silhouette")}
+    out["images"] = torch.stack(images) if images else data["images"][:0]
+    return out
 
 
 def family_table(errors: dict[str, Errors], family: torch.Tensor, resolution: int, metric: str = "pa_mpjpe") -> str:
@@ -116,21 +140,29 @@ def run_checks(
     for check in checks:
         config = check_config(check)
         cache = cache_dir / f"{check}-{samples}.pt" if cache_dir is not None else None
-        data = load_test_set(samples, cache, config)
+        data = load_test_set(samples, cache_dir / f"own-{samples}.pt" if check == "partial" and cache_dir is not None else cache, config)
+        if check == "partial":
+            data = partial_test_set(data, config.seed)
+            if data["images"].shape[0] == 0:
+                md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"none of the {samples} people is upright enough to cut.", ""]
+                payload["checks"][check] = {"people": 0, "results": {}}  # type: ignore[index]
+                continue
         errors = {name: per_sample_errors(p, data, resolutions) for name, p in tqdm(predictors.items(), desc=f"check {check}", unit="model")}
         results = {name: _means(e) for name, e in errors.items()}
-        md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"{samples} people, seed {config.seed}, bicubic down to each size.", ""]
+        people = f"{data['images'].shape[0]} of {samples} people (the upright ones, cut)" if check == "partial" else f"{samples} people"
+        md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"{people}, seed {config.seed}, bicubic down to each size.", ""]
         for metric, title in (("pa_mpjpe", "PA-MPJPE (mm)"), ("mpjpe", "MPJPE (mm)")):
             md += [f"**{title}**, LSP-14", "", _table(results, resolutions, metric), ""]
         if all("betas_mae" in res[r] for res in results.values() for r in resolutions):
             md += ["**Betas**: mean absolute error of the 10 shape coefficients (the mean answer predicts zeros)", "",
                    _table(results, resolutions, "betas_mae", digits=3), "",
                    f"Per coefficient at {max(resolutions)} px:", "", betas_table(errors, max(resolutions)), ""]
-        if check in ("own", "poses"):
+        if check in ("own", "poses", "partial"):
             for res in sorted({max(resolutions), 32} & set(resolutions), reverse=True):
                 md += [f"PA-MPJPE (mm) per pose family at {res} px:", "", family_table(errors, data["family"], res), ""]
         payload["checks"][check] = {  # type: ignore[index]
             "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+            "people": int(data["images"].shape[0]),
             "results": {n: {str(r): v for r, v in res.items()} for n, res in results.items()},
         }
     return "\n".join(md), payload

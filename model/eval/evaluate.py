@@ -38,21 +38,23 @@ DEFAULT_RESOLUTIONS = (224, 176, 96, 52, 32, 24)
 
 
 def render_test_set(samples: int, batch: int = 16, seed: int = TEST_SEED, config: SyntheticConfig | None = None) -> dict[str, torch.Tensor]:
-    """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``betas (N, 10)``
-    and ``family (N,)``.
+    """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``betas (N, 10)``,
+    ``family (N,)`` and the amodal ``silhouette (N, 224, 224)`` (bool).
 
     ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like.
     """
     config = config or SyntheticConfig(crop_size=TEST_CROP, seed=seed)
     people = SyntheticPeople(config)
-    images, joints, family, betas = [], [], [], []
+    images, joints, family, betas, silhouettes = [], [], [], [], []
     for start in tqdm(range(0, samples, batch), desc="rendering test set", unit="batch"):
         out = people.generate(list(range(start, min(start + batch, samples))))
         images.append(out["image"].cpu())
         joints.append(out["joints3d_lsp14"].cpu())
         family.append(out["family"].cpu())
         betas.append(out["betas"].cpu())
-    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "family": torch.cat(family), "betas": torch.cat(betas)}
+        silhouettes.append(out["silhouette"][:, 0].cpu() > 0.5)
+    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "family": torch.cat(family), "betas": torch.cat(betas),
+            "silhouette": torch.cat(silhouettes)}
 
 
 def generator_fingerprint(config: SyntheticConfig) -> str:
@@ -72,7 +74,7 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
     fingerprint = generator_fingerprint(config)
     if cache is not None and cache.is_file():
         data = torch.load(cache, weights_only=True)
-        if data["images"].shape[0] == samples and data.get("fingerprint") == fingerprint and "betas" in data:
+        if data["images"].shape[0] == samples and data.get("fingerprint") == fingerprint and "betas" in data and "silhouette" in data:
             return {k: v for k, v in data.items() if k != "fingerprint"}
     data = render_test_set(samples, config=config)
     if cache is not None:

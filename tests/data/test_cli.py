@@ -32,6 +32,16 @@ def test_preview_writes_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         assert f"wrote {path}" in printed
 
 
+def test_preview_draws_partial_views(tmp_path: Path) -> None:
+    from model.data import preview
+
+    full, cut = tmp_path / "full.png", tmp_path / "cut.png"
+    common = ["--samples", "1", "--resolutions", "24", "--crop-size", "64", "--real", "0"]
+    preview.main(["--out", str(full), *common])
+    preview.main(["--out", str(cut), *common, "--partial-view", "1"])
+    assert cut.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and cut.read_bytes() != full.read_bytes()
+
+
 def test_preview_spreads_real_people() -> None:
     from model.data.preview import _spread
 

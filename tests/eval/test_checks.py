@@ -57,6 +57,10 @@ def test_cli_scores_checkpoint_and_mean_on_each_check(tmp_path: Path, monkeypatc
     assert set(payload["checks"]) == set(checks.CHECKS)
     for check in checks.CHECKS:
         res = payload["checks"][check]["results"]
+        if check == "partial":  # the own test's upright people only (tested in test_partial_check_cuts_upright_people)
+            assert 0 <= payload["checks"][check]["people"] <= 3
+            assert not res or res["a"]["32"]["pa_mpjpe"] > 0
+            continue
         assert set(res) == {"a", checks.MEAN_ROW}
         assert res["a"]["32"]["pa_mpjpe"] > 0 and res[checks.MEAN_ROW]["224"]["pa_mpjpe"] == pytest.approx(res[checks.MEAN_ROW]["32"]["pa_mpjpe"], rel=0.05)
         # the mean answer predicts zero betas: its error is the mean |beta| of the set
@@ -67,3 +71,19 @@ def test_cli_scores_checkpoint_and_mean_on_each_check(tmp_path: Path, monkeypatc
     assert "**Betas**" in md
     held = sets[checks.HELD_OUT_POSE_SEED]["family"]
     assert {FAMILIES[k] for k in held.tolist()} <= set(HELD_OUT_FAMILIES)
+
+
+def test_partial_check_cuts_upright_people_and_keeps_their_ground_truth() -> None:
+    n, size = 3, 64
+    sil = torch.zeros(n, size, size, dtype=torch.bool)
+    sil[0, 4:60, 24:40] = True  # standing
+    sil[1, 28:36, 2:62] = True  # lying: too flat to cut
+    sil[2, 10:62, 20:36] = True  # standing
+    data = {"images": torch.rand(n, 3, size, size), "silhouette": sil, "joints3d_lsp14": torch.randn(n, 14, 3),
+            "family": torch.tensor([0, 5, 1]), "betas": torch.randn(n, 10)}
+    cut = checks.partial_test_set(data, seed=7)
+    assert cut["images"].shape == (2, 3, size, size) and "silhouette" not in cut
+    assert torch.equal(cut["joints3d_lsp14"], data["joints3d_lsp14"][[0, 2]]) and torch.equal(cut["family"], torch.tensor([0, 1]))
+    assert not torch.equal(cut["images"][0], data["images"][0])  # re-cropped
+    again = checks.partial_test_set(data, seed=7)
+    assert torch.equal(again["images"], cut["images"])  # seeded: the same cuts every run
