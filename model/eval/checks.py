@@ -137,10 +137,13 @@ def run_checks(
     predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
     md = ["# Checks on data the training generator did not make", ""]
     payload: dict[str, object] = {"samples": samples, "resolutions": resolutions, "checkpoints": checkpoints, "checks": {}}
+    rendered: dict[str, dict[str, torch.Tensor]] = {}  # the partial check cuts the own test's people
     for check in checks:
         config = check_config(check)
-        cache = cache_dir / f"{check}-{samples}.pt" if cache_dir is not None else None
-        data = load_test_set(samples, cache_dir / f"own-{samples}.pt" if check == "partial" and cache_dir is not None else cache, config)
+        source = "own" if check == "partial" else check
+        if source not in rendered:
+            rendered[source] = load_test_set(samples, cache_dir / f"{source}-{samples}.pt" if cache_dir is not None else None, config)
+        data = rendered[source]
         if check == "partial":
             data = partial_test_set(data, config.seed)
             if data["images"].shape[0] == 0:

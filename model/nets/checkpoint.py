@@ -92,6 +92,7 @@ __all__ = [
     "file_id",
     "load_checkpoint",
     "load_reid",
+    "load_network_file",
     "load_resume_file",
     "load_rscnet",
     "load_temporal",
@@ -261,6 +262,15 @@ def load_resume_file(path: str | os.PathLike[str], map_location: str | torch.dev
     return load_checkpoint(path, map_location, expected_format=RESUME_FORMAT)
 
 
+def load_network_file(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """An RSC-Net's weights and metadata from either file that carries them: a training or served
+    checkpoint (:data:`FORMAT`) or a long run's committed resume file (:data:`RESUME_FORMAT`)."""
+    ckpt = load_checkpoint(path, map_location, expected_format=None)
+    if ckpt["format"] not in (FORMAT, RESUME_FORMAT):
+        raise CheckpointError(f"checkpoint {path} has format {ckpt['format']!r}, expected {FORMAT!r} or {RESUME_FORMAT!r}")
+    return ckpt
+
+
 def quantize_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Symmetric per-output-channel int8: ``weight ~= q * scale`` with ``scale (C_out, 1, ...)``."""
     dims = tuple(range(1, weight.ndim))
@@ -377,9 +387,7 @@ def load_rscnet(path: str | os.PathLike[str], body: BodyModel) -> LoadedRSCNet:
         ValueError: the checkpoint was trained with another body model (both ids are named).
     """
     p = Path(path)
-    ckpt = load_checkpoint(p, map_location="cpu", expected_format=None)
-    if ckpt["format"] not in (FORMAT, RESUME_FORMAT):
-        raise CheckpointError(f"checkpoint {p} has format {ckpt['format']!r}, expected {FORMAT!r} or {RESUME_FORMAT!r}")
+    ckpt = load_network_file(p, map_location="cpu")
     _check_body(p, ckpt["body_model"], body.info)
     try:
         config = NetConfig.from_dict(ckpt["net_config"])

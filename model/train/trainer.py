@@ -67,11 +67,9 @@ from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_l
 from model.losses.basic import keypoints2d_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
-    FORMAT,
-    RESUME_FORMAT,
-    CheckpointError,
     body_model_entry,
     load_checkpoint,
+    load_network_file,
     load_resume_file,
     save_checkpoint,
     save_resume_file,
@@ -368,9 +366,7 @@ class Trainer(TrainLoop):
         if resume_file:
             ckpt = load_resume_file(path, self.device)
         elif weights_only_source:
-            ckpt = load_checkpoint(path, map_location=self.device, expected_format=None)
-            if ckpt["format"] not in (FORMAT, RESUME_FORMAT):
-                raise CheckpointError(f"init checkpoint {path} has format {ckpt['format']!r}, expected {FORMAT!r} or {RESUME_FORMAT!r}")
+            ckpt = load_network_file(path, map_location=self.device)
         else:
             ckpt = load_checkpoint(path, map_location=self.device)
         if ckpt["body_model"]["sha256"] != self.body.info.sha256:
