@@ -10,10 +10,15 @@ renders one for two local replicas and runs Debian's nginx with it. What the bal
   out or answers 502/503/504 ``max_fails`` times is taken out for ``fail_timeout`` seconds
   (``/readyz`` is checked by Docker's healthcheck, which restarts a dead replica; nginx waits for
   healthy replicas at start-up through ``depends_on``).
-* **Retries only when safe**: a request that could not be *sent* (connection refused, e.g. a replica
-  shutting down or gone) goes to the next replica; a request already sent is retried only when its
-  method is idempotent (nginx never re-sends a POST unless told ``non_idempotent``, which this file
-  does not say).
+* **Retries, POSTs included**: a request that fails on one replica (connection refused or reset,
+  e.g. a replica shutting down, or a 502/503 answer) goes to the next one. nginx re-sends a POST it
+  has already sent only when told ``non_idempotent``, and this file says it: every POST of the
+  service is pure inference (nothing is stored), so running one twice costs compute and nothing
+  else. Without it a replica's graceful stop loses requests: a connection the kernel had accepted
+  into the closing listener's backlog, with the POST already written to it, is reset and came back
+  as a 502 (seen once in ~400 requests of ``test_failover_loses_no_request``). A retry never
+  starts after ``request_timeout_s`` (``proxy_next_upstream_timeout``), so a slow request is not
+  run a second time on top of an overloaded cluster.
 * **The service's limits at the edge**: ``client_max_body_size`` = ``max_upload_bytes`` (413),
   ``client_header_timeout`` = ``header_timeout_s``, ``client_body_timeout`` = ``body_timeout_s``
   (nginx times the gap between two reads, the service the whole body), ``proxy_read_timeout`` =
@@ -164,8 +169,8 @@ http {{
             proxy_send_timeout {_seconds(settings.body_timeout_s)};
             # RSCNET_REQUEST_TIMEOUT_S + a margin: the replica answers 504 itself first.
             proxy_read_timeout {_seconds(settings.request_timeout_s + 15)};
-            # Requests not sent go to another replica; sent ones only when idempotent (nginx never re-sends a POST).
-            proxy_next_upstream error timeout http_502 http_503 http_504;
+            # Failed requests go to another replica, POSTs too (pure inference: safe to run twice).
+            proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;
             proxy_next_upstream_tries {tries};
             proxy_next_upstream_timeout {_seconds(settings.request_timeout_s)};
             add_header X-Upstream $upstream_addr always;

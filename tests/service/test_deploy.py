@@ -132,7 +132,7 @@ def test_committed_nginx_conf_is_generated_and_nginx_accepts_it(tmp_path: Path) 
     assert f"client_max_body_size {settings.max_upload_bytes};" in committed
     assert f"client_header_timeout {int(settings.header_timeout_s)}s;" in committed
     assert f"client_body_timeout {int(settings.body_timeout_s)}s;" in committed
-    assert "non_idempotent" not in committed
+    assert "non_idempotent;" in committed  # POSTs are pure inference: a replica's stop must not lose them
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         pytest.skip("nginx is not installed (.ci/run installs it)")
