@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from model.data.pose_families import FAMILIES
+
 __all__ = ["PartialViewConfig", "partial_view", "partial_view_box"]
 
 
@@ -43,12 +45,19 @@ class PartialViewConfig:
         enlarge: square crop side / longer side of the kept part's box (the service's crop rule).
         min_aspect: only people whose silhouette is at least this much taller than wide (upright:
             standing, walking, sitting) are cut; lying people keep their full view.
+        families: pose families (:data:`model.data.pose_families.FAMILIES`) whose people may be
+            cut; ``None`` = every family. What a cut teaches about the legs it hides is the
+            families' mix: cutting only people on their feet makes "standing" the network's answer
+            for an upright torso whose legs it cannot see (a sitting person cut at the waist then
+            comes back standing), the likelier case in surveillance and sports footage. Samples
+            without a ``family`` entry are never cut when this is set.
     """
 
     prob: float = 0.0
     keep: tuple[float, float] = (0.35, 0.8)
     enlarge: float = 1.2
     min_aspect: float = 1.2
+    families: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob <= 1.0:
@@ -60,6 +69,15 @@ class PartialViewConfig:
             raise ValueError(f"partial_view.enlarge must be in [1, 2], got {self.enlarge}")
         if self.min_aspect < 0.0:
             raise ValueError(f"partial_view.min_aspect must be >= 0, got {self.min_aspect}")
+        if self.families is not None:
+            unknown = sorted(set(self.families) - set(FAMILIES))
+            if unknown or not self.families:
+                raise ValueError(f"partial_view.families must be a non-empty list of {list(FAMILIES)}, got unknown {unknown or 'empty list'}")
+
+    @property
+    def family_indices(self) -> frozenset[int] | None:
+        """Indices into :data:`~model.data.pose_families.FAMILIES` that may be cut (``None`` = all)."""
+        return None if self.families is None else frozenset(FAMILIES.index(f) for f in self.families)
 
 
 def partial_view_box(silhouette: Tensor, keep: float, enlarge: float, min_aspect: float) -> tuple[float, float, float] | None:
@@ -124,6 +142,9 @@ def partial_view(sample: dict[str, Tensor], config: PartialViewConfig, gen: torc
     u = torch.rand(2, generator=gen)
     sample["partial_view"] = torch.tensor(0.0)
     if float(u[0]) >= config.prob or "silhouette" not in sample:
+        return sample
+    allowed = config.family_indices
+    if allowed is not None and ("family" not in sample or int(sample["family"]) not in allowed):
         return sample
     lo, hi = config.keep
     box = partial_view_box(sample["silhouette"][0], lo + float(u[1]) * (hi - lo), config.enlarge, config.min_aspect)

@@ -22,6 +22,7 @@ import platform
 import sys
 import time
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from model.data.dataset import ResolutionConfig, ResolutionTransform
+from model.data.pose_families import FAMILIES
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
 
 INDEX_FILE = "index.json"
@@ -286,6 +288,20 @@ class ShardDataset(Dataset):
 
     def __len__(self) -> int:
         return self.length
+
+    def families(self) -> np.ndarray:
+        """``(len,)`` int64: each scene's pose family (an index into
+        :data:`~model.data.pose_families.FAMILIES`), read without decoding any image."""
+        return np.concatenate([shard["family"] for shard in self._shards]).astype(np.int64)[: self.length]
+
+    def family_sampling_weights(self, weights: Mapping[str, float]) -> Tensor:
+        """``(len,)`` float64 sampling weight of every scene: its family's entry in ``weights``
+        (families not named weigh 1), for a :class:`torch.utils.data.WeightedRandomSampler`."""
+        per_family = torch.tensor([float(weights.get(name, 1.0)) for name in FAMILIES], dtype=torch.float64)
+        out = per_family[torch.from_numpy(self.families())]
+        if float(out.sum()) <= 0.0:
+            raise ValueError(f"family weights {dict(weights)} give every scene of {self.root} weight 0")
+        return out
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -31,7 +31,9 @@ person's height. The table gives the mean over people. Baselines in the same tab
 For every person whose activity is ``standing`` or ``walking`` (reviewed keypoints not needed),
 the predicted knee flexion: the rotation angle of each knee joint (SMPL joints 4 and 5, the norm
 of its axis-angle), degrees, at each height and on the native crop. A crop passes when both knees
-are under :data:`KNEE_PASS_DEG`.
+are under :data:`KNEE_PASS_DEG`. The counter-check: every ``sitting`` person should keep both knees
+bent more than :data:`SEATED_KNEE_MIN_DEG` (a network that straightens every leg would pass the
+first check and fail this one; most seated crops show the person from the chest up).
 
 Writes ``real_people.md`` (the tables printed) and ``real_people.json`` under ``--out``.
 """
@@ -58,6 +60,7 @@ from model.inference.predictor import Predictor
 __all__ = [
     "FAILED_DETECTION_SCORE",
     "KNEE_PASS_DEG",
+    "SEATED_KNEE_MIN_DEG",
     "RealPeopleConfig",
     "detection_score",
     "display_path",
@@ -76,6 +79,8 @@ FAILED_DETECTION_SCORE = 0.5
 KNEE_PASS_DEG = 30.0
 #: Activities whose people must come back with straight legs.
 UPRIGHT_ACTIVITIES = ("standing", "walking")
+#: A sitting person "stays seated" when both knees flex more than this (degrees).
+SEATED_KNEE_MIN_DEG = 45.0
 _KNEES = (SMPL_JOINT_NAMES.index("left_knee"), SMPL_JOINT_NAMES.index("right_knee"))
 
 
@@ -239,6 +244,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
     people = load_real_people(config.root, usable_only=True)
     everyone = load_real_people(config.root, usable_only=False)
     upright = [p for p in everyone if p.activity in UPRIGHT_ACTIVITIES]
+    seated = [p for p in everyone if p.activity == "sitting"]
     blaze = json.loads(config.blazepose_path.read_text())
     missing = [h for h in config.heights if str(h) not in next(iter(blaze["keypoints"].values()))]
     if missing:
@@ -252,12 +258,16 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
     blazepose: dict[str, list[float]] = {}
     failed: dict[str, int] = {}
     knees: dict[str, list[list[float]]] = {}
+    seated_knees: dict[str, list[list[float]]] = {}
     for h in tqdm(columns, desc="heights"):
         key = "native" if h is None else str(h)
         kps, _ = _predict_at(predictor, people, h, config.batch_size)
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
         _, poses = _predict_at(predictor, upright, h, config.batch_size)
         knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
+        if seated:
+            _, poses = _predict_at(predictor, seated, h, config.batch_size)
+            seated_knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if h is not None:
             entries = [blaze["keypoints"][p.id][key] for p in people]
             blazepose[key] = [
@@ -287,6 +297,14 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
             "flexion_deg": knees,
             "pass": knee_pass,
             "pass_limit_deg": KNEE_PASS_DEG,
+        },
+        "seated_knees": {
+            "people": [p.id for p in seated],
+            "person_ids": [p.person_id for p in seated],
+            "full_body": [p.full_body for p in seated],
+            "flexion_deg": seated_knees,
+            "bent": {k: (np.asarray(v) > SEATED_KNEE_MIN_DEG).all(axis=-1).tolist() for k, v in seated_knees.items()},
+            "bent_limit_deg": SEATED_KNEE_MIN_DEG,
         },
     }
 
@@ -392,6 +410,23 @@ def format_tables(result: dict[str, Any]) -> str:
         )
     m = len(kn["people"])
     lines.append("| **pass rate** | | | | | " + " | ".join(f"{sum(kn['pass'][k])}/{m}" for k in keys) + " |")
+    sk = result.get("seated_knees")
+    if sk and sk["people"]:
+        n = len(sk["people"])
+        lines += [
+            "",
+            (
+                f"## Counter-check: sitting people stay seated, knee flexion in degrees [left / right] (bent: both > {sk['bent_limit_deg']:.0f};"
+                f" {n} crops of {len(set(sk['person_ids']))} people)"
+            ),
+            "",
+            "| crop | person | full body | " + " | ".join("native" if k == "native" else f"{k} px" for k in keys) + " |",
+            "|---|---|---|" + "---|" * len(keys),
+        ]
+        for i, pid in enumerate(sk["people"]):
+            cells = [f"{sk['flexion_deg'][k][i][0]:.0f} / {sk['flexion_deg'][k][i][1]:.0f} {'bent' if sk['bent'][k][i] else 'STRAIGHT'}" for k in keys]
+            lines.append(f"| {pid} | {sk['person_ids'][i]} | {'yes' if sk['full_body'][i] else 'no'} | " + " | ".join(cells) + " |")
+        lines.append("| **seated rate** | | | " + " | ".join(f"{sum(sk['bent'][k])}/{n}" for k in keys) + " |")
     return "\n".join(lines) + "\n"
 
 

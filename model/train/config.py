@@ -22,6 +22,7 @@ from model.data.augment import AugmentConfig
 from model.data.degrade import DegradeConfig
 from model.data.framing import FramingConfig
 from model.data.partial_view import PartialViewConfig
+from model.data.pose_families import FAMILIES
 from model.data.poses import PosePriorConfig
 from model.data.synthetic import SyntheticConfig
 from model.geometry.resolution import ResolutionRanges
@@ -77,6 +78,11 @@ class DataConfig:
         partial_view: partial views cut from the clean crops of any source (the upper part of
             the person, as a detector box around a half-visible person gives;
             :mod:`model.data.partial_view`). Off by default.
+        family_weights: ``source: shards`` only: sampling weight per pose family
+            (:data:`model.data.pose_families.FAMILIES`; families not named weigh 1). ``None`` (the
+            default) reads every scene once per epoch in a shuffled order; with weights, an epoch
+            is as many scenes drawn with replacement, each with its family's weight (the training
+            mix then follows the people a deployment sees rather than the generator's mix).
     """
 
     source: str = "synthetic"
@@ -90,8 +96,18 @@ class DataConfig:
     framing: FramingConfig = field(default_factory=FramingConfig)
     poses: PosePriorConfig = field(default_factory=PosePriorConfig)
     partial_view: PartialViewConfig = field(default_factory=PartialViewConfig)
+    family_weights: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
+        if self.family_weights is not None:
+            if self.source != "shards":
+                raise ValueError(f"data.family_weights needs data.source 'shards' (the shards carry each scene's family), got {self.source!r}")
+            unknown = sorted(set(self.family_weights) - set(FAMILIES))
+            if unknown:
+                raise ValueError(f"data.family_weights: unknown famil(ies) {unknown}; known: {list(FAMILIES)}")
+            if any(not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0 for w in self.family_weights.values()):
+                raise ValueError(f"data.family_weights must be numbers >= 0, got {self.family_weights}")
+            object.__setattr__(self, "family_weights", {str(k): float(v) for k, v in self.family_weights.items()})
         if self.source not in DATA_SOURCES:
             raise ValueError(f"data.source must be one of {DATA_SOURCES}, got {self.source!r}")
         if self.source == "real" and not (self.real_npz and self.real_images):

@@ -43,7 +43,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.utils.data import DistributedSampler
+from torch.utils.data import DistributedSampler, WeightedRandomSampler
 
 from model.body import BodyModel, load_body_model
 from model.body.joint_names import HIPS
@@ -268,6 +268,7 @@ class Trainer(TrainLoop):
         elif config.init.checkpoint is not None:
             self._initialise_from(Path(config.init.checkpoint))
             self.started_from = "init"
+        self.sample_weights: Tensor | None = None  # per-scene sampling weights (data.family_weights)
         self.dataset = self._build_dataset()
 
     # ------------------------------------------------------------------ data
@@ -282,7 +283,12 @@ class Trainer(TrainLoop):
             partial_view=cfg.data.partial_view,
         )
         if cfg.data.source == "shards":
-            return ShardDataset(cfg.data.shards, res)
+            shards = ShardDataset(cfg.data.shards, res)
+            if cfg.data.family_weights is not None:
+                if self.world > 1:
+                    raise ValueError("data.family_weights is for one process (a weighted sampler); distributed runs read every scene")
+                self.sample_weights = shards.family_sampling_weights(cfg.data.family_weights)
+            return shards
         if cfg.data.source == "real":
             real = SpinNpzDataset(cfg.data.real_npz, cfg.data.real_images, input_size=cfg.data.crop_size)
             return RealTrainingSet(real, res, seed=cfg.data.seed)
@@ -296,10 +302,13 @@ class Trainer(TrainLoop):
         cfg = self.config
         while True:
             self.dataset.set_epoch(self.epoch)
-            sampler = None
+            sampler: torch.utils.data.Sampler | None = None
             if self.world > 1:
                 sampler = DistributedSampler(self.dataset, self.world, self.rank, shuffle=True, seed=cfg.runtime.seed, drop_last=True)
                 sampler.set_epoch(self.epoch)
+            elif self.sample_weights is not None:  # data.family_weights: an epoch of draws with replacement
+                draws = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
+                sampler = WeightedRandomSampler(self.sample_weights, len(self.sample_weights), replacement=True, generator=draws)
             workers = cfg.runtime.workers
             loader = make_loader(
                 self.dataset, cfg.optim.batch_size, workers, shuffle=sampler is None, seed=cfg.runtime.seed * 7919 + self.epoch,

@@ -7,6 +7,7 @@ import torch
 
 from model.data.dataset import ResolutionConfig, ResolutionTransform
 from model.data.partial_view import PartialViewConfig, partial_view, partial_view_box
+from model.data.pose_families import FAMILIES
 from model.geometry.resolution import ResolutionRanges
 
 S = 64
@@ -71,9 +72,22 @@ def test_flat_people_and_unlucky_draws_keep_their_full_view() -> None:
     assert float(never["partial_view"]) == 0.0
 
 
+def test_families_limit_which_people_are_cut() -> None:
+    cfg = PartialViewConfig(prob=1.0, families=("standing", "walking"))
+    assert cfg.family_indices == {FAMILIES.index("standing"), FAMILIES.index("walking")}
+    on_feet = dict(_person(), family=torch.tensor(FAMILIES.index("walking")))
+    assert float(partial_view(on_feet, cfg, torch.Generator().manual_seed(0))["partial_view"]) == 1.0
+    sitting = dict(_person(), family=torch.tensor(FAMILIES.index("sitting")))
+    out = partial_view(sitting, cfg, torch.Generator().manual_seed(0))
+    assert float(out["partial_view"]) == 0.0 and torch.equal(out["image"], _person()["image"])
+    # no family label: never cut once a family list is set; every family when none is set
+    assert float(partial_view(_person(), cfg, torch.Generator().manual_seed(0))["partial_view"]) == 0.0
+    assert float(partial_view(sitting, PartialViewConfig(prob=1.0), torch.Generator().manual_seed(0))["partial_view"]) == 1.0
+
+
 @pytest.mark.parametrize(
     "kwargs",
-    [{"prob": 1.5}, {"keep": (0.9, 0.5)}, {"keep": (0.05, 0.5)}, {"enlarge": 0.5}, {"min_aspect": -1.0}],
+    [{"prob": 1.5}, {"keep": (0.9, 0.5)}, {"keep": (0.05, 0.5)}, {"enlarge": 0.5}, {"min_aspect": -1.0}, {"families": ("standing", "dancing")}, {"families": ()}],
 )
 def test_config_is_validated(kwargs: dict) -> None:
     with pytest.raises(ValueError):

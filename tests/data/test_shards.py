@@ -11,6 +11,7 @@ import torch
 from model.body import load_body_model
 from model.data.dataset import ResolutionConfig
 from model.data.degrade import DegradeConfig
+from model.data.pose_families import FAMILIES
 from model.data.shards import INDEX_FILE, ShardDataset, write_shards
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.geometry.resolution import ResolutionRanges
@@ -103,6 +104,21 @@ def test_limit_and_bounds(shard_dir) -> None:
     with pytest.raises(IndexError):
         data.clean(-1)
     assert len(ShardDataset(shard_dir, RES, limit=100)) == N
+
+
+def test_families_and_family_sampling_weights(shard_dir, fresh: dict[str, torch.Tensor]) -> None:
+    data = ShardDataset(shard_dir, RES)
+    families = data.families()
+    assert families.shape == (N,) and families.dtype == np.int64
+    assert [int(families[i]) for i in CHECK] == fresh["family"].tolist()
+    assert all(int(families[i]) == int(data.clean(i)["family"]) for i in range(N))
+    first = FAMILIES[int(families[0])]
+    weights = data.family_sampling_weights({first: 0.25})
+    assert weights.shape == (N,)
+    assert weights.tolist() == [0.25 if int(f) == int(families[0]) else 1.0 for f in families]
+    with pytest.raises(ValueError, match="weight 0"):
+        data.family_sampling_weights({name: 0.0 for name in FAMILIES})
+    assert len(ShardDataset(shard_dir, RES, limit=3).families()) == 3
 
 
 def test_missing_folder_message(tmp_path) -> None:

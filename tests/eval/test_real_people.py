@@ -137,8 +137,13 @@ def test_format_tables_reports_every_height_and_the_pass_rate() -> None:
             "people": ["a"], "full_body": [True], "scored_2d": [True], "pass_limit_deg": 30.0,
             "flexion_deg": {"native": [[5.0, 6.0]], "32": [[40.0, 2.0]]}, "pass": {"native": [True], "32": [False]},
         },
+        "seated_knees": {
+            "people": ["c"], "person_ids": ["c"], "full_body": [False], "bent_limit_deg": 45.0,
+            "flexion_deg": {"native": [[90.0, 80.0]], "32": [[90.0, 20.0]]}, "bent": {"native": [True], "32": [False]},
+        },
     }  # fmt: skip
     text = format_tables(result)
+    assert "| c | c | no | 90 / 80 bent | 90 / 20 STRAIGHT |" in text and "| **seated rate** | | | 1/1 | 0/1 |" in text
     assert "| network | 0.200 | 0.300 |" in text
     assert "| network, full-body crops only | 0.100 | 0.200 |" in text
     assert "0.300 (1/2 failed)" in text
@@ -331,18 +336,21 @@ def test_evaluate_real_people_with_a_mean_predictor(tmp_path, body) -> None:
     for dec in (predictor.net.regressor.decpose, predictor.net.regressor.decshape, predictor.net.regressor.deccam):
         torch.nn.init.zeros_(dec.weight)
         torch.nn.init.zeros_(dec.bias)
-    root = _small_set(tmp_path, ["skv_bikes_f110", "ocv_doc_multi_red", "ocv_doc_detect_test2"])
+    root = _small_set(tmp_path, ["skv_bikes_f110", "ocv_doc_multi_red", "ocv_doc_detect_test2", "skv_carphone_f000"])
     result = evaluate_real_people(predictor, RealPeopleConfig(heights=(32, 24), root=root))
-    assert result["people"] == ["ocv_doc_multi_red", "skv_bikes_f110"]  # the failed one is not 2D-scored
+    assert result["people"] == ["ocv_doc_multi_red", "skv_bikes_f110", "skv_carphone_f000"]  # the failed one is not 2D-scored
     for key in ("native", "32", "24"):
         scores = result["error"]["network"][key]
-        assert len(scores) == 2 and all(0 <= s < 2 for s in scores)
+        assert len(scores) == 3 and all(0 <= s < 2 for s in scores)
     assert set(result["error"]["blazepose_degraded"]) == {"32", "24"}
     # The knee check takes every standing person, 2D-scored or not; the mean pose has straight knees.
     assert result["knees"]["people"] == ["ocv_doc_multi_red", "ocv_doc_detect_test2"]
     assert result["knees"]["scored_2d"] == [True, False]
     np.testing.assert_allclose(result["knees"]["flexion_deg"]["24"], 0.0, atol=1e-3)
     assert all(result["knees"]["pass"]["32"])
+    # The counter-check takes every sitting person; the mean pose's straight knees are not seated.
+    assert result["seated_knees"]["people"] == ["skv_carphone_f000"]
+    assert result["seated_knees"]["bent"]["32"] == [False]
     # Baseline (i) does not depend on the network.
     kp, extent = mean_skeleton(body)
     p = load_real_people(root)[0]

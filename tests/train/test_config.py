@@ -86,6 +86,18 @@ def test_invalid_values_are_reported(tiny_config_file: Path) -> None:
         load_config(tiny_config_file, {"runtime": {"precision": "fp8"}})
 
 
+def test_family_weights_are_validated(tiny_config_file: Path) -> None:
+    shards = {"source": "shards", "shards": "data/shards/x"}
+    cfg = load_config(tiny_config_file, {"data": {**shards, "family_weights": {"sitting": 0.5, "random": 0}}})
+    assert cfg.data.family_weights == {"sitting": 0.5, "random": 0.0}
+    with pytest.raises(ConfigError, match="unknown famil"):
+        load_config(tiny_config_file, {"data": {**shards, "family_weights": {"dancing": 0.5}}})
+    with pytest.raises(ConfigError, match=">= 0"):
+        load_config(tiny_config_file, {"data": {**shards, "family_weights": {"sitting": -1}}})
+    with pytest.raises(ConfigError, match="needs data.source 'shards'"):
+        load_config(tiny_config_file, {"data": {"family_weights": {"sitting": 0.5}}})
+
+
 def test_base_inheritance(tmp_path: Path, tiny_config_file: Path) -> None:
     child = tmp_path / "child.yaml"
     child.write_text(yaml.safe_dump({"base": tiny_config_file.name, "name": "child", "optim": {"lr": 0.5}}))

@@ -220,3 +220,22 @@ def test_partial_views_reach_the_training_batches(tiny_config_file: Path) -> Non
     trainer.train()
     trainer.dataset.set_active_ranges((0,))  # progressive stages keep the setting
     assert trainer.dataset.transform.config.partial_view.prob == 1.0
+
+
+def test_family_weights_set_the_mix_of_the_training_batches(tiny_config_file: Path, tmp_path: Path) -> None:
+    from model.data.pose_families import FAMILIES
+    from model.data.shards import ShardDataset, write_shards
+    from model.data.synthetic import SyntheticConfig
+
+    shards = tmp_path / "shards"
+    write_shards(shards, 8, SyntheticConfig(crop_size=32, seed=5), shard_size=4, batch_size=4, show_progress=False)
+    present = sorted({int(f) for f in ShardDataset(shards).families()})
+    assert len(present) >= 2, "the scenes should span several families"
+    kept = FAMILIES[present[0]]
+    weights = {name: 0.0 for name in FAMILIES if name != kept}
+    cfg = load_config(tiny_config_file, {"data": {"source": "shards", "shards": str(shards), "family_weights": weights}})
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    batches = trainer._batches()
+    drawn = torch.cat([next(batches)["family"] for _ in range(6)])
+    assert set(drawn.tolist()) == {present[0]}  # weight 0 families never drawn
+    trainer.train()
