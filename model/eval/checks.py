@@ -16,7 +16,10 @@ Each check is a synthetic test set of 224-px people rendered from a seed no trai
   cut (lying, falling) are left out of this check.
 
 Every crop is brought down bicubically to each resolution and up to the network input, as in
-:mod:`model.eval.evaluate`; errors are MPJPE and PA-MPJPE (mm) on the LSP-14 joints. The constant
+:mod:`model.eval.evaluate`; errors are MPJPE and PA-MPJPE (mm) on the LSP-14 joints. **Knees**
+(:func:`knee_table`): of the people whose true knees are both straight (< 30 degrees), the share
+answered straight, and of those whose true knees are both bent (> 45 degrees), the share answered
+bent -- the synthetic, larger twin of the real-people knee check and its seated counter-check. The constant
 mean-parameters answer (no network) is scored beside every checkpoint. Real photos are the third
 check: :mod:`model.eval.real_people`.
 
@@ -44,9 +47,10 @@ from model.eval.evaluate import (
     mean_params_predictor,
     per_sample_errors,
 )
+from model.eval.real_people import KNEE_PASS_DEG, SEATED_KNEE_MIN_DEG, knee_flexion_deg
 from model.inference import Predictor
 
-__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "main", "partial_test_set", "run_checks"]
+__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "knee_table", "main", "partial_test_set", "run_checks"]
 
 #: Seeds of the held-out sets (no training config uses them).
 HELD_OUT_POSE_SEED = 77_001
@@ -106,6 +110,30 @@ def family_table(errors: dict[str, Errors], family: torch.Tensor, resolution: in
     return "\n".join(lines)
 
 
+def knee_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolutions: list[int]) -> tuple[str, dict[str, dict[str, dict[str, float]]]]:
+    """Markdown table and JSON-ready rates: per model and resolution, the share of straight-legged
+    people (true knees both < :data:`KNEE_PASS_DEG`) answered straight and of bent-legged people
+    (both > :data:`SEATED_KNEE_MIN_DEG`) answered bent. ``true_pose``: ``(N, 24, 3)`` axis-angle."""
+    truth = torch.from_numpy(knee_flexion_deg(true_pose))
+    straight = (truth < KNEE_PASS_DEG).all(-1)
+    bent = (truth > SEATED_KNEE_MIN_DEG).all(-1)
+    head = " | ".join(f"straight at {r} px | bent at {r} px" for r in resolutions)
+    lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(resolutions))]
+    rates: dict[str, dict[str, dict[str, float]]] = {}
+    for name, e in errors.items():
+        cells, rates[name] = [], {}
+        for r in resolutions:
+            pred = e[r]["knees_deg"]
+            ok_straight = float((pred[straight] < KNEE_PASS_DEG).all(-1).float().mean()) if straight.any() else float("nan")
+            ok_bent = float((pred[bent] > SEATED_KNEE_MIN_DEG).all(-1).float().mean()) if bent.any() else float("nan")
+            rates[name][str(r)] = {"straight": ok_straight, "bent": ok_bent}
+            cells += [f"{100 * ok_straight:.0f} %", f"{100 * ok_bent:.0f} %"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    title = (f"**Knees**: straight-legged people (true knees both < {KNEE_PASS_DEG:.0f} degrees, n = {int(straight.sum())}) answered straight;"
+             f" bent-legged people (both > {SEATED_KNEE_MIN_DEG:.0f}, n = {int(bent.sum())}) answered bent")
+    return "\n".join([title, "", *lines]), rates
+
+
 def _means(errors: Errors) -> dict[int, dict[str, float]]:
     return {r: {m: float(v.mean()) for m, v in e.items() if v.dim() == 1} for r, e in errors.items()}
 
@@ -160,6 +188,8 @@ def run_checks(
             md += ["**Betas**: mean absolute error of the 10 shape coefficients (the mean answer predicts zeros)", "",
                    _table(results, resolutions, "betas_mae", digits=3), "",
                    f"Per coefficient at {max(resolutions)} px:", "", betas_table(errors, max(resolutions)), ""]
+        knees_md, knee_rates = knee_table(errors, data["pose"], sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
+        md += [knees_md, ""]
         if check in ("own", "poses", "partial"):
             for res in sorted({max(resolutions), 32} & set(resolutions), reverse=True):
                 md += [f"PA-MPJPE (mm) per pose family at {res} px:", "", family_table(errors, data["family"], res), ""]
@@ -167,6 +197,7 @@ def run_checks(
             "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
             "people": int(data["images"].shape[0]),
             "results": {n: {str(r): v for r, v in res.items()} for n, res in results.items()},
+            "knees": knee_rates,
         }
     return "\n".join(md), payload
 

@@ -28,6 +28,8 @@ from model.body.joint_names import HIPS
 from model.data.degrade import bicubic_resize
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.metrics import mpjpe, pa_mpjpe, pelvis_center
+from model.eval.real_people import knee_flexion_deg
+from model.geometry.rotations import matrix_to_axis_angle
 from model.inference import Predictor
 from model.runtime import atomic_save
 
@@ -39,22 +41,23 @@ DEFAULT_RESOLUTIONS = (224, 176, 96, 52, 32, 24)
 
 def render_test_set(samples: int, batch: int = 16, seed: int = TEST_SEED, config: SyntheticConfig | None = None) -> dict[str, torch.Tensor]:
     """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``betas (N, 10)``,
-    ``family (N,)`` and the amodal ``silhouette (N, 224, 224)`` (bool).
+    ``pose (N, 24, 3)`` (axis-angle), ``family (N,)`` and the amodal ``silhouette (N, 224, 224)`` (bool).
 
     ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like.
     """
     config = config or SyntheticConfig(crop_size=TEST_CROP, seed=seed)
     people = SyntheticPeople(config)
-    images, joints, family, betas, silhouettes = [], [], [], [], []
+    images, joints, family, betas, poses, silhouettes = [], [], [], [], [], []
     for start in tqdm(range(0, samples, batch), desc="rendering test set", unit="batch"):
         out = people.generate(list(range(start, min(start + batch, samples))))
         images.append(out["image"].cpu())
         joints.append(out["joints3d_lsp14"].cpu())
         family.append(out["family"].cpu())
         betas.append(out["betas"].cpu())
+        poses.append(out["pose"].reshape(-1, 24, 3).cpu())
         silhouettes.append(out["silhouette"][:, 0].cpu() > 0.5)
     return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "family": torch.cat(family), "betas": torch.cat(betas),
-            "silhouette": torch.cat(silhouettes)}
+            "pose": torch.cat(poses), "silhouette": torch.cat(silhouettes)}
 
 
 def generator_fingerprint(config: SyntheticConfig) -> str:
@@ -74,7 +77,7 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
     fingerprint = generator_fingerprint(config)
     if cache is not None and cache.is_file():
         data = torch.load(cache, weights_only=True)
-        if data["images"].shape[0] == samples and data.get("fingerprint") == fingerprint and "betas" in data and "silhouette" in data:
+        if data["images"].shape[0] == samples and data.get("fingerprint") == fingerprint and {"betas", "pose", "silhouette"} <= set(data):
             return {k: v for k, v in data.items() if k != "fingerprint"}
     data = render_test_set(samples, config=config)
     if cache is not None:
@@ -84,17 +87,18 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
 
 @torch.inference_mode()
 def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, torch.Tensor]]:
-    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
+    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
 
-    MPJPE and PA-MPJPE in mm; ``betas_mae`` (when the set has ground-truth ``betas``) is the mean
-    absolute error over the shape coefficients (the mean-parameters answer predicts zeros), and
-    ``betas_abs`` the absolute error of each coefficient.
+    MPJPE and PA-MPJPE in mm; ``knees_deg`` the predicted flexion of the left and right knee
+    (:func:`~model.eval.real_people.knee_flexion_deg`); ``betas_mae`` (when the set has ground-truth
+    ``betas``) is the mean absolute error over the shape coefficients (the mean-parameters answer
+    predicts zeros), and ``betas_abs`` the absolute error of each coefficient.
     """
     results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
     s = predictor.input_size
     for res in resolutions:
-        errs, pa_errs, beta_errs = [], [], []
+        errs, pa_errs, beta_errs, knees = [], [], [], []
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
@@ -106,10 +110,11 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))
             pa_errs.append(pa_mpjpe(pred, gt))
+            knees.append(torch.from_numpy(knee_flexion_deg(matrix_to_axis_angle(out.pose_rotmat.float().cpu()))))
             if "betas" in data:
                 gt_betas = data["betas"][start : start + batch].float()
                 beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs())
-        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs)}
+        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "knees_deg": torch.cat(knees)}
         if beta_errs:
             results[res]["betas_abs"] = torch.cat(beta_errs)
             results[res]["betas_mae"] = results[res]["betas_abs"].mean(dim=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ def test_family_table_averages_each_family() -> None:
     errors = {"net": {32: {"pa_mpjpe": torch.tensor([10.0, 30.0, 5.0])}}, "mean": {32: {"pa_mpjpe": torch.tensor([1.0, 1.0, 7.0])}}}
     table = checks.family_table(errors, family, 32)
     assert "| cycling (2) | 20.0 | 1.0 |" in table and "| pushing (1) | 5.0 | 7.0 |" in table
+
+
+def test_knee_table_scores_straight_and_bent_people_apart() -> None:
+    true_pose = torch.zeros(4, 24, 3)
+    true_pose[2:, 4:6, 0] = math.radians(90.0)  # people 2 and 3 sit: both knees bent 90 degrees
+    answers = torch.tensor([[5.0, 5.0], [50.0, 5.0], [80.0, 70.0], [20.0, 80.0]])  # straight, one bent, bent, one straight
+    errors = {"net": {32: {"knees_deg": answers}}}
+    table, rates = checks.knee_table(errors, true_pose, [32])
+    assert rates["net"]["32"] == {"straight": 0.5, "bent": 0.5}
+    assert "n = 2" in table and "| net | 50 % | 50 % |" in table
 
 
 def test_fingerprint_follows_the_generator_config() -> None:
@@ -68,7 +79,9 @@ def test_cli_scores_checkpoint_and_mean_on_each_check(tmp_path: Path, monkeypatc
         assert res[checks.MEAN_ROW]["32"]["betas_mae"] == pytest.approx(zero_mae, rel=1e-4)
     md = (out / "CHECKS.md").read_text()
     assert "held-out poses" in md and "per pose family" in md and "| mean-params (no network) |" in md
-    assert "**Betas**" in md
+    assert "**Betas**" in md and "**Knees**" in md
+    knees = payload["checks"]["own"]["knees"]["a"]["32"]
+    assert set(knees) == {"straight", "bent"}
     held = sets[checks.HELD_OUT_POSE_SEED]["family"]
     assert {FAMILIES[k] for k in held.tolist()} <= set(HELD_OUT_FAMILIES)
 
