@@ -501,10 +501,17 @@ class VideoTrainer(TrainLoop):
         return StepOutcome(loss=logs["total"], terms=logs)
 
 
+def config_from_args(args: argparse.Namespace) -> VideoTrainConfig:
+    """The run's config with the command line's runtime overrides (``--out-dir``, ``--threads``,
+    ``--seed``; ``--workers`` is refused: the video trainer reads cached features in-process)."""
+    from model.train.__main__ import runtime_overrides
+
+    return load_video_config(args.config, runtime_overrides(args))
+
+
 def train_from_args(args: argparse.Namespace) -> None:
     """``python -m model.train --config <kind: video config>`` (see :mod:`model.train.__main__`)."""
-    runtime = {k: v for k, v in (("out_dir", args.out_dir), ("threads", args.threads)) if v is not None}
-    config = load_video_config(args.config, {"runtime": runtime} if runtime else None)
+    config = config_from_args(args)
     trainer = VideoTrainer(config, device=args.device, resume=args.resume, max_steps=args.max_steps, show_progress=not args.no_progress, max_minutes=getattr(args, "max_minutes", None))
     last = trainer.train()
     print(json.dumps(last))

@@ -314,3 +314,17 @@ def test_feature_change_hand_made() -> None:
     steps = torch.zeros(1, 3, 2)
     steps[0, :, 0] = torch.tensor([1.0, 2.0, 3.0])  # norms 1, 2, 3 (mean 2); every change has norm 1
     assert feature_change(steps) == pytest.approx(0.5)
+
+
+def test_command_line_overrides_reach_the_video_config() -> None:
+    """``--seed`` repeats a video run with another seed (it was silently ignored before)."""
+    from model.train.__main__ import build_parser
+    from model.train.video import config_from_args
+
+    path = str(Path(__file__).resolve().parents[2] / "configs" / "train" / "video-motion.yaml")
+    args = build_parser().parse_args(["--config", path, "--seed", "3", "--threads", "1", "--out-dir", "runs/x"])
+    config = config_from_args(args)
+    assert (config.runtime.seed, config.runtime.threads, config.runtime.out_dir) == (3, 1, "runs/x")
+    assert config_from_args(build_parser().parse_args(["--config", path])).runtime == load_video_config(path).runtime
+    with pytest.raises(ConfigError, match="workers"):
+        config_from_args(build_parser().parse_args(["--config", path, "--workers", "2"]))
