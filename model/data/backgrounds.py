@@ -30,6 +30,7 @@ import os
 import pathlib
 import re
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -131,7 +132,19 @@ def skimage_data_dir() -> pathlib.Path | None:
 
 
 def default_photo_dirs() -> list[pathlib.Path]:
-    """The photo directories found on this machine (scikit-image data, opencv-doc data)."""
+    """The photo directories found on this machine (scikit-image data, opencv-doc data).
+
+    Warns (once per process) when ``opencv-doc`` is not installed: the scenes then draw from fewer
+    photos, so renders -- training shards and every synthetic test set -- differ from those the
+    committed checkpoints were trained and evaluated on (``apt-get install opencv-doc``).
+    """
+    if not OPENCV_DOC_DATA.is_dir():
+        warnings.warn(
+            f"{OPENCV_DOC_DATA} not found: Debian's opencv-doc is not installed, so backgrounds and photo "
+            "textures draw from scikit-image's photos only and renders differ from the committed data and "
+            "evaluations (apt-get install opencv-doc)",
+            stacklevel=2,
+        )
     dirs = [skimage_data_dir(), OPENCV_DOC_DATA]
     return [d for d in dirs if d is not None and d.is_dir()]
 

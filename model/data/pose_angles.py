@@ -55,7 +55,8 @@ import math
 import torch
 from torch import Tensor
 
-from model.body.joint_names import SMPL_FLIP_PERMUTATION, SMPL_JOINT_NAMES
+from model.body.joint_names import SMPL_JOINT_NAMES
+from model.body.symmetry import mirror_pose
 from model.geometry.rotations import (
     axis_angle_to_matrix,
     matrix_to_quaternion,
@@ -91,8 +92,6 @@ NUM_JOINTS = 24
 #: Joint index by SMPL joint name.
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
 DEG = math.pi / 180.0
-_FLIP = torch.tensor(SMPL_FLIP_PERMUTATION, dtype=torch.long)
-_MIRROR_SIGN = (1.0, -1.0, -1.0)
 
 # --------------------------------------------------------------------------------------------
 # Joint limits
@@ -290,17 +289,6 @@ def clamp_to_limits(pose: Tensor) -> Tensor:
     changed = (violation > _CLAMP_TOL)[..., None]
     changed[..., 0, :] = False
     return torch.where(changed, new, pose)
-
-
-def mirror_pose(pose: Tensor) -> Tensor:
-    """Mirror axis-angle poses ``(..., 24, 3)`` through the body's sagittal plane (x -> -x).
-
-    Swaps left and right joints and negates the y and z components of every rotation vector
-    (conjugation by ``diag(-1, 1, 1)``). An involution; the posed joints of the result are those
-    of ``pose`` with x negated and left/right swapped.
-    """
-    sign = torch.tensor(_MIRROR_SIGN, dtype=pose.dtype, device=pose.device)
-    return pose[..., _FLIP.to(pose.device), :] * sign
 
 
 # --------------------------------------------------------------------------------------------

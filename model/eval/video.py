@@ -45,7 +45,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from model.body.joint_names import HIPS, LSP14_NAMES
+from model.body.joint_names import HIPS, LSP14_NAMES, SMPL_FLIP_PERMUTATION
+from model.body.symmetry import depth_mirror_joints, depth_mirror_rotmat
 from model.data.degrade import DegradeConfig
 from model.data.video_features import build_feature_cache
 from model.eval.metrics import (
@@ -56,20 +57,26 @@ from model.eval.metrics import (
     pelvis_center,
 )
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_rot6d
+from model.inference.facing import DEFAULT_SWITCH_COST_MM, consistent_rotmat
 from model.inference.predictor import TensorPrediction
 from model.inference.sequence import SequencePredictor
 from model.inference.temporal import gaussian_weights, project_to_rotation
 from model.runtime import atomic_save
 
-__all__ = ["VIDEO_TEST_SEED", "MODELS", "evaluate_video", "facing_angle", "facing_flips", "facing_jumps", "feature_change", "main", "predict", "still_drift", "wrapped_angle"]
+__all__ = ["VIDEO_TEST_SEED", "VIDEO_VALIDATION_SEED", "FACING_MODELS", "MODELS", "evaluate_video", "facing_angle", "facing_flips", "facing_jumps", "feature_change", "main", "predict", "still_drift", "wrapped_angle"]
 
 #: Seed of the evaluation people and clips (training configs use 0 by default).
 VIDEO_TEST_SEED = 31_337
+#: Seed of the validation clips that settings (the facing decoder's switch cost) are chosen on.
+VIDEO_VALIDATION_SEED = 27_182
 DEFAULT_RESOLUTIONS = (32, 52)
 #: The served Gaussian filter's default strength (frames), the baseline row.
 FILTER_SIGMA = 1.5
 #: Rows of every table: the backbone's own answer, the served filter over it, the video model.
 MODELS = ("single-frame", "filter", "video")
+#: Rows added by ``--facing``: the filter and the video model with the facing decoder
+#: (:mod:`model.inference.facing`; the filter's input is decoded, the video model's output).
+FACING_MODELS = ("filter+facing", "video+facing")
 
 
 @dataclass(frozen=True)
@@ -100,14 +107,22 @@ def sequence_errors(pred: Tensor, gt: Tensor) -> ModelErrors:
 
 
 @torch.inference_mode()
-def predict(seq: SequencePredictor, phi: Tensor, model: str) -> TensorPrediction:
-    """``(N, T, C)`` features -> a :class:`TensorPrediction` of ``N*T`` rows (``(n, t)`` order) of one of :data:`MODELS`."""
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    out = seq.predict_features(phi, temporal=model == "video")
-    if model != "filter":
-        return out
+def predict(seq: SequencePredictor, phi: Tensor, model: str, switch_cost_mm: float = DEFAULT_SWITCH_COST_MM) -> TensorPrediction:
+    """``(N, T, C)`` features -> a :class:`TensorPrediction` of ``N*T`` rows (``(n, t)`` order) of one of :data:`MODELS`.
+
+    ``switch_cost_mm``: the facing decoder's price of a turned frame (the ``+facing`` rows).
+    """
+    if model not in MODELS + FACING_MODELS:
+        raise ValueError(f"model must be one of {MODELS + FACING_MODELS}, got {model!r}")
+    base, _, facing = model.partition("+")
     n, t = phi.shape[:2]
+    out = seq.predict_features(phi, temporal=base == "video")
+    if facing:
+        rot, _ = consistent_rotmat(out.pose_rotmat.reshape(n, t, 24, 3, 3), out.smpl24.reshape(n, t, 24, 3), None, switch_cost_mm)
+        rot = rot.reshape(n * t, 24, 3, 3)
+        out = seq.backbone.decode(out.phi, rot, matrix_to_rot6d(rot), out.betas, out.camera)
+    if base != "filter":
+        return out
     w = torch.from_numpy(gaussian_weights(torch.ones(t, dtype=torch.bool).numpy(), FILTER_SIGMA)).to(out.pose_rotmat)
     rot = project_to_rotation(torch.einsum("ts,nsjab->ntjab", w, out.pose_rotmat.reshape(n, t, 24, 3, 3)))
     betas = torch.einsum("ts,nsk->ntk", w, out.betas.reshape(n, t, -1))
@@ -116,17 +131,23 @@ def predict(seq: SequencePredictor, phi: Tensor, model: str) -> TensorPrediction
     return seq.backbone.decode(out.phi, rot, matrix_to_rot6d(rot), betas.reshape(n * t, -1), camera.reshape(n * t, 3))
 
 
-def predict_lsp14(seq: SequencePredictor, phi: Tensor, model: str) -> Tensor:
+def predict_lsp14(seq: SequencePredictor, phi: Tensor, model: str, switch_cost_mm: float = DEFAULT_SWITCH_COST_MM) -> Tensor:
     """``(N, T, C)`` features -> ``(N, T, 14, 3)`` LSP-14 joints of one of :data:`MODELS`."""
     n, t = phi.shape[:2]
-    return predict(seq, phi, model).lsp14.reshape(n, t, 14, 3).cpu()
+    return predict(seq, phi, model, switch_cost_mm).lsp14.reshape(n, t, 14, 3).cpu()
 
 
-def evaluate_video(seq: SequencePredictor, data: dict[str, Tensor], resolutions: list[int]) -> dict[int, dict[str, ModelErrors]]:
-    """``{resolution: {model: errors}}`` for every model of :data:`MODELS` on a feature cache."""
+def evaluate_video(
+    seq: SequencePredictor,
+    data: dict[str, Tensor],
+    resolutions: list[int],
+    switch_cost_mm: float = DEFAULT_SWITCH_COST_MM,
+    models: tuple[str, ...] = MODELS,
+) -> dict[int, dict[str, ModelErrors]]:
+    """``{resolution: {model: errors}}`` for ``models`` (default :data:`MODELS`) on a feature cache."""
     gt = data["joints3d_lsp14"]
     return {
-        res: {m: sequence_errors(predict_lsp14(seq, data["phi"][:, k].float(), m), gt) for m in MODELS}
+        res: {m: sequence_errors(predict_lsp14(seq, data["phi"][:, k].float(), m, switch_cost_mm), gt) for m in models}
         for k, res in enumerate(resolutions)
     }
 
@@ -251,15 +272,94 @@ def facing_flips(root_pred: Tensor, root_true: Tensor) -> Facing:
     )
 
 
-def evaluate_facing(seq: SequencePredictor, data: dict[str, Tensor], resolutions: list[int]) -> dict[int, dict[str, Facing]]:
+def evaluate_facing(
+    seq: SequencePredictor,
+    data: dict[str, Tensor],
+    resolutions: list[int],
+    switch_cost_mm: float = DEFAULT_SWITCH_COST_MM,
+    models: tuple[str, ...] = MODELS,
+) -> dict[int, dict[str, Facing]]:
     """``{resolution: {model: Facing}}`` on a feature cache (of turning-camera clips)."""
     true = axis_angle_to_matrix(data["pose"][:, :, 0].float())
     n, t = true.shape[:2]
     results: dict[int, dict[str, Facing]] = {}
     for k, res in enumerate(resolutions):
         phi = data["phi"][:, k].float()
-        results[res] = {m: facing_flips(predict(seq, phi, m).pose_rotmat[:, 0].reshape(n, t, 3, 3).cpu(), true) for m in MODELS}
+        results[res] = {m: facing_flips(predict(seq, phi, m, switch_cost_mm).pose_rotmat[:, 0].reshape(n, t, 3, 3).cpu(), true) for m in models}
     return results
+
+
+@dataclass(frozen=True)
+class TwinDiagnosis:
+    """Are a model's wrong-facing frames the depth-mirror twin of the truth? (``--facing``)
+
+    Attributes:
+        wrong_facing: fraction of frames facing more than 90 degrees away from the truth.
+        twin_faces_right: of those frames, the fraction whose twin
+            (:func:`~model.body.symmetry.depth_mirror_rotmat`) faces within 90 degrees of the truth.
+        twin_closer: of those frames, the fraction whose twin's pelvis-centred SMPL-24 joints (camera
+            frame) are closer to the truth than the answer's.
+        answer_mm, twin_mm: mean joint distance of the answer and of its twin to the truth on them.
+        right_mm: the answer's mean joint distance on the other frames.
+    """
+
+    wrong_facing: float
+    twin_faces_right: float
+    twin_closer: float
+    answer_mm: float
+    twin_mm: float
+    right_mm: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def twin_diagnosis(seq: SequencePredictor, data: dict[str, Tensor], resolutions: list[int]) -> dict[int, dict[str, TwinDiagnosis]]:
+    """``{resolution: {"single-frame" | "video": TwinDiagnosis}}`` on a feature cache (turning clips)."""
+    true = axis_angle_to_matrix(data["pose"].float())  # (N, T, 24, 3, 3)
+    n, t = true.shape[:2]
+    gt = data["joints3d_smpl24"].float()
+    gt = gt - gt[..., :1, :]
+    results: dict[int, dict[str, TwinDiagnosis]] = {}
+    for k, res in enumerate(resolutions):
+        results[res] = {}
+        for m in ("single-frame", "video"):
+            out = predict(seq, data["phi"][:, k].float(), m)
+            rot = out.pose_rotmat.reshape(n, t, 24, 3, 3).cpu()
+            joints = out.smpl24.reshape(n, t, 24, 3).cpu()
+            joints = joints - joints[..., :1, :]
+            twin_rot = depth_mirror_rotmat(rot)
+            twin = depth_mirror_joints(joints, SMPL_FLIP_PERMUTATION)
+            angle = facing_angle(true[:, :, 0])
+            wrong = wrapped_angle(facing_angle(rot[:, :, 0]) - angle).abs() > torch.pi / 2
+            twin_right = wrapped_angle(facing_angle(twin_rot[:, :, 0]) - angle).abs() <= torch.pi / 2
+            d_answer = 1000.0 * (joints - gt).norm(dim=-1).mean(-1)
+            d_twin = 1000.0 * (twin - gt).norm(dim=-1).mean(-1)
+            some = bool(wrong.any())
+            results[res][m] = TwinDiagnosis(
+                wrong_facing=float(wrong.float().mean()),
+                twin_faces_right=float(twin_right[wrong].float().mean()) if some else float("nan"),
+                twin_closer=float((d_twin < d_answer)[wrong].float().mean()) if some else float("nan"),
+                answer_mm=float(d_answer[wrong].mean()) if some else float("nan"),
+                twin_mm=float(d_twin[wrong].mean()) if some else float("nan"),
+                right_mm=float(d_answer[~wrong].mean()) if bool((~wrong).any()) else float("nan"),
+            )
+    return results
+
+
+def twin_table(results: dict[int, dict[str, TwinDiagnosis]], title: str) -> str:
+    lines = [
+        f"### {title}", "",
+        "| person size | model | frames facing > 90° wrong | of those, twin faces right | of those, twin closer to the truth | joint distance on them: answer / twin (mm) | answer on the other frames (mm) |",
+        "|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for res, models in results.items():
+        for name, d in models.items():
+            lines.append(
+                f"| {res} px | {name} | {100 * d.wrong_facing:.1f} % | {100 * d.twin_faces_right:.0f} % | {100 * d.twin_closer:.0f} % | "
+                f"{d.answer_mm:.0f} / {d.twin_mm:.0f} | {d.right_mm:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(results: dict[int, dict[str, ModelErrors]], title: str) -> str:
@@ -273,6 +373,21 @@ def markdown_table(results: dict[int, dict[str, ModelErrors]], title: str) -> st
             f"{100 * (video.pa_mpjpe / single.pa_mpjpe - 1):+.1f} % | {100 * (video.acc / single.acc - 1):+.1f} % | "
             f"{100 * (video.acc_err / single.acc_err - 1):+.1f} % |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def sweep_table(sweep: dict[float, tuple[dict[int, dict[str, Facing]], dict[int, dict[str, ModelErrors]]]], title: str) -> str:
+    """One row per switch cost, person size and decoded model: flips, wrong facing and errors."""
+    lines = [
+        f"### {title}", "",
+        "| switch cost (mm) | person size | model | flips per clip | frames facing > 90° wrong | MPJPE (mm) | PA-MPJPE (mm) | ACC-ERR (mm/f²) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for cost, (facing, errors) in sweep.items():
+        for res in facing:
+            for m in FACING_MODELS:
+                f, e = facing[res][m], errors[res][m]
+                lines.append(f"| {cost:g} | {res} px | {m} | {f.flips_per_clip:.2f} | {100 * f.wrong_facing:.1f} % | {e.mpjpe:.1f} | {e.pa_mpjpe:.1f} | {e.acc_err:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -338,10 +453,21 @@ def plot_trajectory(
 
 
 def test_features(
-    seq: SequencePredictor, clips: int, frames: int, resolutions: list[int], cache: Path | None, turn: tuple[float, float] | None, desc: str
+    seq: SequencePredictor,
+    clips: int,
+    frames: int,
+    resolutions: list[int],
+    cache: Path | None,
+    turn: tuple[float, float] | None,
+    desc: str,
+    seed: int = VIDEO_TEST_SEED,
 ) -> dict[str, Tensor]:
-    """The held-out clips' features (static cameras, or turning ones with ``turn`` degrees), cached when ``cache`` is given."""
-    key = {"backbone": seq.backbone.checkpoint_id, "clips": clips, "frames": frames, "resolutions": resolutions, "seed": VIDEO_TEST_SEED}
+    """The held-out clips' features (static cameras, or turning ones with ``turn`` degrees), cached when ``cache`` is given.
+
+    ``seed``: the people and clips; :data:`VIDEO_TEST_SEED` for the test, another held-out seed
+    (:data:`VIDEO_VALIDATION_SEED`) to choose settings on.
+    """
+    key = {"backbone": seq.backbone.checkpoint_id, "clips": clips, "frames": frames, "resolutions": resolutions, "seed": seed}
     if turn is not None:
         key["turn_deg"] = list(turn)
     if cache is not None and cache.is_file():
@@ -351,7 +477,7 @@ def test_features(
     sizes = torch.tensor(resolutions).expand(clips, -1)
     orbit = None if turn is None else torch.ones(clips, dtype=torch.bool)
     data = build_feature_cache(
-        seq.backbone, VIDEO_TEST_SEED, clips, 0, frames, sizes, DegradeConfig(mode="realistic"), box_jitter=0.02, desc=desc,
+        seq.backbone, seed, clips, 0, frames, sizes, DegradeConfig(mode="realistic"), box_jitter=0.02, desc=desc,
         orbit=orbit, orbit_deg_range=turn or (0.0, 0.0),
     )  # fmt: skip
     data["key"] = json.dumps(key, sort_keys=True)
@@ -372,6 +498,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--turn-deg", default="90,180", help="range of the turning camera's sweep over a clip, degrees 'lo,hi'")
     parser.add_argument("--out", default="reports/video", help="folder for the table, JSON and plot")
     parser.add_argument("--cache", default=None, help="feature cache file (reused when it matches; the turning clips use <name>-turn.pt)")
+    parser.add_argument("--seed", type=int, default=VIDEO_TEST_SEED, help=f"people and clips: {VIDEO_TEST_SEED} (the test) or {VIDEO_VALIDATION_SEED} (validation, for choosing settings)")
+    parser.add_argument("--facing", action="store_true", help="add the rows of the facing decoder (filter+facing, video+facing); not served")
+    parser.add_argument("--switch-cost", type=float, default=DEFAULT_SWITCH_COST_MM, help="facing decoder: price of a turned frame, mm (the +facing rows)")
+    parser.add_argument("--sweep", default="", help="with --facing: tabulate the +facing rows on the turning clips for these switch costs (mm, comma-separated)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=1)
@@ -381,8 +511,9 @@ def main(argv: list[str] | None = None) -> None:
     turn_lo, turn_hi = (float(x) for x in args.turn_deg.split(","))
     seq = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.backbone, device=args.device)
     cache = Path(args.cache) if args.cache else None
-    data = test_features(seq, args.clips, args.frames, resolutions, cache, None, "video test features")
-    results = evaluate_video(seq, data, resolutions)
+    data = test_features(seq, args.clips, args.frames, resolutions, cache, None, "video test features", args.seed)
+    models = MODELS + FACING_MODELS if args.facing else MODELS
+    results = evaluate_video(seq, data, resolutions, args.switch_cost, models)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     title = f"Held-out synthetic CCTV clips ({args.clips} x {args.frames} frames, static cameras, realistic degradation), LSP-14 joints"
@@ -396,16 +527,33 @@ def main(argv: list[str] | None = None) -> None:
         plain["still"] = {str(r): d.to_dict() for r, d in still.items()}
     if args.turn_clips > 0:
         turn_cache = None if cache is None else cache.with_name(cache.stem + "-turn.pt")
-        turning = test_features(seq, args.turn_clips, args.frames, resolutions, turn_cache, (turn_lo, turn_hi), "turning-camera test features")
+        turning = test_features(seq, args.turn_clips, args.frames, resolutions, turn_cache, (turn_lo, turn_hi), "turning-camera test features", args.seed)
         desc = f"{args.turn_clips} held-out clips x {args.frames} frames, camera turning {turn_lo:g}-{turn_hi:g}° around the person"
-        facing = evaluate_facing(seq, turning, resolutions)
+        facing = evaluate_facing(seq, turning, resolutions, args.switch_cost, models)
         parts.append(facing_table(facing, f"Facing on turning-camera clips ({desc})"))
-        turn_errors = evaluate_video(seq, turning, resolutions)
+        turn_errors = evaluate_video(seq, turning, resolutions, args.switch_cost, models)
         parts.append(markdown_table(turn_errors, f"Errors on the turning-camera clips ({desc}), LSP-14 joints"))
         plain["turning"] = {
             "facing": {str(r): {m: f.to_dict() for m, f in models.items()} for r, models in facing.items()},
             "errors": {str(r): {m: e.to_dict() for m, e in models.items()} for r, models in turn_errors.items()},
         }
+        if args.facing:
+            twins = twin_diagnosis(seq, turning, resolutions)
+            parts.append(twin_table(twins, f"Wrong facing and the depth-mirror twin ({desc}); joints pelvis-centred, camera frame"))
+            plain["twin"] = {str(r): {m: d.to_dict() for m, d in models.items()} for r, models in twins.items()}
+        if args.facing and args.sweep:
+            costs = [float(c) for c in args.sweep.split(",") if c]
+            sweep = {c: (evaluate_facing(seq, turning, resolutions, c, FACING_MODELS), evaluate_video(seq, turning, resolutions, c, FACING_MODELS)) for c in costs}
+            parts.append(sweep_table(sweep, f"Facing decoder's switch cost on the turning-camera clips ({desc})"))
+            plain["sweep"] = {
+                f"{c:g}": {str(r): {m: {**f[r][m].to_dict(), **e[r][m].to_dict()} for m in FACING_MODELS} for r in resolutions} for c, (f, e) in sweep.items()
+            }
+    plain["seed"] = args.seed
+    head = f"People and clips from seed {args.seed}"
+    if args.facing:
+        plain["switch_cost_mm"] = args.switch_cost
+        head += f"; facing decoder's switch cost {args.switch_cost:g} mm (the +facing rows)"
+    parts.insert(0, head + ".\n")
     table = "\n".join(parts)
     (out / "video_eval.md").write_text(table)
     (out / "video_eval.json").write_text(json.dumps(plain, indent=2))

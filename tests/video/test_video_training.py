@@ -212,7 +212,7 @@ def test_eval_cli_writes_table_json_and_plot(trained, capsys) -> None:
         "--still-frames", "4", "--turn-clips", "2", "--cache", str(trained["tmp"] / "test-cache.pt"),
     ])  # fmt: skip
     results = json.loads((out / "video_eval.json").read_text())
-    assert set(results) == {"24", "40", "still", "turning", "feature_change"}
+    assert set(results) == {"24", "40", "still", "turning", "feature_change", "seed"}
     assert all(v >= 0 for v in results["feature_change"].values())
     for table in (results["24"], results["40"], *results["turning"]["errors"].values()):
         assert set(table) == {"single-frame", "filter", "video"}
@@ -233,6 +233,24 @@ def test_eval_cli_writes_table_json_and_plot(trained, capsys) -> None:
     assert (out / "video_trajectory.png").stat().st_size > 1000
     printed = capsys.readouterr().out
     assert json.loads(printed[printed.index("{") :]) == results
+
+    # --facing adds the decoder's rows (the same cache), --sweep a row per switch cost
+    eval_main([
+        "--video-checkpoint", str(trained["served"]), "--clips", "2", "--frames", "5", "--resolutions", "24,40", "--out", str(out),
+        "--still-frames", "0", "--turn-clips", "2", "--cache", str(trained["tmp"] / "test-cache.pt"), "--facing", "--sweep", "0,1e6",
+    ])  # fmt: skip
+    with_facing = json.loads((out / "video_eval.json").read_text())
+    assert set(with_facing["24"]) == {"single-frame", "filter", "video", "filter+facing", "video+facing"}
+    assert with_facing["24"]["video"] == results["24"]["video"]  # the cache was reused
+    for models in with_facing["twin"].values():
+        assert set(models) == {"single-frame", "video"}
+        for d in models.values():
+            assert 0 <= d["wrong_facing"] <= 1 and (np.isnan(d["twin_closer"]) or 0 <= d["twin_closer"] <= 1)
+    assert "depth-mirror twin" in (out / "video_eval.md").read_text()
+    # a prohibitive switch cost turns nothing: the decoded rows are the plain ones
+    never = with_facing["sweep"]["1e+06"]["24"]
+    for name in ("filter", "video"):
+        assert never[f"{name}+facing"]["pa_mpjpe"] == pytest.approx(with_facing["turning"]["errors"]["24"][name]["pa_mpjpe"], abs=1e-4)
 
 
 def test_facing_flips_hand_made() -> None:
