@@ -320,6 +320,7 @@ def twin_diagnosis(seq: SequencePredictor, data: dict[str, Tensor], resolutions:
     n, t = true.shape[:2]
     gt = data["joints3d_smpl24"].float()
     gt = gt - gt[..., :1, :]
+    angle = facing_angle(true[:, :, 0])
     results: dict[int, dict[str, TwinDiagnosis]] = {}
     for k, res in enumerate(resolutions):
         results[res] = {}
@@ -330,7 +331,6 @@ def twin_diagnosis(seq: SequencePredictor, data: dict[str, Tensor], resolutions:
             joints = joints - joints[..., :1, :]
             twin_rot = depth_mirror_rotmat(rot)
             twin = depth_mirror_joints(joints, SMPL_FLIP_PERMUTATION)
-            angle = facing_angle(true[:, :, 0])
             wrong = wrapped_angle(facing_angle(rot[:, :, 0]) - angle).abs() > torch.pi / 2
             twin_right = wrapped_angle(facing_angle(twin_rot[:, :, 0]) - angle).abs() <= torch.pi / 2
             d_answer = 1000.0 * (joints - gt).norm(dim=-1).mean(-1)
