@@ -19,7 +19,9 @@ Every crop is brought down bicubically to each resolution and up to the network 
 :mod:`model.eval.evaluate`; errors are MPJPE and PA-MPJPE (mm) on the LSP-14 joints. **Knees**
 (:func:`knee_table`): of the people whose true knees are both straight (< 30 degrees), the share
 answered straight, and of those whose true knees are both bent (> 45 degrees), the share answered
-bent -- the synthetic, larger twin of the real-people knee check and its seated counter-check. The constant
+bent -- the synthetic, larger twin of the real-people knee check and its seated counter-check.
+**Heading** (:func:`heading_table`): the mean error of which way the body faces, and the share
+facing the wrong way (more than 90 degrees off). The constant
 mean-parameters answer (no network) is scored beside every checkpoint. Real photos are the third
 check: :mod:`model.eval.real_people`.
 
@@ -48,9 +50,11 @@ from model.eval.evaluate import (
     per_sample_errors,
 )
 from model.eval.real_people import KNEE_PASS_DEG, SEATED_KNEE_MIN_DEG, knee_flexion_deg
+from model.geometry.heading import heading_weight
+from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
 
-__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "knee_table", "main", "partial_test_set", "run_checks"]
+__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "heading_table", "knee_table", "main", "partial_test_set", "run_checks"]
 
 #: Seeds of the held-out sets (no training config uses them).
 HELD_OUT_POSE_SEED = 77_001
@@ -134,6 +138,34 @@ def knee_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolutions: 
     return "\n".join([title, "", *lines]), rates
 
 
+#: People whose true forward axis is within 60 degrees of the horizontal have a heading to score.
+HEADING_MIN_WEIGHT = 0.5
+#: A heading error above this is a body facing the wrong way.
+WRONG_FACING_DEG = 90.0
+
+
+def heading_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolutions: list[int]) -> tuple[str, dict[str, dict[str, dict[str, float]]]]:
+    """Markdown table and JSON-ready figures of the heading (which way the body faces): per model
+    and resolution, the mean heading error and the share facing the wrong way (error above
+    :data:`WRONG_FACING_DEG`), over the people whose true forward axis is within 60 degrees of the
+    horizontal (:func:`~model.geometry.heading.heading_weight` > 0.5). ``true_pose``: ``(N, 24, 3)``."""
+    scored = heading_weight(axis_angle_to_matrix(true_pose[:, 0].float())) > HEADING_MIN_WEIGHT
+    head = " | ".join(f"error at {r} px | wrong way at {r} px" for r in resolutions)
+    lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(resolutions))]
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for name, e in errors.items():
+        cells, figures[name] = [], {}
+        for r in resolutions:
+            err = e[r]["heading_deg"][scored]
+            mean, wrong = float(err.mean()), float((err > WRONG_FACING_DEG).float().mean())
+            figures[name][str(r)] = {"error_deg": mean, "wrong_way": wrong}
+            cells += [f"{mean:.1f}", f"{100 * wrong:.1f} %"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    title = (f"**Heading** (which way the body faces about the camera's vertical): mean error in degrees and the share"
+             f" more than {WRONG_FACING_DEG:.0f} degrees off, over the {int(scored.sum())} people whose forward axis is within 60 degrees of the horizontal")
+    return "\n".join([title, "", *lines]), figures
+
+
 def _means(errors: Errors) -> dict[int, dict[str, float]]:
     return {r: {m: float(v.mean()) for m, v in e.items() if v.dim() == 1} for r, e in errors.items()}
 
@@ -190,6 +222,8 @@ def run_checks(
                    f"Per coefficient at {max(resolutions)} px:", "", betas_table(errors, max(resolutions)), ""]
         knees_md, knee_rates = knee_table(errors, data["pose"], sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
         md += [knees_md, ""]
+        heading_md, heading_figures = heading_table(errors, data["pose"], sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
+        md += [heading_md, ""]
         if check in ("own", "poses", "partial"):
             for res in sorted({max(resolutions), 32} & set(resolutions), reverse=True):
                 md += [f"PA-MPJPE (mm) per pose family at {res} px:", "", family_table(errors, data["family"], res), ""]
@@ -198,6 +232,7 @@ def run_checks(
             "people": int(data["images"].shape[0]),
             "results": {n: {str(r): v for r, v in res.items()} for n, res in results.items()},
             "knees": knee_rates,
+            "heading": heading_figures,
         }
     return "\n".join(md), payload
 

@@ -29,7 +29,8 @@ from model.data.degrade import bicubic_resize
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.metrics import mpjpe, pa_mpjpe, pelvis_center
 from model.eval.real_people import knee_flexion_deg
-from model.geometry.rotations import matrix_to_axis_angle
+from model.geometry.heading import angle_difference, heading_angle
+from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from model.inference import Predictor
 from model.runtime import atomic_save
 
@@ -87,9 +88,10 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
 
 @torch.inference_mode()
 def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, torch.Tensor]]:
-    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
+    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,), "heading_deg": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
 
-    MPJPE and PA-MPJPE in mm; ``knees_deg`` the predicted flexion of the left and right knee
+    MPJPE and PA-MPJPE in mm; ``heading_deg`` the error of the heading (which way the body faces,
+    :func:`model.geometry.heading.heading_angle`), 0-180 degrees; ``knees_deg`` the predicted flexion of the left and right knee
     (:func:`~model.eval.real_people.knee_flexion_deg`); ``betas_mae`` (when the set has ground-truth
     ``betas``) is the mean absolute error over the shape coefficients (the mean-parameters answer
     predicts zeros), and ``betas_abs`` the absolute error of each coefficient.
@@ -98,7 +100,7 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
     hips = HIPS["lsp14"]
     s = predictor.input_size
     for res in resolutions:
-        errs, pa_errs, beta_errs, knees = [], [], [], []
+        errs, pa_errs, beta_errs, knees, headings = [], [], [], [], []
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
@@ -111,10 +113,13 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))
             pa_errs.append(pa_mpjpe(pred, gt))
             knees.append(torch.from_numpy(knee_flexion_deg(matrix_to_axis_angle(out.pose_rotmat.float().cpu()))))
+            true_root = axis_angle_to_matrix(data["pose"][start : start + batch, 0].float())
+            gap = angle_difference(heading_angle(out.pose_rotmat[:, 0].float().cpu()), heading_angle(true_root))
+            headings.append(torch.rad2deg(gap.abs()))
             if "betas" in data:
                 gt_betas = data["betas"][start : start + batch].float()
                 beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs())
-        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "knees_deg": torch.cat(knees)}
+        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "heading_deg": torch.cat(headings), "knees_deg": torch.cat(knees)}
         if beta_errs:
             results[res]["betas_abs"] = torch.cat(beta_errs)
             results[res]["betas_mae"] = results[res]["betas_abs"].mean(dim=1)
@@ -122,7 +127,7 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
 
 
 def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, float]]:
-    """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm}}`` for one predictor (means over the test set)."""
+    """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm, "heading_deg": degrees[, "betas_mae"]}}`` for one predictor (means over the test set)."""
     errors = per_sample_errors(predictor, data, resolutions, batch)
     return {res: {k: float(v.mean()) for k, v in e.items() if v.dim() == 1} for res, e in errors.items()}
 

@@ -19,6 +19,7 @@ from model.losses.contrastive import (
     contrastive_loss,
     multi_resolution_contrastive_loss,
 )
+from model.losses.heading import heading_loss
 from model.losses.self_supervision import (
     SelfSupervisionMode,
     output_self_supervision_loss,
@@ -39,6 +40,7 @@ __all__ = [
     "basic_loss",
     "combine_losses",
     "contrastive_loss",
+    "heading_loss",
     "lsgan_discriminator_loss",
     "lsgan_generator_loss",
     "masked_sample_mean",

@@ -25,7 +25,7 @@ def _default_output_weights() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class TotalLossConfig:
-    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp)``.
+    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp + w_h L_h)``.
 
     Attributes:
         basic: weights inside ``L_b`` (Eq. 8).
@@ -49,6 +49,8 @@ class TotalLossConfig:
         keypoint_head_weight: ``w_k``, weight of the 2D keypoint head's loss (the ``keypoints2d``
             term of :func:`~model.losses.basic.keypoints2d_loss` on the head's COCO-17 keypoints;
             only with ``net.keypoint_head`` on); 0 = off.
+        heading_head_weight: ``w_h``, weight of the heading head's cross-entropy
+            (:func:`~model.losses.heading.heading_loss`; only with ``net.heading_head`` on); 0 = off.
         overall_scale: factor on the whole loss (SPIN and the official code
             use 60; 1 here -- with Adam it barely matters).
     """
@@ -66,10 +68,11 @@ class TotalLossConfig:
     normalize_by_resolutions: bool = False
     pose_prior_weight: float = 0.0
     keypoint_head_weight: float = 0.0
+    heading_head_weight: float = 0.0
     overall_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "keypoint_head_weight", "overall_scale"):
+        for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "keypoint_head_weight", "heading_head_weight", "overall_scale"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -85,12 +88,13 @@ def combine_losses(
     config: TotalLossConfig = TotalLossConfig(),
     pose_prior: Tensor | None = None,
     keypoint_head: Tensor | None = None,
+    heading_head: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """``overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp)``; a ``None`` term counts as 0.
+    """``overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp + w_h L_h)``; a ``None`` term counts as 0.
 
     Returns:
         ``(total, terms)`` with the unweighted floats ``basic``, ``self_supervision``,
-        ``contrastive``, ``pose_prior``, ``keypoint_head`` (the last two when given) and the
+        ``contrastive``, ``pose_prior``, ``keypoint_head``, ``heading_head`` (the last three when given) and the
         weighted ``total``.
     """
     total = basic
@@ -100,6 +104,7 @@ def combine_losses(
         ("contrastive", contrastive, config.contrastive_weight),
         ("pose_prior", pose_prior, config.pose_prior_weight),
         ("keypoint_head", keypoint_head, config.keypoint_head_weight),
+        ("heading_head", heading_head, config.heading_head_weight),
     )
     for name, value, weight in weighted:
         if value is not None:

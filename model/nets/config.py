@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BLOCKS_PER_STAGE", "KEYPOINT_HEAD_MODES", "BackboneConfig", "FlatConfig", "NetConfig"]
+__all__ = ["BLOCKS_PER_STAGE", "HEADING_HEAD_MODES", "KEYPOINT_HEAD_MODES", "BackboneConfig", "FlatConfig", "NetConfig"]
 
 #: Values of :attr:`NetConfig.keypoint_head`.
 KEYPOINT_HEAD_MODES = ("off", "aux", "feed")
+#: Values of :attr:`NetConfig.heading_head`.
+HEADING_HEAD_MODES = ("off", "aux", "decode")
 
 #: Residual blocks per stage (layer1..layer4) of the supported ResNet depths.
 BLOCKS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
@@ -115,6 +117,12 @@ class NetConfig:
             (:class:`~model.nets.heads.keypoints.KeypointHead`): ``"off"``; ``"aux"`` (its COCO-17
             keypoints are supervised, the regressor does not see them); ``"feed"`` (supervised and
             concatenated to the regressor's input).
+        heading_head: the heading classifier on the last stage
+            (:class:`~model.nets.heads.heading.HeadingHead`): ``"off"``; ``"aux"`` (its logits are
+            supervised, the answer's root rotation is the regressor's); ``"decode"`` (supervised,
+            and at inference the root rotation is turned about the camera's vertical axis to the
+            head's heading, :func:`model.geometry.heading.with_heading`).
+        heading_bins: K, bins of the heading head (12: 30 degrees each).
     """
 
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
@@ -125,10 +133,15 @@ class NetConfig:
     projection_dim: int = 128
     input_size: int = 224
     keypoint_head: str = "off"
+    heading_head: str = "off"
+    heading_bins: int = 12
 
     def __post_init__(self) -> None:
         if self.keypoint_head not in KEYPOINT_HEAD_MODES:
             raise ValueError(f"keypoint_head must be one of {KEYPOINT_HEAD_MODES}, got {self.keypoint_head!r}")
+        if self.heading_head not in HEADING_HEAD_MODES:
+            raise ValueError(f"heading_head must be one of {HEADING_HEAD_MODES}, got {self.heading_head!r}")
+        _check_int("heading_bins", self.heading_bins, 2)
         if isinstance(self.backbone, Mapping):
             object.__setattr__(self, "backbone", BackboneConfig.from_dict(self.backbone))
         if not isinstance(self.backbone, BackboneConfig):

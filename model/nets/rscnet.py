@@ -22,6 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from model.body.model import MeanParams
+from model.geometry.heading import heading_from_logits, with_heading
+from model.geometry.rotations import matrix_to_rot6d
 from model.nets.backbones.resnet import (
     IncompatibleStateDictError,
     LoadReport,
@@ -29,6 +31,7 @@ from model.nets.backbones.resnet import (
     load_torchvision_state_dict,
 )
 from model.nets.config import NetConfig
+from model.nets.heads.heading import HeadingHead
 from model.nets.heads.keypoints import KeypointHead
 from model.nets.heads.projection import ProjectionHead
 from model.nets.heads.regressor import IterationOutput, IterativeRegressor
@@ -54,6 +57,8 @@ class RSCNetOutput:
         iterations: per-refinement-step predictions of the regressor (deep supervision).
         keypoints2d: ``(B, 17, 2)`` COCO-17 keypoints of the keypoint head in normalised crop
             coordinates ``2 u / S - 1``, or ``None`` (``config.keypoint_head == "off"``).
+        heading_logits: ``(B, K)`` logits of the heading head over its bins, or ``None``
+            (``config.heading_head == "off"``).
     """
 
     phi: Tensor
@@ -63,6 +68,7 @@ class RSCNetOutput:
     pose_6d: Tensor
     iterations: list[IterationOutput] = field(default_factory=list)
     keypoints2d: Tensor | None = None
+    heading_logits: Tensor | None = None
 
 
 class RSCNet(nn.Module):
@@ -91,6 +97,9 @@ class RSCNet(nn.Module):
         if config.keypoint_head != "off":
             widths = self.backbone.stage_channels
             self.keypoint_head = KeypointHead((widths[1], widths[2]), NUM_HEAD_KEYPOINTS)
+        self.heading_head: HeadingHead | None = None
+        if config.heading_head != "off":
+            self.heading_head = HeadingHead(c, config.heading_bins)
         feed = NUM_HEAD_KEYPOINTS * 2 if config.keypoint_head == "feed" else 0
         self.regressor = IterativeRegressor(
             c + feed,
@@ -132,20 +141,30 @@ class RSCNet(nn.Module):
                 baseline (``resolution_aware=False``).
 
         Returns:
-            :class:`RSCNetOutput`.
+            :class:`RSCNetOutput`. With ``config.heading_head == "decode"`` and the network in eval
+            mode, the root rotation (``pose_rotmat[:, 0]``, ``pose_6d[:, 0]``) is turned about the
+            camera's vertical axis to the heading head's answer (its probability-weighted circular
+            mean); in training mode it is always the regressor's, which the losses supervise.
         """
         self._check_images(images)
         stages = self.backbone.forward_stages(self.normalize(images), range_index)
         phi = stages[-1].float().mean(dim=(2, 3))
         keypoints = None if self.keypoint_head is None else self.keypoint_head(stages[1], stages[2])
+        heading = None if self.heading_head is None else self.heading_head(stages[-1])
         reg = self.regressor(phi if self.config.keypoint_head != "feed" else torch.cat([phi, keypoints.flatten(1)], dim=1))
+        pose_rotmat, pose_6d = reg.pose_rotmat, reg.pose_6d
+        if heading is not None and self.config.heading_head == "decode" and not self.training:
+            root = with_heading(pose_rotmat[:, 0].float(), heading_from_logits(heading))
+            pose_rotmat = torch.cat([root[:, None].to(pose_rotmat.dtype), pose_rotmat[:, 1:]], dim=1)
+            pose_6d = torch.cat([matrix_to_rot6d(root)[:, None].to(pose_6d.dtype), pose_6d[:, 1:]], dim=1)
         return RSCNetOutput(
             keypoints2d=keypoints,
+            heading_logits=heading,
             phi=phi,
-            pose_rotmat=reg.pose_rotmat,
+            pose_rotmat=pose_rotmat,
             betas=reg.betas,
             camera=reg.camera,
-            pose_6d=reg.pose_6d,
+            pose_6d=pose_6d,
             iterations=reg.iterations,
         )
 
@@ -171,7 +190,8 @@ class RSCNet(nn.Module):
         exceptions are ``backbone.alpha`` when the source is a plain ResNet and this network is
         resolution-aware: it keeps its initial value 1 (reported as newly initialised), which
         leaves the network's output unchanged; and a whole keypoint head (``keypoint_head: aux``)
-        the source lacks, which starts from its initialisation (reported as newly initialised). A source ``alpha`` this network cannot hold (a plain
+        or heading head (``heading_head``) the source lacks, which starts from its initialisation
+        (reported as newly initialised). A source ``alpha`` this network cannot hold (a plain
         target) is refused rather than dropped.
 
         Raises:
@@ -183,13 +203,15 @@ class RSCNet(nn.Module):
         heads = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
         own_heads = {k: v for k, v in self.state_dict().items() if not k.startswith(prefix)}
         missing, unexpected = sorted(set(own_heads) - set(heads)), sorted(set(heads) - set(own_heads))
-        # A keypoint head the source lacks starts from its initialisation (reported); nothing else may.
-        new_head = [k for k in missing if k.startswith("keypoint_head.")]
-        if new_head and len(new_head) == len([k for k in own_heads if k.startswith("keypoint_head.")]):
-            missing = [k for k in missing if k not in new_head]
-            heads = {**heads, **{k: own_heads[k] for k in new_head}}
-        else:
-            new_head = []
+        # A keypoint or heading head the source lacks as a whole starts from its initialisation
+        # (reported); nothing else may.
+        new_head: list[str] = []
+        for head in ("keypoint_head.", "heading_head."):
+            absent = [k for k in missing if k.startswith(head)]
+            if absent and len(absent) == len([k for k in own_heads if k.startswith(head)]):
+                new_head += absent
+        missing = [k for k in missing if k not in new_head]
+        heads = {**heads, **{k: own_heads[k] for k in new_head}}
         problems = [f"missing keys: {missing}"] if missing else []
         if unexpected:
             problems.append(f"unexpected keys: {unexpected}")

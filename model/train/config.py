@@ -292,6 +292,8 @@ class TrainConfig:
         uses_pairs = self.loss.self_supervision_weight > 0 or self.loss.contrastive_weight > 0
         if uses_pairs and self.resolution.per_sample < 2:
             raise ValueError("self-supervision/contrastive losses need resolution.per_sample >= 2")
+        if self.loss.heading_head_weight > 0 and self.net.heading_head == "off":
+            raise ValueError("loss.heading_head_weight > 0 needs a heading head (net.heading_head: aux or decode)")
 
     @property
     def total_steps(self) -> int:

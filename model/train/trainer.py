@@ -65,6 +65,7 @@ from model.losses import (
 )
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
 from model.losses.basic import keypoints2d_loss
+from model.losses.heading import heading_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
     body_model_entry,
@@ -180,7 +181,11 @@ def compute_losses(
     if out.keypoints2d is not None and lw.keypoint_head_weight > 0:
         head_uv = (out.keypoints2d + 1.0) * (s / 2.0)  # normalised -> crop pixels
         l_kp = keypoints2d_loss(head_uv, rep(batch["keypoints2d_coco17"]), float(s))
-    total, combined = combine_losses(l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp)
+    l_head = None
+    if out.heading_logits is not None and lw.heading_head_weight > 0:
+        true_root = axis_angle_to_matrix(rep(batch["pose"])[:, 0].float())
+        l_head = heading_loss(out.heading_logits, true_root, rep(batch["has_smpl"]))
+    total, combined = combine_losses(l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp, heading_head=l_head)
     terms = {**{f"basic/{n}": v for n, v in terms.items()}, **combined}
     return total, terms, None if feats is None else feats.detach(), out
 

@@ -75,3 +75,21 @@ def test_data_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert len(rows) == 1 and rows[0]["size"] == 64 and rows[0]["samples"] == 16
     assert rows[0]["samples_per_s"] == pytest.approx(16 / rows[0]["seconds"])
     assert "samples/s" in capsys.readouterr().out
+
+
+def test_shape_visibility_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:
+    from benchmarks.body import shape_visibility
+
+    report = tmp_path / "shape.md"
+    shape_visibility.main(["--heights", "1000,32", "--report", str(report)])
+    text = report.read_text()
+    assert "| beta 0 |" in text and "| beta 9 |" in text and "| 32 px |" in text
+    payload = json.loads(report.with_suffix(".json").read_text())
+    assert len(payload["rows"]) == 10
+    # the first coefficient is mostly size: its raw change dwarfs what is left after scaling
+    first = payload["rows"][0]
+    assert first["raw_mm"] > 5 * first["aligned_mm"] > 0
+    # a 1000-px person shows more coefficients than a 32-px one
+    assert payload["visible"]["1000"] >= payload["visible"]["32"]
+    with pytest.raises(SystemExit):
+        shape_visibility.main(["--heights", "0"])
