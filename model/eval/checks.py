@@ -138,6 +138,13 @@ def knee_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolutions: 
     return "\n".join([title, "", *lines]), rates
 
 
+#: The joint-error tables of every check: metric key of :func:`per_sample_errors`, title, note.
+_JOINT_TABLES = (
+    ("pa_mpjpe", "PA-MPJPE (mm)", ""),
+    ("mpjpe", "MPJPE (mm)", ""),
+    ("mpjpe_true_root", "MPJPE with the true root rotation (mm)",
+     " (the answer's articulation and shape with the global orientation set right: the gap to MPJPE is what the orientation costs)"),
+)
 #: People whose true forward axis is within 60 degrees of the horizontal have a heading to score.
 HEADING_MIN_WEIGHT = 0.5
 #: A heading error above this is a body facing the wrong way.
@@ -214,8 +221,8 @@ def run_checks(
         results = {name: _means(e) for name, e in errors.items()}
         people = f"{data['images'].shape[0]} of {samples} people (the upright ones, cut)" if check == "partial" else f"{samples} people"
         md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"{people}, seed {config.seed}, bicubic down to each size.", ""]
-        for metric, title in (("pa_mpjpe", "PA-MPJPE (mm)"), ("mpjpe", "MPJPE (mm)")):
-            md += [f"**{title}**, LSP-14", "", _table(results, resolutions, metric), ""]
+        for metric, title, note in _JOINT_TABLES:
+            md += [f"**{title}**, LSP-14{note}", "", _table(results, resolutions, metric), ""]
         if all("betas_mae" in res[r] for res in results.values() for r in resolutions):
             md += ["**Betas**: mean absolute error of the 10 shape coefficients (the mean answer predicts zeros)", "",
                    _table(results, resolutions, "betas_mae", digits=3), "",

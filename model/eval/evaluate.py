@@ -88,9 +88,10 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
 
 @torch.inference_mode()
 def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, torch.Tensor]]:
-    """``{resolution: {"mpjpe": (N,), "pa_mpjpe": (N,), "heading_deg": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
+    """``{resolution: {"mpjpe", "pa_mpjpe", "heading_deg", "mpjpe_true_root": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
 
-    MPJPE and PA-MPJPE in mm; ``heading_deg`` the error of the heading (which way the body faces,
+    MPJPE and PA-MPJPE in mm; ``mpjpe_true_root`` the MPJPE of the answer with its root rotation
+    replaced by the true one (what is left when the global orientation is right); ``heading_deg`` the error of the heading (which way the body faces,
     :func:`model.geometry.heading.heading_angle`), 0-180 degrees; ``knees_deg`` the predicted flexion of the left and right knee
     (:func:`~model.eval.real_people.knee_flexion_deg`); ``betas_mae`` (when the set has ground-truth
     ``betas``) is the mean absolute error over the shape coefficients (the mean-parameters answer
@@ -100,7 +101,7 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
     hips = HIPS["lsp14"]
     s = predictor.input_size
     for res in resolutions:
-        errs, pa_errs, beta_errs, knees, headings = [], [], [], [], []
+        errs, pa_errs, beta_errs, knees, headings, true_root_errs = [], [], [], [], [], []
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
@@ -116,10 +117,15 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
             true_root = axis_angle_to_matrix(data["pose"][start : start + batch, 0].float())
             gap = angle_difference(heading_angle(out.pose_rotmat[:, 0].float().cpu()), heading_angle(true_root))
             headings.append(torch.rad2deg(gap.abs()))
+            rotmat = out.pose_rotmat.float().clone()
+            rotmat[:, 0] = true_root.to(rotmat.device)
+            fixed = predictor.body_model.keypoints_only(out.betas.float(), rotmat).lsp14.float().cpu()
+            true_root_errs.append(mpjpe(pelvis_center(fixed, *hips), pelvis_center(gt, *hips)))
             if "betas" in data:
                 gt_betas = data["betas"][start : start + batch].float()
                 beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs())
-        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "heading_deg": torch.cat(headings), "knees_deg": torch.cat(knees)}
+        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "heading_deg": torch.cat(headings),
+                        "mpjpe_true_root": torch.cat(true_root_errs), "knees_deg": torch.cat(knees)}
         if beta_errs:
             results[res]["betas_abs"] = torch.cat(beta_errs)
             results[res]["betas_mae"] = results[res]["betas_abs"].mean(dim=1)
@@ -127,7 +133,7 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
 
 
 def evaluate_checkpoint(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, float]]:
-    """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm, "heading_deg": degrees[, "betas_mae"]}}`` for one predictor (means over the test set)."""
+    """``{resolution: {"mpjpe": mm, "pa_mpjpe": mm, "heading_deg": degrees, "mpjpe_true_root": mm[, "betas_mae"]}}`` for one predictor (means over the test set)."""
     errors = per_sample_errors(predictor, data, resolutions, batch)
     return {res: {k: float(v.mean()) for k, v in e.items() if v.dim() == 1} for res, e in errors.items()}
 

@@ -45,6 +45,16 @@ def test_knee_table_scores_straight_and_bent_people_apart() -> None:
     assert "n = 2" in table and "| net | 50 % | 50 % |" in table
 
 
+def test_heading_table_scores_people_with_a_heading() -> None:
+    true_pose = torch.zeros(4, 24, 3)
+    true_pose[3, 0, 0] = math.pi / 2  # forward axis along the camera's vertical: no heading, not scored
+    errors = {"net": {32: {"heading_deg": torch.tensor([10.0, 100.0, 40.0, 170.0])}}}
+    table, figures = checks.heading_table(errors, true_pose, [32])
+    assert figures["net"]["32"]["error_deg"] == pytest.approx(50.0)
+    assert figures["net"]["32"]["wrong_way"] == pytest.approx(1 / 3)
+    assert "over the 3 people" in table and "| net | 50.0 | 33.3 % |" in table
+
+
 def test_fingerprint_follows_the_generator_config() -> None:
     a = evaluate.generator_fingerprint(checks.check_config("own"))
     assert a == evaluate.generator_fingerprint(checks.check_config("own"))
@@ -79,7 +89,12 @@ def test_cli_scores_checkpoint_and_mean_on_each_check(tmp_path: Path, monkeypatc
         assert res[checks.MEAN_ROW]["32"]["betas_mae"] == pytest.approx(zero_mae, rel=1e-4)
     md = (out / "CHECKS.md").read_text()
     assert "held-out poses" in md and "per pose family" in md and "| mean-params (no network) |" in md
-    assert "**Betas**" in md and "**Knees**" in md
+    assert "**Betas**" in md and "**Knees**" in md and "**Heading**" in md and "true root rotation" in md
+    own = payload["checks"]["own"]
+    assert set(own["heading"]["a"]["32"]) == {"error_deg", "wrong_way"}
+    # the true-root MPJPE and the heading error are scored for every model, the mean answer too
+    mean32 = own["results"][checks.MEAN_ROW]["32"]
+    assert 0 < mean32["mpjpe_true_root"] and 0 <= mean32["heading_deg"] <= 180
     knees = payload["checks"]["own"]["knees"]["a"]["32"]
     assert set(knees) == {"straight", "bent"}
     held = sets[checks.HELD_OUT_POSE_SEED]["family"]
