@@ -50,7 +50,7 @@ from model.eval.evaluate import (
     per_sample_errors,
 )
 from model.eval.real_people import KNEE_PASS_DEG, SEATED_KNEE_MIN_DEG, knee_flexion_deg
-from model.geometry.heading import heading_weight
+from model.geometry.heading import heading_angle, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
 
@@ -149,6 +149,10 @@ _JOINT_TABLES = (
 HEADING_MIN_WEIGHT = 0.5
 #: A heading error above this is a body facing the wrong way.
 WRONG_FACING_DEG = 90.0
+#: ... and above this, a body turned round (front for back).
+FLIP_DEG = 150.0
+#: Sectors of the true heading's magnitude (degrees; 0 = facing away from the camera).
+HEADING_SECTORS = {"from behind": (0.0, 45.0), "from the side": (45.0, 135.0), "from the front": (135.0, 180.1)}
 
 
 def heading_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolutions: list[int]) -> tuple[str, dict[str, dict[str, dict[str, float]]]]:
@@ -170,7 +174,26 @@ def heading_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolution
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     title = (f"**Heading** (which way the body faces about the camera's vertical): mean error in degrees and the share"
              f" more than {WRONG_FACING_DEG:.0f} degrees off, over the {int(scored.sum())} people whose forward axis is within 60 degrees of the horizontal")
-    return "\n".join([title, "", *lines]), figures
+    # Where the errors are: people seen from behind, from the side, from the front.
+    true_heading = torch.rad2deg(heading_angle(axis_angle_to_matrix(true_pose[:, 0].float()))).abs()
+    r = resolutions[-1]
+    sector_cells = []
+    for name, (lo, hi) in HEADING_SECTORS.items():
+        sel = scored & (true_heading >= lo) & (true_heading < hi)
+        sector_cells.append((name, lo, hi, sel))
+    sector_head = " | ".join(f"{name} ({lo:.0f}-{hi:.0f}, n = {int(sel.sum())})" for name, lo, hi, sel in sector_cells)
+    sector_lines = [f"| model | {sector_head} |", "|---|" + "---|" * len(sector_cells)]
+    for name, e in errors.items():
+        cells = []
+        for _, _, _, sel in sector_cells:
+            err = e[r]["heading_deg"][sel]
+            cells.append(f"{float(err.median()):.1f} / {100 * float((err > FLIP_DEG).float().mean()):.1f} %" if sel.any() else "-")
+        figures[name]["sectors"] = {sec: {"median_deg": float(e[r]["heading_deg"][sel].median()) if sel.any() else float("nan")}
+                                    for sec, _, _, sel in sector_cells}
+        sector_lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    sector_title = (f"Heading error by the true heading at {r} px (degrees from facing away from the camera): median error / share"
+                    f" turned round (more than {FLIP_DEG:.0f} degrees off)")
+    return "\n".join([title, "", *lines, "", sector_title, "", *sector_lines]), figures
 
 
 def _means(errors: Errors) -> dict[int, dict[str, float]]:

@@ -53,6 +53,9 @@ def test_heading_table_scores_people_with_a_heading() -> None:
     assert figures["net"]["32"]["error_deg"] == pytest.approx(50.0)
     assert figures["net"]["32"]["wrong_way"] == pytest.approx(1 / 3)
     assert "over the 3 people" in table and "| net | 50.0 | 33.3 % |" in table
+    # all three face away from the camera: the "from behind" sector has them, the others nobody
+    assert "| net | 40.0 / 0.0 % | - | - |" in table and "from behind (0-45, n = 3)" in table
+    assert figures["net"]["sectors"]["from behind"]["median_deg"] == pytest.approx(40.0)
 
 
 def test_fingerprint_follows_the_generator_config() -> None:
