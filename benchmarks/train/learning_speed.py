@@ -9,6 +9,8 @@ budget: ``--steps`` steps of ``--batch`` crops on both threads, clean full-resol
 the first ``--subset`` scenes of the shards (``--shards``). Every ``--every`` steps it reports
 PA-MPJPE (mm, LSP-14, eval mode) on 256 of the subset's scenes (``fit``) and on 256 scenes of the
 shards' second half (``held_out``); the constant mean-parameters answer scores about 171 mm on both.
+Beside it, the heading error (degrees, :mod:`model.geometry.heading`): can the network learn which
+way the people it sees face? ``--orient-weight`` sets the root-rotation term (the long run's: 1).
 Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/LEARNING_SPEED.md``).
 """
 
@@ -28,6 +30,8 @@ from benchmarks.report import write_report
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
 from model.eval.metrics import pa_mpjpe
+from model.geometry.heading import angle_difference, heading_angle, heading_weight
+from model.geometry.rotations import axis_angle_to_matrix
 from model.runtime import cpu_name
 from model.train.config import load_config
 from model.train.trainer import Trainer
@@ -36,10 +40,12 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "LEARNING_SPEED.md"
 BASE_CONFIG = "configs/train/cpu.yaml"
 
 
-def _probe(data: ShardDataset, ids: list[int], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _probe(data: ShardDataset, ids: list[int], size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Clean crops at the network's size, their LSP-14 joints and their true root rotations."""
     samples = [data.clean(i) for i in ids]
     images = bicubic_resize(torch.stack([s["image"] for s in samples]), (size, size)).clamp(0, 1)
-    return images, torch.stack([s["joints3d_lsp14"] for s in samples]).float()[..., :3]
+    roots = axis_angle_to_matrix(torch.stack([s["pose"][0] for s in samples]).float())
+    return images, torch.stack([s["joints3d_lsp14"] for s in samples]).float()[..., :3], roots
 
 
 def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -52,7 +58,8 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
             "data": {"source": "shards", "shards": str(args.shards), "crop_size": 128},
             "resolution": {"per_sample": 1},
             "loss": {"self_supervision_weight": 0.0, "contrastive_weight": 0.0, "pose_prior_weight": 0.0,
-                     "keypoint_head_weight": args.keypoint_weight if head != "off" else 0.0, "basic": {"joints3d_frame": frame}},
+                     "keypoint_head_weight": args.keypoint_weight if head != "off" else 0.0,
+                     "basic": {"joints3d_frame": frame, "global_orient_weight": args.orient_weight}},
             "optim": {"lr": 5.0e-4, "batch_size": args.batch, "warmup_steps": 20, "schedule": "constant"},
             "stages": [{"ranges": [0], "steps": 10**6}],
             "runtime": {"threads": args.threads, "workers": 0, "precision": "auto", "out_dir": tmp, "log_every": 10**6, "checkpoint_every": 10**9,
@@ -66,20 +73,25 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
         fit = _probe(every_probe, list(range(0, args.subset, max(1, args.subset // 256)))[:256], cfg.net.input_size)
         held = _probe(every_probe, list(range(half, len(every_probe), max(1, half // 256)))[:256], cfg.net.input_size)
 
-        def score(data: tuple[torch.Tensor, torch.Tensor]) -> float:
-            images, gt = data
+        def score(data: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[float, float]:
+            """PA-MPJPE (mm) and mean heading error (degrees, people with a heading)."""
+            images, gt, roots = data
             trainer.net.eval()
             with torch.no_grad():
                 out = trainer.net(images, torch.zeros(len(images), dtype=torch.long))
                 joints = trainer.body.keypoints_only(out.betas, out.pose_rotmat).keypoints("lsp14")
             trainer.net.train()
-            return round(float(pa_mpjpe(joints, gt).mean()), 1)
+            gap = torch.rad2deg(angle_difference(heading_angle(out.pose_rotmat[:, 0].float()), heading_angle(roots)).abs())
+            scored = heading_weight(roots) > 0.5
+            return round(float(pa_mpjpe(joints, gt).mean()), 1), round(float(gap[scored].mean()), 1)
 
         rows, t0 = [], time.perf_counter()
         for _ in tqdm(range(args.steps // args.every), desc=variant, unit="chunk"):
             trainer.max_steps = args.every
             trainer.train()
-            rows.append({"step": trainer.step, "fit": score(fit), "held_out": score(held), "seconds": round(time.perf_counter() - t0)})
+            (fit_pa, fit_heading), (held_pa, held_heading) = score(fit), score(held)
+            rows.append({"step": trainer.step, "fit": fit_pa, "held_out": held_pa, "fit_heading": fit_heading,
+                         "held_out_heading": held_heading, "seconds": round(time.perf_counter() - t0)})
     return {"variant": variant, "rows": rows}
 
 
@@ -91,14 +103,19 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"`{meta['command']}`",
         "",
         f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. Subset {meta['subset']} scenes, batch {meta['batch']}, "
-        "clean full-resolution crops; PA-MPJPE (mm) fit / held out (mean answer: ~171).",
+        f"clean full-resolution crops, root-rotation weight {meta.get('orient_weight', 0.0):g}; PA-MPJPE (mm) fit / held out"
+        " (mean answer: ~171), and the heading error (degrees, people whose forward axis is within 60 degrees of the"
+        " horizontal; a constant answer: ~90) fit / held out.",
         "",
         "| variant (keypoint head : 3D joint frame) | " + " | ".join(f"step {s}" for s in steps) + " | seconds |",
         "|---|" + "---|" * (len(steps) + 1),
     ]
     for r in results:
         cells = [f"{row['fit']:.1f} / {row['held_out']:.1f}" for row in r["rows"]]
-        lines.append(f"| {r['variant']} | " + " | ".join(cells) + f" | {r['rows'][-1]['seconds']} |")
+        lines.append(f"| {r['variant']} PA-MPJPE | " + " | ".join(cells) + f" | {r['rows'][-1]['seconds']} |")
+        if "fit_heading" in r["rows"][0]:
+            cells = [f"{row['fit_heading']:.1f} / {row['held_out_heading']:.1f}" for row in r["rows"]]
+            lines.append(f"| {r['variant']} heading | " + " | ".join(cells) + " | |")
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--keypoint-weight", type=float, default=5.0, help="loss.keypoint_head_weight of head variants")
+    parser.add_argument("--orient-weight", type=float, default=0.0, help="loss.basic.global_orient_weight (the long run's: 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -123,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     results = [run_variant(v, args) for v in args.variant]
     meta = {"command": "python -m benchmarks.train.learning_speed " + " ".join(argv if argv is not None else sys.argv[1:]),
             "cpu": cpu_name(), "threads": args.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "subset": args.subset, "batch": args.batch}
+            "subset": args.subset, "batch": args.batch, "orient_weight": args.orient_weight}
     report = render(results, meta)
     print(report)
     write_report(args.out, report, {"meta": meta, "results": results})

@@ -93,3 +93,18 @@ def test_shape_visibility_writes_report(tmp_path: Path, capsys: pytest.CaptureFi
     assert payload["visible"]["1000"] >= payload["visible"]["32"]
     with pytest.raises(SystemExit):
         shape_visibility.main(["--heights", "0"])
+
+
+def test_learning_speed_help_and_report_rows() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.train.learning_speed", "--help"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "--orient-weight" in out.stdout
+    from benchmarks.train.learning_speed import render
+
+    rows = [{"step": 10, "fit": 150.0, "held_out": 160.0, "fit_heading": 40.0, "held_out_heading": 60.0, "seconds": 5}]
+    meta = {"command": "x", "cpu": "cpu", "threads": 1, "date": "d", "subset": 8, "batch": 2, "orient_weight": 1.0}
+    text = render([{"variant": "off:body", "rows": rows}], meta)
+    assert "| off:body PA-MPJPE | 150.0 / 160.0 | 5 |" in text and "| off:body heading | 40.0 / 60.0 | |" in text
+    assert "root-rotation weight 1" in text
+    # reports written before the heading columns still render
+    old = [{"step": 10, "fit": 150.0, "held_out": 160.0, "seconds": 5}]
+    assert "heading |" not in render([{"variant": "off:body", "rows": old}], {**meta, "orient_weight": 0.0}).split("|---|")[-1]
