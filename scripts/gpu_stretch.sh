@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One stretch of the long RSC-Net run on the lent GPU machine (checkpoints/rscnet-long/MODEL_CARD.md).
 #   here, once:   bash scripts/gpu_prepare.sh
+#   here:         bash scripts/gpu_slim.sh on   (the tracked tree, ~113 MiB, is over the device's 64)
 #   device tool:  run(command="bash scripts/gpu_stretch.sh", carry=[".gpu"], timeout_s=600)
+#   here, after:  bash scripts/gpu_slim.sh off
 # Trains for MINUTES (default 8) from the committed resume file, then leaves under $OUT: the log,
 # train.log and the new resume file split into parts of 15 MB (the device returns files of at most
 # 16 MiB): join them here with  cat <files_at>/resume.part* > checkpoints/rscnet-long/model.pt
