@@ -34,6 +34,7 @@ import argparse
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -151,19 +152,30 @@ HEADING_MIN_WEIGHT = 0.5
 WRONG_FACING_DEG = 90.0
 #: ... and above this, a body turned round (front for back).
 FLIP_DEG = 150.0
-#: Sectors of the true heading's magnitude (degrees; 0 = facing away from the camera).
-HEADING_SECTORS = {"from behind": (0.0, 45.0), "from the side": (45.0, 135.0), "from the front": (135.0, 180.1)}
+#: Sectors of the true heading's magnitude (degrees; 0 = facing away from the camera, 180 = facing it).
+HEADING_SECTORS = {"from behind": (0.0, 45.0), "from the side": (45.0, 135.0), "from the front": (135.0, 180.0)}
 
 
-def heading_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolutions: list[int]) -> tuple[str, dict[str, dict[str, dict[str, float]]]]:
-    """Markdown table and JSON-ready figures of the heading (which way the body faces): per model
-    and resolution, the mean heading error and the share facing the wrong way (error above
-    :data:`WRONG_FACING_DEG`), over the people whose true forward axis is within 60 degrees of the
-    horizontal (:func:`~model.geometry.heading.heading_weight` > 0.5). ``true_pose``: ``(N, 24, 3)``."""
-    scored = heading_weight(axis_angle_to_matrix(true_pose[:, 0].float())) > HEADING_MIN_WEIGHT
+def heading_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolutions: list[int]) -> tuple[str, dict[str, dict[str, dict[str, Any]]]]:
+    """Markdown tables and JSON-ready figures of the heading (which way the body faces), over the
+    people whose true forward axis is within 60 degrees of the horizontal
+    (:func:`~model.geometry.heading.heading_weight` > 0.5). ``true_pose``: ``(N, 24, 3)``.
+
+    Per model and resolution: the mean heading error and the share facing the wrong way (error above
+    :data:`WRONG_FACING_DEG`). At the last resolution, per sector of the true heading
+    (:data:`HEADING_SECTORS`: seen from behind, the side, the front): the median error and the share
+    turned round (above :data:`FLIP_DEG`).
+    """
+    true_root = axis_angle_to_matrix(true_pose[:, 0].float())
+    scored = heading_weight(true_root) > HEADING_MIN_WEIGHT
+    true_heading = torch.rad2deg(heading_angle(true_root)).abs()
+    sectors = {name: scored & (true_heading >= lo) & ((true_heading < hi) | (hi >= 180.0)) for name, (lo, hi) in HEADING_SECTORS.items()}
+    r_last = resolutions[-1]
     head = " | ".join(f"error at {r} px | wrong way at {r} px" for r in resolutions)
     lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(resolutions))]
-    figures: dict[str, dict[str, dict[str, float]]] = {}
+    sector_head = " | ".join(f"{name} ({lo:.0f}-{hi:.0f}, n = {int(sectors[name].sum())})" for name, (lo, hi) in HEADING_SECTORS.items())
+    sector_lines = [f"| model | {sector_head} |", "|---|" + "---|" * len(sectors)]
+    figures: dict[str, dict[str, dict[str, Any]]] = {}
     for name, e in errors.items():
         cells, figures[name] = [], {}
         for r in resolutions:
@@ -172,26 +184,19 @@ def heading_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolution
             figures[name][str(r)] = {"error_deg": mean, "wrong_way": wrong}
             cells += [f"{mean:.1f}", f"{100 * wrong:.1f} %"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        figures[name]["sectors"], cells = {}, []
+        for sector, sel in sectors.items():
+            err = e[r_last]["heading_deg"][sel]
+            if not sel.any():
+                cells.append("-")
+                continue
+            median, turned = float(err.median()), float((err > FLIP_DEG).float().mean())
+            figures[name]["sectors"][sector] = {"median_deg": median, "turned_round": turned}
+            cells.append(f"{median:.1f} / {100 * turned:.1f} %")
+        sector_lines.append(f"| {name} | " + " | ".join(cells) + " |")
     title = (f"**Heading** (which way the body faces about the camera's vertical): mean error in degrees and the share"
              f" more than {WRONG_FACING_DEG:.0f} degrees off, over the {int(scored.sum())} people whose forward axis is within 60 degrees of the horizontal")
-    # Where the errors are: people seen from behind, from the side, from the front.
-    true_heading = torch.rad2deg(heading_angle(axis_angle_to_matrix(true_pose[:, 0].float()))).abs()
-    r = resolutions[-1]
-    sector_cells = []
-    for name, (lo, hi) in HEADING_SECTORS.items():
-        sel = scored & (true_heading >= lo) & (true_heading < hi)
-        sector_cells.append((name, lo, hi, sel))
-    sector_head = " | ".join(f"{name} ({lo:.0f}-{hi:.0f}, n = {int(sel.sum())})" for name, lo, hi, sel in sector_cells)
-    sector_lines = [f"| model | {sector_head} |", "|---|" + "---|" * len(sector_cells)]
-    for name, e in errors.items():
-        cells = []
-        for _, _, _, sel in sector_cells:
-            err = e[r]["heading_deg"][sel]
-            cells.append(f"{float(err.median()):.1f} / {100 * float((err > FLIP_DEG).float().mean()):.1f} %" if sel.any() else "-")
-        figures[name]["sectors"] = {sec: {"median_deg": float(e[r]["heading_deg"][sel].median()) if sel.any() else float("nan")}
-                                    for sec, _, _, sel in sector_cells}
-        sector_lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    sector_title = (f"Heading error by the true heading at {r} px (degrees from facing away from the camera): median error / share"
+    sector_title = (f"Heading error by the true heading at {r_last} px (degrees from facing away from the camera): median error / share"
                     f" turned round (more than {FLIP_DEG:.0f} degrees off)")
     return "\n".join([title, "", *lines, "", sector_title, "", *sector_lines]), figures
 

@@ -55,7 +55,8 @@ def test_heading_table_scores_people_with_a_heading() -> None:
     assert "over the 3 people" in table and "| net | 50.0 | 33.3 % |" in table
     # all three face away from the camera: the "from behind" sector has them, the others nobody
     assert "| net | 40.0 / 0.0 % | - | - |" in table and "from behind (0-45, n = 3)" in table
-    assert figures["net"]["sectors"]["from behind"]["median_deg"] == pytest.approx(40.0)
+    assert figures["net"]["sectors"]["from behind"] == {"median_deg": pytest.approx(40.0), "turned_round": 0.0}
+    assert set(figures["net"]["sectors"]) == {"from behind"}
 
 
 def test_fingerprint_follows_the_generator_config() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from model.nets.checkpoint import load_checkpoint
@@ -59,6 +60,20 @@ def test_losses_switch_off(tiny_config_file: Path) -> None:
     assert torch.isclose(loss, torch.tensor(terms["basic"]))
     loss.backward()
     assert trainer.net.backbone.conv1.weight.grad is not None
+
+
+def test_heading_head_joins_the_loss_and_needs_its_head(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file, {"net": {"heading_head": "decode", "heading_bins": 8}, "loss": {"heading_head_weight": 0.5}})
+    trainer = Trainer(cfg, device="cpu", show_progress=False)
+    batch = next(trainer._batches())
+    loss, terms, _, out = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
+    assert out.heading_logits is not None and out.heading_logits.shape[1] == 8
+    assert 0 < terms["heading_head"] < 10
+    loss.backward()
+    assert trainer.net.heading_head is not None and trainer.net.heading_head.classify[-1].weight.grad.abs().sum() > 0
+    assert trainer.net.backbone.conv1.weight.grad is not None
+    with pytest.raises(ValueError, match="heading_head_weight"):
+        load_config(tiny_config_file, {"loss": {"heading_head_weight": 0.5}})
 
 
 def test_served_export_fp16_and_int8(tiny_config_file: Path, tmp_path: Path) -> None:
