@@ -108,3 +108,14 @@ def test_learning_speed_help_and_report_rows() -> None:
     # reports written before the heading columns still render
     old = [{"step": 10, "fit": 150.0, "held_out": 160.0, "seconds": 5}]
     assert "heading |" not in render([{"variant": "off:body", "rows": old}], {**meta, "orient_weight": 0.0}).split("|---|")[-1]
+
+
+def test_heading_probe_help_and_arguments() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.train.heading_probe", "--help"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "--checkpoint" in out.stdout and "--shards" in out.stdout
+    from benchmarks.train import heading_probe
+
+    with pytest.raises(SystemExit):
+        heading_probe.main(["--checkpoint", "x.pt", "--shards", "y", "--samples", "5"])
+    errors = heading_probe._errors(torch.tensor([0.0, 3.0]), torch.tensor([0.1, -3.0]))
+    assert errors["median"] < 20 and errors["wrong_way"] == 0.0
