@@ -17,7 +17,10 @@ Then the bound this puts on the betas error: a coefficient whose aligned displac
 one pixel at ``H`` (95th percentile) is taken as invisible and answered with its mean (0); with every
 visible coefficient answered perfectly, the mean absolute error over all coefficients falls by at
 most ``visible / K`` against predicting zeros (the coefficients are drawn independently with equal
-spread). Writes a Markdown table and a JSON file beside it.
+spread). With ``--check-sets`` (the checks' cached test sets, built by ``python -m model.eval.checks``)
+it also scores, on each set, the true pose and root with zero betas against the truth (MPJPE, mm,
+LSP-14): the part of MPJPE that body size and shape cost an answer that never sees them. Writes a
+Markdown table and a JSON file beside it.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ import torch
 
 from benchmarks.report import write_report
 from model.body import load_body_model
+from model.body.joint_names import HIPS
 from model.body.model import NUM_BETAS
-from model.eval.metrics import procrustes_align
+from model.eval.metrics import mpjpe, pelvis_center, procrustes_align
+from model.geometry.rotations import axis_angle_to_matrix
 
 DEFAULT_REPORT = Path(__file__).resolve().parent / "SHAPE_VISIBILITY.md"
 
@@ -63,11 +68,29 @@ def coefficient_effects(sigma: float, body_path: str | None = None) -> tuple[dic
     return info, rows
 
 
+def zero_shape_mpjpe(path: Path, body_path: str | None = None) -> dict[str, float]:
+    """MPJPE (mm) of a cached test set's true poses with zero betas (and with only beta 0 zeroed)."""
+    body = load_body_model(body_path)
+    data = torch.load(path, weights_only=True)
+    rotmat = axis_angle_to_matrix(data["pose"].float())
+    hips = HIPS["lsp14"]
+    gt = pelvis_center(data["joints3d_lsp14"].float(), *hips)
+    betas = data["betas"].float()
+    first_zeroed = betas.clone()
+    first_zeroed[:, 0] = 0.0
+
+    def score(b: torch.Tensor) -> float:
+        return float(mpjpe(pelvis_center(body.keypoints_only(b, rotmat).lsp14, *hips), gt).mean())
+
+    return {"zero_betas": score(torch.zeros_like(betas)), "beta0_zeroed": score(first_zeroed), "true_betas": score(betas)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.body.shape_visibility", description=__doc__.split("\n\n")[0])
     parser.add_argument("--heights", default="224,64,32,24", help="person heights in pixels (comma-separated)")
     parser.add_argument("--sigma", type=float, default=1.0, help="coefficient value compared with 0 (+- this)")
     parser.add_argument("--body-model", default=None, help="body model file (default: the embedded free body)")
+    parser.add_argument("--check-sets", type=Path, nargs="*", default=[], help="cached test sets (data/eval/checks/*.pt) to score with zero betas")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT)
     args = parser.parse_args(argv)
@@ -82,8 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         "# Shape visibility: what each shape coefficient changes once the body is scaled to the crop",
         "",
         f"Body model `{info['body_model']}` (height {info['height_m']:.2f} m), rest pose, each coefficient at +-{args.sigma:g}"
-        " (the training draw's standard deviation is 1); `python -m benchmarks.body.shape_visibility"
-        + (f" --sigma {args.sigma:g}" if args.sigma != 1.0 else "") + "`.",
+        " (the training draw's standard deviation is 1); `python -m benchmarks.body.shape_visibility "
+        + " ".join(argv if argv is not None else sys.argv[1:]) + "`.",
         "",
         f"| coefficient | raw (mm) | height change (mm) | aligned (mm) | aligned p95 (mm) | {px_cols} |",
         "|---|---|---|---|---|" + "---|" * len(heights),
@@ -105,7 +128,12 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for h in heights:
         md.append(f"| {h} px | {visible[h]} of {info['coefficients']} | {100 * visible[h] / info['coefficients']:.0f} % |")
-    payload = {**info, "heights": heights, "rows": rows, "visible": {str(h): v for h, v in visible.items()}}
+    floors = {p.stem: zero_shape_mpjpe(p, args.body_model) for p in args.check_sets}
+    if floors:
+        md += ["", "True pose and root with the shape left out (MPJPE, mm, LSP-14, pelvis-centred): what body size and shape cost"
+               " an answer that never sees them.", "", "| test set | zero betas | only beta 0 zeroed | true betas |", "|---|---|---|---|"]
+        md += [f"| {name} | {f['zero_betas']:.1f} | {f['beta0_zeroed']:.1f} | {f['true_betas']:.1f} |" for name, f in floors.items()]
+    payload = {**info, "heights": heights, "rows": rows, "visible": {str(h): v for h, v in visible.items()}, "zero_shape_mpjpe": floors}
     text = "\n".join(md)
     print(text)
     write_report(args.report, text, payload)

@@ -30,7 +30,7 @@ from benchmarks.report import write_report
 from model.data.dataset import ResolutionConfig
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
-from model.geometry.heading import angle_difference, heading_angle, heading_bin, heading_from_logits
+from model.geometry.heading import heading_angle, heading_bin, heading_error_deg, heading_from_logits
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
 from model.runtime import cpu_name
@@ -41,7 +41,7 @@ CHECK_SETS = ("own", "poses", "appearance")
 
 
 def _errors(pred: Tensor, true: Tensor) -> dict[str, float]:
-    err = torch.rad2deg(angle_difference(pred, true).abs())
+    err = heading_error_deg(pred, true)
     return {"mean": float(err.mean()), "median": float(err.median()), "wrong_way": float((err > 90).float().mean())}
 
 

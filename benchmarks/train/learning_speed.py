@@ -30,7 +30,7 @@ from benchmarks.report import write_report
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
 from model.eval.metrics import pa_mpjpe
-from model.geometry.heading import angle_difference, heading_angle, heading_weight
+from model.geometry.heading import heading_angle, heading_error_deg, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
 from model.runtime import cpu_name
 from model.train.config import load_config
@@ -81,7 +81,7 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
                 out = trainer.net(images, torch.zeros(len(images), dtype=torch.long))
                 joints = trainer.body.keypoints_only(out.betas, out.pose_rotmat).keypoints("lsp14")
             trainer.net.train()
-            gap = torch.rad2deg(angle_difference(heading_angle(out.pose_rotmat[:, 0].float()), heading_angle(roots)).abs())
+            gap = heading_error_deg(heading_angle(out.pose_rotmat[:, 0].float()), heading_angle(roots))
             scored = heading_weight(roots) > 0.5
             return round(float(pa_mpjpe(joints, gt).mean()), 1), round(float(gap[scored].mean()), 1)
 

@@ -29,7 +29,7 @@ from model.data.degrade import bicubic_resize
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.metrics import mpjpe, pa_mpjpe, pelvis_center
 from model.eval.real_people import knee_flexion_deg
-from model.geometry.heading import angle_difference, heading_angle
+from model.geometry.heading import heading_angle, heading_error_deg
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from model.inference import Predictor
 from model.runtime import atomic_save
@@ -115,8 +115,7 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
             pa_errs.append(pa_mpjpe(pred, gt))
             knees.append(torch.from_numpy(knee_flexion_deg(matrix_to_axis_angle(out.pose_rotmat.float().cpu()))))
             true_root = axis_angle_to_matrix(data["pose"][start : start + batch, 0].float())
-            gap = angle_difference(heading_angle(out.pose_rotmat[:, 0].float().cpu()), heading_angle(true_root))
-            headings.append(torch.rad2deg(gap.abs()))
+            headings.append(heading_error_deg(heading_angle(out.pose_rotmat[:, 0].float().cpu()), heading_angle(true_root)))
             rotmat = out.pose_rotmat.float().clone()
             rotmat[:, 0] = true_root.to(rotmat.device)
             fixed = predictor.body_model.keypoints_only(out.betas.float(), rotmat).lsp14.float().cpu()

@@ -29,6 +29,7 @@ __all__ = [
     "bin_centres",
     "heading_angle",
     "heading_bin",
+    "heading_error_deg",
     "heading_from_logits",
     "heading_weight",
     "rotation_about_y",
@@ -57,6 +58,11 @@ def heading_weight(rotmat: Tensor) -> Tensor:
 def angle_difference(a: Tensor, b: Tensor) -> Tensor:
     """``a - b`` wrapped to ``[-pi, pi)`` (radians, broadcasting)."""
     return torch.remainder(a - b + math.pi, 2 * math.pi) - math.pi
+
+
+def heading_error_deg(pred: Tensor, true: Tensor) -> Tensor:
+    """Heading error in degrees, ``[0, 180]``: ``(...)`` radians, ``(...)`` radians -> ``(...)``."""
+    return torch.rad2deg(angle_difference(pred, true).abs())
 
 
 def bin_centres(bins: int, device: torch.device | str | None = None) -> Tensor:

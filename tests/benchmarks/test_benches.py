@@ -119,3 +119,19 @@ def test_heading_probe_help_and_arguments() -> None:
         heading_probe.main(["--checkpoint", "x.pt", "--shards", "y", "--samples", "5"])
     errors = heading_probe._errors(torch.tensor([0.0, 3.0]), torch.tensor([0.1, -3.0]))
     assert errors["median"] < 20 and errors["wrong_way"] == 0.0
+
+
+def test_zero_shape_mpjpe_scores_the_shape_left_out(tmp_path: Path) -> None:
+    from benchmarks.body.shape_visibility import zero_shape_mpjpe
+    from model.body import load_body_model
+    from model.geometry.rotations import axis_angle_to_matrix
+
+    body = load_body_model()
+    g = torch.Generator().manual_seed(0)
+    pose = torch.randn(4, 24, 3, generator=g) * 0.2
+    betas = torch.randn(4, 10, generator=g)
+    joints = body.keypoints_only(betas, axis_angle_to_matrix(pose)).lsp14
+    path = tmp_path / "set.pt"
+    torch.save({"pose": pose, "betas": betas, "joints3d_lsp14": joints}, path)
+    floors = zero_shape_mpjpe(path)
+    assert floors["true_betas"] < 1e-3 < floors["beta0_zeroed"] and floors["zero_betas"] > 1.0

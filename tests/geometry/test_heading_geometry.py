@@ -12,6 +12,7 @@ from model.geometry.heading import (
     bin_centres,
     heading_angle,
     heading_bin,
+    heading_error_deg,
     heading_from_logits,
     heading_weight,
     rotation_about_y,
@@ -78,3 +79,5 @@ def test_logits_decode_to_the_confident_bin_and_between_two() -> None:
 def test_angle_difference_wraps() -> None:
     d = angle_difference(torch.tensor([3.0]), torch.tensor([-3.0]))
     assert d.item() == pytest.approx(6.0 - 2 * math.pi, abs=1e-6)
+    err = heading_error_deg(torch.tensor([3.0, 0.0]), torch.tensor([-3.0, math.pi]))
+    assert err.tolist() == pytest.approx([math.degrees(2 * math.pi - 6.0), 180.0], abs=1e-4)
