@@ -8,6 +8,11 @@ the same augmentation, so the self-supervision targets stay the same picture):
 * in-plane rotation about the crop centre (= the camera's optical axis): image and 2D keypoints
   rotate in the image, the root rotation, 3D joints and translation rotate about camera z;
 * colour: per-channel gain (SPIN's pixel noise factor), brightness and contrast;
+* appearance randomisation (off by default): grayscale (night and IR cameras) and random
+  convolutions (RandConv, Xu et al., ICLR 2021: the image filtered by a random ``k x k`` kernel
+  across its colour channels, standardised back to the image's own channel means and spreads and
+  mixed with it by a uniform weight), which keep shapes and destroy the renderer's colours and
+  textures, the part of a synthetic image that does not carry over to cameras;
 * additive Gaussian noise.
 
 Every draw comes from the given generator.
@@ -45,6 +50,10 @@ class AugmentConfig:
         brightness: additive brightness in ``[-b, b]``.
         contrast: contrast factor in ``[1 - c, 1 + c]`` about the image mean.
         noise_std: maximum standard deviation of additive Gaussian noise.
+        grayscale_prob: probability of turning a sample grey (luminance in all three channels).
+        random_conv_prob: probability of a random convolution.
+        random_conv_max_kernel: largest kernel of a random convolution; sizes are drawn uniformly
+            from the odd sizes ``1, 3, ..., random_conv_max_kernel``.
     """
 
     flip_prob: float = 0.5
@@ -54,9 +63,14 @@ class AugmentConfig:
     brightness: float = 0.1
     contrast: float = 0.2
     noise_std: float = 0.02
+    grayscale_prob: float = 0.0
+    random_conv_prob: float = 0.0
+    random_conv_max_kernel: int = 5
 
     def __post_init__(self) -> None:
-        for name in ("flip_prob", "rotation_prob"):
+        if self.random_conv_max_kernel < 1 or self.random_conv_max_kernel % 2 == 0:
+            raise ValueError(f"random_conv_max_kernel must be a positive odd number, got {self.random_conv_max_kernel}")
+        for name in ("flip_prob", "rotation_prob", "grayscale_prob", "random_conv_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
         for name in ("rotation_deg", "channel_gain", "brightness", "contrast", "noise_std"):
@@ -134,6 +148,50 @@ def _rotate_batch(batch: dict[str, Tensor], angle: Tensor, size: int) -> None:
         batch["pose"] = pose
 
 
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def grayscale(images: Tensor) -> Tensor:
+    """``(..., 3, H, W)`` RGB -> the same shape, each channel the luminance (ITU-R BT.601)."""
+    w = torch.tensor(_LUMA, dtype=images.dtype, device=images.device)
+    luma = torch.einsum("...chw,c->...hw", images, w)
+    return luma.unsqueeze(-3).expand_as(images).contiguous()
+
+
+def random_convolution(images: Tensor, kernel: int, gen: torch.Generator) -> Tensor:
+    """Filter samples ``(N, K, 3, S, S)`` by one random ``kernel x kernel`` convolution each (3 -> 3
+    channels, Kaiming-normal weights; the ``K`` copies of a sample share it), standardised back to
+    each sample's own channel means and standard deviations. Values may leave ``[0, 1]``."""
+    n, k, c, h, w = images.shape
+    std = 1.0 / math.sqrt(c * kernel * kernel)
+    weight = torch.randn(n * c, c, kernel, kernel, generator=gen) * std
+    x = images.permute(1, 0, 2, 3, 4).reshape(k, n * c, h, w)
+    if kernel > 1:
+        x = F.pad(x, [kernel // 2] * 4, mode="reflect")
+    y = F.conv2d(x, weight.to(images.dtype), groups=n).reshape(k, n, c, h, w).permute(1, 0, 2, 3, 4)
+    dims = (1, 3, 4)
+    y = (y - y.mean(dim=dims, keepdim=True)) / y.std(dim=dims, keepdim=True).clamp_min(1e-4)
+    return y * images.std(dim=dims, keepdim=True) + images.mean(dim=dims, keepdim=True)
+
+
+def _randomise_appearance(imgs: Tensor, config: AugmentConfig, gen: torch.Generator) -> Tensor:
+    b = imgs.shape[0]
+    gray = torch.rand(b, generator=gen) < config.grayscale_prob
+    conv = torch.rand(b, generator=gen) < config.random_conv_prob
+    sizes = torch.randint(0, config.random_conv_max_kernel // 2 + 1, (b,), generator=gen) * 2 + 1
+    mix = torch.rand(b, 1, 1, 1, 1, generator=gen)
+    if gray.any():
+        imgs = imgs.clone()
+        imgs[gray] = grayscale(imgs[gray])
+    if conv.any():
+        imgs = imgs.clone()
+        for kernel in sizes[conv].unique().tolist():
+            sel = (conv & (sizes == kernel)).nonzero().flatten()
+            filtered = random_convolution(imgs[sel], int(kernel), gen)
+            imgs[sel] = mix[sel] * imgs[sel] + (1 - mix[sel]) * filtered
+    return imgs
+
+
 def augment_batch(batch: dict[str, Tensor], config: AugmentConfig, gen: torch.Generator) -> dict[str, Tensor]:
     """Augment a collated batch in place-safe fashion (tensors are cloned) and return it.
 
@@ -152,6 +210,8 @@ def augment_batch(batch: dict[str, Tensor], config: AugmentConfig, gen: torch.Ge
     contrast = 1 + (torch.rand(b, 1, 1, 1, 1, generator=gen) * 2 - 1) * config.contrast
     noise_std = torch.rand(b, 1, 1, 1, 1, generator=gen) * config.noise_std
     imgs = out["images"]
+    if config.grayscale_prob > 0 or config.random_conv_prob > 0:  # no draws when off: old runs replay exactly
+        imgs = _randomise_appearance(imgs, config, gen)
     mean = imgs.mean(dim=(2, 3, 4), keepdim=True)
     imgs = (imgs - mean) * contrast + mean
     imgs = imgs * gain + bright

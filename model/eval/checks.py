@@ -221,17 +221,32 @@ def _table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[in
     return "\n".join(lines)
 
 
+FLIP_TEST_CHOICES = ("off", "on", "both")
+FLIP_SUFFIX = " + flip test"
+
+
 def run_checks(
-    checkpoints: list[str], checks: list[str], samples: int, resolutions: list[int], cache_dir: Path | None, device: str | None = None
+    checkpoints: list[str], checks: list[str], samples: int, resolutions: list[int], cache_dir: Path | None, device: str | None = None,
+    flip_test: str = "off",
 ) -> tuple[str, dict[str, object]]:
-    """Evaluate ``checkpoints`` (and the mean answer) on ``checks``; returns the markdown report and a JSON payload."""
+    """Evaluate ``checkpoints`` (and the mean answer) on ``checks``; returns the markdown report and a JSON payload.
+
+    ``flip_test``: ``"off"`` (single pass), ``"on"`` (every checkpoint with the flip test,
+    :mod:`model.inference.flip_test`, its rows suffixed ``+ flip test``) or ``"both"`` (one row of each).
+    """
+    if flip_test not in FLIP_TEST_CHOICES:
+        raise ValueError(f"flip_test must be one of {FLIP_TEST_CHOICES}, got {flip_test!r}")
     predictors: dict[str, Predictor] = {}
     taken: set[str] = set()
     for ckpt in checkpoints:
-        predictors[checkpoint_label(ckpt, taken)] = Predictor.from_checkpoint(ckpt, device=device)
+        label = checkpoint_label(ckpt, taken)
+        if flip_test in ("off", "both"):
+            predictors[label] = Predictor.from_checkpoint(ckpt, device=device)
+        if flip_test in ("on", "both"):
+            predictors[label + FLIP_SUFFIX] = Predictor.from_checkpoint(ckpt, device=device, flip_test=True)
     predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
     md = ["# Checks on data the training generator did not make", ""]
-    payload: dict[str, object] = {"samples": samples, "resolutions": resolutions, "checkpoints": checkpoints, "checks": {}}
+    payload: dict[str, object] = {"samples": samples, "resolutions": resolutions, "checkpoints": checkpoints, "flip_test": flip_test, "checks": {}}
     rendered: dict[str, dict[str, torch.Tensor]] = {}  # the partial check cuts the own test's people
     for check in checks:
         config = check_config(check)
@@ -282,10 +297,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", default="data/eval/checks", help="folder of cached test sets ('' = do not cache)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--flip-test", choices=FLIP_TEST_CHOICES, default="off",
+                        help="also (both) or only (on) score each checkpoint with flip test-time augmentation (default: %(default)s)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
-    md, payload = run_checks(args.checkpoint, args.checks, args.samples, resolutions, Path(args.cache) if args.cache else None, args.device)
+    md, payload = run_checks(args.checkpoint, args.checks, args.samples, resolutions, Path(args.cache) if args.cache else None, args.device,
+                             flip_test=args.flip_test)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "CHECKS.md").write_text(md)
     (args.out / "checks.json").write_text(json.dumps(payload, indent=1))

@@ -279,6 +279,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
     return {
         "checkpoint": display_path(predictor.checkpoint_path) if predictor.checkpoint_path else None,
         "checkpoint_id": predictor.checkpoint_id,
+        "flip_test": predictor.flip_test,
         "body_model": predictor.model_id,
         "normaliser": "person box height (box[3], native pixels)",
         "people": [p.id for p in people],
@@ -333,7 +334,7 @@ def format_tables(result: dict[str, Any]) -> str:
     lines = [
         (
             f"## Real people: 2D keypoint error / person box height ({n} crops of {n_ids} people, {int(full.sum())} full-body crops"
-            f" of {n_full_ids} people; checkpoint {result['checkpoint_id']})"
+            f" of {n_full_ids} people; checkpoint {result['checkpoint_id']}{', flip test' if result.get('flip_test') else ''})"
         ),
         "",
         "| method | native | " + " | ".join(f"{h} px" for h in heights) + " |",
@@ -443,13 +444,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32", help="auto, fp32, bf16 or fp16 (CUDA)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--flip-test", action="store_true", help="flip test-time augmentation (model.inference.flip_test)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     config = RealPeopleConfig(
         heights=tuple(int(h) for h in args.heights.split(",") if h.strip()), root=args.root, blazepose_file=args.blazepose
     )
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision)
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision, flip_test=args.flip_test)
     result = evaluate_real_people(predictor, config)
     tables = format_tables(result)
     print(tables)

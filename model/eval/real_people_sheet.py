@@ -101,11 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the set's folder (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="JPEG file (default: <checkpoint folder>/eval/real_people/sheet_<height>px.jpg)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--flip-test", action="store_true", help="flip test-time augmentation (model.inference.flip_test)")
     args = parser.parse_args(argv)
     if not 8 <= args.height <= 4096:
         parser.error(f"--height must be in [8, 4096], got {args.height}")
     torch.set_num_threads(args.threads)
-    predictor = Predictor.from_checkpoint(args.checkpoint, device="cpu", precision="fp32")
+    predictor = Predictor.from_checkpoint(args.checkpoint, device="cpu", precision="fp32", flip_test=args.flip_test)
     sheet, count = render_sheet(predictor, args.height, args.root)
     out = args.out if args.out is not None else Path(args.checkpoint).parent / "eval" / "real_people" / f"sheet_{args.height}px.jpg"
     out.parent.mkdir(parents=True, exist_ok=True)

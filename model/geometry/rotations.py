@@ -33,6 +33,7 @@ __all__ = [
     "axis_angle_to_quaternion",
     "matrix_to_axis_angle",
     "matrix_to_quaternion",
+    "mean_rotation",
     "matrix_to_rot6d",
     "quaternion_to_axis_angle",
     "quaternion_to_matrix",
@@ -294,3 +295,33 @@ def matrix_to_axis_angle(matrix: Tensor) -> Tensor:
         ``(..., 3)`` rotation vectors (radians).
     """
     return quaternion_to_axis_angle(matrix_to_quaternion(matrix))
+
+
+def mean_rotation(matrices: Tensor, dim: int = 0) -> Tensor:
+    """The chordal L2 mean of rotations: the rotation nearest (Frobenius) to their arithmetic mean.
+
+    ``argmin_R sum_i ||R - R_i||_F^2`` over SO(3) is the projection of ``mean_i R_i`` onto SO(3):
+    with ``M = U S V^T``, ``R = U diag(1, 1, det(U V^T)) V^T``. For two rotations it is the midpoint
+    of the geodesic between them (the slerp at 1/2) as long as they are less than pi apart; at
+    exactly pi apart the mean is not unique.
+
+    Args:
+        matrices: ``(..., 3, 3)`` rotation matrices, averaged over the batch dimension ``dim``.
+        dim: which leading dimension holds the rotations to average.
+
+    Returns:
+        The input's shape without ``dim``: rotation matrices (computed in float32 or better).
+    """
+    if matrices.shape[-2:] != (3, 3):
+        raise ValueError(f"expected (..., 3, 3) rotation matrices, got {tuple(matrices.shape)}")
+    if dim < 0:
+        dim += matrices.ndim
+    if not 0 <= dim < matrices.ndim - 2:
+        raise ValueError(f"dim must be a leading dimension of {tuple(matrices.shape)}, got {dim}")
+    work = matrices if matrices.dtype in (torch.float32, torch.float64) else matrices.float()
+    m = work.mean(dim=dim)
+    u, _, vh = torch.linalg.svd(m)
+    d = torch.det(u @ vh)
+    fix = torch.ones_like(m[..., 0])
+    fix[..., 2] = d
+    return (u * fix[..., None, :]) @ vh

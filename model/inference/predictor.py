@@ -18,7 +18,9 @@ What :meth:`Predictor.predict` does with each crop
 4. Resizes the square bicubically (antialiased, clamped to ``[0, 1]``) to the network input size
    ``S`` (the same resampling as training's :func:`model.data.degrade.bicubic_resize`).
 5. Runs the network in batches of ``batch_size`` under :func:`torch.inference_mode`, with the
-   precision chosen at construction (see below), then poses the body model in float32.
+   precision chosen at construction (see below), then poses the body model in float32. With
+   ``flip_test=True`` each input also runs mirrored and the two answers are merged
+   (:mod:`model.inference.flip_test`; twice the network work).
 
 Cameras and pixel coordinates
 -----------------------------
@@ -60,6 +62,7 @@ from model.geometry.camera import crop_camera, focal_for_size
 from model.geometry.resolution import PAPER_RANGES, ResolutionRanges
 from model.geometry.rotations import matrix_to_axis_angle
 from model.inference.crops import CropsRejected, check_crop
+from model.inference.flip_test import flip_images, merge_flipped
 from model.nets.checkpoint import load_rscnet
 from model.nets.config import NetConfig
 from model.nets.rscnet import RSCNet, RSCNetOutput
@@ -214,6 +217,8 @@ class Predictor:
         checkpoint_path: where the weights came from (``None`` for random weights).
         checkpoint_id: a short identifier of the weights (shown by the service).
         is_trained: whether the weights are trained.
+        flip_test: also run every input mirrored and merge the two answers
+            (:mod:`model.inference.flip_test`).
     """
 
     def __init__(
@@ -228,6 +233,7 @@ class Predictor:
         checkpoint_path: str | os.PathLike[str] | None = None,
         checkpoint_id: str | None = None,
         is_trained: bool = False,
+        flip_test: bool = False,
     ) -> None:
         if not isinstance(net, RSCNet):
             raise TypeError(f"net must be an RSCNet, got {type(net).__name__}")
@@ -246,6 +252,9 @@ class Predictor:
         self._checkpoint_path = None if checkpoint_path is None else Path(checkpoint_path)
         self._checkpoint_id = checkpoint_id or ("untrained" if not is_trained else "unknown")
         self._is_trained = bool(is_trained)
+        if not isinstance(flip_test, bool):
+            raise TypeError(f"flip_test must be a bool, got {flip_test!r}")
+        self._flip_test = flip_test
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -257,6 +266,7 @@ class Predictor:
         *,
         precision: str = "auto",
         channels_last: bool = True,
+        flip_test: bool = False,
     ) -> Predictor:
         """Load a (training or served, fp16) RSC-Net checkpoint of :mod:`model.nets.checkpoint`.
 
@@ -265,7 +275,7 @@ class Predictor:
             device: ``None``: CUDA when available, else the CPU.
             body: the body model; default :func:`load_body_model` (``$SMPL_MODEL_DIR`` or the
                 embedded free model). It must be the one the checkpoint was trained with.
-            precision, channels_last: see :class:`Predictor`.
+            precision, channels_last, flip_test: see :class:`Predictor`.
 
         Raises:
             CheckpointError: (a ``ValueError``) unreadable checkpoint, inconsistent entries, or
@@ -285,6 +295,7 @@ class Predictor:
             checkpoint_path=loaded.path,
             checkpoint_id=loaded.checkpoint_id,
             is_trained=True,
+            flip_test=flip_test,
         )
 
     @classmethod
@@ -298,6 +309,7 @@ class Predictor:
         body: BodyModel | None = None,
         precision: str = "auto",
         channels_last: bool = True,
+        flip_test: bool = False,
     ) -> Predictor:
         """An untrained predictor (deterministic for a ``seed``; the global RNG is left untouched).
 
@@ -324,6 +336,7 @@ class Predictor:
             channels_last=channels_last,
             checkpoint_id=f"untrained-seed{seed}",
             is_trained=False,
+            flip_test=flip_test,
         )
 
     # ------------------------------------------------------------------ properties
@@ -372,6 +385,11 @@ class Predictor:
         return self._device
 
     @property
+    def flip_test(self) -> bool:
+        """Whether every input also runs mirrored and the answers are merged."""
+        return self._flip_test
+
+    @property
     def precision(self) -> str:
         """The precision in use (``"auto"`` resolved)."""
         return self._precision
@@ -388,6 +406,7 @@ class Predictor:
             "backbone_depth": self._net.config.backbone.depth,
             "device": str(self._device),
             "precision": self._precision,
+            "flip_test": self._flip_test,
         }
 
     # ------------------------------------------------------------------ low level
@@ -395,6 +414,12 @@ class Predictor:
         return autocast(self._precision, self._device)
 
     def _run(self, images: Tensor, range_index: Tensor, include_vertices: bool) -> TensorPrediction:
+        if self._flip_test:
+            with self._autocast():  # originals and mirrors in one call
+                both: RSCNetOutput = self._net(flip_images(images), torch.cat([range_index, range_index]))
+            merged = merge_flipped(both.pose_rotmat, both.betas, both.camera)
+            phi = both.phi[: images.shape[0]]  # the original crop's feature (see flip_test)
+            return self.decode(phi, merged.pose_rotmat, merged.pose_6d, merged.betas, merged.camera, include_vertices)
         with self._autocast():  # the backbone goes channels_last itself when its weights are
             out: RSCNetOutput = self._net(images, range_index)
         return self.decode(out.phi, out.pose_rotmat, out.pose_6d, out.betas, out.camera, include_vertices)
@@ -570,6 +595,6 @@ class Predictor:
     def __repr__(self) -> str:
         return (
             f"Predictor(body={self.model_id}, checkpoint={self._checkpoint_id}, input_size={self.input_size}, "
-            f"bounds={self._ranges.bounds}, device={self._device}, precision={self._precision})"
+            f"bounds={self._ranges.bounds}, device={self._device}, precision={self._precision}, flip_test={self._flip_test})"
         )
 

@@ -252,7 +252,7 @@ def unpack_weights(packed: dict[str, Any]) -> dict[str, torch.Tensor]:
 def save_resume_file(state: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write a run's committed resume file from its full training ``state`` (see the module docstring)."""
     keep = ("net_config", "train_config", "body_model", "resolution_bounds", "input_size", "step", "stage", "epoch",
-            "alpha_initialised", "wall_seconds", "initialised_from", "stretches")  # fmt: skip
+            "alpha_initialised", "wall_seconds", "initialised_from", "stretches", "soup")  # fmt: skip
     out = {k: state[k] for k in keep if k in state}
     return save_checkpoint({**out, "format": RESUME_FORMAT, "model_packed": pack_weights(state["model"])}, path)
 

@@ -125,7 +125,7 @@ def load_network(settings: ServiceSettings) -> tuple[Predictor, str | None]:
     path = settings.checkpoint
     if path.is_file():
         log.info("loading checkpoint %s on %s", path, device)
-        return Predictor.from_checkpoint(path, device=device, body=body, precision=settings.precision), None
+        return Predictor.from_checkpoint(path, device=device, body=body, precision=settings.precision, flip_test=settings.flip_test), None
     if not settings.allow_random_init:
         raise FileNotFoundError(
             f"checkpoint {path} not found (set RSCNET_CHECKPOINT, "
@@ -143,6 +143,7 @@ def load_network(settings: ServiceSettings) -> tuple[Predictor, str | None]:
         seed=settings.random_init_seed,
         body=body,
         precision=settings.precision,
+        flip_test=settings.flip_test,
     )
     return predictor, warning
 

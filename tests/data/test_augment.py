@@ -232,6 +232,57 @@ def test_real_batch_without_3d_keys() -> None:
 
 
 def test_config_validation() -> None:
-    for kwargs in ({"flip_prob": 1.5}, {"rotation_prob": -0.1}, {"rotation_deg": -1.0}, {"noise_std": -0.1}):
+    for kwargs in ({"flip_prob": 1.5}, {"rotation_prob": -0.1}, {"rotation_deg": -1.0}, {"noise_std": -0.1},
+                   {"grayscale_prob": 2.0}, {"random_conv_prob": -0.5}, {"random_conv_max_kernel": 4}, {"random_conv_max_kernel": 0}):
         with pytest.raises(ValueError):
             AugmentConfig(**kwargs)
+
+
+def test_grayscale_gives_equal_channels_of_the_luminance() -> None:
+    from model.data.augment import grayscale
+
+    x = torch.rand(2, 3, 3, 8, 8, generator=_gen(1))
+    g = grayscale(x)
+    assert g.shape == x.shape and torch.equal(g[:, :, 0], g[:, :, 1]) and torch.equal(g[:, :, 1], g[:, :, 2])
+    torch.testing.assert_close(g[:, :, 0], 0.299 * x[:, :, 0] + 0.587 * x[:, :, 1] + 0.114 * x[:, :, 2])
+
+
+def test_random_convolution_keeps_statistics_and_shares_the_filter_across_copies() -> None:
+    from model.data.augment import random_convolution
+
+    one = torch.rand(3, 1, 3, 16, 16, generator=_gen(2))
+    x = one.repeat(1, 2, 1, 1, 1)  # two identical resolution copies per sample
+    y = random_convolution(x, 3, _gen(3))
+    assert y.shape == x.shape
+    assert torch.equal(y[:, 0], y[:, 1])  # one filter per sample, whatever the copy
+    dims = (1, 3, 4)
+    torch.testing.assert_close(y.mean(dim=dims), x.mean(dim=dims), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.std(dim=dims), x.std(dim=dims), atol=1e-4, rtol=1e-3)
+    assert (y - x).abs().mean() > 0.01
+    assert not torch.equal(random_convolution(x, 3, _gen(4)), y)
+
+
+def test_appearance_randomisation_changes_only_pixels_and_keeps_copies_alike(batch: dict[str, torch.Tensor]) -> None:
+    cfg = AugmentConfig(flip_prob=0.0, rotation_prob=0.0, grayscale_prob=0.5, random_conv_prob=1.0, **OFF)
+    same = {**batch, "images": batch["images"][:, :1].repeat(1, 2, 1, 1, 1)}
+    a = augment_batch(same, cfg, _gen(5))
+    assert torch.equal(a["images"], augment_batch(same, cfg, _gen(5))["images"])  # reproducible
+    assert torch.equal(a["images"][:, 0], a["images"][:, 1])  # the K copies of a sample get the same filter
+    assert a["images"].min() >= 0 and a["images"].max() <= 1
+    assert (a["images"] - same["images"]).abs().mean() > 0.01
+    for key in batch:
+        if key != "images":
+            assert torch.equal(a[key], same[key]), key
+
+
+def test_appearance_randomisation_off_draws_nothing(batch: dict[str, torch.Tensor], monkeypatch: pytest.MonkeyPatch) -> None:
+    """With both probabilities 0 the step is skipped (no draws): runs made before the option replay exactly."""
+    import model.data.augment as augment
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("appearance randomisation ran while off")
+
+    monkeypatch.setattr(augment, "_randomise_appearance", refuse)
+    augment_batch(batch, AugmentConfig(), _gen(6))
+    with pytest.raises(AssertionError, match="while off"):
+        augment_batch(batch, AugmentConfig(grayscale_prob=0.1), _gen(6))

@@ -239,3 +239,23 @@ def test_shape_errors() -> None:
         rot6d_to_matrix(torch.zeros(2, 9))
     with pytest.raises(ValueError):
         matrix_to_quaternion(torch.zeros(3))
+
+
+def test_mean_rotation_is_the_geodesic_midpoint() -> None:
+    from model.geometry.rotations import axis_angle_to_matrix, mean_rotation
+
+    axis = torch.nn.functional.normalize(torch.tensor([0.3, -1.0, 0.5]), dim=0)
+    a, b = axis_angle_to_matrix(0.2 * axis), axis_angle_to_matrix(1.4 * axis)
+    mid = mean_rotation(torch.stack([a, b]))
+    torch.testing.assert_close(mid, axis_angle_to_matrix(0.8 * axis), atol=1e-5, rtol=0)
+    many = axis_angle_to_matrix(torch.randn(5, 7, 3, generator=torch.Generator().manual_seed(0)))
+    same = mean_rotation(torch.stack([many, many, many]), dim=0)
+    torch.testing.assert_close(same, many, atol=1e-5, rtol=0)
+    m = mean_rotation(many, dim=1)  # (5, 3, 3), proper rotations
+    assert m.shape == (5, 3, 3)
+    torch.testing.assert_close(m @ m.transpose(-1, -2), torch.eye(3).expand(5, 3, 3), atol=1e-5, rtol=0)
+    assert torch.allclose(torch.det(m), torch.ones(5), atol=1e-5)
+    with pytest.raises(ValueError, match="3, 3"):
+        mean_rotation(torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match="leading dimension"):
+        mean_rotation(many, dim=2)

@@ -59,6 +59,7 @@ def test_models_says_what_is_loaded(client: httpx.Client) -> None:
     assert m["body_model"]["name"] == BODY and m["body_model"]["has_uv_map"]
     assert m["checkpoint"]["is_trained"] is False and "RANDOMLY INITIALISED" in m["checkpoint"]["warning"]
     assert m["network"]["input_size"] == 64 and m["network"]["backbone_depth"] == 18 and m["network"]["device"] == "cpu"
+    assert m["network"]["flip_test"] is False  # RSCNET_FLIP_TEST defaults off
     assert [r["index"] for r in m["network"]["resolution_ranges"]] == [0, 1, 2, 3, 4]
     assert m["modules"]["sequence"]["gru_loaded"] is False and m["modules"]["sequence"]["kind"] == "filter"
     assert m["modules"]["texture"]["loaded"] is False and m["modules"]["texture"]["texture"] == "flat-default"

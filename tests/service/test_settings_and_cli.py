@@ -78,6 +78,18 @@ def test_random_init_fallback_and_strict_mode(tmp_path: Path) -> None:
         load_predictor(ServiceSettings(checkpoint=corrupt, device="cpu", random_init_net=net))
 
 
+def test_flip_test_setting_reaches_the_predictor(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    net = {"backbone": {"depth": 18}, "input_size": 64, "regressor_hidden_dim": 64}
+    assert ServiceSettings().flip_test is False
+    assert load_predictor(ServiceSettings(checkpoint=tmp_path / "none.pt", device="cpu", random_init_net=net)).predictor.flip_test is False
+    monkeypatch.setenv("RSCNET_FLIP_TEST", "true")
+    settings = ServiceSettings(checkpoint=tmp_path / "none.pt", device="cpu", random_init_net=net)
+    assert settings.flip_test is True and load_predictor(settings).predictor.flip_test is True
+    monkeypatch.setenv("RSCNET_FLIP_TEST", "sometimes")
+    with pytest.raises(ValidationError):
+        ServiceSettings()
+
+
 def test_resolve_device() -> None:
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type in ("cpu", "cuda")

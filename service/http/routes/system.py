@@ -187,6 +187,7 @@ _MODELS_EXAMPLE = {
         "resolution_bounds": [224, 128, 64, 40, 24],
         "device": "cpu",
         "precision": "fp32",
+        "flip_test": False,
     },
     "modules": {
         "smpl": {"loaded": True, "trained": False},
@@ -243,6 +244,7 @@ async def get_models(state: StateDep) -> JSONResponse:
                 "resolution_ranges": _ranges(tuple(predictor.ranges.bounds)),
                 "device": str(predictor.device),
                 "precision": predictor.precision,
+                "flip_test": predictor.flip_test,
             },
             "modules": {
                 "smpl": {"loaded": True, "trained": trained, "endpoints": ["/v1/smpl", "/v1/sequence", "/v1/texture"]},
