@@ -119,3 +119,23 @@ def test_partial_check_cuts_upright_people_and_keeps_their_ground_truth() -> Non
     assert not torch.equal(cut["images"][0], data["images"][0])  # re-cropped
     again = checks.partial_test_set(data, seed=7)
     assert torch.equal(again["images"], cut["images"])  # seeded: the same cuts every run
+
+
+def test_flip_test_both_scores_each_checkpoint_twice(tmp_path: Path, monkeypatch) -> None:
+    sets = {}
+
+    def fake_load(samples: int, cache, config: SyntheticConfig):
+        if config.seed not in sets:
+            sets[config.seed] = evaluate.render_test_set(samples, batch=samples, config=config)
+        return sets[config.seed]
+
+    monkeypatch.setattr(checks, "load_test_set", fake_load)
+    ckpt = _checkpoint(tmp_path / "a.pt", 0)
+    md, payload = checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", flip_test="both")
+    res = payload["checks"]["own"]["results"]
+    assert set(res) == {"a", "a" + checks.FLIP_SUFFIX, checks.MEAN_ROW} and payload["flip_test"] == "both"
+    assert res["a"]["32"]["pa_mpjpe"] != res["a" + checks.FLIP_SUFFIX]["32"]["pa_mpjpe"]
+    _, only = checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", flip_test="on")
+    assert set(only["checks"]["own"]["results"]) == {"a" + checks.FLIP_SUFFIX, checks.MEAN_ROW}
+    with pytest.raises(ValueError, match="flip_test"):
+        checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", flip_test="sometimes")
