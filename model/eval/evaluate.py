@@ -95,13 +95,14 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
     :func:`model.geometry.heading.heading_angle`), 0-180 degrees; ``knees_deg`` the predicted flexion of the left and right knee
     (:func:`~model.eval.real_people.knee_flexion_deg`); ``betas_mae`` (when the set has ground-truth
     ``betas``) is the mean absolute error over the shape coefficients (the mean-parameters answer
-    predicts zeros), and ``betas_abs`` the absolute error of each coefficient.
+    predicts zeros), and ``betas_abs`` the absolute error of each coefficient; ``flip_disagreement_mm``
+    (with a flip-test predictor) how far its two answers were apart (:func:`model.inference.flip_test.flip_disagreement`).
     """
     results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
     s = predictor.input_size
     for res in resolutions:
-        errs, pa_errs, beta_errs, knees, headings, true_root_errs = [], [], [], [], [], []
+        errs, pa_errs, beta_errs, knees, headings, true_root_errs, disagreement = [], [], [], [], [], [], []
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
@@ -120,11 +121,15 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
             rotmat[:, 0] = true_root.to(rotmat.device)
             fixed = predictor.body_model.keypoints_only(out.betas.float(), rotmat).lsp14.float().cpu()
             true_root_errs.append(mpjpe(pelvis_center(fixed, *hips), pelvis_center(gt, *hips)))
+            if out.flip_disagreement is not None:
+                disagreement.append(out.flip_disagreement.float().cpu() * 1000.0)
             if "betas" in data:
                 gt_betas = data["betas"][start : start + batch].float()
                 beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs())
         results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "heading_deg": torch.cat(headings),
                         "mpjpe_true_root": torch.cat(true_root_errs), "knees_deg": torch.cat(knees)}
+        if disagreement:
+            results[res]["flip_disagreement_mm"] = torch.cat(disagreement)
         if beta_errs:
             results[res]["betas_abs"] = torch.cat(beta_errs)
             results[res]["betas_mae"] = results[res]["betas_abs"].mean(dim=1)

@@ -223,9 +223,11 @@ class RealPeopleConfig:
         return self.blazepose_file if self.blazepose_file is not None else Path(self.root) / "blazepose_degraded.json"
 
 
-def _predict_at(predictor: Predictor, people: Sequence[RealPerson], height: int | None, batch_size: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Keypoints in native crop pixels ``(17, 2)`` and poses ``(24, 3)`` per person at ``height``
-    (``None``: the native crop)."""
+def _predict_at(
+    predictor: Predictor, people: Sequence[RealPerson], height: int | None, batch_size: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[float | None]]:
+    """Keypoints in native crop pixels ``(17, 2)``, poses ``(24, 3)`` and the flip test's
+    disagreement (metres, ``None`` without it) per person at ``height`` (``None``: the native crop)."""
     crops, scales = [], []
     for p in people:
         if height is None:
@@ -236,7 +238,7 @@ def _predict_at(predictor: Predictor, people: Sequence[RealPerson], height: int 
             crops.append(small)
             scales.append(scale)
     preds = predictor.predict(crops, batch_size=batch_size)
-    return [pr.keypoints2d_coco17 / s for pr, s in zip(preds, scales)], [pr.pose for pr in preds]
+    return [pr.keypoints2d_coco17 / s for pr, s in zip(preds, scales)], [pr.pose for pr in preds], [pr.flip_disagreement for pr in preds]
 
 
 def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict[str, Any]:
@@ -259,14 +261,15 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
     failed: dict[str, int] = {}
     knees: dict[str, list[list[float]]] = {}
     seated_knees: dict[str, list[list[float]]] = {}
+    disagreement: dict[str, list[float | None]] = {}
     for h in tqdm(columns, desc="heights"):
         key = "native" if h is None else str(h)
-        kps, _ = _predict_at(predictor, people, h, config.batch_size)
+        kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size)
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
-        _, poses = _predict_at(predictor, upright, h, config.batch_size)
+        _, poses, _ = _predict_at(predictor, upright, h, config.batch_size)
         knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if seated:
-            _, poses = _predict_at(predictor, seated, h, config.batch_size)
+            _, poses, _ = _predict_at(predictor, seated, h, config.batch_size)
             seated_knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if h is not None:
             entries = [blaze["keypoints"][p.id][key] for p in people]
@@ -287,6 +290,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
         "full_body": [p.full_body for p in people],
         "heights": list(config.heights),
         "error": {"network": net, "mean_skeleton": mean_scores, "blazepose_degraded": blazepose},
+        "flip_disagreement_m": disagreement if predictor.flip_test else None,
         "blazepose_failed": failed,
         "blazepose_source": {"file": display_path(config.blazepose_path), "model": blaze.get("model"), "command": blaze.get("command")},
         "knees": {

@@ -15,11 +15,18 @@ networks). :func:`merge_flipped` maps the mirror image's answer back and average
 The pooled feature ``phi`` is not merged: it is the original crop's, as the video and texture
 models were trained on single-view features.
 
+How far the two answers are apart (:func:`flip_disagreement`: the mean distance between their
+joints, root rotation included) is a free confidence signal. On the served network's held-out
+checks at 32 px the half of the people with the lower disagreement has an MPJPE of 229-268 mm, the
+other half 310-335 (Spearman 0.32-0.42); on the real people the 2D error is 0.161 vs 0.192 of the
+box height (rho 0.24). ``python -m model.eval.flip_confidence`` measures it.
+
 It costs a second network pass per crop (the batch is doubled in one call).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -28,7 +35,7 @@ from torch import Tensor
 from model.body.symmetry import mirror_rotmat
 from model.geometry.rotations import matrix_to_rot6d, mean_rotation
 
-__all__ = ["FlipMerged", "flip_images", "merge_flipped"]
+__all__ = ["FlipMerged", "flip_disagreement", "flip_images", "merge_flipped"]
 
 _CAMERA_MIRROR = (1.0, -1.0, 1.0)
 
@@ -79,3 +86,26 @@ def merge_flipped(pose_rotmat: Tensor, betas: Tensor, camera: Tensor) -> FlipMer
     cam = 0.5 * (camera[:b].float() + camera[b:].float() * sign)
     shape = 0.5 * (betas[:b].float() + betas[b:].float())
     return FlipMerged(pose_rotmat=pose, pose_6d=matrix_to_rot6d(pose), betas=shape, camera=cam)
+
+
+def flip_disagreement(keypoints_only: Callable[[Tensor, Tensor], object], pose_rotmat: Tensor, betas: Tensor) -> Tensor:
+    """How far the answer for each image and the mapped-back answer for its mirror are apart.
+
+    Args:
+        keypoints_only: the body model's joint function ``(betas (N, 10), rotmat (N, 24, 3, 3)) ->``
+            an output with ``joints (N, 24, 3)`` (e.g. ``BodyModel.keypoints_only``).
+        pose_rotmat: ``(2B, 24, 3, 3)`` as for :func:`merge_flipped`.
+        betas: ``(2B, 10)``.
+
+    Returns:
+        ``(B,)``: the mean distance (metres) between the SMPL-24 joints of the two answers (root
+        rotation included, no translation).
+    """
+    n = pose_rotmat.shape[0]
+    if n % 2 or betas.shape[0] != n:
+        raise ValueError(f"expected an even batch of originals and mirrors with matching rows, got {n}, {betas.shape[0]}")
+    b = n // 2
+    rot = pose_rotmat.float()
+    both = torch.cat([rot[:b], mirror_rotmat(rot[b:])])
+    joints = keypoints_only(betas.float(), both).joints  # type: ignore[attr-defined]
+    return (joints[:b] - joints[b:]).norm(dim=-1).mean(dim=-1)

@@ -62,7 +62,7 @@ from model.geometry.camera import crop_camera, focal_for_size
 from model.geometry.resolution import PAPER_RANGES, ResolutionRanges
 from model.geometry.rotations import matrix_to_axis_angle
 from model.inference.crops import CropsRejected, check_crop
-from model.inference.flip_test import flip_images, merge_flipped
+from model.inference.flip_test import flip_disagreement, flip_images, merge_flipped
 from model.nets.checkpoint import load_rscnet
 from model.nets.config import NetConfig
 from model.nets.rscnet import RSCNet, RSCNetOutput
@@ -102,6 +102,10 @@ class Prediction:
         input_size: the original crop's size ``max(H, W)`` in pixels.
         vertices: ``(V, 3)`` mesh vertices in the camera frame, or ``None`` unless asked for.
         phi: ``(C,)`` pooled backbone feature.
+        flip_disagreement: with the flip test only (else ``None``): the mean distance in metres
+            between the SMPL-24 joints of the crop's answer and of its mirror image's answer mapped
+            back (root rotation included, no translation) -- a confidence signal: the larger, the
+            less reliable the answer (:mod:`model.inference.flip_test`).
     """
 
     betas: np.ndarray
@@ -117,6 +121,7 @@ class Prediction:
     input_size: int
     vertices: np.ndarray | None
     phi: np.ndarray
+    flip_disagreement: float | None = None
 
     def geometry(self) -> CropGeometry:
         """The crop geometry this prediction was made with (padding offsets from ``principal``)."""
@@ -156,6 +161,7 @@ class TensorPrediction:
         translation: ``(B, 3)`` with ``focal_for_size(S)`` and the principal point ``(S/2, S/2)``.
         smpl24, coco17, lsp14: ``(B, 24|17|14, 3)`` joints.
         vertices: ``(B, V, 3)`` or ``None``.
+        flip_disagreement: ``(B,)`` metres, with the flip test only (see :class:`Prediction`).
     """
 
     phi: Tensor
@@ -168,6 +174,7 @@ class TensorPrediction:
     coco17: Tensor
     lsp14: Tensor
     vertices: Tensor | None = None
+    flip_disagreement: Tensor | None = None
 
     def keypoints(self, layout: str) -> Tensor:
         """Joints of a layout: ``"smpl24"``, ``"coco17"`` or ``"lsp14"``."""
@@ -419,7 +426,9 @@ class Predictor:
                 both: RSCNetOutput = self._net(flip_images(images), torch.cat([range_index, range_index]))
             merged = merge_flipped(both.pose_rotmat, both.betas, both.camera)
             phi = both.phi[: images.shape[0]]  # the original crop's feature (see flip_test)
-            return self.decode(phi, merged.pose_rotmat, merged.pose_6d, merged.betas, merged.camera, include_vertices)
+            out = self.decode(phi, merged.pose_rotmat, merged.pose_6d, merged.betas, merged.camera, include_vertices)
+            out.flip_disagreement = flip_disagreement(self._body.keypoints_only, both.pose_rotmat, both.betas)
+            return out
         with self._autocast():  # the backbone goes channels_last itself when its weights are
             out: RSCNetOutput = self._net(images, range_index)
         return self.decode(out.phi, out.pose_rotmat, out.pose_6d, out.betas, out.camera, include_vertices)
@@ -572,6 +581,8 @@ class Predictor:
         }
         if out.vertices is not None:
             arrays["vertices"] = out.vertices + tt
+        if out.flip_disagreement is not None:
+            arrays["flip_disagreement"] = out.flip_disagreement
         host = {k: v.detach().float().cpu().numpy() for k, v in arrays.items()}
         return [
             Prediction(
@@ -588,6 +599,7 @@ class Predictor:
                 input_size=g.side,
                 vertices=host["vertices"][j] if "vertices" in host else None,
                 phi=host["phi"][j],
+                flip_disagreement=float(host["flip_disagreement"][j]) if "flip_disagreement" in host else None,
             )
             for j, g in enumerate(geometry)
         ]

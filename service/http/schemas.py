@@ -184,6 +184,14 @@ class SmplResult(BaseModel):
     resolution_index: int = Field(description="Resolution range used (0 = full resolution).")
     crop_size: int = Field(description="Side max(H, W) of the person crop in pixels.")
     crop_box: list[int] = Field(description="[x0, y0, w, h]: the pixels of the uploaded image used as the crop.")
+    flip_disagreement: float | None = Field(
+        None,
+        description=(
+            "With the flip test on (RSCNET_FLIP_TEST, /v1/models network.flip_test), the mean distance in metres "
+            "between the body joints answered for the crop and for its mirror image: a confidence signal, larger "
+            "means less reliable. null when the flip test is off."
+        ),
+    )
     timings_ms: dict[str, float] = Field(
         description="decode: decoding and cropping; inference: queue wait plus forward pass."
     )
@@ -325,5 +333,6 @@ def prediction_json(
         "resolution_index": int(pred.resolution_index),
         "crop_size": int(pred.input_size),
         "crop_box": [int(v) for v in crop_box],
+        "flip_disagreement": None if pred.flip_disagreement is None else round(float(pred.flip_disagreement), 6),
         "timings_ms": {k: round(float(v), 3) for k, v in timings_ms.items()},
     }

@@ -103,3 +103,32 @@ def test_predictor_flip_test_differs_from_single_pass_and_keeps_phi(body) -> Non
 def test_predictor_flip_test_must_be_bool(body) -> None:
     with pytest.raises(TypeError, match="flip_test"):
         Predictor.random_init(TINY, BOUNDS, device="cpu", body=body, precision="fp32", flip_test="yes")  # type: ignore[arg-type]
+
+
+def test_flip_disagreement_is_the_distance_between_the_two_answers(body) -> None:
+    from model.inference.flip_test import flip_disagreement
+
+    rot = random_rotmats(3, seed=4)
+    betas = torch.zeros(6, 10)
+    same = flip_disagreement(body.keypoints_only, torch.cat([rot, mirror_rotmat(rot)]), betas)
+    assert same.shape == (3,) and float(same.abs().max()) < 1e-5  # mirror-consistent answers agree
+    other = random_rotmats(3, seed=5)
+    d = flip_disagreement(body.keypoints_only, torch.cat([rot, other]), betas)
+    ja = body.keypoints_only(betas[:3], rot).joints
+    jb = body.keypoints_only(betas[:3], mirror_rotmat(other)).joints
+    torch.testing.assert_close(d, (ja - jb).norm(dim=-1).mean(-1))
+    with pytest.raises(ValueError, match="even batch"):
+        flip_disagreement(body.keypoints_only, rot, betas[:3])
+
+
+def test_predictions_carry_the_disagreement_only_with_the_flip_test(body) -> None:
+    crop = (np.random.default_rng(1).random((48, 40, 3)) * 255).astype(np.uint8)
+    single = Predictor.random_init(TINY, BOUNDS, device="cpu", seed=3, body=body, precision="fp32")
+    flip = Predictor.random_init(TINY, BOUNDS, device="cpu", seed=3, body=body, precision="fp32", flip_test=True)
+    [a] = single.predict([crop])
+    [b] = flip.predict([crop])
+    assert a.flip_disagreement is None and single.predict_tensor(torch.rand(1, 3, 64, 64), [0]).flip_disagreement is None
+    assert isinstance(b.flip_disagreement, float) and b.flip_disagreement >= 0
+    assert b.to_dict()["flip_disagreement"] == b.flip_disagreement
+    t = flip.predict_tensor(torch.rand(2, 3, 64, 64), [0, 1])
+    assert t.flip_disagreement is not None and t.flip_disagreement.shape == (2,)
