@@ -194,6 +194,9 @@ def display_path(path: Path | str) -> str:
         return str(path)
 
 
+KEYPOINT_SOURCES = ("projected", "head")
+
+
 @dataclass(frozen=True)
 class RealPeopleConfig:
     """What to evaluate.
@@ -203,14 +206,20 @@ class RealPeopleConfig:
         root: the set's folder.
         blazepose_file: BlazePose-on-degraded-crops results (default ``root/blazepose_degraded.json``).
         batch_size: crops per network call.
+        keypoints: which 2D keypoints are scored: ``"projected"`` (the 3D joints through the
+            predicted camera, what the service returns) or ``"head"`` (the network's 2D keypoint
+            head, ``NetConfig.keypoint_head``).
     """
 
     heights: tuple[int, ...] = (64, 48, 32, 24)
     root: Path = DEFAULT_ROOT
     blazepose_file: Path | None = None
     batch_size: int = 32
+    keypoints: str = "projected"
 
     def __post_init__(self) -> None:
+        if self.keypoints not in KEYPOINT_SOURCES:
+            raise ValueError(f"keypoints must be one of {KEYPOINT_SOURCES}, got {self.keypoints!r}")
         if not self.heights or any(isinstance(h, bool) or not isinstance(h, int) or not 8 <= h <= 4096 for h in self.heights):
             raise ValueError(f"heights must be integers in [8, 4096], got {self.heights}")
         if len(set(self.heights)) != len(self.heights):
@@ -224,7 +233,7 @@ class RealPeopleConfig:
 
 
 def _predict_at(
-    predictor: Predictor, people: Sequence[RealPerson], height: int | None, batch_size: int
+    predictor: Predictor, people: Sequence[RealPerson], height: int | None, batch_size: int, keypoints: str = "projected"
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[float | None]]:
     """Keypoints in native crop pixels ``(17, 2)``, poses ``(24, 3)`` and the flip test's
     disagreement (metres, ``None`` without it) per person at ``height`` (``None``: the native crop)."""
@@ -238,7 +247,10 @@ def _predict_at(
             crops.append(small)
             scales.append(scale)
     preds = predictor.predict(crops, batch_size=batch_size)
-    return [pr.keypoints2d_coco17 / s for pr, s in zip(preds, scales)], [pr.pose for pr in preds], [pr.flip_disagreement for pr in preds]
+    if keypoints == "head" and any(pr.keypoints2d_head_coco17 is None for pr in preds):
+        raise ValueError("keypoints='head' needs a network with a 2D keypoint head (NetConfig.keypoint_head)")
+    kps = [pr.keypoints2d_head_coco17 if keypoints == "head" else pr.keypoints2d_coco17 for pr in preds]
+    return [kp / s for kp, s in zip(kps, scales)], [pr.pose for pr in preds], [pr.flip_disagreement for pr in preds]
 
 
 def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict[str, Any]:
@@ -264,7 +276,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
     disagreement: dict[str, list[float | None]] = {}
     for h in tqdm(columns, desc="heights"):
         key = "native" if h is None else str(h)
-        kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size)
+        kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints)
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
         _, poses, _ = _predict_at(predictor, upright, h, config.batch_size)
         knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
@@ -283,6 +295,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
         "checkpoint": display_path(predictor.checkpoint_path) if predictor.checkpoint_path else None,
         "checkpoint_id": predictor.checkpoint_id,
         "flip_test": predictor.flip_test,
+        "keypoints": config.keypoints,
         "body_model": predictor.model_id,
         "normaliser": "person box height (box[3], native pixels)",
         "people": [p.id for p in people],
@@ -338,7 +351,8 @@ def format_tables(result: dict[str, Any]) -> str:
     lines = [
         (
             f"## Real people: 2D keypoint error / person box height ({n} crops of {n_ids} people, {int(full.sum())} full-body crops"
-            f" of {n_full_ids} people; checkpoint {result['checkpoint_id']}{', flip test' if result.get('flip_test') else ''})"
+            f" of {n_full_ids} people; checkpoint {result['checkpoint_id']}{', flip test' if result.get('flip_test') else ''}"
+            f"{', keypoint head' if result.get('keypoints') == 'head' else ''})"
         ),
         "",
         "| method | native | " + " | ".join(f"{h} px" for h in heights) + " |",
@@ -449,11 +463,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--precision", default="fp32", help="auto, fp32, bf16 or fp16 (CUDA)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--flip-test", action="store_true", help="flip test-time augmentation (model.inference.flip_test)")
+    parser.add_argument("--keypoints", choices=KEYPOINT_SOURCES, default="projected",
+                        help="score the projected 3D joints or the network's 2D keypoint head (default: %(default)s)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     config = RealPeopleConfig(
-        heights=tuple(int(h) for h in args.heights.split(",") if h.strip()), root=args.root, blazepose_file=args.blazepose
+        heights=tuple(int(h) for h in args.heights.split(",") if h.strip()), root=args.root, blazepose_file=args.blazepose,
+        keypoints=args.keypoints,
     )
     predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision, flip_test=args.flip_test)
     result = evaluate_real_people(predictor, config)

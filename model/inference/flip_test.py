@@ -35,7 +35,7 @@ from torch import Tensor
 from model.body.symmetry import mirror_rotmat
 from model.geometry.rotations import matrix_to_rot6d, mean_rotation
 
-__all__ = ["FlipMerged", "flip_disagreement", "flip_images", "merge_flipped"]
+__all__ = ["FlipMerged", "flip_disagreement", "flip_images", "merge_flipped", "merge_flipped_keypoints"]
 
 _CAMERA_MIRROR = (1.0, -1.0, 1.0)
 
@@ -109,3 +109,24 @@ def flip_disagreement(keypoints_only: Callable[[Tensor, Tensor], object], pose_r
     both = torch.cat([rot[:b], mirror_rotmat(rot[b:])])
     joints = keypoints_only(betas.float(), both).joints  # type: ignore[attr-defined]
     return (joints[:b] - joints[b:]).norm(dim=-1).mean(dim=-1)
+
+
+def merge_flipped_keypoints(keypoints: Tensor, permutation: tuple[int, ...] | Tensor) -> Tensor:
+    """Merge 2D keypoints answered for a :func:`flip_images` batch.
+
+    Args:
+        keypoints: ``(2B, J, 2)`` in normalised crop coordinates ``2 u / S - 1`` (the mirror image's
+            ``x`` is the original's ``-x``).
+        permutation: the layout's left/right swap (e.g. ``COCO17_FLIP_PERMUTATION``).
+
+    Returns:
+        ``(B, J, 2)``: the mean of each image's keypoints and its mirror's, mapped back.
+    """
+    n = keypoints.shape[0]
+    if n % 2:
+        raise ValueError(f"expected an even batch of originals and mirrors, got {n}")
+    b = n // 2
+    perm = torch.as_tensor(permutation, dtype=torch.long, device=keypoints.device)
+    back = keypoints[b:][:, perm].float().clone()
+    back[..., 0] = -back[..., 0]
+    return 0.5 * (keypoints[:b].float() + back)

@@ -57,12 +57,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from model.body.joint_names import COCO17_FLIP_PERMUTATION
 from model.body.model import BodyModel, load_body_model
 from model.geometry.camera import crop_camera, focal_for_size
 from model.geometry.resolution import PAPER_RANGES, ResolutionRanges
 from model.geometry.rotations import matrix_to_axis_angle
 from model.inference.crops import CropsRejected, check_crop
-from model.inference.flip_test import flip_disagreement, flip_images, merge_flipped
+from model.inference.flip_test import flip_disagreement, flip_images, merge_flipped, merge_flipped_keypoints
 from model.nets.checkpoint import load_rscnet
 from model.nets.config import NetConfig
 from model.nets.rscnet import RSCNet, RSCNetOutput
@@ -106,6 +107,8 @@ class Prediction:
             between the SMPL-24 joints of the crop's answer and of its mirror image's answer mapped
             back (root rotation included, no translation) -- a confidence signal: the larger, the
             less reliable the answer (:mod:`model.inference.flip_test`).
+        keypoints2d_head_coco17: ``(17, 2)`` COCO keypoints of the network's 2D keypoint head in
+            original-crop pixels, when the network has one (``NetConfig.keypoint_head``), else ``None``.
     """
 
     betas: np.ndarray
@@ -122,6 +125,7 @@ class Prediction:
     vertices: np.ndarray | None
     phi: np.ndarray
     flip_disagreement: float | None = None
+    keypoints2d_head_coco17: np.ndarray | None = None
 
     def geometry(self) -> CropGeometry:
         """The crop geometry this prediction was made with (padding offsets from ``principal``)."""
@@ -162,6 +166,8 @@ class TensorPrediction:
         smpl24, coco17, lsp14: ``(B, 24|17|14, 3)`` joints.
         vertices: ``(B, V, 3)`` or ``None``.
         flip_disagreement: ``(B,)`` metres, with the flip test only (see :class:`Prediction`).
+        head_keypoints2d: ``(B, 17, 2)`` COCO-17 keypoints of the 2D keypoint head in network-input
+            pixels, or ``None`` (no head).
     """
 
     phi: Tensor
@@ -175,6 +181,7 @@ class TensorPrediction:
     lsp14: Tensor
     vertices: Tensor | None = None
     flip_disagreement: Tensor | None = None
+    head_keypoints2d: Tensor | None = None
 
     def keypoints(self, layout: str) -> Tensor:
         """Joints of a layout: ``"smpl24"``, ``"coco17"`` or ``"lsp14"``."""
@@ -428,10 +435,19 @@ class Predictor:
             phi = both.phi[: images.shape[0]]  # the original crop's feature (see flip_test)
             out = self.decode(phi, merged.pose_rotmat, merged.pose_6d, merged.betas, merged.camera, include_vertices)
             out.flip_disagreement = flip_disagreement(self._body.keypoints_only, both.pose_rotmat, both.betas)
+            if both.keypoints2d is not None:
+                out.head_keypoints2d = self._head_pixels(merge_flipped_keypoints(both.keypoints2d, COCO17_FLIP_PERMUTATION))
             return out
         with self._autocast():  # the backbone goes channels_last itself when its weights are
-            out: RSCNetOutput = self._net(images, range_index)
-        return self.decode(out.phi, out.pose_rotmat, out.pose_6d, out.betas, out.camera, include_vertices)
+            net_out: RSCNetOutput = self._net(images, range_index)
+        out = self.decode(net_out.phi, net_out.pose_rotmat, net_out.pose_6d, net_out.betas, net_out.camera, include_vertices)
+        if net_out.keypoints2d is not None:
+            out.head_keypoints2d = self._head_pixels(net_out.keypoints2d)
+        return out
+
+    def _head_pixels(self, normalised: Tensor) -> Tensor:
+        """Keypoint-head output ``2 u / S - 1`` -> network-input pixels ``u``."""
+        return (normalised.float() + 1.0) * (self.input_size / 2.0)
 
     def decode(
         self, phi: Tensor, pose_rotmat: Tensor, pose_6d: Tensor, betas: Tensor, camera: Tensor, include_vertices: bool = False
@@ -583,6 +599,8 @@ class Predictor:
             arrays["vertices"] = out.vertices + tt
         if out.flip_disagreement is not None:
             arrays["flip_disagreement"] = out.flip_disagreement
+        if out.head_keypoints2d is not None:
+            arrays["keypoints2d_head_coco17"] = out.head_keypoints2d * scale - offset[:, None, :]
         host = {k: v.detach().float().cpu().numpy() for k, v in arrays.items()}
         return [
             Prediction(
@@ -600,6 +618,7 @@ class Predictor:
                 vertices=host["vertices"][j] if "vertices" in host else None,
                 phi=host["phi"][j],
                 flip_disagreement=float(host["flip_disagreement"][j]) if "flip_disagreement" in host else None,
+                keypoints2d_head_coco17=host["keypoints2d_head_coco17"][j] if "keypoints2d_head_coco17" in host else None,
             )
             for j, g in enumerate(geometry)
         ]

@@ -357,3 +357,11 @@ def test_evaluate_real_people_with_a_mean_predictor(tmp_path, body) -> None:
     assert result["error"]["mean_skeleton"][0] == pytest.approx(
         normalised_error(place_skeleton_in_box(kp, extent, p.box_in_crop), p.keypoints, p.valid, p.box_height)
     )
+
+
+def test_keypoint_source_is_validated() -> None:
+    from model.eval.real_people import RealPeopleConfig
+
+    assert RealPeopleConfig().keypoints == "projected" and RealPeopleConfig(keypoints="head").keypoints == "head"
+    with pytest.raises(ValueError, match="keypoints"):
+        RealPeopleConfig(keypoints="heatmaps")

@@ -132,3 +132,34 @@ def test_predictions_carry_the_disagreement_only_with_the_flip_test(body) -> Non
     assert b.to_dict()["flip_disagreement"] == b.flip_disagreement
     t = flip.predict_tensor(torch.rand(2, 3, 64, 64), [0, 1])
     assert t.flip_disagreement is not None and t.flip_disagreement.shape == (2,)
+
+
+def test_merge_flipped_keypoints_maps_the_mirror_back() -> None:
+    from model.body.joint_names import COCO17_FLIP_PERMUTATION
+    from model.inference.flip_test import merge_flipped_keypoints
+
+    kp = torch.rand(3, 17, 2) * 2 - 1
+    perm = torch.tensor(COCO17_FLIP_PERMUTATION)
+    mirrored = kp[:, perm].clone()
+    mirrored[..., 0] = -mirrored[..., 0]
+    torch.testing.assert_close(merge_flipped_keypoints(torch.cat([kp, mirrored]), COCO17_FLIP_PERMUTATION), kp)
+    shifted = merge_flipped_keypoints(torch.cat([kp, mirrored + 0.2]), COCO17_FLIP_PERMUTATION)
+    torch.testing.assert_close(shifted[..., 1], kp[..., 1] + 0.1)
+    with pytest.raises(ValueError, match="even batch"):
+        merge_flipped_keypoints(kp, COCO17_FLIP_PERMUTATION)
+
+
+def test_keypoint_head_answers_reach_the_predictions(body) -> None:
+    net = {**TINY, "keypoint_head": "aux"}
+    crop = (np.random.default_rng(2).random((60, 30, 3)) * 255).astype(np.uint8)
+    for flip in (False, True):
+        p = Predictor.random_init(net, BOUNDS, device="cpu", seed=3, body=body, precision="fp32", flip_test=flip)
+        t = p.predict_tensor(torch.rand(2, 3, 64, 64), [0, 1])
+        assert t.head_keypoints2d is not None and t.head_keypoints2d.shape == (2, 17, 2)
+        assert float(t.head_keypoints2d.min()) >= 0 and float(t.head_keypoints2d.max()) <= 64  # a soft-argmax inside the input
+        [pred] = p.predict([crop])
+        kp = pred.keypoints2d_head_coco17
+        assert kp is not None and kp.shape == (17, 2)
+        assert kp[:, 0].min() >= -15 - 1e-3 and kp[:, 0].max() <= 45 + 1e-3  # the padded 60 x 60 square, in crop pixels
+    plain = Predictor.random_init(TINY, BOUNDS, device="cpu", seed=3, body=body, precision="fp32")
+    assert plain.predict([crop])[0].keypoints2d_head_coco17 is None
