@@ -186,6 +186,7 @@ SMALL_SETTINGS = {
     "RSCNET_MAX_REQUEST_PIXELS": "60000",
     "RSCNET_API_KEY": API_KEY,
     "RSCNET_WARMUP": "false",
+    "RSCNET_FLIP_TEST": "true",  # the flip test end to end (test_http_limits.test_flip_test_over_http)
 }
 
 

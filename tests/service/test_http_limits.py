@@ -1,8 +1,8 @@
 """Integration: limits, API key, overload (429) and graceful shutdown on a server with tiny limits.
 
 The server (see ``SMALL_SETTINGS``): queue of 4 crops, batches of 2, at most 2 images / 4 frames /
-200 kB / 40000 pixels per image / 60000 pixels per request, API key required. The last test
-shuts it down.
+200 kB / 40000 pixels per image / 60000 pixels per request, API key required, flip test on. The
+last test shuts it down.
 """
 
 from __future__ import annotations
@@ -48,6 +48,17 @@ def test_api_key(small_server: Server) -> None:
         assert c.post("/v1/smpl", files=files, headers={"X-API-Key": API_KEY}).status_code == 200
         for path in ("/healthz", "/readyz", "/metrics"):  # probes and scraping need no key
             assert c.get(path).status_code == 200
+
+
+def test_flip_test_over_http(small_client: httpx.Client) -> None:
+    """RSCNET_FLIP_TEST=true: /v1/models says so and every /v1/smpl answer carries its confidence."""
+    assert small_client.get("/v1/models").json()["network"]["flip_test"] is True
+    r = small_client.post("/v1/smpl", files=[part(png_bytes(60, 30)), part(png_bytes(40, 40), "b.png")])
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert len(results) == 2 and all(x["ok"] for x in results)
+    assert all(isinstance(x["flip_disagreement"], float) and x["flip_disagreement"] >= 0 for x in results)
+    assert all(len(x["keypoints2d"]["coco17"]) == 17 for x in results)
 
 
 def test_body_too_large_declared_and_streamed(small_client: httpx.Client) -> None:
