@@ -18,8 +18,8 @@ models were trained on single-view features.
 How far the two answers are apart (:func:`flip_disagreement`: the mean distance between their
 joints, root rotation included) is a free confidence signal. On the served network's held-out
 checks at 32 px the half of the people with the lower disagreement has an MPJPE of 229-268 mm, the
-other half 310-335 (Spearman 0.32-0.42); on the real people the 2D error is 0.161 vs 0.192 of the
-box height (rho 0.24). ``python -m model.eval.flip_confidence`` measures it.
+other half 310-337 (Spearman 0.32-0.41); on the real people the 2D error is 0.161 vs 0.192 of the
+box height (Spearman 0.23). ``python -m model.eval.flip_confidence`` measures it.
 
 It costs a second network pass per crop (the batch is doubled in one call).
 """
