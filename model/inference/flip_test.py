@@ -2,8 +2,8 @@
 
 A regressor trained with horizontal flips (:mod:`model.data.augment`) should give mirrored answers
 for mirrored images; where it does not, the two answers hold independent errors and their mean
-is usually closer to the truth (the evaluation protocol of SPIN, HMR 2.0 and most 2D pose
-networks). :func:`merge_flipped` maps the mirror image's answer back and averages:
+is usually closer to the truth (the test-time protocol of most 2D pose networks, e.g. SimpleBaselines
+and HRNet). :func:`merge_flipped` maps the mirror image's answer back and averages:
 
 * **pose** ``(B, 24, 3, 3)``: the mirrored answer's joints are swapped left/right and conjugated by
   ``diag(-1, 1, 1)`` (:func:`model.body.symmetry.mirror_rotmat`); each joint's two rotations are

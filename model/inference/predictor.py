@@ -428,21 +428,21 @@ class Predictor:
         return autocast(self._precision, self._device)
 
     def _run(self, images: Tensor, range_index: Tensor, include_vertices: bool) -> TensorPrediction:
-        if self._flip_test:
-            with self._autocast():  # originals and mirrors in one call
-                both: RSCNetOutput = self._net(flip_images(images), torch.cat([range_index, range_index]))
-            merged = merge_flipped(both.pose_rotmat, both.betas, both.camera)
-            phi = both.phi[: images.shape[0]]  # the original crop's feature (see flip_test)
-            out = self.decode(phi, merged.pose_rotmat, merged.pose_6d, merged.betas, merged.camera, include_vertices)
-            out.flip_disagreement = flip_disagreement(self._body.keypoints_only, both.pose_rotmat, both.betas)
-            if both.keypoints2d is not None:
-                out.head_keypoints2d = self._head_pixels(merge_flipped_keypoints(both.keypoints2d, COCO17_FLIP_PERMUTATION))
-            return out
+        if self._flip_test:  # originals and mirrors in one call
+            images, range_index = flip_images(images), torch.cat([range_index, range_index])
         with self._autocast():  # the backbone goes channels_last itself when its weights are
             net_out: RSCNetOutput = self._net(images, range_index)
-        out = self.decode(net_out.phi, net_out.pose_rotmat, net_out.pose_6d, net_out.betas, net_out.camera, include_vertices)
-        if net_out.keypoints2d is not None:
-            out.head_keypoints2d = self._head_pixels(net_out.keypoints2d)
+        head = net_out.keypoints2d
+        if not self._flip_test:
+            out = self.decode(net_out.phi, net_out.pose_rotmat, net_out.pose_6d, net_out.betas, net_out.camera, include_vertices)
+        else:
+            merged = merge_flipped(net_out.pose_rotmat, net_out.betas, net_out.camera)
+            phi = net_out.phi[: merged.betas.shape[0]]  # the original crop's feature (see flip_test)
+            out = self.decode(phi, merged.pose_rotmat, merged.pose_6d, merged.betas, merged.camera, include_vertices)
+            out.flip_disagreement = flip_disagreement(self._body.keypoints_only, net_out.pose_rotmat, net_out.betas)
+            head = None if head is None else merge_flipped_keypoints(head, COCO17_FLIP_PERMUTATION)
+        if head is not None:
+            out.head_keypoints2d = self._head_pixels(head)
         return out
 
     def _head_pixels(self, normalised: Tensor) -> Tensor:

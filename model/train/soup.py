@@ -32,6 +32,7 @@ from model.nets.checkpoint import (
     load_network_file,
     save_resume_file,
 )
+from model.train.export import TRAINING_ONLY
 
 __all__ = ["average_weights", "main", "soup_checkpoint"]
 
@@ -108,8 +109,7 @@ def soup_checkpoint(paths: Sequence[str | Path], out: str | Path, weights: Seque
     if base["format"] == RESUME_FORMAT:
         save_resume_file(state, out)
     else:
-        export_served(state, out, drop=("optimizer", "queue", "disc_optimizer", "discriminator", "discriminator_config", "optimizer_restart_step"),
-                      packed=True)
+        export_served(state, out, drop=TRAINING_ONLY, packed=True)
     return record
 
 
