@@ -18,6 +18,7 @@ Modes:
 Usage::
 
     python -m benchmarks.nets.bench --depths 18 50 --sizes 224 128 --batch 32 --threads 2
+    python -m benchmarks.nets.bench --depths 18 --sizes 96 64 --output-strides 32 16 --modes bf16-cl --batch 64
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import torch
 
 from benchmarks.report import write_report
 from model.body.model import MeanParams
-from model.nets.config import BackboneConfig, NetConfig
+from model.nets.config import OUTPUT_STRIDES, BackboneConfig, NetConfig
 from model.nets.rscnet import RSCNet
 from model.runtime import autocast as runtime_autocast
 from model.runtime import resolve_device
@@ -52,6 +53,7 @@ class BenchResult:
     batch: int
     step_seconds: tuple[float, ...]
     stat: str = "min"
+    output_stride: int = 32
 
     @property
     def seconds_per_step(self) -> float:
@@ -77,12 +79,13 @@ def bench_one(
     warmup: int,
     device: torch.device,
     stat: str = "min",
+    output_stride: int = 32,
 ) -> BenchResult:
     """Time forward+backward steps of RSCNet (see module docstring)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
     torch.manual_seed(0)
-    cfg = NetConfig(backbone=BackboneConfig(depth=depth), input_size=size)
+    cfg = NetConfig(backbone=BackboneConfig(depth=depth, output_stride=output_stride), input_size=size)
     net = RSCNet(cfg, MeanParams.default()).to(device).train()
     if mode.endswith("-cl"):
         net = net.to(memory_format=torch.channels_last)
@@ -105,22 +108,23 @@ def bench_one(
         _sync(device)
         if step >= warmup:
             times.append(time.perf_counter() - start)
-    return BenchResult(depth, size, mode, batch, tuple(times), stat)
+    return BenchResult(depth, size, mode, batch, tuple(times), stat, output_stride)
 
 
 def format_table(results: list[BenchResult], modes: list[str]) -> str:
-    """Markdown table: one row per (depth, size), one images/s column per mode, plus speed-ups vs fp32."""
-    table = {(r.depth, r.size, r.mode): r for r in results}
-    keys = sorted({(r.depth, r.size) for r in results}, key=lambda k: (k[0], -k[1]))
+    """Markdown table: one row per (depth, output stride, size), one images/s column per mode, plus
+    speed-ups vs fp32. A backbone with output stride 16 (layer4 dilated) is named so in its row."""
+    table = {(r.depth, r.output_stride, r.size, r.mode): r for r in results}
+    keys = sorted({(r.depth, r.output_stride, r.size) for r in results}, key=lambda k: (k[0], -k[1], -k[2]))
     head = ["backbone", "input"] + [f"{m} img/s" for m in modes]
     extra = [m for m in modes if m != "fp32"] if "fp32" in modes else []
     head += [f"{m} / fp32" for m in extra]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for depth, size in keys:
-        row = [f"ResNet-{depth}", f"{size}x{size}"]
-        row += [f"{table[(depth, size, m)].images_per_second:.1f}" for m in modes]
-        base = table[(depth, size, "fp32")].images_per_second if extra else 0.0
-        row += [f"{table[(depth, size, m)].images_per_second / base:.2f}x" for m in extra]
+    for depth, stride, size in keys:
+        row = [f"ResNet-{depth}" + ("" if stride == 32 else f", output stride {stride}"), f"{size}x{size}"]
+        row += [f"{table[(depth, stride, size, m)].images_per_second:.1f}" for m in modes]
+        base = table[(depth, stride, size, "fp32")].images_per_second if extra else 0.0
+        row += [f"{table[(depth, stride, size, m)].images_per_second / base:.2f}x" for m in extra]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -132,6 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--depths", type=int, nargs="+", default=[18, 50], choices=[18, 34, 50])
     parser.add_argument("--sizes", type=int, nargs="+", default=[224, 128], help="input sides S (images S x S)")
     parser.add_argument("--modes", nargs="+", default=["fp32", "bf16-cl"], choices=MODES)
+    parser.add_argument(
+        "--output-strides", type=int, nargs="+", default=[32], choices=list(OUTPUT_STRIDES),
+        help="backbone output strides (16: layer4 dilated, BackboneConfig.output_stride)",
+    )
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (CPU)")
     parser.add_argument("--iters", type=int, default=3, help="timed steps per setting (median reported)")
@@ -150,13 +158,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     results = []
     for depth in args.depths:
-        for size in args.sizes:
-            for mode in args.modes:
-                kwargs = dict(batch=args.batch, iters=args.iters, warmup=args.warmup, device=device, stat=args.stat)
-                r = bench_one(depth, size, mode, **kwargs)
-                steps = ", ".join(f"{t:.3f}" for t in r.step_seconds)
-                print(f"  ResNet-{depth} {size}x{size} {mode}: steps [{steps}] s -> {r.images_per_second:.1f} img/s")
-                results.append(r)
+        for stride in args.output_strides:
+            for size in args.sizes:
+                for mode in args.modes:
+                    kwargs = dict(batch=args.batch, iters=args.iters, warmup=args.warmup, device=device, stat=args.stat)
+                    r = bench_one(depth, size, mode, output_stride=stride, **kwargs)
+                    steps = ", ".join(f"{t:.3f}" for t in r.step_seconds)
+                    print(
+                        f"  ResNet-{depth} (output stride {stride}) {size}x{size} {mode}: steps [{steps}] s "
+                        f"-> {r.images_per_second:.1f} img/s"
+                    )
+                    results.append(r)
     print(f"load average after: {os.getloadavg()[0]:.2f}\n")
     table = format_table(results, list(args.modes))
     print(table)

@@ -16,12 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BLOCKS_PER_STAGE", "HEADING_HEAD_MODES", "KEYPOINT_HEAD_MODES", "BackboneConfig", "FlatConfig", "NetConfig"]
+__all__ = ["BLOCKS_PER_STAGE", "HEADING_HEAD_MODES", "KEYPOINT_HEAD_MODES", "OUTPUT_STRIDES", "BackboneConfig", "FlatConfig", "NetConfig"]
 
 #: Values of :attr:`NetConfig.keypoint_head`.
 KEYPOINT_HEAD_MODES = ("off", "aux", "feed")
 #: Values of :attr:`NetConfig.heading_head`.
 HEADING_HEAD_MODES = ("off", "aux", "decode")
+
+#: Values of :attr:`BackboneConfig.output_stride`.
+OUTPUT_STRIDES = (32, 16)
 
 #: Residual blocks per stage (layer1..layer4) of the supported ResNet depths.
 BLOCKS_PER_STAGE: dict[int, tuple[int, int, int, int]] = {
@@ -67,11 +70,17 @@ class BackboneConfig:
             paper has 5, see :mod:`model.geometry.resolution`).
         resolution_aware: ``True``: residual branches are scaled by ``alpha[range_index, block]``.
             ``False``: the plain baseline ResNet, which has no ``alpha`` parameter at all.
+        output_stride: input pixels per cell of the last feature map. 32: the standard ResNet.
+            16: layer4 keeps layer3's resolution (no stride; its 3x3 convolutions dilated by 2, so
+            every weight sees the same extent of the image as at stride 32 and the parameters are
+            the same tensors): a 64-px input ends on a 4x4 map instead of 2x2, for about 1.6x the
+            network's work (DeepLab's "output stride").
     """
 
     depth: int = 50
     num_ranges: int = 5
     resolution_aware: bool = True
+    output_stride: int = 32
 
     def __post_init__(self) -> None:
         if isinstance(self.depth, bool) or self.depth not in BLOCKS_PER_STAGE:
@@ -79,6 +88,8 @@ class BackboneConfig:
         _check_int("num_ranges", self.num_ranges, 1)
         if not isinstance(self.resolution_aware, bool):
             raise ValueError(f"resolution_aware must be a bool, got {self.resolution_aware!r}")
+        if isinstance(self.output_stride, bool) or self.output_stride not in OUTPUT_STRIDES:
+            raise ValueError(f"output_stride must be one of {list(OUTPUT_STRIDES)}, got {self.output_stride!r}")
 
     @property
     def num_blocks(self) -> int:

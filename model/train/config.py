@@ -244,9 +244,17 @@ class InitConfig:
             model, baselines included, from a network trained on full-resolution images). Loading
             is strict (:meth:`model.nets.RSCNet.initialise_from`): only a resolution table the
             source lacks starts at 1. ``None``: random initialisation. Ignored when resuming.
+        new_input_size: ``True`` lets the source have another ``net.input_size`` than this run (no
+            parameter depends on it: the same weights then see the person at another scale, as in an
+            input-size ablation); ``False`` (default) refuses such a source.
     """
 
     checkpoint: str | None = None
+    new_input_size: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.new_input_size, bool):
+            raise ValueError(f"init.new_input_size must be a bool, got {self.new_input_size!r}")
 
 
 @dataclass(frozen=True)

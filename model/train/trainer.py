@@ -391,8 +391,11 @@ class Trainer(TrainLoop):
         """Start from another run's network weights (config ``init.checkpoint``: a training
         checkpoint or a committed resume file); strict."""
         ckpt = self._load_same_body(path, weights_only_source=True)
-        if int(ckpt["input_size"]) != self.config.net.input_size:
-            raise ValueError(f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size}")
+        if int(ckpt["input_size"]) != self.config.net.input_size and not self.config.init.new_input_size:
+            raise ValueError(
+                f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size} "
+                "(set init.new_input_size: true to start from it anyway)"
+            )
         report = self.net.initialise_from(ckpt["model"])
         if "backbone.alpha" not in report.newly_initialised and self.net.backbone.resolution_aware:
             # The source's resolution table was trained: its rows are not copied again on entering a stage.

@@ -38,6 +38,9 @@ def test_nets_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "| ResNet-18 | 32x32 |" in out and "bf16-cl / fp32" in out
     assert "| ResNet-18 | 32x32 |" in report.read_text()
+    bench.main(["--depths", "18", "--sizes", "32", "--output-strides", "32", "16", "--modes", "fp32", "--batch", "2",
+                "--iters", "1", "--warmup", "0", "--threads", "1", "--report", str(report)])  # fmt: skip
+    assert "| ResNet-18 | 32x32 |" in report.read_text() and "| ResNet-18, output stride 16 | 32x32 |" in report.read_text()
 
 
 def test_render_bench_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads) -> None:

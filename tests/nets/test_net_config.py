@@ -23,9 +23,11 @@ def test_backbone_derived_sizes(depth: int, blocks: int, dim: int) -> None:
 
 
 def test_round_trip_through_json() -> None:
-    cfg = NetConfig(backbone=BackboneConfig(depth=18, num_ranges=3, resolution_aware=False), input_size=128)
+    cfg = NetConfig(
+        backbone=BackboneConfig(depth=18, num_ranges=3, resolution_aware=False, output_stride=16), input_size=128
+    )
     data = json.loads(json.dumps(cfg.to_dict()))
-    assert data["backbone"] == {"depth": 18, "num_ranges": 3, "resolution_aware": False}
+    assert data["backbone"] == {"depth": 18, "num_ranges": 3, "resolution_aware": False, "output_stride": 16}
     assert NetConfig.from_dict(data) == cfg
 
 
@@ -47,6 +49,8 @@ def test_unknown_keys_are_named() -> None:
         {"backbone": {"depth": 101}},
         {"backbone": {"num_ranges": 0}},
         {"backbone": {"resolution_aware": "yes"}},
+        {"backbone": {"output_stride": 8}},
+        {"backbone": {"output_stride": True}},
         {"regressor_iterations": 0},
         {"regressor_dropout": 1.0},
         {"projection_dim": 0},

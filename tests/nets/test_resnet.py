@@ -80,8 +80,12 @@ def random_state_dict(depth: int, seed: int = 0) -> dict[str, Tensor]:
     return sd
 
 
-def reference_forward(sd: dict[str, Tensor], x: Tensor, depth: int) -> Tensor:
-    """Plain ResNet (eval-mode BN) written functionally from a torchvision state dict: pooled (B, C)."""
+def reference_forward(sd: dict[str, Tensor], x: Tensor, depth: int, output_stride: int = 32) -> Tensor:
+    """Plain ResNet (eval-mode BN) written functionally from a torchvision state dict: pooled (B, C).
+
+    ``output_stride`` 16: layer4 without its stride, every 3x3 convolution of it dilated by 2 except
+    the one at the first block's strided position (DeepLab's recipe, torchvision's convention).
+    """
 
     def bn(t: Tensor, name: str) -> Tensor:
         return F.batch_norm(
@@ -93,14 +97,21 @@ def reference_forward(sd: dict[str, Tensor], x: Tensor, depth: int) -> Tensor:
     for s, count in enumerate(STAGES[depth]):
         for b in range(count):
             p = f"layer{s + 1}.{b}"
-            stride = 2 if (s > 0 and b == 0) else 1
+            dilated = s == 3 and output_stride == 16
+            stride = 2 if (s > 0 and b == 0 and not dilated) else 1
+            first = 2 if (dilated and b > 0) else 1  # dilation at the strided position
+            later = 2 if dilated else 1
             if depth == 50:
                 h = F.relu(bn(F.conv2d(x, sd[f"{p}.conv1.weight"]), f"{p}.bn1"))
-                h = F.relu(bn(F.conv2d(h, sd[f"{p}.conv2.weight"], stride=stride, padding=1), f"{p}.bn2"))
+                h = F.relu(
+                    bn(F.conv2d(h, sd[f"{p}.conv2.weight"], stride=stride, padding=first, dilation=first), f"{p}.bn2")
+                )
                 h = bn(F.conv2d(h, sd[f"{p}.conv3.weight"]), f"{p}.bn3")
             else:
-                h = F.relu(bn(F.conv2d(x, sd[f"{p}.conv1.weight"], stride=stride, padding=1), f"{p}.bn1"))
-                h = bn(F.conv2d(h, sd[f"{p}.conv2.weight"], padding=1), f"{p}.bn2")
+                h = F.relu(
+                    bn(F.conv2d(x, sd[f"{p}.conv1.weight"], stride=stride, padding=first, dilation=first), f"{p}.bn1")
+                )
+                h = bn(F.conv2d(h, sd[f"{p}.conv2.weight"], padding=later, dilation=later), f"{p}.bn2")
             if f"{p}.downsample.0.weight" in sd:
                 x = bn(F.conv2d(x, sd[f"{p}.downsample.0.weight"], stride=stride), f"{p}.downsample.1")
             x = F.relu(x + h)
@@ -155,6 +166,26 @@ def test_loaded_weights_reproduce_a_plain_resnet(depth: int) -> None:
         baseline = make(depth, resolution_aware=False).eval()
         load_torchvision_state_dict(baseline, sd)
         torch.testing.assert_close(baseline(x), ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("depth", [18, 50])
+def test_output_stride_16_dilates_layer4_with_the_same_weights(depth: int) -> None:
+    sd = random_state_dict(depth, seed=3)
+    net = make(depth, output_stride=16).eval()
+    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in make(depth).state_dict().items()
+    }
+    load_torchvision_state_dict(net, sd)
+    x = torch.randn(2, 3, 64, 64)
+    r = torch.tensor([0, 2])
+    with torch.no_grad():
+        assert net.forward_features(x, r).shape == (2, net.feature_dim, 4, 4)
+        assert [m.shape[-1] for m in net.forward_stages(x, r)] == [16, 8, 4, 4]
+        torch.testing.assert_close(net(x, r), reference_forward(sd, x, depth, 16), rtol=1e-4, atol=1e-4)
+        strided = make(depth).eval()
+        load_torchvision_state_dict(strided, sd)
+        assert not torch.allclose(strided(x, r), net(x, r), atol=1e-3)
+    assert "output_stride=16" in repr(net)
 
 
 def test_missing_key_is_named_and_model_untouched() -> None:

@@ -121,6 +121,22 @@ def test_init_checkpoint_starts_from_another_run_and_resume_ignores_it(tiny_conf
     assert not all(torch.equal(resumed.net.state_dict()[k], v) for k, v in src.items())
 
 
+def test_init_across_input_size_and_output_stride_is_explicit(tiny_config_file: Path, tmp_path: Path) -> None:
+    source = Trainer(load_config(tiny_config_file, {"runtime": {"out_dir": str(tmp_path / "src")}}), device="cpu", max_steps=1, show_progress=False)
+    source.train()
+    src_path = source.save()
+    larger = {"net": {"input_size": 48, "backbone": {"output_stride": 16}}, "data": {"crop_size": 48}, "init": {"checkpoint": str(src_path)}}
+    with pytest.raises(ValueError, match="new_input_size"):
+        Trainer(load_config(tiny_config_file, {**larger, "runtime": {"out_dir": str(tmp_path / "refused")}}), device="cpu", show_progress=False)
+    larger["init"]["new_input_size"] = True
+    trainer = Trainer(load_config(tiny_config_file, {**larger, "runtime": {"out_dir": str(tmp_path / "ft")}}), device="cpu", max_steps=1, show_progress=False)
+    src = load_checkpoint(src_path)["model"]
+    assert all(torch.equal(trainer.net.state_dict()[k], v) for k, v in src.items())
+    trainer.train()
+    ckpt = load_checkpoint(Path(trainer.config.runtime.out_dir) / "last.pt")
+    assert ckpt["input_size"] == 48 and ckpt["train_config"]["net"]["backbone"]["output_stride"] == 16
+
+
 def test_pose_prior_trains_a_discriminator_and_checkpoints_it(tiny_config_file: Path) -> None:
     cfg = load_config(tiny_config_file, {"loss": {"pose_prior_weight": 0.05}, "adversarial_prior": {"discriminator": {"pose_hidden": 32}}})
     trainer = Trainer(cfg, device="cpu", max_steps=2, show_progress=False)

@@ -41,8 +41,10 @@ __all__ = [
 _STAGE_WIDTHS = (64, 128, 256, 512)
 
 
-def _conv3x3(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_ch, out_ch, kernel_size=3, stride=stride, padding=1, bias=False)
+def _conv3x3(in_ch: int, out_ch: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(
+        in_ch, out_ch, kernel_size=3, stride=stride, padding=dilation, dilation=dilation, bias=False
+    )
 
 
 def _conv1x1(in_ch: int, out_ch: int, stride: int = 1) -> nn.Conv2d:
@@ -82,11 +84,11 @@ class BasicBlock(_ResidualBlock):
 
     expansion = 1
 
-    def __init__(self, in_ch: int, planes: int, stride: int = 1) -> None:
+    def __init__(self, in_ch: int, planes: int, stride: int = 1, dilation: tuple[int, int] = (1, 1)) -> None:
         super().__init__()
-        self.conv1 = _conv3x3(in_ch, planes, stride)
+        self.conv1 = _conv3x3(in_ch, planes, stride, dilation[0])
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = _conv3x3(planes, planes)
+        self.conv2 = _conv3x3(planes, planes, dilation=dilation[1])
         self.bn2 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
@@ -105,12 +107,12 @@ class Bottleneck(_ResidualBlock):
 
     expansion = 4
 
-    def __init__(self, in_ch: int, planes: int, stride: int = 1) -> None:
+    def __init__(self, in_ch: int, planes: int, stride: int = 1, dilation: tuple[int, int] = (1, 1)) -> None:
         super().__init__()
         out_ch = planes * self.expansion
         self.conv1 = _conv1x1(in_ch, planes)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = _conv3x3(planes, planes, stride)
+        self.conv2 = _conv3x3(planes, planes, stride, dilation[0])
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = _conv1x1(planes, out_ch)
         self.bn3 = nn.BatchNorm2d(out_ch)
@@ -155,9 +157,14 @@ class ResolutionAwareResNet(nn.Module):
         self.stage_channels: tuple[int, ...] = tuple(w * block.expansion for w in _STAGE_WIDTHS)
         for s, (width, count) in enumerate(zip(_STAGE_WIDTHS, BLOCKS_PER_STAGE[config.depth])):
             blocks = []
+            # output_stride 16: layer4 drops its stride and dilates its 3x3 convolutions by 2 instead
+            # ``dilation``: (the convolution where the stride would be, the later 3x3 ones); the first
+            # block's strided position still sees layer3's grid, dilation 1, as in torchvision.
+            dilated = s == 3 and config.output_stride == 16
             for b in range(count):
-                stride = 2 if (s > 0 and b == 0) else 1
-                blocks.append(block(in_ch, width, stride))
+                stride = 2 if (s > 0 and b == 0 and not dilated) else 1
+                dilation = ((1 if b == 0 else 2), 2) if dilated else (1, 1)
+                blocks.append(block(in_ch, width, stride, dilation))
                 in_ch = width * block.expansion
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
@@ -221,8 +228,8 @@ class ResolutionAwareResNet(nn.Module):
         Args: as :meth:`forward_features`.
 
         Returns:
-            maps of strides 4, 8, 16, 32: ``(B, 64|256, H/4, W/4)`` ... ``(B, 512|2048, H/32, W/32)``
-            (ceil), in the compute dtype.
+            maps of strides 4, 8, 16, 32 (16 for layer4 with ``output_stride`` 16):
+            ``(B, 64|256, H/4, W/4)`` ... ``(B, 512|2048, H/32, W/32)`` (ceil), in the compute dtype.
         """
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"expected images (B, 3, H, W), got {tuple(x.shape)}")
@@ -248,7 +255,8 @@ class ResolutionAwareResNet(nn.Module):
                 by the baseline.
 
         Returns:
-            ``(B, C, ceil(H/32), ceil(W/32))`` in the compute dtype (bf16 under bf16 autocast).
+            ``(B, C, ceil(H/r), ceil(W/r))``, ``r`` = ``config.output_stride`` (32 or 16), in the
+            compute dtype (bf16 under bf16 autocast).
         """
         return self.forward_stages(x, range_index)[-1]
 
@@ -280,7 +288,10 @@ class ResolutionAwareResNet(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
-        return f"depth={c.depth}, num_ranges={c.num_ranges}, resolution_aware={c.resolution_aware}"
+        return (
+            f"depth={c.depth}, num_ranges={c.num_ranges}, resolution_aware={c.resolution_aware}, "
+            f"output_stride={c.output_stride}"
+        )
 
 
 class IncompatibleStateDictError(RuntimeError):
