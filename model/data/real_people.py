@@ -38,6 +38,7 @@ this module from mediapipe's own environment (which has no torch).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ __all__ = [
     "MAX_CROP_SIDE",
     "REVIEWS",
     "RealPerson",
+    "cut_person_box",
     "cut_square",
     "load_real_people",
     "real_crop_at_height",
@@ -293,6 +295,27 @@ def real_crop_at_height(person_or_image: RealPerson | np.ndarray, height: int) -
         return image.copy(), 1.0
     small = Image.fromarray(image).resize((int(height), int(height)), Image.Resampling.BICUBIC)
     return np.asarray(small, dtype=np.uint8).copy(), height / side
+
+
+def cut_person_box(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The pixels of a person box alone, as a detector box sent to the service gives them.
+
+    Cuts the integer rectangle ``[floor(x0), ceil(x0 + w)) x [floor(y0), ceil(y0 + h))`` of an
+    ``(H, W, 3)`` uint8 ``image`` (black outside it) -- the rule of the service's box cropping.
+
+    Returns:
+        ``(crop, (left, top))``: the ``(h', w', 3)`` crop and its top-left corner in ``image``
+        pixels (add it to crop coordinates to get ``image`` coordinates).
+    """
+    x0, y0, w, h = box
+    left, top = math.floor(x0), math.floor(y0)
+    right, bottom = max(math.ceil(x0 + w), left + 1), max(math.ceil(y0 + h), top + 1)
+    out = np.zeros((bottom - top, right - left, 3), np.uint8)
+    img_h, img_w = image.shape[:2]
+    sx0, sy0, sx1, sy1 = max(left, 0), max(top, 0), min(right, img_w), min(bottom, img_h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = image[sy0:sy1, sx0:sx1]
+    return out, (left, top)
 
 
 def restore_native(small: np.ndarray, side: int) -> np.ndarray:

@@ -54,11 +54,20 @@ from tqdm import tqdm
 
 from model.body.joint_names import SMPL_JOINT_NAMES
 from model.body.model import BodyModel
-from model.data.real_people import DEFAULT_ROOT, RealPerson, load_real_people, real_crop_at_height
+from model.data.real_people import (
+    DEFAULT_ROOT,
+    RealPerson,
+    cut_person_box,
+    load_real_people,
+    real_crop_at_height,
+    square_crop_box,
+)
+from model.inference.crops import widen_to_min_side
 from model.inference.predictor import Predictor
 
 __all__ = [
     "FAILED_DETECTION_SCORE",
+    "FRAMINGS",
     "KNEE_PASS_DEG",
     "SEATED_KNEE_MIN_DEG",
     "RealPeopleConfig",
@@ -195,6 +204,10 @@ def display_path(path: Path | str) -> str:
 
 
 KEYPOINT_SOURCES = ("projected", "head")
+#: Table-title notes of the framings other than the committed crops.
+_FRAMING_TITLES = {"box": ", tight person boxes", "square": ", squares of the box's longer side"}
+#: What the network is given of each person (:attr:`RealPeopleConfig.framing`).
+FRAMINGS = ("crop", "box", "square")
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,14 @@ class RealPeopleConfig:
         keypoints: which 2D keypoints are scored: ``"projected"`` (the 3D joints through the
             predicted camera, what the service returns) or ``"head"`` (the network's 2D keypoint
             head, ``NetConfig.keypoint_head``).
+        framing: what the network sees of each person. ``"crop"``: the committed square crop, 1.2
+            times the box's longer side around it (SPIN's framing, and the training data's:
+            ``box_scale`` 1.1-1.35). ``"box"``: the tight person box alone, cut from that crop after
+            it is brought to the height (the same pixels on the person), the way the service cuts a
+            detector box sent with a frame (a side thinner than the smallest accepted crop widened
+            with the frame's pixels); the predictor pads it to a square with black.
+            ``"square"``: the square of the box's longer side around it (the frame's own pixels
+            beside a thin person instead of black; no margin).
     """
 
     heights: tuple[int, ...] = (64, 48, 32, 24)
@@ -216,10 +237,13 @@ class RealPeopleConfig:
     blazepose_file: Path | None = None
     batch_size: int = 32
     keypoints: str = "projected"
+    framing: str = "crop"
 
     def __post_init__(self) -> None:
         if self.keypoints not in KEYPOINT_SOURCES:
             raise ValueError(f"keypoints must be one of {KEYPOINT_SOURCES}, got {self.keypoints!r}")
+        if self.framing not in FRAMINGS:
+            raise ValueError(f"framing must be one of {FRAMINGS}, got {self.framing!r}")
         if not self.heights or any(isinstance(h, bool) or not isinstance(h, int) or not 8 <= h <= 4096 for h in self.heights):
             raise ValueError(f"heights must be integers in [8, 4096], got {self.heights}")
         if len(set(self.heights)) != len(self.heights):
@@ -233,24 +257,40 @@ class RealPeopleConfig:
 
 
 def _predict_at(
-    predictor: Predictor, people: Sequence[RealPerson], height: int | None, batch_size: int, keypoints: str = "projected"
+    predictor: Predictor,
+    people: Sequence[RealPerson],
+    height: int | None,
+    batch_size: int,
+    keypoints: str = "projected",
+    framing: str = "crop",
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[float | None]]:
     """Keypoints in native crop pixels ``(17, 2)``, poses ``(24, 3)`` and the flip test's
-    disagreement (metres, ``None`` without it) per person at ``height`` (``None``: the native crop)."""
-    crops, scales = [], []
+    disagreement (metres, ``None`` without it) per person at ``height`` (``None``: the native crop),
+    framed as :attr:`RealPeopleConfig.framing` says."""
+    crops, scales, offsets = [], [], []
     for p in people:
-        if height is None:
-            crops.append(p.image())
-            scales.append(1.0)
-        else:
-            small, scale = real_crop_at_height(p, height)
-            crops.append(small)
-            scales.append(scale)
+        image, scale = (p.image(), 1.0) if height is None else real_crop_at_height(p, height)
+        offset = (0, 0)
+        if framing != "crop":
+            box = tuple(v * scale for v in p.box_in_crop)
+            if framing == "square":
+                x0, y0, side, _ = square_crop_box(box, 1.0)
+                box = (x0, y0, side, side)
+            else:  # the service's rule: a side thinner than the smallest crop is widened with the frame
+                (x0, x1), (y0, y1) = (
+                    widen_to_min_side(math.floor(lo), math.ceil(lo + n)) for lo, n in ((box[0], box[2]), (box[1], box[3]))
+                )
+                box = (x0, y0, x1 - x0, y1 - y0)
+            image, offset = cut_person_box(image, box)
+        crops.append(image)
+        scales.append(scale)
+        offsets.append(np.asarray(offset, dtype=np.float64))
     preds = predictor.predict(crops, batch_size=batch_size)
     if keypoints == "head" and any(pr.keypoints2d_head_coco17 is None for pr in preds):
         raise ValueError("keypoints='head' needs a network with a 2D keypoint head (NetConfig.keypoint_head)")
     kps = [pr.keypoints2d_head_coco17 if keypoints == "head" else pr.keypoints2d_coco17 for pr in preds]
-    return [kp / s for kp, s in zip(kps, scales)], [pr.pose for pr in preds], [pr.flip_disagreement for pr in preds]
+    native = [(kp + o) / s for kp, o, s in zip(kps, offsets, scales)]
+    return native, [pr.pose for pr in preds], [pr.flip_disagreement for pr in preds]
 
 
 def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict[str, Any]:
@@ -276,12 +316,12 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
     disagreement: dict[str, list[float | None]] = {}
     for h in tqdm(columns, desc="heights"):
         key = "native" if h is None else str(h)
-        kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints)
+        kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints, config.framing)
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
-        _, poses, _ = _predict_at(predictor, upright, h, config.batch_size)
+        _, poses, _ = _predict_at(predictor, upright, h, config.batch_size, framing=config.framing)
         knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if seated:
-            _, poses, _ = _predict_at(predictor, seated, h, config.batch_size)
+            _, poses, _ = _predict_at(predictor, seated, h, config.batch_size, framing=config.framing)
             seated_knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if h is not None:
             entries = [blaze["keypoints"][p.id][key] for p in people]
@@ -296,6 +336,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
         "checkpoint_id": predictor.checkpoint_id,
         "flip_test": predictor.flip_test,
         "keypoints": config.keypoints,
+        "framing": config.framing,
         "body_model": predictor.model_id,
         "normaliser": "person box height (box[3], native pixels)",
         "people": [p.id for p in people],
@@ -352,7 +393,8 @@ def format_tables(result: dict[str, Any]) -> str:
         (
             f"## Real people: 2D keypoint error / person box height ({n} crops of {n_ids} people, {int(full.sum())} full-body crops"
             f" of {n_full_ids} people; checkpoint {result['checkpoint_id']}{', flip test' if result.get('flip_test') else ''}"
-            f"{', keypoint head' if result.get('keypoints') == 'head' else ''})"
+            f"{', keypoint head' if result.get('keypoints') == 'head' else ''}"
+            f"{_FRAMING_TITLES.get(result.get('framing', 'crop'), '')})"
         ),
         "",
         "| method | native | " + " | ".join(f"{h} px" for h in heights) + " |",
@@ -465,12 +507,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flip-test", action="store_true", help="flip test-time augmentation (model.inference.flip_test)")
     parser.add_argument("--keypoints", choices=KEYPOINT_SOURCES, default="projected",
                         help="score the projected 3D joints or the network's 2D keypoint head (default: %(default)s)")
+    parser.add_argument("--framing", choices=FRAMINGS, default="crop",
+                        help="crop: the committed squares, 1.2 x the box; box: the tight person box alone, as the "
+                             "service cuts a detector box; square: the square of the box's longer side "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     config = RealPeopleConfig(
         heights=tuple(int(h) for h in args.heights.split(",") if h.strip()), root=args.root, blazepose_file=args.blazepose,
-        keypoints=args.keypoints,
+        keypoints=args.keypoints, framing=args.framing,
     )
     predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, precision=args.precision, flip_test=args.flip_test)
     result = evaluate_real_people(predictor, config)

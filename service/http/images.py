@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from model.inference.crops import widen_to_min_side
 from service.http.errors import ApiError
 
 __all__ = ["IMAGE_FORMATS", "Box", "BudgetExceeded", "Crop", "PixelBudget", "crop_box", "decode_image"]
@@ -180,7 +181,10 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
 def crop_box(image: np.ndarray, box: Box, *, max_pixels: int, what: str = "box") -> Crop:
     """Cut ``box`` out of ``image`` (``(H, W, 3)`` uint8); outside parts are black.
 
-    The cropped rectangle is ``[floor(x0), ceil(x0 + w)) x [floor(y0), ceil(y0 + h))``.
+    The cropped rectangle is ``[floor(x0), ceil(x0 + w)) x [floor(y0), ceil(y0 + h))``, widened
+    about its centre to :data:`~model.inference.crops.MIN_SIDE` pixels on a side that is shorter
+    (:func:`~model.inference.crops.widen_to_min_side`: a person 24 px tall seen side-on has a
+    detector box 6-7 px wide; the frame's pixels beside it make a crop the predictor accepts).
 
     Raises:
         ApiError: 422 ``invalid_box`` (no overlap with the image) or 413 ``too_many_pixels``
@@ -189,16 +193,18 @@ def crop_box(image: np.ndarray, box: Box, *, max_pixels: int, what: str = "box")
     img_h, img_w = image.shape[:2]
     x0, y0 = math.floor(box.x0), math.floor(box.y0)
     x1, y1 = math.ceil(box.x0 + box.w), math.ceil(box.y0 + box.h)
-    w, h = x1 - x0, y1 - y0
-    if w * h > max_pixels:
-        raise ApiError(413, "too_many_pixels", f"{what} is {w}x{h} = {w * h} pixels; at most {max_pixels} are accepted")
-    ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, img_w), min(y1, img_h)
-    if ix1 <= ix0 or iy1 <= iy0:
+    if min(x1, img_w) <= max(x0, 0) or min(y1, img_h) <= max(y0, 0):
         raise ApiError(
             422,
             "invalid_box",
             f"{what} [{box.x0}, {box.y0}, {box.w}, {box.h}] (x0, y0, w, h) does not overlap the {img_w}x{img_h} image",
         )
+    x0, x1 = widen_to_min_side(x0, x1)
+    y0, y1 = widen_to_min_side(y0, y1)
+    w, h = x1 - x0, y1 - y0
+    if w * h > max_pixels:
+        raise ApiError(413, "too_many_pixels", f"{what} is {w}x{h} = {w * h} pixels; at most {max_pixels} are accepted")
+    ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, img_w), min(y1, img_h)
     if (x0, y0, x1, y1) == (ix0, iy0, ix1, iy1):
         pixels = np.ascontiguousarray(image[y0:y1, x0:x1])
     else:

@@ -365,3 +365,62 @@ def test_keypoint_source_is_validated() -> None:
     assert RealPeopleConfig().keypoints == "projected" and RealPeopleConfig(keypoints="head").keypoints == "head"
     with pytest.raises(ValueError, match="keypoints"):
         RealPeopleConfig(keypoints="heatmaps")
+
+
+def test_cut_person_box_keeps_the_box_pixels_and_says_where() -> None:
+    from model.data.real_people import cut_person_box
+
+    image = np.arange(20 * 30 * 3, dtype=np.uint8).reshape(20, 30, 3)
+    crop, (left, top) = cut_person_box(image, (4.5, 2.0, 6.0, 10.2))
+    assert (left, top) == (4, 2) and crop.shape == (11, 7, 3)
+    np.testing.assert_array_equal(crop, image[2:13, 4:11])
+    crop, (left, top) = cut_person_box(image, (25.0, -3.0, 8.0, 6.0))  # sticks out: black there
+    assert (left, top) == (25, -3) and crop.shape == (6, 8, 3)
+    np.testing.assert_array_equal(crop[3:, :5], image[0:3, 25:30])
+    assert not crop[:3].any() and not crop[:, 5:].any()
+
+
+class _CentrePredictor:
+    """Answers every crop's 17 keypoints at its centre; records what it was given."""
+
+    def __init__(self) -> None:
+        self.crops: list[np.ndarray] = []
+
+    def predict(self, crops, batch_size=32):  # noqa: ANN001, ANN201 - the Predictor's signature
+        from types import SimpleNamespace
+
+        self.crops = list(crops)
+        return [
+            SimpleNamespace(keypoints2d_coco17=np.tile([[c.shape[1] / 2, c.shape[0] / 2]], (17, 1)), pose=np.zeros((24, 3)),
+                            flip_disagreement=None)  # fmt: skip
+            for c in crops
+        ]
+
+
+@pytest.mark.parametrize("framing", ["crop", "box", "square"])
+def test_framings_give_the_network_the_box_and_map_keypoints_back(framing: str) -> None:
+    from model.eval.real_people import _predict_at
+
+    people = [p for p in load_real_people() if p.id in ("skv_bikes_f110", "ocv_doc_multi_red")]
+    fake = _CentrePredictor()
+    kps, _, _ = _predict_at(fake, people, 32, 8, framing=framing)  # type: ignore[arg-type]
+    for p, crop, kp in zip(people, fake.crops, kps):
+        x0, y0, w, h = p.box_in_crop
+        scale = 32 / p.crop_side
+        if framing == "crop":
+            assert crop.shape[:2] == (32, 32)
+            np.testing.assert_allclose(kp[0], [p.crop_side / 2, p.crop_side / 2])
+            continue
+        # The box (in the 32-px view) alone, or its square; the answer lands on the box's centre.
+        long_side = max(w, h) * scale
+        if framing == "square":
+            assert crop.shape[0] == crop.shape[1] == round(long_side)
+        else:
+            assert abs(crop.shape[0] - h * scale) <= 2 and max(w * scale, 8) - 1 <= crop.shape[1] <= max(w * scale, 8) + 2
+        np.testing.assert_allclose(kp[0], [x0 + w / 2, y0 + h / 2], atol=1.5 / scale)
+
+
+def test_framing_is_validated() -> None:
+    assert RealPeopleConfig().framing == "crop" and RealPeopleConfig(framing="box").framing == "box"
+    with pytest.raises(ValueError, match="framing"):
+        RealPeopleConfig(framing="loose")

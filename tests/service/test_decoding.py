@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from service_support import encode, mp4_bytes, png_bomb_header, random_rgb
 
+from model.inference.crops import MIN_SIDE
 from service.http.errors import ApiError
 from service.http.images import Box, BudgetExceeded, PixelBudget, crop_box, decode_image
 from service.http.video import decode_video, iter_video_frames, sniff_container
@@ -80,6 +81,18 @@ def test_crop_box_inside_partial_and_outside() -> None:
     with pytest.raises(ApiError) as info:
         crop_box(img, Box(0, 0, 1e6, 1e6), max_pixels=MAX)
     assert info.value.status == 413
+
+
+def test_a_box_thinner_than_the_smallest_crop_is_widened_with_the_frame() -> None:
+    img = random_rgb(40, 30)  # (H, W)
+    thin = crop_box(img, Box(10.2, 5, 3.5, 24), max_pixels=MAX)  # a 24-px person seen side-on
+    assert thin.box == (8, 5, MIN_SIDE, 24)  # [10, 14) grown about its centre to 8 columns
+    np.testing.assert_array_equal(thin.pixels, img[5:29, 8:16])
+    edge = crop_box(img, Box(0, 36, 2, 4), max_pixels=MAX)  # a speck at the image's corner
+    assert edge.box == (-3, 34, MIN_SIDE, MIN_SIDE) and not edge.pixels[:, :3].any() and not edge.pixels[6:].any()
+    with pytest.raises(ApiError) as info:  # widening never rescues a box outside the image
+        crop_box(img, Box(31, 0, 2, 20), max_pixels=MAX)
+    assert info.value.code == "invalid_box"
 
 
 @pytest.mark.parametrize("values", [(0, 0, 0, 5), (0, 0, 5, -1), (float("nan"), 0, 5, 5)])
