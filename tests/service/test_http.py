@@ -84,13 +84,16 @@ def test_smpl_multipart_boxes_and_per_item_errors(client: httpx.Client) -> None:
         image_part(b"\x89PNG garbage", "bad.png"),
         image_part(png_bytes(5, 5), "tiny.png"),
         image_part(encode(full[20:100, 10:50]), "crop.png"),
+        image_part(encode(full), "thin.png"),
     ]
-    r = client.post("/v1/smpl", files=files, data={"boxes": json.dumps([box, None, None, None])})
+    thin = [60, 30, 5, 24]  # a 24-px person seen side-on: narrower than the smallest crop (8 px)
+    r = client.post("/v1/smpl", files=files, data={"boxes": json.dumps([box, None, None, None, thin])})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["body_model"] == BODY and body["checkpoint_id"] == "untrained-seed0" and body["is_trained"] is False
     res = body["results"]
-    assert [e["index"] for e in res] == [0, 1, 2, 3] and [e["ok"] for e in res] == [True, False, False, True]
+    assert [e["index"] for e in res] == [0, 1, 2, 3, 4] and [e["ok"] for e in res] == [True, False, False, True, True]
+    assert res[4]["crop_box"] == [59, 30, 8, 24]  # widened about its centre with the frame's pixels
     assert (res[1]["status"], res[1]["error"]) == (415, "undecodable_image")
     assert (res[2]["status"], res[2]["error"]) == (422, "image_too_small")
     boxed, crop = res[0], res[3]
