@@ -31,7 +31,7 @@ from torch import Tensor
 
 from model.data.pose_families import FAMILIES
 
-__all__ = ["PartialViewConfig", "partial_view", "partial_view_box"]
+__all__ = ["PartialViewConfig", "partial_view", "partial_view_box", "tight_box_view"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class PartialViewConfig:
             for an upright torso whose legs it cannot see (a sitting person cut at the waist then
             comes back standing), the likelier case in surveillance and sports footage. Samples
             without a ``family`` entry are never cut when this is set.
+        tight_box_prob: share of samples (after any cut) framed the way the service frames a
+            detector box sent with a frame: the tight box of the visible person, padded to a square
+            with black (the square of the box's longer side, everything outside the box zeroed).
+            0 (the default) draws nothing: old configs see the same samples.
     """
 
     prob: float = 0.0
@@ -58,10 +62,13 @@ class PartialViewConfig:
     enlarge: float = 1.2
     min_aspect: float = 1.2
     families: tuple[str, ...] | None = None
+    tight_box_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.prob <= 1.0:
             raise ValueError(f"partial_view.prob must be in [0, 1], got {self.prob}")
+        if not 0.0 <= self.tight_box_prob <= 1.0:
+            raise ValueError(f"partial_view.tight_box_prob must be in [0, 1], got {self.tight_box_prob}")
         lo, hi = self.keep
         if not 0.1 <= lo <= hi <= 1.0:
             raise ValueError(f"partial_view.keep must satisfy 0.1 <= lo <= hi <= 1, got {self.keep}")
@@ -80,6 +87,15 @@ class PartialViewConfig:
         return None if self.families is None else frozenset(FAMILIES.index(f) for f in self.families)
 
 
+def _extent(mask: Tensor) -> tuple[float, float, float, float] | None:
+    """``(left, top, right, bottom)`` of a ``(S, S)`` bool mask in continuous pixels, ``None`` if empty."""
+    rows = mask.any(dim=1).nonzero().flatten()
+    cols = mask.any(dim=0).nonzero().flatten()
+    if rows.numel() == 0:
+        return None
+    return float(cols[0]), float(rows[0]), float(cols[-1]) + 1.0, float(rows[-1]) + 1.0
+
+
 def partial_view_box(silhouette: Tensor, keep: float, enlarge: float, min_aspect: float) -> tuple[float, float, float] | None:
     """The square crop ``(x0, y0, side)`` (crop pixels) of the person's top ``keep`` fraction.
 
@@ -94,12 +110,10 @@ def partial_view_box(silhouette: Tensor, keep: float, enlarge: float, min_aspect
         (pixel ``j`` spans ``[j, j + 1)``), or ``None`` when the silhouette is empty or too flat.
     """
     mask = silhouette > 0.5
-    rows = mask.any(dim=1).nonzero().flatten()
-    cols = mask.any(dim=0).nonzero().flatten()
-    if rows.numel() == 0:
+    extent = _extent(mask)
+    if extent is None:
         return None
-    top, bottom = float(rows[0]), float(rows[-1]) + 1.0
-    left, right = float(cols[0]), float(cols[-1]) + 1.0
+    left, top, right, bottom = extent
     height = bottom - top
     if height < min_aspect * (right - left):
         return None
@@ -122,35 +136,9 @@ def _resample(image: Tensor, x0: float, y0: float, side: float, mode: str) -> Te
     return F.grid_sample(image[None], grid, mode=mode, padding_mode="zeros", align_corners=False)[0]
 
 
-def partial_view(sample: dict[str, Tensor], config: PartialViewConfig, gen: torch.Generator) -> dict[str, Tensor]:
-    """With probability ``config.prob``, turn a clean full-body sample into a partial view.
-
-    Args:
-        sample: a clean sample with ``image (3, S, S)``, ``silhouette (1, S, S)`` and
-            ``keypoints2d_<layout> (J, 3)`` (``[x, y, visible]`` in crop pixels); other entries
-            (3D joints, pose, betas, ...) pass unchanged.
-        config: how often and how much to keep.
-        gen: the sample's generator (nothing is drawn when ``config.prob`` is 0).
-
-    Returns:
-        The same dict, changed in place when a view was cut: the image and the silhouette
-        resampled, the keypoints moved and scaled, keypoints outside the new crop made invisible,
-        and ``partial_view`` set to 1 (0 otherwise, when ``prob`` > 0).
-    """
-    if config.prob <= 0.0:
-        return sample
-    u = torch.rand(2, generator=gen)
-    sample["partial_view"] = torch.tensor(0.0)
-    if float(u[0]) >= config.prob or "silhouette" not in sample:
-        return sample
-    allowed = config.family_indices
-    if allowed is not None and ("family" not in sample or int(sample["family"]) not in allowed):
-        return sample
-    lo, hi = config.keep
-    box = partial_view_box(sample["silhouette"][0], lo + float(u[1]) * (hi - lo), config.enlarge, config.min_aspect)
-    if box is None:
-        return sample
-    x0, y0, side = box
+def _recrop(sample: dict[str, Tensor], x0: float, y0: float, side: float) -> None:
+    """Resample the sample's image and silhouette to the square ``(x0, y0, side)`` (crop pixels) in
+    place; 2D keypoints follow (those leaving the crop become invisible) and the focal scales."""
     size = sample["image"].shape[-1]
     sample["image"] = _resample(sample["image"], x0, y0, side, "bilinear")
     sample["silhouette"] = _resample(sample["silhouette"], x0, y0, side, "nearest")
@@ -164,5 +152,69 @@ def partial_view(sample: dict[str, Tensor], config: PartialViewConfig, gen: torc
         sample[key] = kp
     if "focal" in sample:
         sample["focal"] = sample["focal"] * zoom
+
+
+def tight_box_view(sample: dict[str, Tensor]) -> bool:
+    """Frame a sample as the service frames a tight detector box (see
+    :attr:`PartialViewConfig.tight_box_prob`), in place. ``False`` (nothing changed) when the
+    silhouette is empty."""
+    extent = _extent(sample["silhouette"][0] > 0.5)
+    if extent is None:
+        return False
+    left, top, right, bottom = extent
+    side = max(bottom - top, right - left)
+    x0, y0 = (left + right - side) / 2.0, (top + bottom - side) / 2.0
+    _recrop(sample, x0, y0, side)
+    size = sample["image"].shape[-1]
+    zoom = size / side
+    # The box in the new crop's pixels; whole pixels outside it are black (the service's padding).
+    bx0, bx1 = max(0, math.floor((left - x0) * zoom)), min(size, math.ceil((right - x0) * zoom))
+    by0, by1 = max(0, math.floor((top - y0) * zoom)), min(size, math.ceil((bottom - y0) * zoom))
+    keep = torch.zeros(size, size, dtype=torch.bool)
+    keep[by0:by1, bx0:bx1] = True
+    sample["image"] = sample["image"] * keep.to(sample["image"].dtype)
+    return True
+
+
+def partial_view(sample: dict[str, Tensor], config: PartialViewConfig, gen: torch.Generator) -> dict[str, Tensor]:
+    """With probability ``config.prob``, turn a clean full-body sample into a partial view; then,
+    with probability ``config.tight_box_prob``, frame it as a tight detector box (:func:`tight_box_view`).
+
+    Args:
+        sample: a clean sample with ``image (3, S, S)``, ``silhouette (1, S, S)`` and
+            ``keypoints2d_<layout> (J, 3)`` (``[x, y, visible]`` in crop pixels); other entries
+            (3D joints, pose, betas, ...) pass unchanged.
+        config: how often and how much to keep.
+        gen: the sample's generator (nothing is drawn when ``config.prob`` is 0).
+
+    Returns:
+        The same dict, changed in place when a view was cut: the image and the silhouette
+        resampled, the keypoints moved and scaled, keypoints outside the new crop made invisible,
+        and ``partial_view`` set to 1 (0 otherwise, when ``prob`` > 0).
+    """
+    if config.tight_box_prob > 0.0:
+        framed = float(torch.rand(1, generator=gen)) < config.tight_box_prob
+        sample = _partial_view(sample, config, gen)
+        if framed and "silhouette" in sample:
+            tight_box_view(sample)
+        return sample
+    return _partial_view(sample, config, gen)
+
+
+def _partial_view(sample: dict[str, Tensor], config: PartialViewConfig, gen: torch.Generator) -> dict[str, Tensor]:
+    if config.prob <= 0.0:
+        return sample
+    u = torch.rand(2, generator=gen)
+    sample["partial_view"] = torch.tensor(0.0)
+    if float(u[0]) >= config.prob or "silhouette" not in sample:
+        return sample
+    allowed = config.family_indices
+    if allowed is not None and ("family" not in sample or int(sample["family"]) not in allowed):
+        return sample
+    lo, hi = config.keep
+    box = partial_view_box(sample["silhouette"][0], lo + float(u[1]) * (hi - lo), config.enlarge, config.min_aspect)
+    if box is None:
+        return sample
+    _recrop(sample, *box)
     sample["partial_view"] = torch.tensor(1.0)
     return sample

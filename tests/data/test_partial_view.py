@@ -102,3 +102,35 @@ def test_resolution_transform_cuts_before_degrading() -> None:
     kp = out["keypoints2d_lsp14"]
     assert kp[:, 2].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
     assert float(kp[:, :2][kp[:, 2] > 0].max()) < 32.0  # scaled to the network input
+
+
+def test_tight_box_view_frames_the_person_like_the_service_with_black_beside() -> None:
+    from model.data.partial_view import tight_box_view
+
+    sample = _person()
+    sample["image"] += 0.3  # a grey background, to see what is blackened
+    assert tight_box_view(sample)
+    # The box (rows 8..60, columns 24..40: 52 x 16) fills the crop's height: zoom 64 / 52.
+    zoom = S / 52.0
+    image, sil = sample["image"][0], sample["silhouette"][0]
+    cols = (sil > 0.5).any(dim=0).nonzero().flatten()
+    assert (sil > 0.5).any(dim=1).all() and len(cols) == pytest.approx(16 * zoom, abs=2)
+    # Columns outside the box are black (the service's padding), those inside keep the frame.
+    assert not image[:, : int(cols[0]) - 1].any() and not image[:, int(cols[-1]) + 2 :].any()
+    assert image[:, int(cols[0]) : int(cols[-1]) + 1].min() > 0.1
+    for x, y, v in sample["keypoints2d_lsp14"].tolist():  # every keypoint visible, on its bright pixel
+        assert v == 1.0 and image[int(y), int(x)] > 0.6, (x, y)  # background 0.3
+    assert float(sample["focal"]) == pytest.approx(100.0 * zoom)
+    empty = _person(top=0, bottom=0)
+    assert not tight_box_view(empty)
+
+
+def test_tight_box_prob_draws_only_when_set_and_composes_with_cuts() -> None:
+    cfg = PartialViewConfig(prob=1.0, keep=(0.5, 0.5), tight_box_prob=1.0)
+    sample = partial_view(_person(), cfg, torch.Generator().manual_seed(0))
+    # Cut to the top half, then framed tight: the kept part (26 px tall) fills the height.
+    assert float(sample["partial_view"]) == 1.0
+    assert (sample["silhouette"][0] > 0.5).any(dim=1).all()
+    assert sample["keypoints2d_lsp14"][:, 2].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="tight_box_prob"):
+        PartialViewConfig(tight_box_prob=1.5)
