@@ -110,12 +110,7 @@ def cut_square(image: np.ndarray, crop_box: tuple[int, int, int, int]) -> np.nda
     """The ``(side, side, 3)`` crop of an ``(H, W, 3)`` uint8 ``image`` at ``crop_box`` (``(x0, y0,
     side, side)``, e.g. from :func:`square_crop_box`), black outside the image."""
     x0, y0, side, _ = crop_box
-    out = np.zeros((side, side, 3), np.uint8)
-    h, w = image.shape[:2]
-    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
-    return out
+    return cut_person_box(image, (x0, y0, side, side))[0]
 
 
 @dataclass(frozen=True)
