@@ -180,6 +180,14 @@ def save_sheet(tiles: list[np.ndarray], cols: int, out: Path) -> Path:
     return out
 
 
+def _relative(path: Path) -> str:
+    """``path`` as written from the repository root when it lies inside it (else absolute)."""
+    try:
+        return str(path.resolve().relative_to(_REPO))
+    except ValueError:
+        return str(path.resolve())
+
+
 def degraded(root: Path, heights: list[int]) -> None:
     """BlazePose on each usable crop at each height (restored to native size) -> blazepose_degraded.json."""
     people = load_real_people(root)
@@ -197,7 +205,9 @@ def degraded(root: Path, heights: list[int]) -> None:
         "what": "BlazePose on each crop resized to h px (Pillow bicubic, antialiased) and back up to the native side "
         "(bicubic); COCO-17 [x, y, visibility] in native crop pixels, null = no detection",
         "model": f"mediapipe {pose.version} BlazePose-full (model_complexity={MODEL_COMPLEXITY}), static image mode",
-        "command": ".venv-mediapipe/bin/python checks/real_people/blazepose.py degraded --heights "
+        "command": ".venv-mediapipe/bin/python checks/real_people/blazepose.py"
+        + ("" if root.resolve() == DEFAULT_ROOT.resolve() else f" --root {_relative(root)}")
+        + " degraded --heights "
         + ",".join(str(h) for h in heights),
         "heights": heights,
         "keypoints": results,

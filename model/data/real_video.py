@@ -91,6 +91,13 @@ class RealFrame:
         return self.crop_side / float(self.crop_box[2])
 
     @property
+    def box_in_crop(self) -> tuple[float, float, float, float]:
+        """The person box ``(x0, y0, w, h)`` in saved crop pixels."""
+        x0, y0, w, h = self.box
+        s = self.crop_scale
+        return (x0 - self.crop_box[0]) * s, (y0 - self.crop_box[1]) * s, w * s, h * s
+
+    @property
     def box_height(self) -> float:
         """The person box height in saved crop pixels: the 2D error's normaliser."""
         return float(self.box[3]) * self.crop_scale

@@ -74,6 +74,7 @@ __all__ = [
     "detection_score",
     "display_path",
     "evaluate_real_people",
+    "frame_person",
     "knee_flexion_deg",
     "knees_pass",
     "main",
@@ -256,6 +257,32 @@ class RealPeopleConfig:
         return self.blazepose_file if self.blazepose_file is not None else Path(self.root) / "blazepose_degraded.json"
 
 
+def frame_person(
+    image: np.ndarray, box: tuple[float, float, float, float], framing: str
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """What the network is given of a person, as :attr:`RealPeopleConfig.framing` says.
+
+    Args:
+        image: the square crop around the person at the size the camera gives, ``(S, S, 3)`` uint8.
+        box: the person box ``(x0, y0, w, h)`` in ``image`` pixels.
+        framing: one of :data:`FRAMINGS`; ``"crop"`` returns ``image`` itself.
+
+    Returns:
+        ``(crop, (left, top))``: the network's input and its top-left corner in ``image`` pixels
+        (add it to the input's coordinates to get ``image`` coordinates).
+    """
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
+    if framing == "crop":
+        return image, (0, 0)
+    if framing == "square":
+        x0, y0, side, _ = square_crop_box(box, 1.0)
+        return cut_person_box(image, (x0, y0, side, side))
+    # the service's rule: a side thinner than the smallest crop is widened with the frame
+    (x0, x1), (y0, y1) = (widen_to_min_side(math.floor(lo), math.ceil(lo + n)) for lo, n in ((box[0], box[2]), (box[1], box[3])))
+    return cut_person_box(image, (x0, y0, x1 - x0, y1 - y0))
+
+
 def _predict_at(
     predictor: Predictor,
     people: Sequence[RealPerson],
@@ -270,18 +297,7 @@ def _predict_at(
     crops, scales, offsets = [], [], []
     for p in people:
         image, scale = (p.image(), 1.0) if height is None else real_crop_at_height(p, height)
-        offset = (0, 0)
-        if framing != "crop":
-            box = tuple(v * scale for v in p.box_in_crop)
-            if framing == "square":
-                x0, y0, side, _ = square_crop_box(box, 1.0)
-                box = (x0, y0, side, side)
-            else:  # the service's rule: a side thinner than the smallest crop is widened with the frame
-                (x0, x1), (y0, y1) = (
-                    widen_to_min_side(math.floor(lo), math.ceil(lo + n)) for lo, n in ((box[0], box[2]), (box[1], box[3]))
-                )
-                box = (x0, y0, x1 - x0, y1 - y0)
-            image, offset = cut_person_box(image, box)
+        image, offset = frame_person(image, tuple(v * scale for v in p.box_in_crop), framing)
         crops.append(image)
         scales.append(scale)
         offsets.append(np.asarray(offset, dtype=np.float64))

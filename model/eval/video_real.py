@@ -40,6 +40,13 @@ blur, colour, JPEG and so on drawn once per clip, fresh sensor noise in every fr
 surveillance camera would; seeded per clip and height, every effect applied), which is what our
 video training clips look like.
 
+Framing (``--framing``, as :attr:`model.eval.real_people.RealPeopleConfig.framing`): ``crop`` gives
+the network each frame's square crop (1.2 times the person box, the training framing); ``box``
+cuts the person box alone from the small crop (black beside it, a side thinner than 8 px widened
+with the frame), the way ``POST /v1/sequence`` cuts the track boxes a client sends with its frames.
+The camera model, when on, sees the square crop before the box is cut (as a camera sees the scene
+before a detector boxes the person).
+
 Writes ``video_real.md`` (tables, printed too), ``video_real.json`` and ``video_real_strip.png``
 (a few frames per clip: the native crop with the single-frame and the video model's skeletons at
 the smallest height drawn over it) under ``--out``.
@@ -66,7 +73,7 @@ from model.data.degrade import DegradeConfig, degrade
 from model.data.real_people import real_crop_at_height
 from model.data.real_video import DEFAULT_ROOT, RealClip, load_real_clips
 from model.eval.metrics import acceleration, pelvis_center
-from model.eval.real_people import display_path, normalised_error
+from model.eval.real_people import FRAMINGS, display_path, frame_person, normalised_error
 from model.eval.video import MODELS, facing_angle, facing_jumps, feature_change, feature_change_line, predict
 from model.inference.sequence import SequencePredictor
 
@@ -234,16 +241,22 @@ def predict_clip(
     images: Sequence[np.ndarray] | None = None,
     batch_size: int = 64,
     camera: str = "clean",
+    framing: str = "crop",
 ) -> ClipPredictions:
-    """Every frame's crop at ``height`` px (through ``camera``, one of :data:`CAMERAS`) through the
-    backbone, then each of :data:`MODELS`."""
+    """Every frame's crop at ``height`` px (through ``camera``, one of :data:`CAMERAS`; framed as
+    ``framing``, one of :data:`~model.eval.real_people.FRAMINGS`) through the backbone, then each of
+    :data:`MODELS`."""
     if camera not in CAMERAS:
         raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
     images = clip.images() if images is None else images
     smalls, scales = zip(*(real_crop_at_height(im, height) for im in images))
     if camera == "realistic":
         smalls = tuple(camera_degrade(smalls, seed=zlib.crc32(f"{clip.id}/{height}".encode())))
-    singles = seq.backbone.predict(list(smalls), batch_size=batch_size)
+    framed = [frame_person(im, tuple(v * s for v in f.box_in_crop), framing) for im, s, f in zip(smalls, scales, clip.frames)]
+    offsets = np.asarray([o for _, o in framed], np.float64)[:, None, :]
+    singles = seq.backbone.predict([im for im, _ in framed], batch_size=batch_size)
     phi = torch.from_numpy(np.stack([p.phi for p in singles]).astype(np.float32))[None]
     geometry = [p.geometry() for p in singles]
     scale = np.asarray(scales, np.float64)[:, None, None]
@@ -251,7 +264,7 @@ def predict_clip(
     for model in MODELS:
         out = predict(seq, phi, model)
         preds = seq.backbone.to_predictions(out, geometry)
-        keypoints[model] = np.stack([p.keypoints2d_coco17 for p in preds]).astype(np.float64) / scale
+        keypoints[model] = (np.stack([p.keypoints2d_coco17 for p in preds]).astype(np.float64) + offsets) / scale
         lsp14[model] = out.lsp14.detach().float().cpu()
         root[model] = out.pose_rotmat[:, 0].detach().float().cpu()
     return ClipPredictions(keypoints, lsp14, root, feature_change(phi[0]))
@@ -287,6 +300,7 @@ def evaluate_video_real(
     batch_size: int = 64,
     progress: bool = True,
     camera: str = "clean",
+    framing: str = "crop",
 ) -> tuple[dict[str, Any], dict[str, dict[int, ClipPredictions]]]:
     """Scores of every clip x height x model, BlazePose's reference and the means (JSON-ready),
     and the predictions (for the strip)."""
@@ -300,7 +314,7 @@ def evaluate_video_real(
         reference[clip.id] = blazepose_reference(clip).to_dict()
         per_clip[clip.id], predictions[clip.id] = {}, {}
         for h in heights:
-            pred = predict_clip(seq, clip, h, images, batch_size, camera)
+            pred = predict_clip(seq, clip, h, images, batch_size, camera, framing)
             predictions[clip.id][h] = pred
             per_clip[clip.id][str(h)] = {m: score_clip(pred, clip, m).to_dict() for m in MODELS}
             changes.setdefault(clip.id, {})[str(h)] = pred.feature_change
@@ -318,6 +332,7 @@ def evaluate_video_real(
         "backbone_checkpoint_id": seq.backbone.checkpoint_id,
         "causal": seq.causal,
         "camera": camera,
+        "framing": framing,
         "heights": list(heights),
         "models": list(MODELS),
         "clips": [
@@ -367,7 +382,7 @@ def format_tables(result: dict[str, Any]) -> str:
     desc = ", ".join(f"{c['id']} ({c['frames']} frames)" for c in clips)
     lines = [
         f"## Real video: single-frame vs filter vs video model ({len(clips)} clips: {desc}; video checkpoint "
-        f"{result['video_checkpoint_id']}, backbone {result['backbone_checkpoint_id']}, {'causal' if result['causal'] else 'bidirectional'}; camera: {result.get('camera', 'clean')})",
+        f"{result['video_checkpoint_id']}, backbone {result['backbone_checkpoint_id']}, {'causal' if result['causal'] else 'bidirectional'}; camera: {result.get('camera', 'clean')}; framing: {result.get('framing', 'crop')})",
         "",
         "### Mean over clips (each clip weighs the same; still drift: still clips only)",
         "",
@@ -474,6 +489,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--camera", choices=CAMERAS, default="clean", help="clean resized crops, or through the training clips' realistic camera model"
     )
+    parser.add_argument(
+        "--framing", choices=FRAMINGS, default="crop", help="square crops with margin, or the person box alone as the service cuts it"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--batch-size", type=int, default=64, help="crops per backbone call")
@@ -488,7 +506,7 @@ def main(argv: list[str] | None = None) -> None:
         args.root, None if args.clips is None else [c.strip() for c in args.clips.split(",") if c.strip()]
     )
     seq = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.checkpoint, device=args.device)
-    result, predictions = evaluate_video_real(seq, clips, heights, args.batch_size, progress=not args.no_progress, camera=args.camera)
+    result, predictions = evaluate_video_real(seq, clips, heights, args.batch_size, progress=not args.no_progress, camera=args.camera, framing=args.framing)
     tables = format_tables(result)
     print(tables)
     out = args.out if args.out is not None else Path(args.video_checkpoint).parent / "eval" / "real_video"

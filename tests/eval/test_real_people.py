@@ -424,3 +424,11 @@ def test_framing_is_validated() -> None:
     assert RealPeopleConfig().framing == "crop" and RealPeopleConfig(framing="box").framing == "box"
     with pytest.raises(ValueError, match="framing"):
         RealPeopleConfig(framing="loose")
+    from model.eval.real_people import frame_person
+
+    image = np.zeros((32, 32, 3), np.uint8)
+    assert frame_person(image, (4.0, 2.0, 10.0, 20.0), "crop")[0] is image
+    cut, offset = frame_person(image, (4.0, 2.0, 3.0, 20.0), "box")  # 3 px wide: widened to 8 about its centre
+    assert cut.shape[:2] == (20, 8) and offset == (2, 2)
+    with pytest.raises(ValueError, match="framing"):
+        frame_person(image, (4.0, 2.0, 10.0, 20.0), "loose")

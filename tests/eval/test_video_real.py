@@ -204,6 +204,14 @@ def test_cli_end_to_end_untrained_video_equals_single_frame(tmp_path, capsys) ->
     degraded = json.loads((noisy / "video_real.json").read_text())
     assert degraded["camera"] == "realistic" and result["camera"] == "clean"
     assert degraded["per_clip"]["cyclist"]["32"]["single-frame"] != result["per_clip"]["cyclist"]["32"]["single-frame"]
+    boxed = tmp_path / "eval-box"
+    main(["--video-checkpoint", str(video), "--root", str(root), "--heights", "32", "--out", str(boxed), "--no-progress", "--clips", "cyclist", "--framing", "box"])
+    cut = json.loads((boxed / "video_real.json").read_text())
+    assert cut["framing"] == "box" and result["framing"] == "crop" and "framing: box" in (boxed / "video_real.md").read_text()
+    box_rows, crop_rows = cut["per_clip"]["cyclist"]["32"], result["per_clip"]["cyclist"]["32"]
+    assert box_rows["single-frame"]["error_2d"] != crop_rows["single-frame"]["error_2d"]  # another input
+    # keypoints come back in the saved crop's pixels either way: errors of the same order (box heights)
+    assert 0 < box_rows["single-frame"]["error_2d"] < 1.0 and 0 < crop_rows["single-frame"]["error_2d"] < 1.0
 
 
 def test_realistic_camera_degrades_each_frame_with_one_draw_per_clip(clips) -> None:
