@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from model.eval.markdown import publish
+
 __all__ = ["PairedDifference", "compare_reports", "main", "paired_difference", "render"]
 
 
@@ -147,11 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     base = json.loads(args.base.read_text())
     others = [(label, json.loads(p.read_text())) for label, p in zip(labels, args.other)]
     md = render(args.base_label, base, others, args.resamples, args.seed)
-    print(md)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md)
-        print(f"wrote {args.out}")
+    publish(md, args.out)
 
 
 if __name__ == "__main__":

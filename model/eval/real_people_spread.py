@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from model.eval.markdown import publish
+
 __all__ = ["RunFigures", "GroupSpread", "group_spread", "main", "render", "run_figures"]
 
 
@@ -210,11 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     first = every[0][1]
     md = render(groups, args.height, len(first["people"]), int(np.asarray(first["full_body"], bool).sum()))
-    print(md)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(md)
-        print(f"wrote {args.out}")
+    publish(md, args.out)
 
 
 if __name__ == "__main__":

@@ -75,11 +75,15 @@ from model.data.real_video import DEFAULT_ROOT, RealClip, load_real_clips
 from model.eval.metrics import acceleration, pelvis_center
 from model.eval.real_people import FRAMINGS, display_path, frame_person, normalised_error
 from model.eval.video import MODELS, facing_angle, facing_jumps, feature_change, feature_change_line, predict
+from model.inference import Predictor
 from model.inference.sequence import SequencePredictor
+from model.nets.temporal import TemporalConfig, TemporalRegressor
 
 __all__ = [
+    "BACKBONE_MODELS",
     "CAMERAS",
     "DEFAULT_HEIGHTS",
+    "backbone_only",
     "camera_degrade",
     "ClipScores",
     "clip_error_2d",
@@ -301,6 +305,7 @@ def evaluate_video_real(
     progress: bool = True,
     camera: str = "clean",
     framing: str = "crop",
+    models: tuple[str, ...] = MODELS,
 ) -> tuple[dict[str, Any], dict[str, dict[int, ClipPredictions]]]:
     """Scores of every clip x height x model, BlazePose's reference and the means (JSON-ready),
     and the predictions (for the strip)."""
@@ -316,12 +321,12 @@ def evaluate_video_real(
         for h in heights:
             pred = predict_clip(seq, clip, h, images, batch_size, camera, framing)
             predictions[clip.id][h] = pred
-            per_clip[clip.id][str(h)] = {m: score_clip(pred, clip, m).to_dict() for m in MODELS}
+            per_clip[clip.id][str(h)] = {m: score_clip(pred, clip, m).to_dict() for m in models}
             changes.setdefault(clip.id, {})[str(h)] = pred.feature_change
             bar.update()
     bar.close()
     mean = {
-        str(h): {m: mean_over_clips([ClipScores(**per_clip[c.id][str(h)][m]) for c in clips]).to_dict() for m in MODELS}
+        str(h): {m: mean_over_clips([ClipScores(**per_clip[c.id][str(h)][m]) for c in clips]).to_dict() for m in models}
         for h in heights
     }
     mean_reference = mean_over_clips([ClipScores(**reference[c.id]) for c in clips]).to_dict()
@@ -334,7 +339,7 @@ def evaluate_video_real(
         "camera": camera,
         "framing": framing,
         "heights": list(heights),
-        "models": list(MODELS),
+        "models": list(models),
         "clips": [
             {
                 "id": c.id,
@@ -404,14 +409,18 @@ def format_tables(result: dict[str, Any]) -> str:
 
 
 def draw_strip(
-    clips: Sequence[RealClip], predictions: dict[str, dict[int, ClipPredictions]], height: int, path: Path
+    clips: Sequence[RealClip],
+    predictions: dict[str, dict[int, ClipPredictions]],
+    height: int,
+    path: Path,
+    models: Sequence[str] = ("single-frame", "video"),
 ) -> Path:
     """A few evenly spaced frames per clip (one row each): the native crop with BlazePose's valid
     joints (white dots), the single-frame skeleton (orange) and the video model's (cyan) at
-    ``height`` px, and the ``height`` px input inset in the top-left corner."""
+    ``height`` px (of those in ``models``), and the ``height`` px input inset in the top-left corner."""
     import cv2
 
-    colours = {"single-frame": (0, 140, 255), "video": (255, 220, 0)}  # BGR
+    colours = {m: c for m, c in {"single-frame": (0, 140, 255), "video": (255, 220, 0)}.items() if m in models}  # BGR
     rows = []
     for clip in clips:
         idx = np.linspace(0, len(clip) - 1, STRIP_FRAMES).round().astype(int)
@@ -467,16 +476,32 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+#: The rows a backbone gives without a video model (``--checkpoint`` alone).
+BACKBONE_MODELS = ("single-frame", "filter")
+
+
+def backbone_only(checkpoint: str | Path, device: str = "cpu") -> SequencePredictor:
+    """A backbone with an untrained temporal module, for its single-frame and filter rows
+    (:data:`BACKBONE_MODELS`); the temporal module is never asked (``temporal=False`` for both)."""
+    backbone = Predictor.from_checkpoint(checkpoint, device=device)
+    net = backbone.net
+    config = TemporalConfig(feature_dim=net.feature_dim, regressor_hidden_dim=net.config.regressor_hidden_dim)
+    return SequencePredictor(backbone, TemporalRegressor(config, backbone.body_model.mean_params))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m model.eval.video_real",
         description="Single-frame vs Gaussian filter vs video model (GRU) on real clips of real people, degraded to low resolution.",
     )
     parser.add_argument(
-        "--video-checkpoint", required=True, help="video checkpoint (e.g. checkpoints/video-long/model.pt)"
+        "--video-checkpoint", default=None, help="video checkpoint (e.g. checkpoints/video-motion/model.pt)"
     )
     parser.add_argument(
-        "--checkpoint", default=None, help="single-frame backbone (default: the one the video checkpoint names)"
+        "--checkpoint",
+        default=None,
+        help="single-frame backbone (default: the one the video checkpoint names); without --video-checkpoint, "
+        "only its single-frame and filter rows are scored",
     )
     parser.add_argument(
         "--heights", default=",".join(str(h) for h in DEFAULT_HEIGHTS), help="crop heights in pixels, comma-separated"
@@ -505,15 +530,22 @@ def main(argv: list[str] | None = None) -> None:
     clips = load_real_clips(
         args.root, None if args.clips is None else [c.strip() for c in args.clips.split(",") if c.strip()]
     )
-    seq = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.checkpoint, device=args.device)
-    result, predictions = evaluate_video_real(seq, clips, heights, args.batch_size, progress=not args.no_progress, camera=args.camera, framing=args.framing)
+    if args.video_checkpoint is None and args.checkpoint is None:
+        parser.error("give --video-checkpoint, or --checkpoint for a backbone's single-frame and filter rows alone")
+    if args.video_checkpoint is not None:
+        seq, models = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.checkpoint, device=args.device), MODELS
+    else:
+        seq, models = backbone_only(args.checkpoint, args.device), BACKBONE_MODELS
+    result, predictions = evaluate_video_real(
+        seq, clips, heights, args.batch_size, progress=not args.no_progress, camera=args.camera, framing=args.framing, models=models
+    )
     tables = format_tables(result)
     print(tables)
-    out = args.out if args.out is not None else Path(args.video_checkpoint).parent / "eval" / "real_video"
+    out = args.out if args.out is not None else Path(args.video_checkpoint or args.checkpoint).parent / "eval" / "real_video"
     out.mkdir(parents=True, exist_ok=True)
     (out / "video_real.md").write_text(tables)
     (out / "video_real.json").write_text(json.dumps(json_safe(result), indent=1) + "\n")
-    draw_strip(clips, predictions, min(heights), out / "video_real_strip.png")
+    draw_strip(clips, predictions, min(heights), out / "video_real_strip.png", models)
     print(f"wrote {out / 'video_real.md'}, {out / 'video_real.json'} and {out / 'video_real_strip.png'}")
 
 

@@ -212,6 +212,17 @@ def test_cli_end_to_end_untrained_video_equals_single_frame(tmp_path, capsys) ->
     assert box_rows["single-frame"]["error_2d"] != crop_rows["single-frame"]["error_2d"]  # another input
     # keypoints come back in the saved crop's pixels either way: errors of the same order (box heights)
     assert 0 < box_rows["single-frame"]["error_2d"] < 1.0 and 0 < crop_rows["single-frame"]["error_2d"] < 1.0
+    # a backbone alone: its single-frame and filter rows, the same numbers as with its video model
+    alone = tmp_path / "eval-backbone"
+    backbone = json.loads((out / "video_real.json").read_text())["backbone_checkpoint"]
+    main(["--checkpoint", str(backbone), "--root", str(root), "--heights", "32", "--out", str(alone), "--no-progress", "--clips", "cyclist"])
+    solo = json.loads((alone / "video_real.json").read_text())
+    assert solo["models"] == ["single-frame", "filter"] and set(solo["per_clip"]["cyclist"]["32"]) == {"single-frame", "filter"}
+    for m in ("single-frame", "filter"):
+        assert solo["per_clip"]["cyclist"]["32"][m] == pytest.approx(crop_rows[m])
+    assert "| 32 px | video |" not in (alone / "video_real.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["--root", str(root), "--out", str(alone)])
 
 
 def test_realistic_camera_degrades_each_frame_with_one_draw_per_clip(clips) -> None:
