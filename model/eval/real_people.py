@@ -309,7 +309,7 @@ def _predict_at(
     return native, [pr.pose for pr in preds], [pr.flip_disagreement for pr in preds]
 
 
-def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict[str, Any]:
+def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progress: bool = True) -> dict[str, Any]:
     """Scores of the network and both baselines, and the knee check (JSON-ready)."""
     people = load_real_people(config.root, usable_only=True)
     everyone = load_real_people(config.root, usable_only=False)
@@ -330,7 +330,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig) -> dict
     knees: dict[str, list[list[float]]] = {}
     seated_knees: dict[str, list[list[float]]] = {}
     disagreement: dict[str, list[float | None]] = {}
-    for h in tqdm(columns, desc="heights"):
+    for h in tqdm(columns, desc="heights", disable=not progress):
         key = "native" if h is None else str(h)
         kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints, config.framing)
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]

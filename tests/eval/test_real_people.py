@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from eval_support import small_real_set
 
 from model.body.joint_names import COCO17_NAMES, SMPL_JOINT_NAMES
 from model.data.real_people import (
@@ -313,18 +314,7 @@ def test_mean_skeleton_is_a_front_view_upright_body(body) -> None:
 
 def _small_set(tmp_path, ids: list[str]):
     """A copy of some committed people (entries, crops, BlazePose results) under tmp_path."""
-    import shutil
-
-    people = json.loads((DEFAULT_ROOT / "people.json").read_text())
-    blaze = json.loads((DEFAULT_ROOT / "blazepose_degraded.json").read_text())
-    (tmp_path / "crops").mkdir()
-    entries = [e for e in people["people"] if e["id"] in ids]
-    for e in entries:
-        shutil.copy(DEFAULT_ROOT / "crops" / f"{e['id']}.png", tmp_path / "crops")
-    (tmp_path / "people.json").write_text(json.dumps({"people": entries}))
-    blaze["keypoints"] = {k: v for k, v in blaze["keypoints"].items() if k in ids}
-    (tmp_path / "blazepose_degraded.json").write_text(json.dumps(blaze))
-    return tmp_path
+    return small_real_set(tmp_path, ids)
 
 
 def test_evaluate_real_people_with_a_mean_predictor(tmp_path, body) -> None:
