@@ -108,7 +108,7 @@ def run_recipes(
     for c, root, framing, path in bar:
         if c not in predictors:
             predictors.clear()  # one network in memory at a time
-            predictors[c] = Predictor.from_checkpoint(c, device="cpu")
+            predictors[c] = Predictor.from_checkpoint(c, device="cpu", precision="fp32")  # as python -m model.eval.real_people
         config = RealPeopleConfig(heights=(height,), root=Path(root), framing=framing)
         result = evaluate_real_people(predictors[c], config, progress=False)
         path.parent.mkdir(parents=True, exist_ok=True)
