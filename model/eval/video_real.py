@@ -246,10 +246,11 @@ def predict_clip(
     batch_size: int = 64,
     camera: str = "clean",
     framing: str = "crop",
+    models: Sequence[str] = MODELS,
 ) -> ClipPredictions:
     """Every frame's crop at ``height`` px (through ``camera``, one of :data:`CAMERAS`; framed as
     ``framing``, one of :data:`~model.eval.real_people.FRAMINGS`) through the backbone, then each of
-    :data:`MODELS`."""
+    ``models`` (of :data:`MODELS`)."""
     if camera not in CAMERAS:
         raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
     if framing not in FRAMINGS:
@@ -265,7 +266,7 @@ def predict_clip(
     geometry = [p.geometry() for p in singles]
     scale = np.asarray(scales, np.float64)[:, None, None]
     keypoints, lsp14, root = {}, {}, {}
-    for model in MODELS:
+    for model in models:
         out = predict(seq, phi, model)
         preds = seq.backbone.to_predictions(out, geometry)
         keypoints[model] = (np.stack([p.keypoints2d_coco17 for p in preds]).astype(np.float64) + offsets) / scale
@@ -319,7 +320,7 @@ def evaluate_video_real(
         reference[clip.id] = blazepose_reference(clip).to_dict()
         per_clip[clip.id], predictions[clip.id] = {}, {}
         for h in heights:
-            pred = predict_clip(seq, clip, h, images, batch_size, camera, framing)
+            pred = predict_clip(seq, clip, h, images, batch_size, camera, framing, models)
             predictions[clip.id][h] = pred
             per_clip[clip.id][str(h)] = {m: score_clip(pred, clip, m).to_dict() for m in models}
             changes.setdefault(clip.id, {})[str(h)] = pred.feature_change
