@@ -16,7 +16,10 @@ Each check is a synthetic test set of 224-px people rendered from a seed no trai
   cut (lying, falling) are left out of this check.
 
 Every crop is brought down bicubically to each resolution and up to the network input, as in
-:mod:`model.eval.evaluate`; errors are MPJPE and PA-MPJPE (mm) on the LSP-14 joints. **Knees**
+:mod:`model.eval.evaluate`; with ``--camera realistic`` every crop below 224 px is degraded as a
+camera would instead (:data:`REALISTIC_CAMERA`: the training generator's blur, noise, compression,
+dark and night frames, none left clean; the same pixels for every model), the surveillance case
+the clean checks do not show. Errors are MPJPE and PA-MPJPE (mm) on the LSP-14 joints. **Knees**
 (:func:`knee_table`): of the people whose true knees are both straight (< 30 degrees), the share
 answered straight, and of those whose true knees are both bent (> 45 degrees), the share answered
 bent -- the synthetic, larger twin of the real-people knee check and its seated counter-check.
@@ -39,6 +42,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from model.data.degrade import DegradeConfig
 from model.data.partial_view import PartialViewConfig, partial_view
 from model.data.poses import FAMILIES, held_out_pose_config
 from model.data.synthetic import SyntheticConfig, generator_for
@@ -55,7 +59,7 @@ from model.geometry.heading import heading_angle, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
 
-__all__ = ["CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "check_config", "family_table", "heading_table", "knee_table", "main", "partial_test_set", "run_checks"]
+__all__ = ["CAMERAS", "CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "REALISTIC_CAMERA", "check_config", "family_table", "heading_table", "knee_table", "main", "partial_test_set", "run_checks"]
 
 #: Seeds of the held-out sets (no training config uses them).
 HELD_OUT_POSE_SEED = 77_001
@@ -65,6 +69,9 @@ CHECKS: tuple[str, ...] = ("own", "poses", "appearance", "partial")
 PARTIAL_CHECK_VIEW = PartialViewConfig(prob=1.0)
 DEFAULT_CHECK_RESOLUTIONS = (224, 96, 64, 48, 32, 24)
 MEAN_ROW = "mean-params (no network)"
+#: ``--camera realistic``: the training generator's camera effects, every crop degraded (none clean).
+REALISTIC_CAMERA = DegradeConfig(mode="realistic", clean_prob=0.0)
+CAMERAS: dict[str, DegradeConfig | None] = {"bicubic": None, "realistic": REALISTIC_CAMERA}
 
 _DESCRIPTIONS = {
     "own": "own test: the training generator (training pose mix and appearance)",
@@ -227,15 +234,21 @@ FLIP_SUFFIX = " + flip test"
 
 def run_checks(
     checkpoints: list[str], checks: list[str], samples: int, resolutions: list[int], cache_dir: Path | None, device: str | None = None,
-    flip_test: str = "off",
+    flip_test: str = "off", camera: str = "bicubic",
 ) -> tuple[str, dict[str, object]]:
     """Evaluate ``checkpoints`` (and the mean answer) on ``checks``; returns the markdown report and a JSON payload.
+
+    ``camera``: ``"bicubic"`` (clean crops) or ``"realistic"`` (:data:`REALISTIC_CAMERA`).
 
     ``flip_test``: ``"off"`` (single pass), ``"on"`` (every checkpoint with the flip test,
     :mod:`model.inference.flip_test`, its rows suffixed ``+ flip test``) or ``"both"`` (one row of each).
     """
     if flip_test not in FLIP_TEST_CHOICES:
         raise ValueError(f"flip_test must be one of {FLIP_TEST_CHOICES}, got {flip_test!r}")
+    if camera not in CAMERAS:
+        raise ValueError(f"camera must be one of {sorted(CAMERAS)}, got {camera!r}")
+    camera_config = CAMERAS[camera]
+    how = "bicubic down to each size" if camera_config is None else "degraded to each size by the realistic camera (none clean; 224 px stays clean)"
     predictors: dict[str, Predictor] = {}
     taken: set[str] = set()
     for ckpt in checkpoints:
@@ -246,7 +259,8 @@ def run_checks(
             predictors[label + FLIP_SUFFIX] = Predictor.from_checkpoint(ckpt, device=device, flip_test=True)
     predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
     md = ["# Checks on data the training generator did not make", ""]
-    payload: dict[str, object] = {"samples": samples, "resolutions": resolutions, "checkpoints": checkpoints, "flip_test": flip_test, "checks": {}}
+    payload: dict[str, object] = {"samples": samples, "resolutions": resolutions, "checkpoints": checkpoints, "flip_test": flip_test,
+                               "camera": camera, "checks": {}}
     rendered: dict[str, dict[str, torch.Tensor]] = {}  # the partial check cuts the own test's people
     for check in checks:
         config = check_config(check)
@@ -260,10 +274,10 @@ def run_checks(
                 md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"none of the {samples} people is upright enough to cut.", ""]
                 payload["checks"][check] = {"people": 0, "results": {}}  # type: ignore[index]
                 continue
-        errors = {name: per_sample_errors(p, data, resolutions) for name, p in tqdm(predictors.items(), desc=f"check {check}", unit="model")}
+        errors = {name: per_sample_errors(p, data, resolutions, camera=camera_config) for name, p in tqdm(predictors.items(), desc=f"check {check}", unit="model")}
         results = {name: _means(e) for name, e in errors.items()}
         people = f"{data['images'].shape[0]} of {samples} people (the upright ones, cut)" if check == "partial" else f"{samples} people"
-        md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"{people}, seed {config.seed}, bicubic down to each size.", ""]
+        md += [f"## {check}: {_DESCRIPTIONS[check]}", "", f"{people}, seed {config.seed}, {how}.", ""]
         for metric, title, note in _JOINT_TABLES:
             md += [f"**{title}**, LSP-14{note}", "", _table(results, resolutions, metric), ""]
         if all("betas_mae" in res[r] for res in results.values() for r in resolutions):
@@ -299,11 +313,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--flip-test", choices=FLIP_TEST_CHOICES, default="off",
                         help="also (both) or only (on) score each checkpoint with flip test-time augmentation (default: %(default)s)")
+    parser.add_argument("--camera", choices=sorted(CAMERAS), default="bicubic",
+                        help="bicubic: clean crops; realistic: every crop degraded as a camera would (default: %(default)s)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
     md, payload = run_checks(args.checkpoint, args.checks, args.samples, resolutions, Path(args.cache) if args.cache else None, args.device,
-                             flip_test=args.flip_test)
+                             flip_test=args.flip_test, camera=args.camera)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "CHECKS.md").write_text(md)
     (args.out / "checks.json").write_text(json.dumps(payload, indent=1))

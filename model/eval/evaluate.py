@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 import model.data
 from model.body.joint_names import HIPS
-from model.data.degrade import bicubic_resize
+from model.data.degrade import DegradeConfig, bicubic_resize, degrade
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.metrics import mpjpe, pa_mpjpe, pelvis_center
 from model.eval.real_people import knee_flexion_deg
@@ -86,8 +86,24 @@ def load_test_set(samples: int, cache: Path | None, config: SyntheticConfig | No
     return data
 
 
+#: Seed of the camera effects of a degraded evaluation (:func:`per_sample_errors` with ``camera``).
+CAMERA_SEED = 90_211
+
+
+def camera_generator(resolution: int, start: int, seed: int = CAMERA_SEED) -> torch.Generator:
+    """The generator of the camera effects of the test people from index ``start`` at ``resolution``.
+
+    Seeded by the resolution and the batch's first index only, so every model of a comparison sees
+    the very same degraded pixels.
+    """
+    return torch.Generator().manual_seed(seed * 1_000_003 + resolution * 100_003 + start)
+
+
 @torch.inference_mode()
-def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32) -> dict[int, dict[str, torch.Tensor]]:
+def per_sample_errors(
+    predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32,
+    camera: DegradeConfig | None = None,
+) -> dict[int, dict[str, torch.Tensor]]:
     """``{resolution: {"mpjpe", "pa_mpjpe", "heading_deg", "mpjpe_true_root": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
 
     MPJPE and PA-MPJPE in mm; ``mpjpe_true_root`` the MPJPE of the answer with its root rotation
@@ -97,7 +113,12 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
     ``betas``) is the mean absolute error over the shape coefficients (the mean-parameters answer
     predicts zeros), and ``betas_abs`` the absolute error of each coefficient; ``flip_disagreement_mm``
     (with a flip-test predictor) how far its two answers were apart (:func:`model.inference.flip_test.flip_disagreement`).
+
+    ``camera``: ``None`` (or the bicubic mode) brings every crop down bicubically; a realistic
+    :class:`~model.data.degrade.DegradeConfig` degrades it as a camera would (blur, noise,
+    compression, dark and night frames), drawn by :func:`camera_generator`, the same for every model.
     """
+    realistic = camera is not None and camera.mode != "bicubic"
     results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
     s = predictor.input_size
@@ -106,8 +127,11 @@ def per_sample_errors(predictor: Predictor, data: dict[str, torch.Tensor], resol
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
-            low = bicubic_resize(imgs, (res, res)) if res != imgs.shape[-1] else imgs
-            net_in = bicubic_resize(low, (s, s)).clamp(0, 1) if res != s else low
+            if realistic:
+                net_in = degrade(imgs, res, s, camera, camera_generator(res, start))
+            else:
+                low = bicubic_resize(imgs, (res, res)) if res != imgs.shape[-1] else imgs
+                net_in = bicubic_resize(low, (s, s)).clamp(0, 1) if res != s else low
             ri = torch.full((imgs.shape[0],), range_row, dtype=torch.long)
             out = predictor.predict_tensor(net_in, ri)
             pred = out.lsp14.float().cpu()

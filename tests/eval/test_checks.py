@@ -139,3 +139,24 @@ def test_flip_test_both_scores_each_checkpoint_twice(tmp_path: Path, monkeypatch
     assert set(only["checks"]["own"]["results"]) == {"a" + checks.FLIP_SUFFIX, checks.MEAN_ROW}
     with pytest.raises(ValueError, match="flip_test"):
         checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", flip_test="sometimes")
+
+
+def test_realistic_camera_is_recorded_and_rejects_unknown_cameras(tmp_path: Path, monkeypatch) -> None:
+    sets = {}
+
+    def fake_load(samples: int, cache, config: SyntheticConfig):
+        if config.seed not in sets:
+            sets[config.seed] = evaluate.render_test_set(samples, batch=samples, config=config)
+        return sets[config.seed]
+
+    monkeypatch.setattr(checks, "load_test_set", fake_load)
+    ckpt = _checkpoint(tmp_path / "a.pt", 0)
+    md_clean, clean = checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu")
+    md, real = checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", camera="realistic")
+    assert clean["camera"] == "bicubic" and real["camera"] == "realistic"
+    assert "bicubic down to each size" in md_clean and "realistic camera" in md
+    assert checks.REALISTIC_CAMERA.clean_prob == 0.0 and checks.REALISTIC_CAMERA.mode == "realistic"
+    a_clean, a_real = clean["checks"]["own"]["results"]["a"]["32"], real["checks"]["own"]["results"]["a"]["32"]
+    assert a_clean["pa_mpjpe"] != a_real["pa_mpjpe"]
+    with pytest.raises(ValueError, match="camera"):
+        checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", camera="fisheye")

@@ -56,3 +56,27 @@ def test_mean_params_predictor_is_constant(tmp_path: Path, test_set) -> None:
     out = mean.predict_tensor(images, torch.zeros(2, dtype=torch.long))
     torch.testing.assert_close(out.lsp14[0] - out.lsp14[0].mean(0), out.lsp14[1] - out.lsp14[1].mean(0))
     torch.testing.assert_close(out.betas, torch.zeros_like(out.betas))
+
+
+def test_realistic_camera_degrades_the_same_pixels_for_every_model(tmp_path: Path, test_set, monkeypatch) -> None:
+    from model.data.degrade import DegradeConfig
+    from model.inference import Predictor
+
+    predictor = Predictor.from_checkpoint(_checkpoint(tmp_path / "a.pt", 0), device="cpu")
+    seen: list[torch.Tensor] = []
+    original = predictor.predict_tensor
+
+    def record(images: torch.Tensor, ranges: torch.Tensor):
+        seen.append(images.clone())
+        return original(images, ranges)
+
+    monkeypatch.setattr(predictor, "predict_tensor", record)
+    camera = DegradeConfig(mode="realistic", clean_prob=0.0, noise_prob=1.0)
+    evaluate.per_sample_errors(predictor, test_set, [224, 32])
+    evaluate.per_sample_errors(predictor, test_set, [224, 32], camera=camera)
+    evaluate.per_sample_errors(predictor, test_set, [224, 32], camera=camera)
+    clean224, clean32, cam224, cam32, again224, again32 = seen
+    assert torch.equal(cam224, clean224)  # the full-size crop is not degraded
+    assert not torch.allclose(cam32, clean32, atol=1e-3)  # the 32-px crop is
+    assert torch.equal(again32, cam32)  # seeded by resolution and position: the same for every model and run
+    assert cam32.min() >= 0 and cam32.max() <= 1
