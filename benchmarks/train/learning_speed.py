@@ -11,6 +11,7 @@ PA-MPJPE (mm, LSP-14, eval mode) on 256 of the subset's scenes (``fit``) and on 
 shards' second half (``held_out``); the constant mean-parameters answer scores about 171 mm on both.
 Beside it, the heading error (degrees, :mod:`model.geometry.heading`): can the network learn which
 way the people it sees face? ``--orient-weight`` sets the root-rotation term (the long run's: 1).
+``--init`` starts from a trained checkpoint instead (can it still fit what it sees?), ``--lr`` sets the rate.
 Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/LEARNING_SPEED.md``).
 """
 
@@ -53,14 +54,14 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
     head, frame = variant.split(":")
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {
-            "init": {"checkpoint": None},
+            "init": {"checkpoint": str(args.init) if args.init else None},
             "net": {"keypoint_head": head},
             "data": {"source": "shards", "shards": str(args.shards), "crop_size": 128},
             "resolution": {"per_sample": 1},
             "loss": {"self_supervision_weight": 0.0, "contrastive_weight": 0.0, "pose_prior_weight": 0.0,
                      "keypoint_head_weight": args.keypoint_weight if head != "off" else 0.0,
                      "basic": {"joints3d_frame": frame, "global_orient_weight": args.orient_weight}},
-            "optim": {"lr": 5.0e-4, "batch_size": args.batch, "warmup_steps": 20, "schedule": "constant"},
+            "optim": {"lr": args.lr, "batch_size": args.batch, "warmup_steps": 20, "schedule": "constant"},
             "stages": [{"ranges": [0], "steps": 10**6}],
             "runtime": {"threads": args.threads, "workers": 0, "precision": "auto", "out_dir": tmp, "log_every": 10**6, "checkpoint_every": 10**9,
                         "resume_file": None, "seed": args.seed},
@@ -98,11 +99,12 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
 def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     steps = [r["step"] for r in results[0]["rows"]]
     lines = [
-        "# Learning speed from scratch, equal budgets",
+        "# Learning speed " + (f"from `{meta['init']}`" if meta.get("init") else "from scratch") + ", equal budgets",
         "",
         f"`{meta['command']}`",
         "",
         f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. Subset {meta['subset']} scenes, batch {meta['batch']}, "
+        f"Adam {meta.get('lr', 5.0e-4):g} (constant), "
         f"clean full-resolution crops, root-rotation weight {meta.get('orient_weight', 0.0):g}; PA-MPJPE (mm) fit / held out"
         " (mean answer: ~171), and the heading error (degrees, people whose forward axis is within 60 degrees of the"
         " horizontal; a constant answer: ~90) fit / held out.",
@@ -131,6 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keypoint-weight", type=float, default=5.0, help="loss.keypoint_head_weight of head variants")
     parser.add_argument("--orient-weight", type=float, default=0.0, help="loss.basic.global_orient_weight (the long run's: 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this checkpoint (strict; its network must be the base config's) instead of from scratch")
+    parser.add_argument("--lr", type=float, default=5.0e-4, help="Adam's rate, constant after a 20-step warm-up (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     for v in args.variant:
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     results = [run_variant(v, args) for v in args.variant]
     meta = {"command": "python -m benchmarks.train.learning_speed " + " ".join(argv if argv is not None else sys.argv[1:]),
             "cpu": cpu_name(), "threads": args.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "subset": args.subset, "batch": args.batch, "orient_weight": args.orient_weight}
+            "subset": args.subset, "batch": args.batch, "orient_weight": args.orient_weight, "lr": args.lr,
+            "init": str(args.init) if args.init else None}
     report = render(results, meta)
     print(report)
     write_report(args.out, report, {"meta": meta, "results": results})

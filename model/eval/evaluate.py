@@ -40,17 +40,21 @@ TEST_CROP = 224
 DEFAULT_RESOLUTIONS = (224, 176, 96, 52, 32, 24)
 
 
-def render_test_set(samples: int, batch: int = 16, seed: int = TEST_SEED, config: SyntheticConfig | None = None) -> dict[str, torch.Tensor]:
+def render_test_set(
+    samples: int, batch: int = 16, seed: int = TEST_SEED, config: SyntheticConfig | None = None, start: int = 0,
+) -> dict[str, torch.Tensor]:
     """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``betas (N, 10)``,
     ``pose (N, 24, 3)`` (axis-angle), ``family (N,)`` and the amodal ``silhouette (N, 224, 224)`` (bool).
 
-    ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like.
+    ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like;
+    the people are the generator's samples ``start .. start + samples - 1`` (with a training seed and
+    the indices of a training run's shards: the scenes that run trained on, rendered clean).
     """
     config = config or SyntheticConfig(crop_size=TEST_CROP, seed=seed)
     people = SyntheticPeople(config)
     images, joints, family, betas, poses, silhouettes = [], [], [], [], [], []
-    for start in tqdm(range(0, samples, batch), desc="rendering test set", unit="batch"):
-        out = people.generate(list(range(start, min(start + batch, samples))))
+    for first in tqdm(range(start, start + samples, batch), desc="rendering test set", unit="batch"):
+        out = people.generate(list(range(first, min(first + batch, start + samples))))
         images.append(out["image"].cpu())
         joints.append(out["joints3d_lsp14"].cpu())
         family.append(out["family"].cpu())

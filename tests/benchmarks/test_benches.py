@@ -138,3 +138,15 @@ def test_zero_shape_mpjpe_scores_the_shape_left_out(tmp_path: Path) -> None:
     torch.save({"pose": pose, "betas": betas, "joints3d_lsp14": joints}, path)
     floors = zero_shape_mpjpe(path)
     assert floors["true_betas"] < 1e-3 < floors["beta0_zeroed"] and floors["zero_betas"] > 1.0
+
+
+def test_learning_speed_takes_a_start_and_a_rate() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.train.learning_speed", "--help"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "--init" in out.stdout and "--lr" in out.stdout
+    from benchmarks.train.learning_speed import render
+
+    rows = [{"step": 10, "fit": 150.0, "held_out": 160.0, "seconds": 5}]
+    meta = {"command": "x", "cpu": "cpu", "threads": 1, "date": "d", "subset": 8, "batch": 2, "orient_weight": 1.0, "lr": 1e-4, "init": "a.pt"}
+    text = render([{"variant": "off:body", "rows": rows}], meta)
+    assert text.startswith("# Learning speed from `a.pt`") and "Adam 0.0001 (constant)" in text
+    assert render([{"variant": "off:body", "rows": rows}], {**meta, "init": None}).startswith("# Learning speed from scratch")

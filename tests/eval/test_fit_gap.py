@@ -1,0 +1,46 @@
+"""The fit-gap benchmark: a checkpoint on scenes it trained on beside the own test."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from eval_support import write_tiny_checkpoint
+
+from benchmarks.train import fit_gap
+from model.data.synthetic import SyntheticConfig, SyntheticPeople
+from model.eval import evaluate
+
+
+def test_seen_sets_parse_and_reject_malformed_spans() -> None:
+    assert fit_gap.parse_seen("stretch 8=300000:400") == ("stretch 8", 300000, 400)
+    for bad in ("300000:400", "x=300000", "x=a:4", "x=1:0", "=1:2"):
+        with pytest.raises(argparse.ArgumentTypeError, match="LABEL=START:COUNT"):
+            fit_gap.parse_seen(bad)
+
+
+def test_render_test_set_starts_at_the_asked_index() -> None:
+    config = SyntheticConfig(crop_size=48, seed=0)
+    seen = evaluate.render_test_set(2, config=config, start=5)
+    direct = SyntheticPeople(config).generate([5, 6])
+    assert torch.allclose(seen["joints3d_lsp14"], direct["joints3d_lsp14"].cpu())
+    assert not torch.allclose(seen["joints3d_lsp14"], evaluate.render_test_set(2, config=config)["joints3d_lsp14"])
+
+
+def test_cli_scores_seen_scenes_own_test_and_mean(tmp_path: Path, monkeypatch) -> None:
+    own = evaluate.render_test_set(2, batch=2)
+    monkeypatch.setattr(fit_gap, "load_test_set", lambda samples, cache, config: own)
+    ckpt = write_tiny_checkpoint(tmp_path / "a.pt", 0)
+    out = tmp_path / "FIT_GAP.md"
+    fit_gap.main(["--checkpoint", str(ckpt), "--seen", "seen=3:2", "--samples", "2", "--resolutions", "224,32", "--cache", "",
+                  "--threads", "1", "--out", str(out)])
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert set(payload["sets"]) == {"seen", fit_gap.OWN_TEST}
+    for entry in payload["sets"].values():
+        assert entry["people"] == 2 and set(entry["results"]) == {"a", fit_gap.MEAN_ROW}
+        assert entry["results"]["a"]["32"] > 0 and entry["families"]["a"]
+    text = out.read_text()
+    assert "| seen | 2 | a |" in text and "Per pose family at 224 px, seen" in text
