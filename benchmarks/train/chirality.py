@@ -1,0 +1,192 @@
+"""Does a network read limbs? Its answers against the truth and against the truth's mirror twin.
+
+``python -m benchmarks.train.chirality --checkpoint C [C2 ...] [--samples 400] [--resolutions 224,32]``
+
+One picture of a body fits two skeletons almost equally well: the true one and its **mirror twin**
+(the depth mirror, :mod:`model.body.symmetry`: the same 2D points with left and right swapped, the
+body facing the other way). Which of the two is in the picture shows only in small things -- which
+limb hides which, where the toes and the face point -- and in which image-side arm or leg is the
+left one once the facing is known. A network that reads limbs is much closer to the truth than to
+its twin; one that does not hedges between them and lands as far from both (for a left/right
+symmetric pose the two coincide, for a waving arm or a walking stride they do not).
+
+For each checkpoint (and the constant mean-parameters answer), on people of the own test's generator
+rendered at 224 px (the test seed, never trained on) and brought bicubically to each size:
+
+* **3D**: PA-MPJPE (mm, LSP-14) to the truth and to its mirror twin, the share of people whose
+  answer is closer to the twin, and the mean of the smaller of the two (what committing to either
+  twin would cost at most) -- overall and per pose family;
+* **2D**: the projected COCO-17 keypoints (the network's camera) against the true keypoints and
+  against the same keypoints with left and right labels swapped, as a fraction of the crop side,
+  on the people whose 17 keypoints all lie in the crop; the keypoint head's own answer too when the
+  network has one.
+
+Writes ``--out`` (Markdown, default ``benchmarks/train/CHIRALITY.md``) and its JSON twin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from benchmarks.report import write_report
+from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
+from model.data.degrade import bicubic_resize
+from model.data.poses import FAMILIES
+from model.data.synthetic import SyntheticConfig, SyntheticPeople
+from model.eval.evaluate import TEST_CROP, TEST_SEED, checkpoint_label, mean_params_predictor
+from model.eval.metrics import pa_mpjpe
+from model.geometry.camera import crop_camera
+from model.inference import Predictor
+from model.runtime import cpu_name
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "CHIRALITY.md"
+MEAN_ROW = "mean-params (no network)"
+
+
+def render_people(samples: int, crop: int = TEST_CROP, seed: int = TEST_SEED, batch: int = 16) -> dict[str, torch.Tensor]:
+    """``images (N, 3, crop, crop)``, ``joints3d_lsp14 (N, 14, 3)``, ``keypoints2d_coco17 (N, 17, 3)`` (crop pixels,
+    visibility), ``family (N,)``: the first ``samples`` people of the generator at ``seed``."""
+    people = SyntheticPeople(SyntheticConfig(crop_size=crop, seed=seed))
+    keys = ("image", "joints3d_lsp14", "keypoints2d_coco17", "family")
+    parts: dict[str, list[torch.Tensor]] = {k: [] for k in keys}
+    for start in tqdm(range(0, samples, batch), desc="rendering", unit="batch"):
+        out = people.generate(list(range(start, min(start + batch, samples))))
+        for k in keys:
+            parts[k].append(out[k].cpu())
+    data = {k: torch.cat(v) for k, v in parts.items()}
+    data["images"] = data.pop("image")
+    return data
+
+
+def mirror_twin(joints: torch.Tensor, permutation: tuple[int, ...]) -> torch.Tensor:
+    """The mirror twin of ``(N, J, 3)`` joints for PA-MPJPE: x negated, left and right relabelled.
+
+    (Any reflection differs from the depth mirror by a rotation, which Procrustes alignment removes.)
+    """
+    twin = joints[:, list(permutation)].clone()
+    twin[..., 0] = -twin[..., 0]
+    return twin
+
+
+@torch.inference_mode()
+def score(predictor: Predictor, data: dict[str, torch.Tensor], resolution: int, batch: int = 50) -> dict[str, torch.Tensor]:
+    """Per person: ``pa (N,)``, ``pa_twin (N,)`` (mm), ``kp2d``, ``kp2d_swapped`` (N,) and, with a keypoint
+    head, ``head2d``, ``head2d_swapped`` (N,) (fraction of the crop side)."""
+    s = predictor.input_size
+    row = predictor.ranges.index(resolution)
+    gt = data["joints3d_lsp14"][..., :3].float()
+    out: dict[str, list[torch.Tensor]] = {"pa": [], "pa_twin": [], "kp2d": [], "kp2d_swapped": [], "head2d": [], "head2d_swapped": []}
+    crop = data["images"].shape[-1]
+    true2d = data["keypoints2d_coco17"][..., :2].float() / crop
+    swapped2d = true2d[:, list(COCO17_FLIP_PERMUTATION)]
+    for start in range(0, gt.shape[0], batch):
+        imgs = data["images"][start : start + batch].float()
+        low = bicubic_resize(imgs, (resolution, resolution)) if resolution != crop else imgs
+        net_in = bicubic_resize(low, (s, s)).clamp(0, 1)
+        pred = predictor.predict_tensor(net_in, torch.full((imgs.shape[0],), row, dtype=torch.long))
+        joints = pred.lsp14.float().cpu()
+        g = gt[start : start + batch]
+        out["pa"].append(pa_mpjpe(joints, g))
+        out["pa_twin"].append(pa_mpjpe(joints, mirror_twin(g, LSP14_FLIP_PERMUTATION)))
+        _, kp = crop_camera(pred.camera.float(), s, pred.coco17.float())
+        kp = kp.cpu() / s
+        t, sw = true2d[start : start + batch], swapped2d[start : start + batch]
+        out["kp2d"].append((kp - t).norm(dim=-1).mean(-1))
+        out["kp2d_swapped"].append((kp - sw).norm(dim=-1).mean(-1))
+        if pred.head_keypoints2d is not None:
+            head = pred.head_keypoints2d.float().cpu() / s  # network-input pixels
+            out["head2d"].append((head - t).norm(dim=-1).mean(-1))
+            out["head2d_swapped"].append((head - sw).norm(dim=-1).mean(-1))
+    return {k: torch.cat(v) for k, v in out.items() if v}
+
+
+def summarise(errors: dict[str, torch.Tensor], family: torch.Tensor, in_crop: torch.Tensor) -> dict[str, Any]:
+    """Means of :func:`score`'s per-person errors (2D on the people wholly in the crop) and per family."""
+    pa, twin = errors["pa"], errors["pa_twin"]
+    result: dict[str, Any] = {
+        "pa": round(float(pa.mean()), 1), "pa_twin": round(float(twin.mean()), 1),
+        "pa_min": round(float(torch.minimum(pa, twin).mean()), 1), "twin_closer": round(float((twin < pa).float().mean()), 3),
+        "kp2d": round(float(errors["kp2d"][in_crop].mean()), 4), "kp2d_swapped": round(float(errors["kp2d_swapped"][in_crop].mean()), 4),
+        "kp2d_swapped_closer": round(float((errors["kp2d_swapped"] < errors["kp2d"])[in_crop].float().mean()), 3),
+        "families": {},
+    }
+    if "head2d" in errors:
+        result["head2d"] = round(float(errors["head2d"][in_crop].mean()), 4)
+        result["head2d_swapped"] = round(float(errors["head2d_swapped"][in_crop].mean()), 4)
+    for k, name in enumerate(FAMILIES):
+        mask = family == k
+        if int(mask.sum()) >= 5:
+            result["families"][name] = {"people": int(mask.sum()), "pa": round(float(pa[mask].mean()), 1),
+                                        "pa_twin": round(float(twin[mask].mean()), 1),
+                                        "twin_closer": round(float((twin[mask] < pa[mask]).float().mean()), 2)}
+    return result
+
+
+def run(checkpoints: list[str], samples: int, resolutions: list[int]) -> dict[str, Any]:
+    data = render_people(samples)
+    crop = data["images"].shape[-1]
+    kp = data["keypoints2d_coco17"]
+    in_crop = ((kp[..., :2] >= 0) & (kp[..., :2] <= crop)).all(-1).all(-1)
+    predictors: dict[str, Predictor] = {}
+    taken: set[str] = set()
+    for ckpt in checkpoints:
+        predictors[checkpoint_label(ckpt, taken)] = Predictor.from_checkpoint(ckpt, device="cpu")
+    predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
+    results: dict[str, Any] = {"people": samples, "people_in_crop": int(in_crop.sum()), "models": {}}
+    for name, predictor in tqdm(predictors.items(), desc="models", unit="model"):
+        results["models"][name] = {str(r): summarise(score(predictor, data, r), data["family"], in_crop) for r in resolutions}
+    return results
+
+
+def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
+    resolutions = meta["resolutions"]
+    lines = ["# Does the network read limbs? Truth against mirror twin", "", f"`{meta['command']}`", "",
+             f"{meta['cpu']}, {meta['date']}. {result['people']} people of the own test's generator (test seed, never trained on), "
+             f"{result['people_in_crop']} of them wholly in the crop (the 2D columns). A network that reads limbs is far closer "
+             "to the truth than to its mirror twin; one that hedges is as far from both.", "",
+             "| model | size | PA-MPJPE to truth | to mirror twin | smaller of the two | closer to the twin | 2D to truth | 2D to L/R-swapped | closer to swapped | head 2D to truth / swapped |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, per_res in result["models"].items():
+        for r in resolutions:
+            m = per_res[str(r)]
+            head = f"{m['head2d']:.4f} / {m['head2d_swapped']:.4f}" if "head2d" in m else "-"
+            lines.append(f"| {name} | {r} | {m['pa']:.1f} | {m['pa_twin']:.1f} | {m['pa_min']:.1f} | {100 * m['twin_closer']:.1f} % | "
+                         f"{m['kp2d']:.4f} | {m['kp2d_swapped']:.4f} | {100 * m['kp2d_swapped_closer']:.1f} % | {head} |")
+    top = str(max(resolutions))
+    families = sorted({f for per_res in result["models"].values() for f in per_res[top]["families"]}, key=FAMILIES.index)
+    lines += ["", f"Per pose family at {top} px: PA-MPJPE to truth / to twin (share closer to the twin):", "",
+              "| model | " + " | ".join(families) + " |", "|---|" + "---|" * len(families)]
+    for name, per_res in result["models"].items():
+        fam = per_res[top]["families"]
+        cells = [f"{fam[f]['pa']:.0f} / {fam[f]['pa_twin']:.0f} ({100 * fam[f]['twin_closer']:.0f} %)" if f in fam else "-" for f in families]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.train.chirality", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", nargs="+", required=True, help="one or more checkpoints")
+    parser.add_argument("--samples", type=int, default=400, help="people (the own test's first ones)")
+    parser.add_argument("--resolutions", default="224,32", help="comma-separated crop sizes")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    resolutions = [int(r) for r in args.resolutions.split(",") if r]
+    result = run(args.checkpoint, args.samples, resolutions)
+    meta = {"command": "python -m benchmarks.train.chirality " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "resolutions": resolutions}
+    report = render(result, meta)
+    print(report)
+    write_report(args.out, report, {"meta": meta, **result})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The training diagnostics (benchmarks/train): fit gap, and truth against mirror twin."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from eval_support import write_tiny_checkpoint
+
+from benchmarks.train import chirality, fit_gap
+from model.data.synthetic import SyntheticConfig, SyntheticPeople
+from model.eval import evaluate
+
+
+def test_seen_sets_parse_and_reject_malformed_spans() -> None:
+    assert fit_gap.parse_seen("stretch 8=300000:400") == ("stretch 8", 300000, 400)
+    for bad in ("300000:400", "x=300000", "x=a:4", "x=1:0", "=1:2"):
+        with pytest.raises(argparse.ArgumentTypeError, match="LABEL=START:COUNT"):
+            fit_gap.parse_seen(bad)
+
+
+def test_render_test_set_starts_at_the_asked_index() -> None:
+    config = SyntheticConfig(crop_size=48, seed=0)
+    seen = evaluate.render_test_set(2, config=config, start=5)
+    direct = SyntheticPeople(config).generate([5, 6])
+    assert torch.allclose(seen["joints3d_lsp14"], direct["joints3d_lsp14"].cpu())
+    assert not torch.allclose(seen["joints3d_lsp14"], evaluate.render_test_set(2, config=config)["joints3d_lsp14"])
+
+
+def test_cli_scores_seen_scenes_own_test_and_mean(tmp_path: Path, monkeypatch) -> None:
+    own = evaluate.render_test_set(2, batch=2)
+    monkeypatch.setattr(fit_gap, "load_test_set", lambda samples, cache, config: own)
+    ckpt = write_tiny_checkpoint(tmp_path / "a.pt", 0)
+    out = tmp_path / "FIT_GAP.md"
+    fit_gap.main(["--checkpoint", str(ckpt), "--seen", "seen=3:2", "--samples", "2", "--resolutions", "224,32", "--cache", "",
+                  "--threads", "1", "--out", str(out)])
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert set(payload["sets"]) == {"seen", fit_gap.OWN_TEST}
+    for entry in payload["sets"].values():
+        assert entry["people"] == 2 and set(entry["results"]) == {"a", fit_gap.MEAN_ROW}
+        assert entry["results"]["a"]["32"] > 0 and entry["families"]["a"]
+    text = out.read_text()
+    assert "| seen | 2 | a |" in text and "Per pose family at 224 px, seen" in text
+
+
+def test_mirror_twin_is_a_reflection_that_procrustes_cannot_undo_for_asymmetric_poses() -> None:
+    from model.body.joint_names import LSP14_FLIP_PERMUTATION
+    from model.eval.metrics import pa_mpjpe
+
+    torch.manual_seed(0)
+    joints = torch.randn(4, 14, 3)
+    twin = chirality.mirror_twin(joints, LSP14_FLIP_PERMUTATION)
+    assert torch.allclose(chirality.mirror_twin(twin, LSP14_FLIP_PERMUTATION), joints)  # an involution
+    assert (pa_mpjpe(twin, joints) > 1.0).all()  # random skeletons are not their own twins
+    # a skeleton symmetric about x = 0 (each left joint the mirror of its right one) is its own twin
+    sym = joints.clone()
+    mirror_x = torch.tensor([-1.0, 1.0, 1.0])
+    for j, k in enumerate(LSP14_FLIP_PERMUTATION):
+        if k == j:
+            sym[:, j, 0] = 0.0  # a middle joint (head, neck) on the plane
+        elif k > j:
+            sym[:, j] = joints[:, k] * mirror_x  # each left joint the mirror of its right one
+    assert torch.allclose(chirality.mirror_twin(sym, LSP14_FLIP_PERMUTATION), sym, atol=1e-6)
+
+
+def test_chirality_cli_scores_truth_twin_and_2d(tmp_path: Path, monkeypatch) -> None:
+    small = chirality.render_people(3, crop=64)
+    monkeypatch.setattr(chirality, "render_people", lambda samples: small)
+    ckpt = write_tiny_checkpoint(tmp_path / "a.pt", 0)
+    out = tmp_path / "CHIRALITY.md"
+    chirality.main(["--checkpoint", str(ckpt), "--samples", "3", "--resolutions", "64,32", "--threads", "1", "--out", str(out)])
+    payload = json.loads(out.with_suffix(".json").read_text())
+    assert set(payload["models"]) == {"a", chirality.MEAN_ROW} and payload["people"] == 3
+    for name in payload["models"]:
+        m = payload["models"][name]["32"]
+        assert m["pa"] > 0 and m["pa_twin"] > 0 and m["pa_min"] <= min(m["pa"], m["pa_twin"]) + 1e-6
+        assert 0.0 <= m["twin_closer"] <= 1.0 and "head2d" not in m
+    assert "| a | 32 |" in out.read_text()
