@@ -180,6 +180,23 @@ def build(out: Path, folders: dict[str, Path | None]) -> None:
     build_set(out, PEOPLE, SAME_PERSON, ISOLATE, make_reader(folders))
 
 
+def set_cli(
+    doc: str, people: Any, same_person: Any, isolate: Any, source_args: dict[str, str], source_help: dict[str, str],
+    default_out: Path, argv: list[str] | None = None,
+    read_image: Callable[[Path], tuple[np.ndarray | None, dict[str, Any]]] = read_image_bgr,
+) -> None:
+    """The command line of a later set's ``build.py`` (sets C, D): one folder option per package
+    (``source_args``, described by ``source_help``) and ``--out``; builds with :func:`build_set`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0], epilog=doc.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    for package, arg in source_args.items():
+        parser.add_argument("--" + arg.replace("_", "-"), type=Path, default=None, help=source_help[package])
+    parser.add_argument("--out", type=Path, default=default_out, help="the set's folder (default: %(default)s)")
+    args = parser.parse_args(argv)
+    folders = {package: getattr(args, arg) for package, arg in source_args.items()}
+    build_set(args.out, people, same_person, isolate, make_reader(folders, source_args, read_image))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip

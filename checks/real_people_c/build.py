@@ -54,7 +54,6 @@ included.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import sys
 from pathlib import Path
@@ -193,20 +192,8 @@ def set_b_build() -> ModuleType:
     return module
 
 
-def build(out: Path, folders: dict[str, Path | None]) -> None:
-    """Run the first set's builder with this set's people, identities, isolation and sources."""
-    b = set_b_build()
-    b.build_set(out, PEOPLE, SAME_PERSON, ISOLATE, b.make_reader(folders, SOURCE_ARGS, read_image))
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    for package, arg in SOURCE_ARGS.items():
-        parser.add_argument("--" + arg.replace("_", "-"), type=Path, default=None, help=SOURCE_HELP[package])
-    parser.add_argument("--out", type=Path, default=ROOT_C, help="the set's folder (default: %(default)s)")
-    args = parser.parse_args(argv)
-    build(args.out, {package: getattr(args, arg) for package, arg in SOURCE_ARGS.items()})
+    set_b_build().set_cli(__doc__, PEOPLE, SAME_PERSON, ISOLATE, SOURCE_ARGS, SOURCE_HELP, ROOT_C, argv, read_image=read_image)
 
 
 if __name__ == "__main__":
