@@ -27,15 +27,13 @@ Writes ``--out`` (Markdown, default ``benchmarks/train/CHIRALITY.md``) and its J
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from benchmarks.report import write_report
+from benchmarks.report import publish, run_meta
 from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
 from model.data.degrade import bicubic_resize
 from model.data.poses import FAMILIES
@@ -44,7 +42,6 @@ from model.eval.evaluate import TEST_CROP, TEST_SEED, checkpoint_label, mean_par
 from model.eval.metrics import pa_mpjpe
 from model.geometry.camera import crop_camera
 from model.inference import Predictor
-from model.runtime import cpu_name
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "CHIRALITY.md"
 MEAN_ROW = "mean-params (no network)"
@@ -181,11 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
     result = run(args.checkpoint, args.samples, resolutions)
-    meta = {"command": "python -m benchmarks.train.chirality " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "resolutions": resolutions}
-    report = render(result, meta)
-    print(report)
-    write_report(args.out, report, {"meta": meta, **result})
+    meta = run_meta("benchmarks.train.chirality", argv, resolutions=resolutions)
+    publish(args.out, render(result, meta), {"meta": meta, **result})
 
 
 if __name__ == "__main__":

@@ -18,14 +18,12 @@ Writes ``--out`` (Markdown, default ``benchmarks/train/FIT_GAP.md``) and its JSO
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from benchmarks.report import write_report
+from benchmarks.report import publish, run_meta
 from model.data.poses import FAMILIES
 from model.data.synthetic import SyntheticConfig
 from model.eval.evaluate import (
@@ -38,7 +36,6 @@ from model.eval.evaluate import (
     render_test_set,
 )
 from model.inference import Predictor
-from model.runtime import cpu_name
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "FIT_GAP.md"
 OWN_TEST = "own test (never trained on)"
@@ -120,11 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
     cache = Path(args.cache) / f"own-{args.samples}.pt" if args.cache else None
     result = fit_gap(args.checkpoint, args.seen, args.samples, resolutions, args.train_seed, cache)
-    meta = {"command": "python -m benchmarks.train.fit_gap " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "cpu": cpu_name(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "resolutions": resolutions}
-    report = render(result, meta)
-    print(report)
-    write_report(args.out, report, {"meta": meta, **result})
+    meta = run_meta("benchmarks.train.fit_gap", argv, resolutions=resolutions)
+    publish(args.out, render(result, meta), {"meta": meta, **result})
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/L
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,13 +26,12 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from benchmarks.report import write_report
+from benchmarks.report import publish, run_meta
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
 from model.eval.metrics import pa_mpjpe
 from model.geometry.heading import heading_angle, heading_error_deg, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
-from model.runtime import cpu_name
 from model.train.config import load_config
 from model.train.trainer import Trainer
 
@@ -144,13 +142,9 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--variant takes <off|aux|feed>:<camera|body>, got {v!r}")
     torch.set_num_threads(args.threads)
     results = [run_variant(v, args) for v in args.variant]
-    meta = {"command": "python -m benchmarks.train.learning_speed " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "cpu": cpu_name(), "threads": args.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "subset": args.subset, "batch": args.batch, "orient_weight": args.orient_weight, "lr": args.lr,
-            "init": str(args.init) if args.init else None}
-    report = render(results, meta)
-    print(report)
-    write_report(args.out, report, {"meta": meta, "results": results})
+    meta = run_meta("benchmarks.train.learning_speed", argv, threads=args.threads, subset=args.subset, batch=args.batch,
+                    orient_weight=args.orient_weight, lr=args.lr, init=str(args.init) if args.init else None)
+    publish(args.out, render(results, meta), {"meta": meta, "results": results})
 
 
 if __name__ == "__main__":

@@ -15,6 +15,20 @@ from model.data.synthetic import SyntheticConfig
 from model.eval import checks, evaluate
 
 
+@pytest.fixture
+def rendered_sets(monkeypatch: pytest.MonkeyPatch) -> dict[int, dict[str, torch.Tensor]]:
+    """The checks' test sets rendered at the asked size without the disk cache, one per generator seed."""
+    sets: dict[int, dict[str, torch.Tensor]] = {}
+
+    def fake_load(samples: int, cache, config: SyntheticConfig):
+        if config.seed not in sets:
+            sets[config.seed] = evaluate.render_test_set(samples, batch=samples, config=config)
+        return sets[config.seed]
+
+    monkeypatch.setattr(checks, "load_test_set", fake_load)
+    return sets
+
+
 def test_check_configs_are_disjoint_from_training() -> None:
     train = SyntheticConfig()
     seeds = {checks.check_config(c).seed for c in checks.CHECKS}
@@ -121,15 +135,7 @@ def test_partial_check_cuts_upright_people_and_keeps_their_ground_truth() -> Non
     assert torch.equal(again["images"], cut["images"])  # seeded: the same cuts every run
 
 
-def test_flip_test_both_scores_each_checkpoint_twice(tmp_path: Path, monkeypatch) -> None:
-    sets = {}
-
-    def fake_load(samples: int, cache, config: SyntheticConfig):
-        if config.seed not in sets:
-            sets[config.seed] = evaluate.render_test_set(samples, batch=samples, config=config)
-        return sets[config.seed]
-
-    monkeypatch.setattr(checks, "load_test_set", fake_load)
+def test_flip_test_both_scores_each_checkpoint_twice(tmp_path: Path, rendered_sets) -> None:
     ckpt = _checkpoint(tmp_path / "a.pt", 0)
     md, payload = checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", flip_test="both")
     res = payload["checks"]["own"]["results"]
@@ -141,15 +147,7 @@ def test_flip_test_both_scores_each_checkpoint_twice(tmp_path: Path, monkeypatch
         checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", flip_test="sometimes")
 
 
-def test_realistic_camera_is_recorded_and_rejects_unknown_cameras(tmp_path: Path, monkeypatch) -> None:
-    sets = {}
-
-    def fake_load(samples: int, cache, config: SyntheticConfig):
-        if config.seed not in sets:
-            sets[config.seed] = evaluate.render_test_set(samples, batch=samples, config=config)
-        return sets[config.seed]
-
-    monkeypatch.setattr(checks, "load_test_set", fake_load)
+def test_realistic_camera_is_recorded_and_rejects_unknown_cameras(tmp_path: Path, rendered_sets) -> None:
     ckpt = _checkpoint(tmp_path / "a.pt", 0)
     md_clean, clean = checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu")
     md, real = checks.run_checks([str(ckpt)], ["own"], 2, [32], None, "cpu", camera="realistic")
