@@ -3,8 +3,8 @@
 ``python -m benchmarks.train.chirality --checkpoint C [C2 ...] [--samples 400] [--resolutions 224,32]``
 
 One picture of a body fits two skeletons almost equally well: the true one and its **mirror twin**
-(the depth mirror, :mod:`model.body.symmetry`: the same 2D points with left and right swapped, the
-body facing the other way). Which of the two is in the picture shows only in small things -- which
+(:func:`model.eval.metrics.mirror_twin`, the depth mirror of :mod:`model.body.symmetry`: the same
+2D points with left and right swapped, the body facing the other way). Which of the two is in the picture shows only in small things -- which
 limb hides which, where the toes and the face point -- and in which image-side arm or leg is the
 left one once the facing is known. A network that reads limbs is much closer to the truth than to
 its twin; one that does not hedges between them and lands as far from both (for a left/right
@@ -39,7 +39,7 @@ from model.data.degrade import bicubic_resize
 from model.data.poses import FAMILIES
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.evaluate import TEST_CROP, TEST_SEED, checkpoint_label, mean_params_predictor
-from model.eval.metrics import pa_mpjpe
+from model.eval.metrics import mirror_twin, pa_mpjpe
 from model.geometry.camera import crop_camera
 from model.inference import Predictor
 
@@ -60,16 +60,6 @@ def render_people(samples: int, crop: int = TEST_CROP, seed: int = TEST_SEED, ba
     data = {k: torch.cat(v) for k, v in parts.items()}
     data["images"] = data.pop("image")
     return data
-
-
-def mirror_twin(joints: torch.Tensor, permutation: tuple[int, ...]) -> torch.Tensor:
-    """The mirror twin of ``(N, J, 3)`` joints for PA-MPJPE: x negated, left and right relabelled.
-
-    (Any reflection differs from the depth mirror by a rotation, which Procrustes alignment removes.)
-    """
-    twin = joints[:, list(permutation)].clone()
-    twin[..., 0] = -twin[..., 0]
-    return twin
 
 
 @torch.inference_mode()

@@ -24,7 +24,8 @@ the clean checks do not show. Errors are MPJPE and PA-MPJPE (mm) on the LSP-14 j
 answered straight, and of those whose true knees are both bent (> 45 degrees), the share answered
 bent -- the synthetic, larger twin of the real-people knee check and its seated counter-check.
 **Heading** (:func:`heading_table`): the mean error of which way the body faces, and the share
-facing the wrong way (more than 90 degrees off). The constant
+facing the wrong way (more than 90 degrees off). **Mirror twin** (:func:`twin_table`): how close each
+answer is to the truth's mirror twin (left and right swapped, facing turned) -- does it read limbs? The constant
 mean-parameters answer (no network) is scored beside every checkpoint. Real photos are the third
 check: :mod:`model.eval.real_people`.
 
@@ -59,7 +60,7 @@ from model.geometry.heading import heading_angle, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
 from model.inference import Predictor
 
-__all__ = ["CAMERAS", "CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "REALISTIC_CAMERA", "check_config", "family_table", "heading_table", "knee_table", "main", "partial_test_set", "run_checks"]
+__all__ = ["CAMERAS", "CHECKS", "DEFAULT_CHECK_RESOLUTIONS", "REALISTIC_CAMERA", "check_config", "family_table", "heading_table", "knee_table", "main", "partial_test_set", "run_checks", "twin_table"]
 
 #: Seeds of the held-out sets (no training config uses them).
 HELD_OUT_POSE_SEED = 77_001
@@ -208,6 +209,28 @@ def heading_table(errors: dict[str, Errors], true_pose: torch.Tensor, resolution
     return "\n".join([title, "", *lines, "", sector_title, "", *sector_lines]), figures
 
 
+def twin_table(errors: dict[str, Errors], resolutions: list[int]) -> tuple[str, dict[str, dict[str, dict[str, float]]]]:
+    """Markdown table and JSON-ready figures of the **mirror twin** test: per model and resolution the
+    PA-MPJPE to the truth and to its mirror twin (:func:`~model.eval.metrics.mirror_twin`: left and
+    right swapped, facing turned, the same picture), and the share of people answered closer to the
+    twin. A network that reads limbs is far closer to the truth; one that hedges (or a constant
+    answer) is as close to both, near 50 %."""
+    head = " | ".join(f"truth / twin at {r} px | closer to the twin at {r} px" for r in resolutions)
+    lines = [f"| model | {head} |", "|---|" + "---|" * (2 * len(resolutions))]
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for name, e in errors.items():
+        cells, figures[name] = [], {}
+        for r in resolutions:
+            pa, twin = e[r]["pa_mpjpe"], e[r]["pa_mpjpe_twin"]
+            closer = float((twin < pa).float().mean())
+            figures[name][str(r)] = {"pa_mpjpe": float(pa.mean()), "pa_mpjpe_twin": float(twin.mean()), "closer_to_twin": closer}
+            cells += [f"{float(pa.mean()):.1f} / {float(twin.mean()):.1f}", f"{100 * closer:.1f} %"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    title = ("**Mirror twin** (does the network read limbs?): PA-MPJPE (mm) to the truth / to its mirror twin (left and right"
+             " swapped, facing turned: the same picture), and the share of people answered closer to the twin (hedging: ~50 %)")
+    return "\n".join([title, "", *lines]), figures
+
+
 def _means(errors: Errors) -> dict[int, dict[str, float]]:
     return {r: {m: float(v.mean()) for m, v in e.items() if v.dim() == 1} for r, e in errors.items()}
 
@@ -284,6 +307,8 @@ def run_checks(
             md += ["**Betas**: mean absolute error of the 10 shape coefficients (the mean answer predicts zeros)", "",
                    _table(results, resolutions, "betas_mae", digits=3), "",
                    f"Per coefficient at {max(resolutions)} px:", "", betas_table(errors, max(resolutions)), ""]
+        twin_md, twin_figures = twin_table(errors, sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
+        md += [twin_md, ""]
         knees_md, knee_rates = knee_table(errors, data["pose"], sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
         md += [knees_md, ""]
         heading_md, heading_figures = heading_table(errors, data["pose"], sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
@@ -297,6 +322,7 @@ def run_checks(
             "results": {n: {str(r): v for r, v in res.items()} for n, res in results.items()},
             "knees": knee_rates,
             "heading": heading_figures,
+            "twin": twin_figures,
         }
     return "\n".join(md), payload
 

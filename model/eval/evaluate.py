@@ -24,10 +24,10 @@ import torch
 from tqdm import tqdm
 
 import model.data
-from model.body.joint_names import HIPS
+from model.body.joint_names import HIPS, LSP14_FLIP_PERMUTATION
 from model.data.degrade import DegradeConfig, bicubic_resize, degrade
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
-from model.eval.metrics import mpjpe, pa_mpjpe, pelvis_center
+from model.eval.metrics import mirror_twin, mpjpe, pa_mpjpe, pelvis_center
 from model.eval.real_people import knee_flexion_deg
 from model.geometry.heading import heading_angle, heading_error_deg
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -108,9 +108,10 @@ def per_sample_errors(
     predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32,
     camera: DegradeConfig | None = None,
 ) -> dict[int, dict[str, torch.Tensor]]:
-    """``{resolution: {"mpjpe", "pa_mpjpe", "heading_deg", "mpjpe_true_root": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
+    """``{resolution: {"mpjpe", "pa_mpjpe", "pa_mpjpe_twin", "heading_deg", "mpjpe_true_root": (N,), "knees_deg": (N, 2)[, "betas_mae": (N,), "betas_abs": (N, 10)]}}`` per test person.
 
-    MPJPE and PA-MPJPE in mm; ``mpjpe_true_root`` the MPJPE of the answer with its root rotation
+    MPJPE and PA-MPJPE in mm; ``pa_mpjpe_twin`` the PA-MPJPE to the truth's mirror twin
+    (:func:`~model.eval.metrics.mirror_twin`: a network that reads limbs is far closer to the truth); ``mpjpe_true_root`` the MPJPE of the answer with its root rotation
     replaced by the true one (what is left when the global orientation is right); ``heading_deg`` the error of the heading (which way the body faces,
     :func:`model.geometry.heading.heading_angle`), 0-180 degrees; ``knees_deg`` the predicted flexion of the left and right knee
     (:func:`~model.eval.real_people.knee_flexion_deg`); ``betas_mae`` (when the set has ground-truth
@@ -127,7 +128,7 @@ def per_sample_errors(
     hips = HIPS["lsp14"]
     s = predictor.input_size
     for res in resolutions:
-        errs, pa_errs, beta_errs, knees, headings, true_root_errs, disagreement = [], [], [], [], [], [], []
+        errs, pa_errs, twin_errs, beta_errs, knees, headings, true_root_errs, disagreement = [], [], [], [], [], [], [], []
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
@@ -142,6 +143,7 @@ def per_sample_errors(
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))
             pa_errs.append(pa_mpjpe(pred, gt))
+            twin_errs.append(pa_mpjpe(pred, mirror_twin(gt, LSP14_FLIP_PERMUTATION)))
             knees.append(torch.from_numpy(knee_flexion_deg(matrix_to_axis_angle(out.pose_rotmat.float().cpu()))))
             true_root = axis_angle_to_matrix(data["pose"][start : start + batch, 0].float())
             headings.append(heading_error_deg(heading_angle(out.pose_rotmat[:, 0].float().cpu()), heading_angle(true_root)))
@@ -154,7 +156,7 @@ def per_sample_errors(
             if "betas" in data:
                 gt_betas = data["betas"][start : start + batch].float()
                 beta_errs.append((out.betas.float().cpu()[:, : gt_betas.shape[1]] - gt_betas).abs())
-        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "heading_deg": torch.cat(headings),
+        results[res] = {"mpjpe": torch.cat(errs), "pa_mpjpe": torch.cat(pa_errs), "pa_mpjpe_twin": torch.cat(twin_errs), "heading_deg": torch.cat(headings),
                         "mpjpe_true_root": torch.cat(true_root_errs), "knees_deg": torch.cat(knees)}
         if disagreement:
             results[res]["flip_disagreement_mm"] = torch.cat(disagreement)

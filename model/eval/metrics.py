@@ -25,6 +25,7 @@ __all__ = [
     "MM_PER_M",
     "acceleration",
     "acceleration_error",
+    "mirror_twin",
     "mpjpe",
     "pa_mpjpe",
     "pelvis_center",
@@ -141,6 +142,19 @@ def pa_mpjpe(pred: Tensor, gt: Tensor, mask: Tensor | None = None) -> Tensor:
         ``(B,)`` PA-MPJPE in mm.
     """
     return _mean_distance_mm(procrustes_align(pred, gt, mask), gt, mask)
+
+
+def mirror_twin(joints: Tensor, permutation: tuple[int, ...] | list[int]) -> Tensor:
+    """The mirror twin of ``(B, J, 3)`` joints, for scoring against it with :func:`pa_mpjpe`.
+
+    x negated and left and right relabelled (``permutation``: the layout's left/right swap, e.g.
+    :data:`~model.body.joint_names.LSP14_FLIP_PERMUTATION`). One picture fits a body and its depth
+    mirror almost equally well (:mod:`model.body.symmetry`); any reflection differs from the depth
+    mirror by a rotation, which the Procrustes alignment removes. An involution.
+    """
+    twin = joints[:, list(permutation)].clone()
+    twin[..., 0] = -twin[..., 0]
+    return twin
 
 
 def pve(pred_vertices: Tensor, gt_vertices: Tensor) -> Tensor:

@@ -107,12 +107,15 @@ def test_cli_scores_checkpoint_and_mean_on_each_check(tmp_path: Path, monkeypatc
         assert res[checks.MEAN_ROW]["32"]["betas_mae"] == pytest.approx(zero_mae, rel=1e-4)
     md = (out / "CHECKS.md").read_text()
     assert "held-out poses" in md and "per pose family" in md and "| mean-params (no network) |" in md
-    assert "**Betas**" in md and "**Knees**" in md and "**Heading**" in md and "true root rotation" in md
+    assert "**Betas**" in md and "**Knees**" in md and "**Heading**" in md and "true root rotation" in md and "**Mirror twin**" in md
     own = payload["checks"]["own"]
     assert set(own["heading"]["a"]["32"]) == {"error_deg", "wrong_way"}
     # the true-root MPJPE and the heading error are scored for every model, the mean answer too
     mean32 = own["results"][checks.MEAN_ROW]["32"]
     assert 0 < mean32["mpjpe_true_root"] and 0 <= mean32["heading_deg"] <= 180
+    twin = own["twin"][checks.MEAN_ROW]["32"]  # a constant answer is no closer to the truth than to its twin on average
+    assert set(twin) == {"pa_mpjpe", "pa_mpjpe_twin", "closer_to_twin"} and 0.0 <= twin["closer_to_twin"] <= 1.0
+    assert own["twin"]["a"]["32"]["pa_mpjpe"] == pytest.approx(own["results"]["a"]["32"]["pa_mpjpe"])
     knees = payload["checks"]["own"]["knees"]["a"]["32"]
     assert set(knees) == {"straight", "bent"}
     held = sets[checks.HELD_OUT_POSE_SEED]["family"]

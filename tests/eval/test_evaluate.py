@@ -34,7 +34,7 @@ def test_cli_writes_table_plot_and_json(tmp_path: Path, test_set, monkeypatch, c
     evaluate.main(["--checkpoint", str(a), str(b), "--resolutions", "224,32", "--samples", "3", "--out", str(out), "--json", "--cache", ""])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(printed) == {"a", "b"} and set(printed["a"]) == {"224", "32"}
-    assert set(printed["b"]["32"]) == {"mpjpe", "pa_mpjpe", "heading_deg", "mpjpe_true_root", "betas_mae"}
+    assert set(printed["b"]["32"]) == {"mpjpe", "pa_mpjpe", "pa_mpjpe_twin", "heading_deg", "mpjpe_true_root", "betas_mae"}
     assert (out / "eval.png").stat().st_size > 1000
     table = (out / "eval.md").read_text()
     assert "PA-MPJPE" in table and "| a |" in table and "| b |" in table

@@ -10,6 +10,7 @@ import torch
 from model.eval.metrics import (
     acceleration,
     acceleration_error,
+    mirror_twin,
     mpjpe,
     pa_mpjpe,
     pelvis_center,
@@ -184,3 +185,22 @@ def test_acceleration_error_visibility_drops_windows() -> None:
 def test_units_are_millimetres() -> None:
     gt = torch.zeros(1, 1, 3)
     assert math.isclose(float(mpjpe(gt + torch.tensor([1.0, 0.0, 0.0]), gt)), 1000.0)
+
+
+def test_mirror_twin_is_a_reflection_that_procrustes_cannot_undo_for_asymmetric_poses() -> None:
+    from model.body.joint_names import LSP14_FLIP_PERMUTATION
+
+    torch.manual_seed(0)
+    joints = torch.randn(4, 14, 3)
+    twin = mirror_twin(joints, LSP14_FLIP_PERMUTATION)
+    assert torch.allclose(mirror_twin(twin, LSP14_FLIP_PERMUTATION), joints)  # an involution
+    assert (pa_mpjpe(twin, joints) > 1.0).all()  # random skeletons are not their own twins
+    # a skeleton symmetric about x = 0 (each left joint the mirror of its right one) is its own twin
+    sym = joints.clone()
+    mirror_x = torch.tensor([-1.0, 1.0, 1.0])
+    for j, k in enumerate(LSP14_FLIP_PERMUTATION):
+        if k == j:
+            sym[:, j, 0] = 0.0  # a middle joint (head, neck) on the plane
+        elif k > j:
+            sym[:, j] = joints[:, k] * mirror_x  # each left joint the mirror of its right one
+    assert torch.allclose(mirror_twin(sym, LSP14_FLIP_PERMUTATION), sym, atol=1e-6)

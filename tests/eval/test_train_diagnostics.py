@@ -46,26 +46,6 @@ def test_cli_scores_seen_scenes_own_test_and_mean(tmp_path: Path, monkeypatch) -
     assert "| seen | 2 | a |" in text and "Per pose family at 224 px, seen" in text
 
 
-def test_mirror_twin_is_a_reflection_that_procrustes_cannot_undo_for_asymmetric_poses() -> None:
-    from model.body.joint_names import LSP14_FLIP_PERMUTATION
-    from model.eval.metrics import pa_mpjpe
-
-    torch.manual_seed(0)
-    joints = torch.randn(4, 14, 3)
-    twin = chirality.mirror_twin(joints, LSP14_FLIP_PERMUTATION)
-    assert torch.allclose(chirality.mirror_twin(twin, LSP14_FLIP_PERMUTATION), joints)  # an involution
-    assert (pa_mpjpe(twin, joints) > 1.0).all()  # random skeletons are not their own twins
-    # a skeleton symmetric about x = 0 (each left joint the mirror of its right one) is its own twin
-    sym = joints.clone()
-    mirror_x = torch.tensor([-1.0, 1.0, 1.0])
-    for j, k in enumerate(LSP14_FLIP_PERMUTATION):
-        if k == j:
-            sym[:, j, 0] = 0.0  # a middle joint (head, neck) on the plane
-        elif k > j:
-            sym[:, j] = joints[:, k] * mirror_x  # each left joint the mirror of its right one
-    assert torch.allclose(chirality.mirror_twin(sym, LSP14_FLIP_PERMUTATION), sym, atol=1e-6)
-
-
 def test_chirality_cli_scores_truth_twin_and_2d(tmp_path: Path, monkeypatch) -> None:
     small = chirality.render_people(3, crop=64)
     monkeypatch.setattr(chirality, "render_people", lambda samples: small)
