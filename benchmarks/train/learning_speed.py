@@ -10,7 +10,8 @@ the first ``--subset`` scenes of the shards (``--shards``). Every ``--every`` st
 PA-MPJPE (mm, LSP-14, eval mode) on 256 of the subset's scenes (``fit``) and on 256 scenes of the
 shards' second half (``held_out``); the constant mean-parameters answer scores about 171 mm on both.
 Beside it, the heading error (degrees, :mod:`model.geometry.heading`): can the network learn which
-way the people it sees face? ``--orient-weight`` sets the root-rotation term (the long run's: 1).
+way the people it sees face? And the share of people answered closer to the truth's mirror twin
+(left and right swapped, facing turned; ~50 % for a network that does not read limbs). ``--orient-weight`` sets the root-rotation term (the long run's: 1).
 ``--init`` starts from a trained checkpoint instead (can it still fit what it sees?), ``--lr`` sets the rate.
 Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/LEARNING_SPEED.md``).
 """
@@ -27,9 +28,10 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.report import publish, run_meta
+from model.body.joint_names import LSP14_FLIP_PERMUTATION
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
-from model.eval.metrics import pa_mpjpe
+from model.eval.metrics import mirror_twin, pa_mpjpe
 from model.geometry.heading import heading_angle, heading_error_deg, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
 from model.train.config import load_config
@@ -72,8 +74,9 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
         fit = _probe(every_probe, list(range(0, args.subset, max(1, args.subset // 256)))[:256], cfg.net.input_size)
         held = _probe(every_probe, list(range(half, len(every_probe), max(1, half // 256)))[:256], cfg.net.input_size)
 
-        def score(data: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[float, float]:
-            """PA-MPJPE (mm) and mean heading error (degrees, people with a heading)."""
+        def score(data: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[float, float, float]:
+            """PA-MPJPE (mm), mean heading error (degrees, people with a heading) and the share of people
+            answered closer to the truth's mirror twin (:func:`~model.eval.metrics.mirror_twin`)."""
             images, gt, roots = data
             trainer.net.eval()
             with torch.no_grad():
@@ -82,15 +85,18 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
             trainer.net.train()
             gap = heading_error_deg(heading_angle(out.pose_rotmat[:, 0].float()), heading_angle(roots))
             scored = heading_weight(roots) > 0.5
-            return round(float(pa_mpjpe(joints, gt).mean()), 1), round(float(gap[scored].mean()), 1)
+            pa = pa_mpjpe(joints, gt)
+            twin = pa_mpjpe(joints, mirror_twin(gt, LSP14_FLIP_PERMUTATION))
+            return round(float(pa.mean()), 1), round(float(gap[scored].mean()), 1), round(float((twin < pa).float().mean()), 3)
 
         rows, t0 = [], time.perf_counter()
         for _ in tqdm(range(args.steps // args.every), desc=variant, unit="chunk"):
             trainer.max_steps = args.every
             trainer.train()
-            (fit_pa, fit_heading), (held_pa, held_heading) = score(fit), score(held)
+            (fit_pa, fit_heading, fit_twin), (held_pa, held_heading, held_twin) = score(fit), score(held)
             rows.append({"step": trainer.step, "fit": fit_pa, "held_out": held_pa, "fit_heading": fit_heading,
-                         "held_out_heading": held_heading, "seconds": round(time.perf_counter() - t0)})
+                         "held_out_heading": held_heading, "fit_twin": fit_twin, "held_out_twin": held_twin,
+                         "seconds": round(time.perf_counter() - t0)})
     return {"variant": variant, "rows": rows}
 
 
@@ -105,7 +111,7 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"Adam {meta.get('lr', 5.0e-4):g} (constant), "
         f"clean full-resolution crops, root-rotation weight {meta.get('orient_weight', 0.0):g}; PA-MPJPE (mm) fit / held out"
         " (mean answer: ~171), and the heading error (degrees, people whose forward axis is within 60 degrees of the"
-        " horizontal; a constant answer: ~90) fit / held out.",
+        " horizontal; a constant answer: ~90) fit / held out, and (when measured) the share answered closer to the mirror twin of the truth (hedging: ~50 %).",
         "",
         "| variant (keypoint head : 3D joint frame) | " + " | ".join(f"step {s}" for s in steps) + " | seconds |",
         "|---|" + "---|" * (len(steps) + 1),
@@ -116,6 +122,9 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         if "fit_heading" in r["rows"][0]:
             cells = [f"{row['fit_heading']:.1f} / {row['held_out_heading']:.1f}" for row in r["rows"]]
             lines.append(f"| {r['variant']} heading | " + " | ".join(cells) + " | |")
+        if "fit_twin" in r["rows"][0]:
+            cells = [f"{100 * row['fit_twin']:.0f} / {100 * row['held_out_twin']:.0f} %" for row in r["rows"]]
+            lines.append(f"| {r['variant']} closer to the mirror twin | " + " | ".join(cells) + " | |")
     return "\n".join(lines) + "\n"
 
 

@@ -150,3 +150,5 @@ def test_learning_speed_takes_a_start_and_a_rate() -> None:
     text = render([{"variant": "off:body", "rows": rows}], meta)
     assert text.startswith("# Learning speed from `a.pt`") and "Adam 0.0001 (constant)" in text
     assert render([{"variant": "off:body", "rows": rows}], {**meta, "init": None}).startswith("# Learning speed from scratch")
+    twin_rows = [{**rows[0], "fit_twin": 0.2, "held_out_twin": 0.48}]
+    assert "| off:body closer to the mirror twin | 20 / 48 % | |" in render([{"variant": "off:body", "rows": twin_rows}], meta)
