@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model.body.joint_names import SMPL_JOINT_NAMES
+from model.body.joint_names import COCO17_FLIP_PERMUTATION, SMPL_JOINT_NAMES
 from model.body.model import BodyModel
 from model.data.real_people import (
     DEFAULT_ROOT,
@@ -325,6 +325,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progres
 
     columns: list[int | None] = [None, *config.heights]
     net: dict[str, list[float]] = {}
+    swapped: dict[str, list[float]] = {}  # the network's keypoints with left and right labels swapped
     blazepose: dict[str, list[float]] = {}
     failed: dict[str, int] = {}
     knees: dict[str, list[list[float]]] = {}
@@ -334,6 +335,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progres
         key = "native" if h is None else str(h)
         kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints, config.framing)
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
+        swapped[key] = [normalised_error(kp[list(COCO17_FLIP_PERMUTATION)], p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
         _, poses, _ = _predict_at(predictor, upright, h, config.batch_size, framing=config.framing)
         knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if seated:
@@ -359,7 +361,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progres
         "person_ids": [p.person_id for p in people],
         "full_body": [p.full_body for p in people],
         "heights": list(config.heights),
-        "error": {"network": net, "mean_skeleton": mean_scores, "blazepose_degraded": blazepose},
+        "error": {"network": net, "network_swapped": swapped, "mean_skeleton": mean_scores, "blazepose_degraded": blazepose},
         "flip_disagreement_m": disagreement if predictor.flip_test else None,
         "blazepose_failed": failed,
         "blazepose_source": {"file": display_path(config.blazepose_path), "model": blaze.get("model"), "command": blaze.get("command")},
@@ -422,6 +424,10 @@ def format_tables(result: dict[str, Any]) -> str:
         + " | ".join(f"{_mean(np.asarray(err['network'][k])[full].tolist()):.3f}" for k in ["native", *heights])
         + " |"
     )
+    if "network_swapped" in err:  # reports written before it lack this row
+        cells = [f"{_mean(err['network_swapped'][k]):.3f} ({int(np.sum(np.asarray(err['network_swapped'][k]) < np.asarray(err['network'][k])))}/{n} closer)"
+                 for k in ["native", *heights]]
+        lines.append("| network, left and right labels swapped (crops closer to the truth swapped) | " + " | ".join(cells) + " |")
     ms = _mean(err["mean_skeleton"])
     ms_full = _mean(np.asarray(err["mean_skeleton"])[full].tolist())
     lines.append("| (i) mean skeleton in the box | " + " | ".join(f"{ms:.3f}" for _ in ["native", *heights]) + " |")

@@ -150,6 +150,9 @@ def test_format_tables_reports_every_height_and_the_pass_rate() -> None:
     assert "0.300 (1/2 failed)" in text
     assert "40 / 2 FAIL" in text and "| **pass rate** | | | | | 1/1 | 0/1 |" in text
     assert "2 crops of 2 people" in text
+    assert "left and right labels swapped" not in text  # reports written before that row still render
+    result["error"]["network_swapped"] = {"native": [0.05, 0.4], "32": [0.3, 0.5]}
+    assert "| network, left and right labels swapped (crops closer to the truth swapped) | 0.225 (1/2 closer) | 0.400 (0/2 closer) |" in format_tables(result)
 
 
 def test_format_tables_averages_a_persons_crops_first() -> None:
@@ -333,6 +336,10 @@ def test_evaluate_real_people_with_a_mean_predictor(tmp_path, body) -> None:
         scores = result["error"]["network"][key]
         assert len(scores) == 3 and all(0 <= s < 2 for s in scores)
     assert set(result["error"]["blazepose_degraded"]) == {"32", "24"}
+    # the same keypoints with left and right labels swapped score differently (the skeleton is not its own swap)
+    assert set(result["error"]["network_swapped"]) == {"native", "32", "24"}
+    swapped, straight = result["error"]["network_swapped"]["32"], result["error"]["network"]["32"]
+    assert len(swapped) == 3 and all(0 <= s < 2 for s in swapped) and all(abs(a - b) > 1e-4 for a, b in zip(swapped, straight))
     # The knee check takes every standing person, 2D-scored or not; the mean pose has straight knees.
     assert result["knees"]["people"] == ["ocv_doc_multi_red", "ocv_doc_detect_test2"]
     assert result["knees"]["scored_2d"] == [True, False]
