@@ -35,31 +35,14 @@ from tqdm import tqdm
 
 from benchmarks.report import publish, run_meta
 from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
-from model.data.degrade import bicubic_resize
 from model.data.poses import FAMILIES
-from model.data.synthetic import SyntheticConfig, SyntheticPeople
-from model.eval.evaluate import TEST_CROP, TEST_SEED, checkpoint_label, mean_params_predictor
+from model.eval.evaluate import checkpoint_label, mean_params_predictor, network_input, render_test_set
 from model.eval.metrics import mirror_twin, pa_mpjpe
 from model.geometry.camera import crop_camera
 from model.inference import Predictor
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "CHIRALITY.md"
 MEAN_ROW = "mean-params (no network)"
-
-
-def render_people(samples: int, crop: int = TEST_CROP, seed: int = TEST_SEED, batch: int = 16) -> dict[str, torch.Tensor]:
-    """``images (N, 3, crop, crop)``, ``joints3d_lsp14 (N, 14, 3)``, ``keypoints2d_coco17 (N, 17, 3)`` (crop pixels,
-    visibility), ``family (N,)``: the first ``samples`` people of the generator at ``seed``."""
-    people = SyntheticPeople(SyntheticConfig(crop_size=crop, seed=seed))
-    keys = ("image", "joints3d_lsp14", "keypoints2d_coco17", "family")
-    parts: dict[str, list[torch.Tensor]] = {k: [] for k in keys}
-    for start in tqdm(range(0, samples, batch), desc="rendering", unit="batch"):
-        out = people.generate(list(range(start, min(start + batch, samples))))
-        for k in keys:
-            parts[k].append(out[k].cpu())
-    data = {k: torch.cat(v) for k, v in parts.items()}
-    data["images"] = data.pop("image")
-    return data
 
 
 @torch.inference_mode()
@@ -75,9 +58,7 @@ def score(predictor: Predictor, data: dict[str, torch.Tensor], resolution: int, 
     swapped2d = true2d[:, list(COCO17_FLIP_PERMUTATION)]
     for start in range(0, gt.shape[0], batch):
         imgs = data["images"][start : start + batch].float()
-        low = bicubic_resize(imgs, (resolution, resolution)) if resolution != crop else imgs
-        net_in = bicubic_resize(low, (s, s)).clamp(0, 1)
-        pred = predictor.predict_tensor(net_in, torch.full((imgs.shape[0],), row, dtype=torch.long))
+        pred = predictor.predict_tensor(network_input(imgs, resolution, s), torch.full((imgs.shape[0],), row, dtype=torch.long))
         joints = pred.lsp14.float().cpu()
         g = gt[start : start + batch]
         out["pa"].append(pa_mpjpe(joints, g))
@@ -117,7 +98,7 @@ def summarise(errors: dict[str, torch.Tensor], family: torch.Tensor, in_crop: to
 
 
 def run(checkpoints: list[str], samples: int, resolutions: list[int]) -> dict[str, Any]:
-    data = render_people(samples)
+    data = render_test_set(samples)
     crop = data["images"].shape[-1]
     kp = data["keypoints2d_coco17"]
     in_crop = ((kp[..., :2] >= 0) & (kp[..., :2] <= crop)).all(-1).all(-1)

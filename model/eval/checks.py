@@ -107,7 +107,7 @@ def partial_test_set(data: dict[str, torch.Tensor], seed: int, view: PartialView
             images.append(sample["image"].clamp(0, 1))
             keep.append(i)
     index = torch.tensor(keep, dtype=torch.long)
-    out = {k: v[index] for k, v in data.items() if k not in ("images", "silhouette")}
+    out = {k: v[index] for k, v in data.items() if k not in ("images", "silhouette", "keypoints2d_coco17")}  # 2D moved with the cut
     out["images"] = torch.stack(images) if images else data["images"][:0]
     return out
 
@@ -285,6 +285,7 @@ def run_checks(
     payload: dict[str, object] = {"samples": samples, "resolutions": resolutions, "checkpoints": checkpoints, "flip_test": flip_test,
                                "camera": camera, "checks": {}}
     rendered: dict[str, dict[str, torch.Tensor]] = {}  # the partial check cuts the own test's people
+    summary_sizes = sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1]  # knees, heading, twin
     for check in checks:
         config = check_config(check)
         source = "own" if check == "partial" else check
@@ -307,11 +308,11 @@ def run_checks(
             md += ["**Betas**: mean absolute error of the 10 shape coefficients (the mean answer predicts zeros)", "",
                    _table(results, resolutions, "betas_mae", digits=3), "",
                    f"Per coefficient at {max(resolutions)} px:", "", betas_table(errors, max(resolutions)), ""]
-        twin_md, twin_figures = twin_table(errors, sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
+        twin_md, twin_figures = twin_table(errors, summary_sizes)
         md += [twin_md, ""]
-        knees_md, knee_rates = knee_table(errors, data["pose"], sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
+        knees_md, knee_rates = knee_table(errors, data["pose"], summary_sizes)
         md += [knees_md, ""]
-        heading_md, heading_figures = heading_table(errors, data["pose"], sorted({max(resolutions), 32} & set(resolutions), reverse=True) or resolutions[:1])
+        heading_md, heading_figures = heading_table(errors, data["pose"], summary_sizes)
         md += [heading_md, ""]
         if check in ("own", "poses", "partial"):
             for res in sorted({max(resolutions), 32} & set(resolutions), reverse=True):

@@ -43,8 +43,9 @@ DEFAULT_RESOLUTIONS = (224, 176, 96, 52, 32, 24)
 def render_test_set(
     samples: int, batch: int = 16, seed: int = TEST_SEED, config: SyntheticConfig | None = None, start: int = 0,
 ) -> dict[str, torch.Tensor]:
-    """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``betas (N, 10)``,
-    ``pose (N, 24, 3)`` (axis-angle), ``family (N,)`` and the amodal ``silhouette (N, 224, 224)`` (bool).
+    """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``keypoints2d_coco17
+    (N, 17, 3)`` (crop pixels, visibility), ``betas (N, 10)``, ``pose (N, 24, 3)`` (axis-angle), ``family (N,)``
+    and the amodal ``silhouette (N, 224, 224)`` (bool).
 
     ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like;
     the people are the generator's samples ``start .. start + samples - 1`` (with a training seed and
@@ -52,16 +53,18 @@ def render_test_set(
     """
     config = config or SyntheticConfig(crop_size=TEST_CROP, seed=seed)
     people = SyntheticPeople(config)
-    images, joints, family, betas, poses, silhouettes = [], [], [], [], [], []
+    images, joints, keypoints, family, betas, poses, silhouettes = [], [], [], [], [], [], []
     for first in tqdm(range(start, start + samples, batch), desc="rendering test set", unit="batch"):
         out = people.generate(list(range(first, min(first + batch, start + samples))))
         images.append(out["image"].cpu())
         joints.append(out["joints3d_lsp14"].cpu())
+        keypoints.append(out["keypoints2d_coco17"].cpu())
         family.append(out["family"].cpu())
         betas.append(out["betas"].cpu())
         poses.append(out["pose"].reshape(-1, 24, 3).cpu())
         silhouettes.append(out["silhouette"][:, 0].cpu() > 0.5)
-    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "family": torch.cat(family), "betas": torch.cat(betas),
+    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "keypoints2d_coco17": torch.cat(keypoints),
+            "family": torch.cat(family), "betas": torch.cat(betas),
             "pose": torch.cat(poses), "silhouette": torch.cat(silhouettes)}
 
 
@@ -103,6 +106,16 @@ def camera_generator(resolution: int, start: int, seed: int = CAMERA_SEED) -> to
     return torch.Generator().manual_seed(seed * 1_000_003 + resolution * 100_003 + start)
 
 
+def network_input(images: torch.Tensor, resolution: int, input_size: int, camera: DegradeConfig | None = None, start: int = 0) -> torch.Tensor:
+    """Test crops ``(B, 3, S, S)`` as a camera that sees them ``resolution`` pixels tall gives them to the
+    network: brought down bicubically (or, with a realistic ``camera``, degraded with the draws of
+    :func:`camera_generator` for the batch starting at test index ``start``) and up to ``input_size``."""
+    if camera is not None and camera.mode != "bicubic":
+        return degrade(images, resolution, input_size, camera, camera_generator(resolution, start))
+    low = bicubic_resize(images, (resolution, resolution)) if resolution != images.shape[-1] else images
+    return bicubic_resize(low, (input_size, input_size)).clamp(0, 1) if resolution != input_size else low
+
+
 @torch.inference_mode()
 def per_sample_errors(
     predictor: Predictor, data: dict[str, torch.Tensor], resolutions: list[int], batch: int = 32,
@@ -121,9 +134,9 @@ def per_sample_errors(
 
     ``camera``: ``None`` (or the bicubic mode) brings every crop down bicubically; a realistic
     :class:`~model.data.degrade.DegradeConfig` degrades it as a camera would (blur, noise,
-    compression, dark and night frames), drawn by :func:`camera_generator`, the same for every model.
+    compression, dark and night frames), drawn by :func:`camera_generator`, the same for every model
+    (:func:`network_input`).
     """
-    realistic = camera is not None and camera.mode != "bicubic"
     results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
     s = predictor.input_size
@@ -132,13 +145,8 @@ def per_sample_errors(
         range_row = predictor.ranges.index(res)
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
-            if realistic:
-                net_in = degrade(imgs, res, s, camera, camera_generator(res, start))
-            else:
-                low = bicubic_resize(imgs, (res, res)) if res != imgs.shape[-1] else imgs
-                net_in = bicubic_resize(low, (s, s)).clamp(0, 1) if res != s else low
             ri = torch.full((imgs.shape[0],), range_row, dtype=torch.long)
-            out = predictor.predict_tensor(net_in, ri)
+            out = predictor.predict_tensor(network_input(imgs, res, s, camera, start), ri)
             pred = out.lsp14.float().cpu()
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))

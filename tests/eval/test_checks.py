@@ -129,9 +129,10 @@ def test_partial_check_cuts_upright_people_and_keeps_their_ground_truth() -> Non
     sil[1, 28:36, 2:62] = True  # lying: too flat to cut
     sil[2, 10:62, 20:36] = True  # standing
     data = {"images": torch.rand(n, 3, size, size), "silhouette": sil, "joints3d_lsp14": torch.randn(n, 14, 3),
-            "family": torch.tensor([0, 5, 1]), "betas": torch.randn(n, 10)}
+            "family": torch.tensor([0, 5, 1]), "betas": torch.randn(n, 10), "keypoints2d_coco17": torch.rand(n, 17, 3)}
     cut = checks.partial_test_set(data, seed=7)
     assert cut["images"].shape == (2, 3, size, size) and "silhouette" not in cut
+    assert "keypoints2d_coco17" not in cut  # the uncut picture's 2D points would be wrong for the cut one
     assert torch.equal(cut["joints3d_lsp14"], data["joints3d_lsp14"][[0, 2]]) and torch.equal(cut["family"], torch.tensor([0, 1]))
     assert not torch.equal(cut["images"][0], data["images"][0])  # re-cropped
     again = checks.partial_test_set(data, seed=7)

@@ -47,8 +47,8 @@ def test_cli_scores_seen_scenes_own_test_and_mean(tmp_path: Path, monkeypatch) -
 
 
 def test_chirality_cli_scores_truth_twin_and_2d(tmp_path: Path, monkeypatch) -> None:
-    small = chirality.render_people(3, crop=64)
-    monkeypatch.setattr(chirality, "render_people", lambda samples: small)
+    small = evaluate.render_test_set(3, config=SyntheticConfig(crop_size=64, seed=evaluate.TEST_SEED))
+    monkeypatch.setattr(chirality, "render_test_set", lambda samples: small)
     ckpt = write_tiny_checkpoint(tmp_path / "a.pt", 0)
     out = tmp_path / "CHIRALITY.md"
     chirality.main(["--checkpoint", str(ckpt), "--samples", "3", "--resolutions", "64,32", "--threads", "1", "--out", str(out)])
