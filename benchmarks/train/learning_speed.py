@@ -12,6 +12,10 @@ shards' second half (``held_out``); the constant mean-parameters answer scores a
 Beside it, the heading error (degrees, :mod:`model.geometry.heading`): can the network learn which
 way the people it sees face? And the share of people answered closer to the truth's mirror twin
 (left and right swapped, facing turned; ~50 % for a network that does not read limbs). ``--orient-weight`` sets the root-rotation term (the long run's: 1).
+In 2D (people wholly in the crop): the projected keypoints' error (fraction of the crop side) and the share closer
+to the left/right-swapped labels, and the same for the keypoint head's own answer (``--head-stride 8|4``,
+``--head-loss coordinates|heatmap``: the stride-8 soft-argmax head or the stride-4 heatmap head, supervised
+through its coordinates or its maps).
 ``--init`` starts from a trained checkpoint instead (can it still fit what it sees?), ``--lr`` sets the rate.
 Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/LEARNING_SPEED.md``).
 """
@@ -28,10 +32,11 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.report import publish, run_meta
-from model.body.joint_names import LSP14_FLIP_PERMUTATION
+from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
 from model.eval.metrics import mirror_twin, pa_mpjpe
+from model.geometry.camera import crop_camera
 from model.geometry.heading import heading_angle, heading_error_deg, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
 from model.train.config import load_config
@@ -41,12 +46,27 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "LEARNING_SPEED.md"
 BASE_CONFIG = "configs/train/cpu.yaml"
 
 
-def _probe(data: ShardDataset, ids: list[int], size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Clean crops at the network's size, their LSP-14 joints and their true root rotations."""
+def _probe(data: ShardDataset, ids: list[int], size: int) -> dict[str, torch.Tensor]:
+    """Clean crops at the network's size, their LSP-14 joints, true root rotations and COCO-17 keypoints
+    (``kp2d (N, 17, 2)`` as a fraction of the crop side; ``whole (N,)``: all 17 in the crop)."""
     samples = [data.clean(i) for i in ids]
-    images = bicubic_resize(torch.stack([s["image"] for s in samples]), (size, size)).clamp(0, 1)
-    roots = axis_angle_to_matrix(torch.stack([s["pose"][0] for s in samples]).float())
-    return images, torch.stack([s["joints3d_lsp14"] for s in samples]).float()[..., :3], roots
+    images = torch.stack([s["image"] for s in samples])
+    crop = images.shape[-1]
+    kp = torch.stack([s["keypoints2d_coco17"] for s in samples]).float()[..., :2] / crop
+    return {
+        "images": bicubic_resize(images, (size, size)).clamp(0, 1),
+        "joints": torch.stack([s["joints3d_lsp14"] for s in samples]).float()[..., :3],
+        "roots": axis_angle_to_matrix(torch.stack([s["pose"][0] for s in samples]).float()),
+        "kp2d": kp,
+        "whole": ((kp >= 0) & (kp < 1)).all(-1).all(-1),
+    }
+
+
+def _twin_share(pred: torch.Tensor, truth: torch.Tensor, swapped: torch.Tensor) -> tuple[float, float]:
+    """Mean distance of 2D keypoints ``(N, 17, 2)`` to the truth, and the share closer to the swapped labels."""
+    err = (pred - truth).norm(dim=-1).mean(-1)
+    err_swapped = (pred - swapped).norm(dim=-1).mean(-1)
+    return round(float(err.mean()), 4), round(float((err_swapped < err).float().mean()), 3)
 
 
 def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -55,11 +75,12 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {
             "init": {"checkpoint": str(args.init) if args.init else None},
-            "net": {"keypoint_head": head},
+            "net": {"keypoint_head": head, "keypoint_head_stride": args.head_stride},
             "data": {"source": "shards", "shards": str(args.shards), "crop_size": 128},
             "resolution": {"per_sample": 1},
             "loss": {"self_supervision_weight": 0.0, "contrastive_weight": 0.0, "pose_prior_weight": 0.0,
                      "keypoint_head_weight": args.keypoint_weight if head != "off" else 0.0,
+                     "keypoint_head_loss": args.head_loss, "keypoint_heatmap_sigma": args.sigma,
                      "basic": {"joints3d_frame": frame, "global_orient_weight": args.orient_weight}},
             "optim": {"lr": args.lr, "batch_size": args.batch, "warmup_steps": 20, "schedule": "constant"},
             "stages": [{"ranges": [0], "steps": 10**6}],
@@ -74,29 +95,43 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
         fit = _probe(every_probe, list(range(0, args.subset, max(1, args.subset // 256)))[:256], cfg.net.input_size)
         held = _probe(every_probe, list(range(half, len(every_probe), max(1, half // 256)))[:256], cfg.net.input_size)
 
-        def score(data: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[float, float, float]:
-            """PA-MPJPE (mm), mean heading error (degrees, people with a heading) and the share of people
-            answered closer to the truth's mirror twin (:func:`~model.eval.metrics.mirror_twin`)."""
-            images, gt, roots = data
+        def score(data: dict[str, torch.Tensor]) -> dict[str, float]:
+            """PA-MPJPE (mm), mean heading error (degrees, people with a heading), the share of people
+            answered closer to the truth's mirror twin (:func:`~model.eval.metrics.mirror_twin`), and in 2D
+            (people wholly in the crop, fraction of the crop side) the projected keypoints' error and share
+            closer to the left/right-swapped labels, and the keypoint head's when there is one."""
+            images, gt, roots = data["images"], data["joints"], data["roots"]
             trainer.net.eval()
             with torch.no_grad():
                 out = trainer.net(images, torch.zeros(len(images), dtype=torch.long))
-                joints = trainer.body.keypoints_only(out.betas, out.pose_rotmat).keypoints("lsp14")
+                posed = trainer.body.keypoints_only(out.betas, out.pose_rotmat)
             trainer.net.train()
+            joints = posed.keypoints("lsp14")
             gap = heading_error_deg(heading_angle(out.pose_rotmat[:, 0].float()), heading_angle(roots))
             scored = heading_weight(roots) > 0.5
             pa = pa_mpjpe(joints, gt)
             twin = pa_mpjpe(joints, mirror_twin(gt, LSP14_FLIP_PERMUTATION))
-            return round(float(pa.mean()), 1), round(float(gap[scored].mean()), 1), round(float((twin < pa).float().mean()), 3)
+            size = images.shape[-1]
+            whole = data["whole"]
+            truth2d = data["kp2d"][whole]
+            swapped2d = truth2d[:, list(COCO17_FLIP_PERMUTATION)]
+            _, projected = crop_camera(out.camera.float(), size, posed.keypoints("coco17").float())
+            row = {"pa": round(float(pa.mean()), 1), "heading": round(float(gap[scored].mean()), 1),
+                   "twin": round(float((twin < pa).float().mean()), 3)}
+            row["kp2d"], row["kp2d_swapped"] = _twin_share(projected[whole] / size, truth2d, swapped2d)
+            if out.keypoints2d is not None:
+                row["head2d"], row["head2d_swapped"] = _twin_share((out.keypoints2d[whole] + 1) / 2, truth2d, swapped2d)
+            return row
 
         rows, t0 = [], time.perf_counter()
         for _ in tqdm(range(args.steps // args.every), desc=variant, unit="chunk"):
             trainer.max_steps = args.every
             trainer.train()
-            (fit_pa, fit_heading, fit_twin), (held_pa, held_heading, held_twin) = score(fit), score(held)
-            rows.append({"step": trainer.step, "fit": fit_pa, "held_out": held_pa, "fit_heading": fit_heading,
-                         "held_out_heading": held_heading, "fit_twin": fit_twin, "held_out_twin": held_twin,
-                         "seconds": round(time.perf_counter() - t0)})
+            f, h = score(fit), score(held)
+            row = {"step": trainer.step, "fit": f.pop("pa"), "held_out": h.pop("pa")}
+            row.update({f"fit_{k}": v for k, v in f.items()})
+            row.update({f"held_out_{k}": v for k, v in h.items()})
+            rows.append({**row, "seconds": round(time.perf_counter() - t0)})
     return {"variant": variant, "rows": rows}
 
 
@@ -109,7 +144,9 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "",
         f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. Subset {meta['subset']} scenes, batch {meta['batch']}, "
         f"Adam {meta.get('lr', 5.0e-4):g} (constant), "
-        f"clean full-resolution crops, root-rotation weight {meta.get('orient_weight', 0.0):g}; PA-MPJPE (mm) fit / held out"
+        + (f"keypoint head: stride {meta['head_stride']}, {meta['head_loss']} loss, weight {meta['keypoint_weight']:g}; "
+           if "head_stride" in meta else "")
+        + f"clean full-resolution crops, root-rotation weight {meta.get('orient_weight', 0.0):g}; PA-MPJPE (mm) fit / held out"
         " (mean answer: ~171), and the heading error (degrees, people whose forward axis is within 60 degrees of the"
         " horizontal; a constant answer: ~90) fit / held out, and (when measured) the share answered closer to the mirror twin of the truth (hedging: ~50 %).",
         "",
@@ -125,6 +162,12 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         if "fit_twin" in r["rows"][0]:
             cells = [f"{100 * row['fit_twin']:.0f} / {100 * row['held_out_twin']:.0f} %" for row in r["rows"]]
             lines.append(f"| {r['variant']} closer to the mirror twin | " + " | ".join(cells) + " | |")
+        for key, label in (("kp2d", "projected 2D"), ("head2d", "head 2D")):
+            if f"fit_{key}" in r["rows"][0]:
+                cells = [f"{row[f'fit_{key}']:.3f} / {row[f'held_out_{key}']:.3f}" for row in r["rows"]]
+                lines.append(f"| {r['variant']} {label} (fraction of the crop) | " + " | ".join(cells) + " | |")
+                cells = [f"{100 * row[f'fit_{key}_swapped']:.0f} / {100 * row[f'held_out_{key}_swapped']:.0f} %" for row in r["rows"]]
+                lines.append(f"| {r['variant']} {label} closer to L/R-swapped labels | " + " | ".join(cells) + " | |")
     return "\n".join(lines) + "\n"
 
 
@@ -138,6 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--keypoint-weight", type=float, default=5.0, help="loss.keypoint_head_weight of head variants")
+    parser.add_argument("--head-stride", type=int, choices=(8, 4), default=8, help="net.keypoint_head_stride of head variants")
+    parser.add_argument("--head-loss", choices=("coordinates", "heatmap"), default="coordinates", help="loss.keypoint_head_loss of head variants")
+    parser.add_argument("--sigma", type=float, default=1.0, help="loss.keypoint_heatmap_sigma (map cells) with --head-loss heatmap")
     parser.add_argument("--orient-weight", type=float, default=0.0, help="loss.basic.global_orient_weight (the long run's: 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", type=Path, default=None,
@@ -152,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     results = [run_variant(v, args) for v in args.variant]
     meta = run_meta("benchmarks.train.learning_speed", argv, threads=args.threads, subset=args.subset, batch=args.batch,
-                    orient_weight=args.orient_weight, lr=args.lr, init=str(args.init) if args.init else None)
+                    orient_weight=args.orient_weight, lr=args.lr, head_stride=args.head_stride, head_loss=args.head_loss,
+                    keypoint_weight=args.keypoint_weight, init=str(args.init) if args.init else None)
     publish(args.out, render(results, meta), {"meta": meta, "results": results})
 
 

@@ -14,7 +14,10 @@ from torch import Tensor
 
 from model.losses.basic import BasicLossConfig
 
-__all__ = ["LossWeights", "TotalLossConfig", "combine_losses"]
+__all__ = ["KEYPOINT_HEAD_LOSSES", "LossWeights", "TotalLossConfig", "combine_losses"]
+
+#: Values of :attr:`TotalLossConfig.keypoint_head_loss`.
+KEYPOINT_HEAD_LOSSES = ("coordinates", "heatmap")
 
 
 def _default_output_weights() -> dict[str, float]:
@@ -49,6 +52,10 @@ class TotalLossConfig:
         keypoint_head_weight: ``w_k``, weight of the 2D keypoint head's loss (the ``keypoints2d``
             term of :func:`~model.losses.basic.keypoints2d_loss` on the head's COCO-17 keypoints;
             only with ``net.keypoint_head`` on); 0 = off.
+        keypoint_head_loss: how the keypoint head is supervised: ``"coordinates"`` (the ``keypoints2d``
+            term on its keypoints) or ``"heatmap"`` (each map's softmax against a Gaussian around the
+            true point, :func:`~model.losses.heatmap.heatmap_loss`; made for ``net.keypoint_head_stride: 4``).
+        keypoint_heatmap_sigma: the Gaussian's standard deviation in map cells (``"heatmap"`` only).
         heading_head_weight: ``w_h``, weight of the heading head's cross-entropy
             (:func:`~model.losses.heading.heading_loss`; only with ``net.heading_head`` on); 0 = off.
         overall_scale: factor on the whole loss (SPIN and the official code
@@ -68,6 +75,8 @@ class TotalLossConfig:
     normalize_by_resolutions: bool = False
     pose_prior_weight: float = 0.0
     keypoint_head_weight: float = 0.0
+    keypoint_head_loss: str = "coordinates"
+    keypoint_heatmap_sigma: float = 1.0
     heading_head_weight: float = 0.0
     overall_scale: float = 1.0
 
@@ -75,6 +84,10 @@ class TotalLossConfig:
         for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "keypoint_head_weight", "heading_head_weight", "overall_scale"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.keypoint_head_loss not in KEYPOINT_HEAD_LOSSES:
+            raise ValueError(f"keypoint_head_loss must be one of {KEYPOINT_HEAD_LOSSES}, got {self.keypoint_head_loss!r}")
+        if not self.keypoint_heatmap_sigma > 0:
+            raise ValueError(f"keypoint_heatmap_sigma must be > 0, got {self.keypoint_heatmap_sigma}")
 
 
 LossWeights = TotalLossConfig

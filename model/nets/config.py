@@ -16,10 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BLOCKS_PER_STAGE", "HEADING_HEAD_MODES", "KEYPOINT_HEAD_MODES", "OUTPUT_STRIDES", "BackboneConfig", "FlatConfig", "NetConfig"]
+__all__ = ["BLOCKS_PER_STAGE", "HEADING_HEAD_MODES", "KEYPOINT_HEAD_MODES", "KEYPOINT_HEAD_STRIDES", "OUTPUT_STRIDES", "BackboneConfig", "FlatConfig", "NetConfig"]
 
 #: Values of :attr:`NetConfig.keypoint_head`.
 KEYPOINT_HEAD_MODES = ("off", "aux", "feed")
+#: Values of :attr:`NetConfig.keypoint_head_stride`: 8 (layer2 + layer3, soft-argmax) or 4 (layer1-3 pyramid, peak).
+KEYPOINT_HEAD_STRIDES = (8, 4)
 #: Values of :attr:`NetConfig.heading_head`.
 HEADING_HEAD_MODES = ("off", "aux", "decode")
 
@@ -134,6 +136,11 @@ class NetConfig:
             and at inference the root rotation is turned about the camera's vertical axis to the
             head's heading, :func:`model.geometry.heading.with_heading`).
         heading_bins: K, bins of the heading head (12: 30 degrees each).
+        keypoint_head_stride: the keypoint head's map: ``8`` (layer2 + layer3, answered by the
+            expectation of each map, :class:`~model.nets.heads.keypoints.KeypointHead`) or ``4``
+            (a pyramid over layer1-layer3, answered at each map's peak,
+            :class:`~model.nets.heads.heatmaps.HeatmapHead`; made for ``loss.keypoint_head_loss:
+            heatmap``).
     """
 
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
@@ -146,6 +153,7 @@ class NetConfig:
     keypoint_head: str = "off"
     heading_head: str = "off"
     heading_bins: int = 12
+    keypoint_head_stride: int = 8
 
     def __post_init__(self) -> None:
         if self.keypoint_head not in KEYPOINT_HEAD_MODES:
@@ -153,6 +161,8 @@ class NetConfig:
         if self.heading_head not in HEADING_HEAD_MODES:
             raise ValueError(f"heading_head must be one of {HEADING_HEAD_MODES}, got {self.heading_head!r}")
         _check_int("heading_bins", self.heading_bins, 2)
+        if self.keypoint_head_stride not in KEYPOINT_HEAD_STRIDES or isinstance(self.keypoint_head_stride, bool):
+            raise ValueError(f"keypoint_head_stride must be one of {KEYPOINT_HEAD_STRIDES}, got {self.keypoint_head_stride!r}")
         if isinstance(self.backbone, Mapping):
             object.__setattr__(self, "backbone", BackboneConfig.from_dict(self.backbone))
         if not isinstance(self.backbone, BackboneConfig):

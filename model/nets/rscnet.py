@@ -32,6 +32,7 @@ from model.nets.backbones.resnet import (
 )
 from model.nets.config import NetConfig
 from model.nets.heads.heading import HeadingHead
+from model.nets.heads.heatmaps import HeatmapHead
 from model.nets.heads.keypoints import KeypointHead
 from model.nets.heads.projection import ProjectionHead
 from model.nets.heads.regressor import IterationOutput, IterativeRegressor
@@ -57,6 +58,8 @@ class RSCNetOutput:
         iterations: per-refinement-step predictions of the regressor (deep supervision).
         keypoints2d: ``(B, 17, 2)`` COCO-17 keypoints of the keypoint head in normalised crop
             coordinates ``2 u / S - 1``, or ``None`` (``config.keypoint_head == "off"``).
+        keypoint_logits: ``(B, 17, H, W)`` the keypoint head's heatmap logits (``H = S / stride``),
+            or ``None``.
         heading_logits: ``(B, K)`` logits of the heading head over its bins, or ``None``
             (``config.heading_head == "off"``).
     """
@@ -69,6 +72,7 @@ class RSCNetOutput:
     iterations: list[IterationOutput] = field(default_factory=list)
     keypoints2d: Tensor | None = None
     heading_logits: Tensor | None = None
+    keypoint_logits: Tensor | None = None
 
 
 class RSCNet(nn.Module):
@@ -93,10 +97,13 @@ class RSCNet(nn.Module):
         self.config = config
         self.backbone = ResolutionAwareResNet(config.backbone)
         c = self.backbone.feature_dim
-        self.keypoint_head: KeypointHead | None = None
+        self.keypoint_head: KeypointHead | HeatmapHead | None = None
         if config.keypoint_head != "off":
             widths = self.backbone.stage_channels
-            self.keypoint_head = KeypointHead((widths[1], widths[2]), NUM_HEAD_KEYPOINTS)
+            if config.keypoint_head_stride == 4:
+                self.keypoint_head = HeatmapHead((widths[0], widths[1], widths[2]), NUM_HEAD_KEYPOINTS)
+            else:
+                self.keypoint_head = KeypointHead((widths[1], widths[2]), NUM_HEAD_KEYPOINTS)
         self.heading_head: HeadingHead | None = None
         if config.heading_head != "off":
             self.heading_head = HeadingHead(c, config.heading_bins)
@@ -149,7 +156,11 @@ class RSCNet(nn.Module):
         self._check_images(images)
         stages = self.backbone.forward_stages(self.normalize(images), range_index)
         phi = stages[-1].float().mean(dim=(2, 3))
-        keypoints = None if self.keypoint_head is None else self.keypoint_head(stages[1], stages[2])
+        keypoints, keypoint_logits = None, None
+        if self.keypoint_head is not None:
+            first = 0 if isinstance(self.keypoint_head, HeatmapHead) else 1
+            keypoint_logits = self.keypoint_head.heatmap_logits(*stages[first:3])
+            keypoints = self.keypoint_head.decode(keypoint_logits)
         heading = None if self.heading_head is None else self.heading_head(stages[-1])
         reg = self.regressor(phi if self.config.keypoint_head != "feed" else torch.cat([phi, keypoints.flatten(1)], dim=1))
         pose_rotmat, pose_6d = reg.pose_rotmat, reg.pose_6d
@@ -159,6 +170,7 @@ class RSCNet(nn.Module):
             pose_6d = torch.cat([matrix_to_rot6d(root)[:, None].to(pose_6d.dtype), pose_6d[:, 1:]], dim=1)
         return RSCNetOutput(
             keypoints2d=keypoints,
+            keypoint_logits=keypoint_logits,
             heading_logits=heading,
             phi=phi,
             pose_rotmat=pose_rotmat,

@@ -66,6 +66,7 @@ from model.losses import (
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
 from model.losses.basic import keypoints2d_loss
 from model.losses.heading import heading_loss
+from model.losses.heatmap import heatmap_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
     body_model_entry,
@@ -179,8 +180,12 @@ def compute_losses(
         l_prior = lsgan_generator_loss(discriminator(out.pose_rotmat, out.betas))
     l_kp = None
     if out.keypoints2d is not None and lw.keypoint_head_weight > 0:
-        head_uv = (out.keypoints2d + 1.0) * (s / 2.0)  # normalised -> crop pixels
-        l_kp = keypoints2d_loss(head_uv, rep(batch["keypoints2d_coco17"]), float(s))
+        if lw.keypoint_head_loss == "heatmap":
+            assert out.keypoint_logits is not None  # set whenever keypoints2d is
+            l_kp = heatmap_loss(out.keypoint_logits, rep(batch["keypoints2d_coco17"]), float(s), lw.keypoint_heatmap_sigma)
+        else:
+            head_uv = (out.keypoints2d + 1.0) * (s / 2.0)  # normalised -> crop pixels
+            l_kp = keypoints2d_loss(head_uv, rep(batch["keypoints2d_coco17"]), float(s))
     l_head = None
     if out.heading_logits is not None and lw.heading_head_weight > 0:
         true_root = axis_angle_to_matrix(rep(batch["pose"])[:, 0].float())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,21 @@ def test_family_weights_set_the_mix_of_the_training_batches(tiny_config_file: Pa
     drawn = torch.cat([next(batches)["family"] for _ in range(6)])
     assert set(drawn.tolist()) == {present[0]}  # weight 0 families never drawn
     trainer.train()
+
+
+@pytest.mark.parametrize("stride", [8, 4])
+def test_heatmap_supervised_keypoint_head_joins_the_loss(tiny_config_file: Path, stride: int) -> None:
+    cfg = load_config(
+        tiny_config_file,
+        {"net": {"keypoint_head": "aux", "keypoint_head_stride": stride},
+         "loss": {"keypoint_head_weight": 1.0, "keypoint_head_loss": "heatmap", "keypoint_heatmap_sigma": 1.5}},
+    )
+    trainer = Trainer(cfg, device="cpu", show_progress=False)
+    batch = next(trainer._batches())
+    loss, terms, _, out = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
+    assert out.keypoint_logits is not None and out.keypoint_logits.shape[-1] == cfg.net.input_size // stride
+    assert 0 < terms["keypoint_head"] < math.log(out.keypoint_logits.shape[-1] ** 2)  # a KL below a flat map's bound
+    loss.backward()
+    assert trainer.net.keypoint_head is not None and trainer.net.keypoint_head.heatmaps.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="keypoint_head_weight"):
+        load_config(tiny_config_file, {"loss": {"keypoint_head_weight": 1.0}})

@@ -55,7 +55,12 @@ class KeypointHead(nn.Module):
 
     def forward(self, fine: Tensor, coarse: Tensor) -> Tensor:
         """Keypoints ``(B, J, 2)`` float32 ``(x, y)`` in ``[-1, 1]`` (cell centres span the crop)."""
-        logits = self.heatmap_logits(fine, coarse).float()
+        return self.decode(self.heatmap_logits(fine, coarse))
+
+    @staticmethod
+    def decode(logits: Tensor) -> Tensor:
+        """Logits ``(B, J, H, W)`` -> the expectation of each map's softmax ``(B, J, 2)`` in ``[-1, 1]``."""
+        logits = logits.float()
         b, j, h, w = logits.shape
         prob = torch.softmax(logits.reshape(b, j, h * w), dim=-1).reshape(b, j, h, w)
         xs = (torch.arange(w, device=logits.device, dtype=torch.float32) + 0.5) * (2.0 / w) - 1.0
