@@ -152,3 +152,24 @@ def test_learning_speed_takes_a_start_and_a_rate() -> None:
     assert render([{"variant": "off:body", "rows": rows}], {**meta, "init": None}).startswith("# Learning speed from scratch")
     twin_rows = [{**rows[0], "fit_twin": 0.2, "held_out_twin": 0.48}]
     assert "| off:body closer to the mirror twin | 20 / 48 % | |" in render([{"variant": "off:body", "rows": twin_rows}], meta)
+
+
+def test_learning_speed_scores_2d_and_left_right() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.train.learning_speed", "--help"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "--head-stride" in out.stdout and "--head-loss" in out.stdout and "--sigma" in out.stdout
+    from benchmarks.train.learning_speed import _twin_share, render
+
+    truth = torch.rand(4, 17, 2)
+    swapped = truth.flip(1)
+    err, share = _twin_share(torch.cat([swapped[:1], truth[1:]]), truth, swapped)
+    assert share == 0.25 and err > 0  # only the first person answered with the swapped labels
+    assert _twin_share(truth, truth, swapped) == (0.0, 0.0)
+    row = {"step": 10, "fit": 150.0, "held_out": 160.0, "seconds": 5, "fit_kp2d": 0.14, "held_out_kp2d": 0.15,
+           "fit_kp2d_swapped": 0.5, "held_out_kp2d_swapped": 0.25, "fit_head2d": 0.12, "held_out_head2d": 0.13,
+           "fit_head2d_swapped": 0.4, "held_out_head2d_swapped": 0.6}
+    meta = {"command": "x", "cpu": "cpu", "threads": 1, "date": "d", "subset": 8, "batch": 2, "orient_weight": 1.0,
+            "head_stride": 4, "head_loss": "heatmap", "keypoint_weight": 1.0}
+    text = render([{"variant": "aux:body", "rows": [row]}], meta)
+    assert "keypoint head: stride 4, heatmap loss, weight 1;" in text
+    assert "| aux:body projected 2D (fraction of the crop) | 0.140 / 0.150 | |" in text
+    assert "| aux:body head 2D closer to L/R-swapped labels | 40 / 60 % | |" in text
