@@ -157,6 +157,7 @@ class SceneParams:
     light_seed: int
     occluder: tuple[str, int] | None  # (kind, seed) for draw_occluder
     second: SecondPerson | None = None
+    cam_t: Tensor | None = None  # (3,) camera-frame pelvis position; None: framed by ``view``
 
 
 @dataclass
@@ -297,6 +298,10 @@ class SyntheticPeople:
         )
         focal = view.focal.to(dev)
         t = frame_person(clothed, focal, s, view.box_scale.to(dev), view.centre_offset.to(dev))
+        placed = [i for i, sc in enumerate(scenes) if sc.cam_t is not None]
+        if placed:  # a scene placed where another was framed (e.g. a pose against its mirror twin)
+            t = t.clone()
+            t[placed] = torch.stack([scenes[i].cam_t for i in placed]).to(t)
         verts = clothed + t[:, None]
         cams = PerspectiveCameras(
             focal=focal[:, None].expand(b, 2).contiguous(),

@@ -335,3 +335,13 @@ def test_scene_config_validation() -> None:
     for kwargs in ({"second_person_prob": 1.5}, {"garment_photo_prob": -0.1}, {"appearance_pool": "test"}):
         with pytest.raises(ValueError):
             SyntheticConfig(**kwargs)
+
+
+def test_a_scene_can_be_placed_where_another_was_framed(people: SyntheticPeople, batch: dict[str, torch.Tensor]) -> None:
+    scenes = [people.sample_scene(i) for i in INDICES[:2]]
+    target = batch["cam_t"][:2] + torch.tensor([0.05, -0.02, 0.3])
+    placed = people.render([dataclasses.replace(sc, cam_t=t) for sc, t in zip(scenes, target)])
+    torch.testing.assert_close(placed["cam_t"], target)
+    torch.testing.assert_close(placed["joints3d_smpl24"] - placed["cam_t"][:, None], batch["joints3d_smpl24"][:2] - batch["cam_t"][:2, None])
+    again = people.render([dataclasses.replace(scenes[0], cam_t=batch["cam_t"][0]), scenes[1]])
+    torch.testing.assert_close(again["image"], batch["image"][:2])  # placed where it was framed: the same picture
