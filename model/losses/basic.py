@@ -28,6 +28,11 @@ which RSC-Net's official trainer keeps unchanged):
 * ``global_orient`` and ``joints3d_camera`` (optional, off by default): the root rotation
   alone, and the camera-frame joint error beside a body-frame one (see
   :class:`BasicLossConfig`).
+* ``either_twin`` (optional, off by default): the articulation terms (``pose`` and body-frame
+  ``joints3d``) score each sample against whichever of the truth and its mirror twin (left and
+  right swapped) is nearer -- one picture fits both almost equally well, and a network that cannot
+  tell them apart otherwise answers their average. The root rotation and the 2D keypoints keep the
+  true labels, so they decide which twin fits the picture.
 * ``camera_reg`` (optional, off by default): SPIN's regulariser
   ``exp(-10 s)^2`` on the predicted weak-perspective scale ``s``, which keeps
   the camera in front of the body; SPIN uses weight 1, RSC-Net's official
@@ -54,6 +59,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from model.body.symmetry import mirror_rotmat
 from model.geometry.rotations import axis_angle_to_matrix
 
 __all__ = [
@@ -98,6 +104,10 @@ class BasicLossConfig:
             error as a second term (``joints3d_camera``), so that the heading is judged by the
             joints again at a lower weight than the articulation. 0 by default; must be 0 in the
             camera frame (the main term already is that error).
+        either_twin: score the articulation (``pose`` of joints 1-23 and the body-frame
+            ``joints3d``) against the nearer of the truth and its mirror twin, per sample, on their
+            weighted sum (see the module docstring); needs ``joints3d_frame: body`` and the joint
+            layout's left/right permutation (``basic_loss(flip_permutation=...)``). Off by default.
     """
 
     pose_weight: float = 1.0
@@ -109,6 +119,7 @@ class BasicLossConfig:
     joints3d_frame: str = "camera"
     global_orient_weight: float = 0.0
     joints3d_camera_weight: float = 0.0
+    either_twin: bool = False
 
     def __post_init__(self) -> None:
         if self.joints3d_frame not in ("camera", "body"):
@@ -117,6 +128,8 @@ class BasicLossConfig:
             raise ValueError("global_orient_weight and joints3d_camera_weight must be >= 0")
         if self.joints3d_camera_weight and self.joints3d_frame != "body":
             raise ValueError("joints3d_camera_weight is a second term of joints3d_frame 'body'; in the camera frame use joints3d_weight")
+        if self.either_twin and self.joints3d_frame != "body":
+            raise ValueError("either_twin compares articulations: it needs joints3d_frame 'body'")
 
 
 @dataclass
@@ -267,6 +280,7 @@ def basic_loss(
     config: BasicLossConfig = BasicLossConfig(),
     hips: tuple[int, int] | None = None,
     sample_weights: Tensor | None = None,
+    flip_permutation: tuple[int, ...] | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
     """Basic loss ``L_b`` of one resolution (see the module docstring for each term).
 
@@ -282,11 +296,13 @@ def basic_loss(
         hips: ``(left_hip, right_hip)`` indices in the 3D joint layout
             (e.g. ``HIPS["coco17"]``); required for the 3D joint term.
         sample_weights: ``(B,)`` optional per-sample multipliers.
+        flip_permutation: the 3D joint layout's left/right swap (``config.either_twin`` only).
 
     Returns:
         ``(total, terms)``: the weighted scalar and a dict of *unweighted*
         float terms ``pose``, ``global_orient``, ``betas``, ``joints3d``,
-        ``joints3d_camera``, ``keypoints2d``, ``camera_reg`` plus the weighted ``total``.
+        ``joints3d_camera``, ``keypoints2d``, ``camera_reg`` plus the weighted ``total``
+        (with ``either_twin`` also ``twin_share``: the share of samples scored against the twin).
     """
     rotmat = pred.rotmat
     batch = rotmat.shape[0]
@@ -302,6 +318,12 @@ def basic_loss(
             f"basic_loss: target pose gives rotations {tuple(gt_rotmat.shape)}, prediction {tuple(rotmat.shape)}"
         )
     pose_err = (rotmat.reshape(batch, -1) - gt_rotmat.reshape(batch, -1)).square().mean(-1)
+    pose_err_twin = None
+    if config.either_twin:
+        if flip_permutation is None:
+            raise ValueError("basic_loss: either_twin needs the joint layout's flip_permutation")
+        gt_twin = torch.cat([gt_rotmat[:, :1], mirror_rotmat(gt_rotmat)[:, 1:]], dim=1)
+        pose_err_twin = (rotmat.reshape(batch, -1) - gt_twin.reshape(batch, -1)).square().mean(-1)
     terms["pose"] = masked_sample_mean(pose_err, has_smpl, sample_weights)
     terms["global_orient"] = zero
     if config.global_orient_weight != 0:
@@ -312,6 +334,7 @@ def basic_loss(
     terms["betas"] = masked_sample_mean(betas_err, has_smpl, sample_weights)
 
     # 3D joints, pelvis-centred.
+    joint_pair: tuple[Tensor, Tensor, Tensor] | None = None  # (error, error to the twin, mask) with either_twin
     terms["joints3d"] = zero
     terms["joints3d_camera"] = zero
     if pred.joints3d is not None and target.joints3d is not None and config.joints3d_weight != 0:
@@ -328,18 +351,37 @@ def basic_loss(
         conf = _sanitize(conf, has_3d)
         pred_c, gt_c = pelvis_centre(pred.joints3d, hips), pelvis_centre(gt, hips)
 
-        def joint_error(p: Tensor, g: Tensor) -> Tensor:
-            per_sample = (conf[..., None] * (p - g).square()).flatten(1).mean(-1)
-            return masked_sample_mean(per_sample, has_3d, sample_weights)
+        def per_sample_error(p: Tensor, g: Tensor, c: Tensor) -> Tensor:
+            return (c[..., None] * (p - g).square()).flatten(1).mean(-1)
 
         if config.joints3d_frame == "body":
             if config.joints3d_camera_weight != 0:
-                terms["joints3d_camera"] = joint_error(pred_c, gt_c)
+                terms["joints3d_camera"] = masked_sample_mean(per_sample_error(pred_c, gt_c, conf), has_3d, sample_weights)
             root_pred = rotmat[:, 0].to(pred_c)
             root_gt = torch.where(has_smpl[:, None, None], gt_rotmat[:, 0].to(pred_c), root_pred)
             # row vectors: x_body = R^T x  <=>  x_body^T = x^T R
             pred_c, gt_c = pred_c @ root_pred, gt_c @ root_gt
-        terms["joints3d"] = joint_error(pred_c, gt_c)
+        joint_err = per_sample_error(pred_c, gt_c, conf)
+        if pose_err_twin is not None:
+            perm = torch.as_tensor(flip_permutation, dtype=torch.long, device=device)
+            if perm.numel() != gt_c.shape[1]:
+                raise ValueError(f"basic_loss: flip_permutation has {perm.numel()} joints, the 3D joints {gt_c.shape[1]}")
+            twin_c = gt_c[:, perm] * gt_c.new_tensor([-1.0, 1.0, 1.0])  # the sagittal mirror in the body frame
+            joint_pair = (joint_err, per_sample_error(pred_c, twin_c, conf[:, perm]), has_3d)
+        terms["joints3d"] = masked_sample_mean(joint_err, has_3d, sample_weights)
+
+    if pose_err_twin is not None:  # each sample scored against the nearer of the truth and its twin
+        score, score_twin = config.pose_weight * pose_err, config.pose_weight * pose_err_twin
+        if joint_pair is not None:
+            own, twin, valid = joint_pair
+            score = score + torch.where(valid, config.joints3d_weight * own, torch.zeros_like(own))
+            score_twin = score_twin + torch.where(valid, config.joints3d_weight * twin, torch.zeros_like(twin))
+        chosen = has_smpl & (score_twin < score).detach()
+        terms["pose"] = masked_sample_mean(torch.where(chosen, pose_err_twin, pose_err), has_smpl, sample_weights)
+        if joint_pair is not None:
+            own, twin, valid = joint_pair
+            terms["joints3d"] = masked_sample_mean(torch.where(chosen, twin, own), valid, sample_weights)
+        terms["twin_share"] = masked_sample_mean(chosen.float(), has_smpl)
 
     # 2D keypoints, normalised to [-1, 1] by the crop size.
     terms["keypoints2d"] = zero

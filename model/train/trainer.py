@@ -46,7 +46,7 @@ from torch import Tensor, nn
 from torch.utils.data import DistributedSampler, WeightedRandomSampler
 
 from model.body import BodyModel, load_body_model
-from model.body.joint_names import HIPS
+from model.body.joint_names import HIPS, LSP14_FLIP_PERMUTATION, SMPL_FLIP_PERMUTATION
 from model.data.augment import augment_batch
 from model.data.dataset import ResolutionConfig, SyntheticDataset, make_loader
 from model.data.real import RealTrainingSet, SpinNpzDataset
@@ -83,6 +83,8 @@ from model.train.loop import LoopConfig, StepOutcome, TrainLoop
 
 #: 3D joints supervised: LSP-14 (the evaluation layout) then the 24 SMPL joints.
 JOINTS3D_LAYOUTS = ("lsp14", "smpl24")
+#: Left/right swap of the concatenated 3D joint layouts (for ``loss.basic.either_twin``).
+JOINTS3D_FLIP = LSP14_FLIP_PERMUTATION + tuple(len(LSP14_FLIP_PERMUTATION) + i for i in SMPL_FLIP_PERMUTATION)
 #: 2D keypoints supervised: COCO-17 then LSP-14.
 KEYPOINTS2D_LAYOUTS = ("coco17", "lsp14")
 
@@ -158,7 +160,7 @@ def compute_losses(
         joints3d_conf=rep(batch["joints3d_conf"]) if "joints3d_conf" in batch else None,  # real data: annotated joints only
     )
     pred = BasicPrediction(rotmat=out.pose_rotmat, betas=out.betas, joints3d=j3d, keypoints2d=kp2d)
-    l_basic, terms = basic_loss(pred, target, float(s), lw.basic, hips=HIPS["lsp14"])
+    l_basic, terms = basic_loss(pred, target, float(s), lw.basic, hips=HIPS["lsp14"], flip_permutation=JOINTS3D_FLIP)
     l_ss = None
     if lw.self_supervision_weight > 0 and k > 1:
         per_res = [

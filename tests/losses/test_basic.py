@@ -250,3 +250,70 @@ def test_camera_frame_joint_term_beside_the_body_frame_one() -> None:
     assert float(total - body_total) == pytest.approx(0.5 * camera["joints3d"])
     with pytest.raises(ValueError, match="joints3d_camera_weight"):
         BasicLossConfig(joints3d_camera_weight=1.0)  # the camera frame already is that term
+
+
+def _posed_pair(seed: int = 0):
+    """Truth and mirror-twin articulations of 4 random bodies with the same root: rotations, joints (LSP-14 + SMPL-24)."""
+    from model.body import load_body_model
+    from model.body.symmetry import mirror_rotmat
+
+    body = load_body_model()
+    g = torch.Generator().manual_seed(seed)
+    pose = axis_angle_to_matrix(torch.randn(4, 24, 3, generator=g) * 0.4)
+    twin = torch.cat([pose[:, :1], mirror_rotmat(pose)[:, 1:]], dim=1)
+    betas = torch.zeros(4, 10)
+
+    def joints(rot: torch.Tensor) -> torch.Tensor:
+        posed = body.keypoints_only(betas, rot)
+        return torch.cat([posed.keypoints("lsp14"), posed.keypoints("smpl24")], dim=1)
+
+    return pose, twin, joints(pose), joints(twin)
+
+
+def test_either_twin_scores_the_nearer_of_truth_and_twin() -> None:
+    from model.body.joint_names import HIPS
+    from model.train.trainer import JOINTS3D_FLIP
+
+    pose, twin, j_true, j_twin = _posed_pair()
+    target = BasicTarget(pose=pose, betas=torch.zeros(4, 10), has_smpl=torch.ones(4), joints3d=j_true, has_joints3d=torch.ones(4))
+    plain = BasicLossConfig(joints3d_frame="body")
+    either = BasicLossConfig(joints3d_frame="body", either_twin=True)
+    kwargs = {"hips": HIPS["lsp14"], "flip_permutation": JOINTS3D_FLIP}
+    _, t_plain = basic_loss(BasicPrediction(rotmat=twin, betas=torch.zeros(4, 10), joints3d=j_twin), target, 64.0, plain, **kwargs)
+    _, t_either = basic_loss(BasicPrediction(rotmat=twin, betas=torch.zeros(4, 10), joints3d=j_twin), target, 64.0, either, **kwargs)
+    assert t_plain["pose"] > 1e-3 and t_plain["joints3d"] > 1e-4
+    assert t_either["pose"] < 1e-10 and t_either["joints3d"] < 1e-10 and t_either["twin_share"] == 1.0
+    _, t_true = basic_loss(BasicPrediction(rotmat=pose, betas=torch.zeros(4, 10), joints3d=j_true), target, 64.0, either, **kwargs)
+    assert t_true["pose"] < 1e-10 and t_true["twin_share"] == 0.0
+    assert "twin_share" not in t_plain
+
+
+def test_either_twin_pulls_a_hedge_towards_one_twin_not_the_middle() -> None:
+    from model.body.joint_names import HIPS
+    from model.train.trainer import JOINTS3D_FLIP
+
+    pose, twin, j_true, j_twin = _posed_pair(1)
+    target = BasicTarget(pose=pose, betas=torch.zeros(4, 10), has_smpl=torch.ones(4), joints3d=j_true, has_joints3d=torch.ones(4))
+    hedge = (0.45 * j_twin + 0.55 * j_true).requires_grad_(True)  # a little nearer the truth
+    cfg = BasicLossConfig(joints3d_frame="body", either_twin=True, pose_weight=0.0)
+    loss, terms = basic_loss(BasicPrediction(rotmat=pose, betas=torch.zeros(4, 10), joints3d=hedge), target, 64.0, cfg,
+                             hips=HIPS["lsp14"], flip_permutation=JOINTS3D_FLIP)
+    loss.backward()
+    step = -hedge.grad
+    # the gradient points to the truth (the nearer twin), not to the middle of the two
+    toward_truth = ((j_true - hedge.detach()) * step).sum()
+    toward_twin = ((j_twin - hedge.detach()) * step).sum()
+    assert terms["twin_share"] == 0.0 and toward_truth > 0 > toward_twin
+
+
+def test_either_twin_needs_the_body_frame_and_a_permutation() -> None:
+    with pytest.raises(ValueError, match="either_twin"):
+        BasicLossConfig(either_twin=True)
+    pose, _, j_true, _ = _posed_pair()
+    target = BasicTarget(pose=pose, betas=torch.zeros(4, 10), has_smpl=torch.ones(4), joints3d=j_true, has_joints3d=torch.ones(4))
+    pred = BasicPrediction(rotmat=pose, betas=torch.zeros(4, 10), joints3d=j_true)
+    cfg = BasicLossConfig(joints3d_frame="body", either_twin=True)
+    with pytest.raises(ValueError, match="flip_permutation"):
+        basic_loss(pred, target, 64.0, cfg, hips=(2, 3))
+    with pytest.raises(ValueError, match="flip_permutation has"):
+        basic_loss(pred, target, 64.0, cfg, hips=(2, 3), flip_permutation=tuple(range(5)))

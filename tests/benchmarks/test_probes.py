@@ -1,0 +1,63 @@
+"""The chirality and facing probes: body-frame questions, the linear probe and the reports."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from benchmarks.train import chirality_probe as cp
+from benchmarks.train import facing_probe as fp
+from model.body.joint_names import LSP14_NAMES
+from model.geometry.rotations import axis_angle_to_matrix
+
+
+def _skeleton() -> torch.Tensor:
+    """LSP-14 joints of an upright body facing +z (body frame), left ankle forward, left wrist high."""
+    j = torch.zeros(14, 3)
+    at = {"left_hip": (0.1, 0.0, 0.0), "right_hip": (-0.1, 0.0, 0.0), "left_ankle": (0.1, -0.9, 0.3),
+          "right_ankle": (-0.1, -0.9, -0.1), "left_wrist": (0.3, 0.6, 0.0), "right_wrist": (-0.3, -0.1, 0.0)}
+    for name, p in at.items():
+        j[LSP14_NAMES.index(name)] = torch.tensor(p)
+    return j
+
+
+def test_questions_are_asked_in_the_body_frame() -> None:
+    body = _skeleton()
+    for yaw in (0.0, 1.0, math.pi):
+        root = axis_angle_to_matrix(torch.tensor([[0.0, yaw, 0.0]]))
+        cam = body[None] @ root.transpose(-1, -2) + torch.tensor([0.2, 0.1, 5.0])  # x_cam = R x_body + t
+        a = cp.body_frame_answers(cam, root)
+        assert a["feet"].item() == pytest.approx(0.4, abs=1e-5) and a["hands"].item() == pytest.approx(0.7, abs=1e-5)
+    # facing +z of the body = away from a camera looking along +z; turned by pi it faces the camera
+    assert cp.body_frame_answers(body[None], torch.eye(3)[None])["facing"].item() < 0
+    assert cp.body_frame_answers(body[None], axis_angle_to_matrix(torch.tensor([[0.0, math.pi, 0.0]])))["facing"].item() > 0
+
+
+def test_linear_probe_reads_a_linear_answer_and_not_noise() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(600, 8, generator=g)
+    y = x[:, 3] - 0.5 * x[:, 5] > 0
+    assert cp.probe_accuracy(x[:400], y[:400], x[400:], y[400:]) > 0.9
+    noise = torch.rand(600, generator=g) > 0.5
+    assert cp.probe_accuracy(x[:400], noise[:400], x[400:], noise[400:]) < 0.65
+
+
+def test_reports_render() -> None:
+    result = {"checkpoint": "c.pt", "resolution": 64, "questions": {
+        q: {"people": 10, "train_people": 20, "chance": 0.5, "network": 0.6, "probe": 0.7} for q in cp.QUESTIONS}}
+    text = cp.render(result, {"command": "x", "cpu": "cpu", "date": "d", "train": 20, "shards": "s"})
+    assert "| feet: left ankle in front (stride >= 15 cm) | 10 / 20 | 50 % | 60 % | 70 % |" in text
+    rows = {"rows": [{"step": 300, "fit": 0.9, "held_out": 0.8, "seconds": 7}], "scenes": 100, "held_out_people": 40, "held_out_majority": 0.55}
+    text = fp.render(rows, {"command": "x", "cpu": "cpu", "threads": 2, "date": "d", "size": 64, "batch": 64, "lr": 5e-4})
+    assert "| 300 | 90 % | 80 % | 7 |" in text and "majority answer 55 %" in text
+    with pytest.raises(SystemExit):
+        fp.main(["--steps", "10", "--every", "20"])
+    with pytest.raises(SystemExit):
+        cp.main(["--checkpoint", "c.pt", "--train", "5"])
+
+
+def test_facing_net_gives_one_logit() -> None:
+    net = fp.FacingNet()
+    assert net(torch.rand(2, 3, 64, 64)).shape == (2,)
