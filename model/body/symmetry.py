@@ -25,7 +25,7 @@ from torch import Tensor
 
 from model.body.joint_names import SMPL_FLIP_PERMUTATION
 
-__all__ = ["DEPTH_MIRROR", "depth_mirror_joints", "depth_mirror_rotmat", "mirror_pose", "mirror_rotmat"]
+__all__ = ["DEPTH_MIRROR", "depth_mirror_joints", "depth_mirror_rotmat", "mirror_joints", "mirror_pose", "mirror_rotmat"]
 
 #: The reflection through the image plane, camera frame (x right, y down, z forward).
 DEPTH_MIRROR = (1.0, 1.0, -1.0)
@@ -51,6 +51,18 @@ def mirror_rotmat(rotmat: Tensor) -> Tensor:
     s = torch.tensor(_SAGITTAL, dtype=rotmat.dtype, device=rotmat.device)
     swapped = rotmat[..., _FLIP.to(rotmat.device), :, :]
     return s[:, None] * swapped * s[None, :]
+
+
+def mirror_joints(points: Tensor, permutation: tuple[int, ...] | list[int] | Tensor) -> Tensor:
+    """Points ``(..., J, C)`` mirrored through the plane ``x = 0``: left and right relabelled
+    (``permutation``, the layout's swap, e.g. :data:`SMPL_FLIP_PERMUTATION`) and the first coordinate
+    negated; further columns (a confidence, a visibility) move with their joint. An involution. In the
+    body frame it is the sagittal mirror (what :func:`mirror_pose` poses); in a camera frame it is the
+    image flipped left to right, and under a Procrustes alignment it is also the depth-mirror twin."""
+    perm = torch.as_tensor(permutation, dtype=torch.long, device=points.device)
+    out = points[..., perm, :].clone()
+    out[..., 0] = -out[..., 0]
+    return out
 
 
 def depth_mirror_rotmat(rotmat: Tensor) -> Tensor:

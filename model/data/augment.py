@@ -32,6 +32,7 @@ from model.body.joint_names import (
     LSP14_FLIP_PERMUTATION,
     SMPL_FLIP_PERMUTATION,
 )
+from model.body.symmetry import mirror_joints
 from model.data.poses import mirror_pose
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -98,9 +99,7 @@ def _flip_batch(batch: dict[str, Tensor], mask: Tensor, size: int) -> None:
             kp[..., 0] = size - kp[..., 0]
             batch[key2d][sel] = kp
         if key3d in batch:
-            j = batch[key3d][sel][:, p].clone()
-            j[..., 0] = -j[..., 0]
-            batch[key3d][sel] = j
+            batch[key3d][sel] = mirror_joints(batch[key3d][sel], p)
 
 
 def _rotate_batch(batch: dict[str, Tensor], angle: Tensor, size: int) -> None:

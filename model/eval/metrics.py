@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from model.body.symmetry import mirror_joints
+
 __all__ = [
     "MM_PER_M",
     "acceleration",
@@ -152,9 +154,7 @@ def mirror_twin(joints: Tensor, permutation: tuple[int, ...] | list[int]) -> Ten
     mirror almost equally well (:mod:`model.body.symmetry`); any reflection differs from the depth
     mirror by a rotation, which the Procrustes alignment removes. An involution.
     """
-    twin = joints[:, list(permutation)].clone()
-    twin[..., 0] = -twin[..., 0]
-    return twin
+    return mirror_joints(joints, permutation)
 
 
 def pve(pred_vertices: Tensor, gt_vertices: Tensor) -> Tensor:

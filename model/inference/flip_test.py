@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from model.body.symmetry import mirror_rotmat
+from model.body.symmetry import mirror_joints, mirror_rotmat
 from model.geometry.rotations import matrix_to_rot6d, mean_rotation
 
 __all__ = ["FlipMerged", "flip_disagreement", "flip_images", "merge_flipped", "merge_flipped_keypoints"]
@@ -126,7 +126,4 @@ def merge_flipped_keypoints(keypoints: Tensor, permutation: tuple[int, ...] | Te
     if n % 2:
         raise ValueError(f"expected an even batch of originals and mirrors, got {n}")
     b = n // 2
-    perm = torch.as_tensor(permutation, dtype=torch.long, device=keypoints.device)
-    back = keypoints[b:][:, perm].float().clone()
-    back[..., 0] = -back[..., 0]
-    return 0.5 * (keypoints[:b].float() + back)
+    return 0.5 * (keypoints[:b].float() + mirror_joints(keypoints[b:].float(), permutation))

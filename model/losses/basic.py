@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from model.body.symmetry import mirror_rotmat
+from model.body.symmetry import mirror_joints, mirror_rotmat
 from model.geometry.rotations import axis_angle_to_matrix
 
 __all__ = [
@@ -334,7 +334,7 @@ def basic_loss(
     terms["betas"] = masked_sample_mean(betas_err, has_smpl, sample_weights)
 
     # 3D joints, pelvis-centred.
-    joint_pair: tuple[Tensor, Tensor, Tensor] | None = None  # (error, error to the twin, mask) with either_twin
+    joint_err = joint_err_twin = has_3d = None
     terms["joints3d"] = zero
     terms["joints3d_camera"] = zero
     if pred.joints3d is not None and target.joints3d is not None and config.joints3d_weight != 0:
@@ -363,25 +363,25 @@ def basic_loss(
             pred_c, gt_c = pred_c @ root_pred, gt_c @ root_gt
         joint_err = per_sample_error(pred_c, gt_c, conf)
         if pose_err_twin is not None:
-            perm = torch.as_tensor(flip_permutation, dtype=torch.long, device=device)
-            if perm.numel() != gt_c.shape[1]:
-                raise ValueError(f"basic_loss: flip_permutation has {perm.numel()} joints, the 3D joints {gt_c.shape[1]}")
-            twin_c = gt_c[:, perm] * gt_c.new_tensor([-1.0, 1.0, 1.0])  # the sagittal mirror in the body frame
-            joint_pair = (joint_err, per_sample_error(pred_c, twin_c, conf[:, perm]), has_3d)
-        terms["joints3d"] = masked_sample_mean(joint_err, has_3d, sample_weights)
+            if len(flip_permutation) != gt_c.shape[1]:
+                raise ValueError(f"basic_loss: flip_permutation has {len(flip_permutation)} joints, the 3D joints {gt_c.shape[1]}")
+            # the sagittal mirror in the body frame; each joint keeps its own confidence
+            joint_err_twin = per_sample_error(pred_c, mirror_joints(gt_c, flip_permutation), conf[:, list(flip_permutation)])
 
     if pose_err_twin is not None:  # each sample scored against the nearer of the truth and its twin
         score, score_twin = config.pose_weight * pose_err, config.pose_weight * pose_err_twin
-        if joint_pair is not None:
-            own, twin, valid = joint_pair
-            score = score + torch.where(valid, config.joints3d_weight * own, torch.zeros_like(own))
-            score_twin = score_twin + torch.where(valid, config.joints3d_weight * twin, torch.zeros_like(twin))
+        if joint_err is not None and joint_err_twin is not None:
+            zeros = torch.zeros_like(joint_err)
+            score = score + torch.where(has_3d, config.joints3d_weight * joint_err, zeros)
+            score_twin = score_twin + torch.where(has_3d, config.joints3d_weight * joint_err_twin, zeros)
         chosen = has_smpl & (score_twin < score).detach()
-        terms["pose"] = masked_sample_mean(torch.where(chosen, pose_err_twin, pose_err), has_smpl, sample_weights)
-        if joint_pair is not None:
-            own, twin, valid = joint_pair
-            terms["joints3d"] = masked_sample_mean(torch.where(chosen, twin, own), valid, sample_weights)
+        pose_err = torch.where(chosen, pose_err_twin, pose_err)
+        if joint_err is not None and joint_err_twin is not None:
+            joint_err = torch.where(chosen, joint_err_twin, joint_err)
+        terms["pose"] = masked_sample_mean(pose_err, has_smpl, sample_weights)
         terms["twin_share"] = masked_sample_mean(chosen.float(), has_smpl)
+    if joint_err is not None:
+        terms["joints3d"] = masked_sample_mean(joint_err, has_3d, sample_weights)
 
     # 2D keypoints, normalised to [-1, 1] by the crop size.
     terms["keypoints2d"] = zero

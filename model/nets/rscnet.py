@@ -100,10 +100,8 @@ class RSCNet(nn.Module):
         self.keypoint_head: KeypointHead | HeatmapHead | None = None
         if config.keypoint_head != "off":
             widths = self.backbone.stage_channels
-            if config.keypoint_head_stride == 4:
-                self.keypoint_head = HeatmapHead((widths[0], widths[1], widths[2]), NUM_HEAD_KEYPOINTS)
-            else:
-                self.keypoint_head = KeypointHead((widths[1], widths[2]), NUM_HEAD_KEYPOINTS)
+            head = HeatmapHead if config.keypoint_head_stride == 4 else KeypointHead
+            self.keypoint_head = head(tuple(widths[i] for i in head.STAGES), NUM_HEAD_KEYPOINTS)
         self.heading_head: HeadingHead | None = None
         if config.heading_head != "off":
             self.heading_head = HeadingHead(c, config.heading_bins)
@@ -158,8 +156,7 @@ class RSCNet(nn.Module):
         phi = stages[-1].float().mean(dim=(2, 3))
         keypoints, keypoint_logits = None, None
         if self.keypoint_head is not None:
-            first = 0 if isinstance(self.keypoint_head, HeatmapHead) else 1
-            keypoint_logits = self.keypoint_head.heatmap_logits(*stages[first:3])
+            keypoint_logits = self.keypoint_head.heatmap_logits(*(stages[i] for i in self.keypoint_head.STAGES))
             keypoints = self.keypoint_head.decode(keypoint_logits)
         heading = None if self.heading_head is None else self.heading_head(stages[-1])
         reg = self.regressor(phi if self.config.keypoint_head != "feed" else torch.cat([phi, keypoints.flatten(1)], dim=1))

@@ -6,7 +6,7 @@ import torch
 
 from model.body import load_body_model
 from model.body.joint_names import COCO17_FLIP_PERMUTATION, SMPL_FLIP_PERMUTATION
-from model.body.symmetry import depth_mirror_joints, depth_mirror_rotmat, mirror_pose, mirror_rotmat
+from model.body.symmetry import depth_mirror_joints, depth_mirror_rotmat, mirror_joints, mirror_pose, mirror_rotmat
 from model.geometry.rotations import axis_angle_to_matrix
 
 
@@ -54,3 +54,17 @@ def test_twin_of_a_body_facing_the_camera_faces_away() -> None:
     side = axis_angle_to_matrix(torch.tensor([[0.0, torch.pi / 2, 0.0]]))  # seen in profile
     rot[0, 0] = side[0]
     torch.testing.assert_close(depth_mirror_rotmat(rot)[0, 0, :, 2], side[0, :, 2], atol=1e-6, rtol=0)  # same facing
+
+
+def test_mirror_joints_poses_the_mirrored_pose_and_keeps_extra_columns() -> None:
+    body = load_body_model()
+    pose = random_pose(3, seed=1)
+    joints = body(torch.zeros(3, 10), pose).joints
+    mirrored = body(torch.zeros(3, 10), mirror_pose(pose)).joints
+    torch.testing.assert_close(mirror_joints(joints, SMPL_FLIP_PERMUTATION), mirrored, atol=1e-4, rtol=0)
+    torch.testing.assert_close(mirror_joints(mirror_joints(joints, SMPL_FLIP_PERMUTATION), SMPL_FLIP_PERMUTATION), joints)
+    with_conf = torch.cat([joints, torch.arange(24.0).expand(3, 24)[..., None]], dim=-1)
+    before = with_conf.clone()
+    out = mirror_joints(with_conf, SMPL_FLIP_PERMUTATION)
+    assert torch.equal(out[..., 3], with_conf[..., 3][:, list(SMPL_FLIP_PERMUTATION)])  # a confidence moves with its joint, unsigned
+    assert torch.equal(with_conf, before)  # the input is not modified

@@ -66,6 +66,9 @@ class HeatmapHead(nn.Module):
         hidden: channels of the pyramid and of the 3x3 conv.
     """
 
+    #: The backbone stages it reads (indices into ``forward_stages``: layer1, layer2, layer3).
+    STAGES = (0, 1, 2)
+
     def __init__(self, in_channels: tuple[int, int, int] = (64, 128, 256), num_keypoints: int = 17, hidden: int = 64) -> None:
         super().__init__()
         self.num_keypoints = num_keypoints

@@ -36,6 +36,9 @@ class KeypointHead(nn.Module):
         hidden: channels of the 3x3 conv.
     """
 
+    #: The backbone stages it reads (indices into ``forward_stages``: layer2, layer3).
+    STAGES = (1, 2)
+
     def __init__(self, in_channels: tuple[int, int] = (128, 256), num_keypoints: int = 17, hidden: int = 128) -> None:
         super().__init__()
         self.num_keypoints = num_keypoints
