@@ -9,8 +9,8 @@ two peaks while it is unsure, and the answer is read at the strongest peak.
 
 At 64-px input the maps are 16 x 16 (stride 4): each stage is brought to 64 channels by a 1x1 conv
 (BN), the coarser ones upsampled (bilinear) and summed into layer1's grid (a feature pyramid's top-down
-sum), then a 3x3 conv (BN, ReLU) and a 1x1 conv give the logits. It costs ~12 MFLOPs per 64-px crop,
-about 8 % of a ResNet-18 at that size.
+sum), then a 3x3 conv (BN, ReLU) and a 1x1 conv give the logits: ~12 M multiply-adds per 64-px crop
+by count, about 8 % of a ResNet-18 at that size.
 
 >>> head = HeatmapHead((64, 128, 256), num_keypoints=17)
 >>> logits = head.heatmap_logits(layer1, layer2, layer3)   # (B, 17, 16, 16) at 64 px
