@@ -11,7 +11,12 @@ only, on clean crops of the shards (``--shards``, the first ``--subset`` scenes)
 ``--size`` px, with horizontal flips (which keep the answer) and colour jitter, on people whose forward
 axis points within 60 degrees of towards or away from the camera (the control question of the probe).
 Every ``--every`` steps it reports the accuracy on 400 such scenes of the fit subset and on people of
-the own test's generator (test seed). Writes ``--out`` (Markdown) and its JSON twin.
+the own test's generator (test seed) and, the question that matters, on the real people of the
+committed sets (``--real``) whose reviewed shoulders and hips say clearly whether they face the camera
+(:attr:`~model.data.real_people.RealPerson.facing`), brought to ``--size`` px as a camera would give them:
+share right among those facing, among those seen from behind, and their mean (most real people face the
+camera, so the plain share would reward answering "front" always). Writes ``--out`` (Markdown) and its
+JSON twin.
 """
 
 from __future__ import annotations
@@ -28,14 +33,18 @@ from tqdm import tqdm
 from benchmarks.report import publish, run_meta
 from benchmarks.train.chirality_probe import QUESTIONS, body_frame_answers
 from model.data.degrade import bicubic_resize
+from model.data.real_people import DEFAULT_ROOT, load_real_people, real_crop_at_height
 from model.data.shards import ShardDataset
 from model.eval.evaluate import network_input, render_test_set
+from model.eval.real_people import display_path, facing_shares
 from model.geometry.rotations import axis_angle_to_matrix
 from model.nets.backbones.resnet import ResolutionAwareResNet
 from model.nets.config import BackboneConfig
 from model.nets.rscnet import IMAGENET_MEAN, IMAGENET_STD
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "FACING_PROBE.md"
+#: The committed real-people sets (``checks/<name>``).
+REAL_SETS = ("real_people", "real_people_b", "real_people_c", "real_people_d")
 
 
 class FacingNet(torch.nn.Module):
@@ -59,12 +68,32 @@ def _facing(joints: torch.Tensor, root_aa: torch.Tensor) -> tuple[torch.Tensor, 
     return answer.abs() >= QUESTIONS["facing"], answer > 0
 
 
-def _accuracy(net: FacingNet, images: torch.Tensor, labels: torch.Tensor) -> float:
+def _answers(net: FacingNet, images: torch.Tensor) -> torch.Tensor:
     net.eval()
     with torch.no_grad():
         logits = torch.cat([net(images[i : i + 128]) for i in range(0, images.shape[0], 128)])
     net.train()
-    return float(((logits > 0) == labels).float().mean())
+    return logits > 0
+
+
+def _accuracy(net: FacingNet, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return float((_answers(net, images) == labels).float().mean())
+
+
+def real_facing_set(roots: list[Path], size: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Real people whose facing is clear: images ``(N, 3, size, size)`` in ``[0, 1]``, labels ``(N,)``
+    bool (faces the camera) and crop ids."""
+    images, labels, ids = [], [], []
+    for root in roots:
+        for p in load_real_people(root):
+            if p.facing is not None:
+                small, _ = real_crop_at_height(p, size)
+                images.append(torch.from_numpy(small).permute(2, 0, 1).float() / 255.0)
+                labels.append(p.facing)
+                ids.append(p.id)
+    if not images:
+        raise ValueError(f"no real person with a clear facing under {[str(r) for r in roots]}")
+    return torch.stack(images), torch.tensor(labels), ids
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,6 +111,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     test = render_test_set(args.samples)
     asked, faces = _facing(test["joints3d_lsp14"][..., :3].float(), test["pose"][:, 0].float())
     held = (network_input(test["images"][asked].float(), args.size, args.size), faces[asked])
+    real_x, real_y, _ = real_facing_set(args.real, args.size)
     net = FacingNet()
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
@@ -97,9 +127,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         loss.backward()
         opt.step()
         if step % args.every == 0:
-            rows.append({"step": step, "fit": _accuracy(net, *fit), "held_out": _accuracy(net, *held), "seconds": round(time.perf_counter() - t0)})
+            rows.append({
+                "step": step, "fit": _accuracy(net, *fit), "held_out": _accuracy(net, *held),
+                "real": facing_shares(_answers(net, real_x).tolist(), real_y.tolist()), "seconds": round(time.perf_counter() - t0),
+            })  # fmt: skip
     share = float(held[1].float().mean())
-    return {"rows": rows, "scenes": int(len(x)), "held_out_people": int(held[1].numel()), "held_out_majority": max(share, 1 - share)}
+    return {
+        "rows": rows, "scenes": int(len(x)), "held_out_people": int(held[1].numel()), "held_out_majority": max(share, 1 - share),
+        "real_people": int(real_y.numel()), "real_front": int(real_y.sum()),
+    }  # fmt: skip
 
 
 def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -109,11 +145,18 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
         f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. A ResNet-18 trained from scratch on 'faces the camera' alone:"
         f" {result['scenes']} clean scenes at {meta['size']} px (people within 60 degrees of facing towards or away from the camera),"
         f" batch {meta['batch']}, Adam {meta['lr']:g}; accuracy on 400 of them (fit) and on {result['held_out_people']} people of the"
-        f" own test (held out; majority answer {100 * result['held_out_majority']:.0f} %).", "",
-        "| step | fit | held out | seconds |", "|---|---|---|---|",
+        f" own test (held out; majority answer {100 * result['held_out_majority']:.0f} %); and on {result['real_people']} real people"
+        f" of {', '.join(meta['real'])} whose reviewed shoulders and hips say it ({result['real_front']} facing the camera,"
+        f" {result['real_people'] - result['real_front']} from behind): share right among each, and their mean (50 % for a"
+        " constant answer).", "",
+        "| step | fit | held out | real: front | real: back | real: mean | seconds |", "|---|---|---|---|---|---|---|",
     ]
     for r in result["rows"]:
-        lines.append(f"| {r['step']} | {100 * r['fit']:.0f} % | {100 * r['held_out']:.0f} % | {r['seconds']} |")
+        real = r["real"]
+        lines.append(
+            f"| {r['step']} | {100 * r['fit']:.0f} % | {100 * r['held_out']:.0f} % | {100 * real['front']:.0f} % |"
+            f" {100 * real['back']:.0f} % | {100 * real['balanced']:.0f} % | {r['seconds']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -129,13 +172,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=5.0e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--real", type=lambda v: [Path(p) for p in v.split(",") if p], default=[DEFAULT_ROOT.parent / n for n in REAL_SETS],
+                        help="real-people sets, comma-separated (default: the four committed sets)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.steps < args.every or args.every < 1 or args.subset < 400:
         parser.error("--steps must be >= --every >= 1 and --subset >= 400")
     torch.set_num_threads(args.threads)
     result = run(args)
-    meta = run_meta("benchmarks.train.facing_probe", argv, threads=args.threads, size=args.size, batch=args.batch, lr=args.lr)
+    meta = run_meta("benchmarks.train.facing_probe", argv, threads=args.threads, size=args.size, batch=args.batch, lr=args.lr,
+                    real=[display_path(r) for r in args.real])
     publish(args.out, render(result, meta), {"meta": meta, **result})
 
 

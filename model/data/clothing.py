@@ -102,6 +102,8 @@ class Outfit:
         backpack_rgb, bag_rgb: albedo of the accessories.
         recipe: the garment pattern kinds drawn (upper, then lower unless a dress).
         colours: upper and lower garment colours after jitter.
+        front: what the front of the top shows: ``"open"`` (an open jacket or cardigan: a band of the
+            layer beneath down the front), ``"placket"`` (a zip or button line) or ``None``.
     """
 
     skirt_hem: float | None = None
@@ -116,6 +118,7 @@ class Outfit:
     bag_rgb: tuple[float, float, float] = (0.1, 0.1, 0.1)
     recipe: tuple[str, ...] = ()
     colours: tuple[tuple[float, ...], ...] = ()
+    front: str | None = None
 
 
 def _rounded_box(n_lon: int = 12, n_lat: int = 8, power: float = 0.35) -> tuple[np.ndarray, np.ndarray]:

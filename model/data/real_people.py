@@ -53,6 +53,7 @@ __all__ = [
     "COCO17_FROM_BLAZEPOSE33",
     "CROP_ENLARGE",
     "DEFAULT_ROOT",
+    "FACING_MIN_SPAN",
     "ISOLATE_MARGIN",
     "MAX_CROP_SIDE",
     "REVIEWS",
@@ -77,6 +78,10 @@ ISOLATE_MARGIN = 0.05
 ACTIVITIES = ("standing", "walking", "running", "sitting", "other")
 #: Values of ``review``: keypoints right, right except joints marked invalid, BlazePose failed.
 REVIEWS = ("ok", "partly", "failed")
+#: :attr:`RealPerson.facing` answers when the shoulder span is at least this share of the torso's
+#: height (shoulders to hips): a body turned less than about 60 degrees from the camera or from
+#: its back, as the synthetic probes ask (a frontal adult's span is about 0.7 of that height).
+FACING_MIN_SPAN = 0.35
 
 _NUM_KP = len(COCO17_NAMES)
 
@@ -193,6 +198,26 @@ class RealPerson:
     @property
     def num_valid(self) -> int:
         return int(self.valid.sum())
+
+    @property
+    def facing(self) -> bool | None:
+        """Does the person face the camera (``True``) or show the back (``False``)? ``None`` when
+        the reviewed shoulders and hips do not say it clearly.
+
+        Read from the reviewed keypoints: a person facing the camera has the left shoulder and hip
+        on the image's right. It answers only when both shoulders and both hips are valid, the
+        shoulders and the hips agree, and the shoulder span is at least :data:`FACING_MIN_SPAN` of
+        the torso's height (not a side view).
+        """
+        idx = [COCO17_NAMES.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+        if not self.valid[idx].all():
+            return None
+        (ls, rs, lh, rh) = self.keypoints[idx, :2]
+        span_shoulders, span_hips = ls[0] - rs[0], lh[0] - rh[0]
+        torso = abs(0.5 * (ls[1] + rs[1]) - 0.5 * (lh[1] + rh[1]))
+        if span_shoulders * span_hips <= 0 or torso <= 0 or abs(span_shoulders) < FACING_MIN_SPAN * torso:
+            return None
+        return bool(span_shoulders > 0)
 
     @property
     def usable(self) -> bool:

@@ -573,6 +573,15 @@ class TextureSampler:
             & ((self._y - lm["y_mouth"]).abs() < 0.011)
             & (self._z > lm["z_mouth"] - 0.012)
         )
+        # the eye sockets: at 32-64 px a face reads as a light oval crossed by a dark band at the eyes
+        # (brows, lashes, the sockets' shadow), the cue a face detector keys on; the back of the head
+        # has none
+        self._eye_band = (
+            face_front
+            & (dx_eye < 0.03)
+            & ((self._y - lm["y_eye"] - 0.004).abs() < 0.013)
+            & (self._z > lm["z_eye"] - 0.035)
+        )
         self._iris = a.eyes & (self._z > lm["z_eyeball"] - 0.006)
         self._pupil = a.eyes & (self._z > lm["z_eyeball"] - 0.0025)
         self._features = {
@@ -775,6 +784,17 @@ class TextureSampler:
             width = r.u(0.04, 0.1)
             cut = y > y_nl - depth * (1.0 - self._absx / width).clamp(min=0.0) * self._front.float()
             upper = upper & ~(self._torso & cut)
+        # the front of a top: an open jacket, cardigan or overshirt shows the layer beneath in a band
+        # down the front (wider at the chest: lapels); a closed one often shows its zip or button
+        # placket as a line. Both only on the front, where real people show them.
+        front_torso = self._torso & self._front
+        opening = placket = None
+        if sleeve > 1.0 and r.chance(0.55 if coat or padded else 0.3):
+            half = r.u(0.025, 0.08)
+            lapel = r.u(0.0, 0.8) * ((y - waist) / max(lm["y_neck"] - waist, 1e-3)).clamp(0.0, 1.0)
+            opening = front_torso & (self._absx < half * (1.0 + lapel))
+        elif r.chance(0.35):
+            placket = front_torso & (self._absx < r.u(0.004, 0.01))
         # shoes and socks
         q = r.u()
         shoe_h = r.u(-0.01, 0.03) if q < 0.72 else (r.u(0.03, 0.06) if q < 0.88 else r.u(0.06, 0.16))
@@ -847,6 +867,19 @@ class TextureSampler:
             (lower, lower_tex, REGION["lower"]),
             (upper, upper_tex, REGION["upper"]),
         ]
+        if opening is not None:
+            q = r.u()
+            inner = (
+                _jitter(np.full(3, 0.86), r, 0.12, 0.02) if q < 0.45
+                else _jitter(np.full(3, 0.06), r, 0.3, 0.02) if q < 0.65
+                else _contrasting(upper_rgb, r, table)
+            )  # fmt: skip
+            if np.abs(inner - upper_rgb).sum() < 0.25:  # a white shirt under a white jacket shows nothing
+                inner = _contrasting(upper_rgb, r, table)
+            layers.append((upper & opening, _rgb(inner), REGION["upper"]))
+        if placket is not None:
+            line = np.clip(upper_rgb * 0.45, 0.02, 1.0) if upper_rgb.mean() > 0.3 else _contrasting(upper_rgb, r, table)
+            layers.append((upper & placket, _rgb(line), REGION["upper"]))
         if socks is not None:
             layers.append((socks, _rgb(sock_rgb), REGION["socks"]))
         layers.append((shoes, _rgb(shoe_rgb), REGION["shoes"]))
@@ -873,6 +906,7 @@ class TextureSampler:
             ("pupil", (0.02, 0.02, 0.02)),
             ("mouth", (0.30, 0.08, 0.08)),
         )
+        tex = torch.where(self._eye_band, tex * r.u(0.6, 0.8), tex)
         flat = tex.view(3, -1)
         for name, rgb in features:
             idx = self._features[name]
@@ -908,5 +942,6 @@ class TextureSampler:
             bag_rgb=tuple(float(c) for c in bag_rgb),
             recipe=tuple(recipe),
             colours=(tuple(float(c) for c in upper_rgb), tuple(float(c) for c in lower_rgb)),
+            front="open" if opening is not None else "placket" if placket is not None else None,
         )
         return tex, regions, outfit

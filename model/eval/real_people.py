@@ -35,6 +35,14 @@ are under :data:`KNEE_PASS_DEG`. The counter-check: every ``sitting`` person sho
 bent more than :data:`SEATED_KNEE_MIN_DEG` (a network that straightens every leg would pass the
 first check and fail this one; most seated crops show the person from the chest up).
 
+Front or back
+-------------
+For every scored person whose reviewed shoulders and hips say clearly whether they face the camera
+(:attr:`~model.data.real_people.RealPerson.facing`), whether the predicted body (its root rotation)
+faces the camera too: the share right among people facing it, among people seen from behind, and
+their mean (50 % for a network that always answers the same). Left and right follow from it: a body
+turned the wrong way puts every left limb where the right one is.
+
 Writes ``real_people.md`` (the tables printed) and ``real_people.json`` under ``--out``.
 """
 
@@ -62,6 +70,7 @@ from model.data.real_people import (
     real_crop_at_height,
     square_crop_box,
 )
+from model.geometry.rotations import axis_angle_to_matrix
 from model.inference.crops import widen_to_min_side
 from model.inference.predictor import Predictor
 
@@ -74,6 +83,7 @@ __all__ = [
     "detection_score",
     "display_path",
     "evaluate_real_people",
+    "faces_camera",
     "frame_person",
     "knee_flexion_deg",
     "knees_pass",
@@ -145,6 +155,13 @@ def knee_flexion_deg(pose: np.ndarray | torch.Tensor) -> np.ndarray:
     angle = np.remainder(angle, 2 * math.pi)
     angle = np.where(angle > math.pi, 2 * math.pi - angle, angle)
     return np.degrees(angle)
+
+
+def faces_camera(pose: np.ndarray | torch.Tensor) -> np.ndarray:
+    """``(N, 24, 3)`` axis-angle poses -> ``(N,)`` bool: the body's forward axis points towards the
+    camera (the camera looks along +z, so the root rotation's forward column has a negative z)."""
+    root = torch.as_tensor(np.asarray(pose, dtype=np.float32)[:, 0])
+    return (axis_angle_to_matrix(root)[:, 2, 2] < 0).numpy()
 
 
 def knees_pass(flexion_deg: np.ndarray, limit: float = KNEE_PASS_DEG) -> np.ndarray:
@@ -331,9 +348,12 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progres
     knees: dict[str, list[list[float]]] = {}
     seated_knees: dict[str, list[list[float]]] = {}
     disagreement: dict[str, list[float | None]] = {}
+    facing_truth = [p.facing for p in people]
+    facing_net: dict[str, list[bool | None]] = {}
     for h in tqdm(columns, desc="heights", disable=not progress):
         key = "native" if h is None else str(h)
-        kps, _, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints, config.framing)
+        kps, people_poses, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints, config.framing)
+        facing_net[key] = [bool(f) if t is not None else None for f, t in zip(faces_camera(np.stack(people_poses)), facing_truth)]
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
         swapped[key] = [normalised_error(kp[list(COCO17_FLIP_PERMUTATION)], p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
         _, poses, _ = _predict_at(predictor, upright, h, config.batch_size, framing=config.framing)
@@ -365,6 +385,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progres
         "flip_disagreement_m": disagreement if predictor.flip_test else None,
         "blazepose_failed": failed,
         "blazepose_source": {"file": display_path(config.blazepose_path), "model": blaze.get("model"), "command": blaze.get("command")},
+        "facing": {"truth": facing_truth, "network": facing_net},
         "knees": {
             "people": [p.id for p in upright],
             "person_ids": [p.person_id for p in upright],
@@ -397,6 +418,37 @@ def _per_identity_mean(values: Sequence[float], ids: Sequence[str]) -> float:
     for v, i in zip(values, ids):
         groups.setdefault(i, []).append(float(v))
     return _mean([float(np.mean(g)) for g in groups.values()])
+
+
+def facing_shares(answers: Sequence[bool | None], truth: Sequence[bool | None]) -> dict[str, float | int]:
+    """Share of the people with a known facing answered right: among those facing the camera
+    (``front``), those seen from behind (``back``), the mean of the two (``balanced``), and the
+    counts ``n_front`` / ``n_back``."""
+    pairs = [(a, t) for a, t in zip(answers, truth) if t is not None]
+    front = [a == t for a, t in pairs if t]
+    back = [a == t for a, t in pairs if not t]
+    f, b = _mean(front), _mean(back)
+    return {"front": f, "back": b, "balanced": 0.5 * (f + b), "n_front": len(front), "n_back": len(back)}
+
+
+def _facing_table(result: dict[str, Any], keys: list[str]) -> list[str]:
+    fc = result.get("facing")
+    if not fc or all(t is None for t in fc["truth"]):  # reports written before it, or a set without clear views
+        return []
+    shares = {k: facing_shares(fc["network"][k], fc["truth"]) for k in keys}
+    first = shares[keys[0]]
+    lines = [
+        "",
+        f"## Front or back: does the predicted body face the camera as the person does? ({first['n_front']} crops facing the camera,"
+        f" {first['n_back']} seen from behind, by the reviewed shoulders and hips)",
+        "",
+        "| people | " + " | ".join("native" if k == "native" else f"{k} px" for k in keys) + " |",
+        "|---|" + "---|" * len(keys),
+    ]
+    for name, label in (("front", "facing the camera, answered right"), ("back", "seen from behind, answered right"),
+                        ("balanced", "mean of the two (50 % for a constant answer)")):
+        lines.append(f"| {label} | " + " | ".join(f"{100 * shares[k][name]:.0f} %" for k in keys) + " |")
+    return lines
 
 
 def format_tables(result: dict[str, Any]) -> str:
@@ -467,6 +519,7 @@ def format_tables(result: dict[str, Any]) -> str:
     for i, pid in enumerate(result["people"]):
         vals = " | ".join(f"{err['network'][k][i]:.3f}" for k in ["native", *heights])
         lines.append(f"| {pid} | {ids[i]} | {'yes' if full[i] else 'no'} | {vals} | {err['mean_skeleton'][i]:.3f} |")
+    lines += _facing_table(result, ["native", *heights])
     kn = result["knees"]
     keys = ["native", *heights]
     kids = kn.get("person_ids", kn["people"])

@@ -10,6 +10,7 @@ import torch
 from benchmarks.train import chirality_probe as cp
 from benchmarks.train import facing_probe as fp
 from model.body.joint_names import LSP14_NAMES
+from model.data.real_people import DEFAULT_ROOT
 from model.geometry.rotations import axis_angle_to_matrix
 
 
@@ -49,9 +50,12 @@ def test_reports_render() -> None:
         q: {"people": 10, "train_people": 20, "chance": 0.5, "network": 0.6, "probe": 0.7} for q in cp.QUESTIONS}}
     text = cp.render(result, {"command": "x", "cpu": "cpu", "date": "d", "train": 20, "shards": "s"})
     assert "| feet: left ankle in front (stride >= 15 cm) | 10 / 20 | 50 % | 60 % | 70 % |" in text
-    rows = {"rows": [{"step": 300, "fit": 0.9, "held_out": 0.8, "seconds": 7}], "scenes": 100, "held_out_people": 40, "held_out_majority": 0.55}
-    text = fp.render(rows, {"command": "x", "cpu": "cpu", "threads": 2, "date": "d", "size": 64, "batch": 64, "lr": 5e-4})
-    assert "| 300 | 90 % | 80 % | 7 |" in text and "majority answer 55 %" in text
+    real = {"front": 0.75, "back": 0.25, "balanced": 0.5}
+    rows = {"rows": [{"step": 300, "fit": 0.9, "held_out": 0.8, "real": real, "seconds": 7}], "scenes": 100, "held_out_people": 40,
+            "held_out_majority": 0.55, "real_people": 12, "real_front": 8}
+    text = fp.render(rows, {"command": "x", "cpu": "cpu", "threads": 2, "date": "d", "size": 64, "batch": 64, "lr": 5e-4, "real": ["checks/a"]})
+    assert "| 300 | 90 % | 80 % | 75 % | 25 % | 50 % | 7 |" in text and "majority answer 55 %" in text
+    assert "12 real people of checks/a" in text and "8 facing the camera, 4 from behind" in text
     with pytest.raises(SystemExit):
         fp.main(["--steps", "10", "--every", "20"])
     with pytest.raises(SystemExit):
@@ -61,3 +65,12 @@ def test_reports_render() -> None:
 def test_facing_net_gives_one_logit() -> None:
     net = fp.FacingNet()
     assert net(torch.rand(2, 3, 64, 64)).shape == (2,)
+
+
+def test_real_facing_set_reads_the_committed_people() -> None:
+    images, labels, ids = fp.real_facing_set([DEFAULT_ROOT.parent / "real_people_d"], 32)
+    assert images.shape == (len(ids), 3, 32, 32) and labels.shape == (len(ids),)
+    assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
+    assert bool(labels.any()) and bool((~labels).any())  # the set has people seen from behind
+    with pytest.raises(ValueError, match="no real person"):
+        fp.real_facing_set([], 32)

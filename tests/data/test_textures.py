@@ -106,6 +106,43 @@ def test_outfits_vary(sampler):
     assert min(upper_on_forearm) < 0.05 and max(upper_on_forearm) > 0.95
 
 
+def test_the_front_of_a_top_shows_an_opening_or_a_placket_only_in_front(sampler):
+    """Open jackets show the layer beneath, closed ones a zip line: down the front centre, never the back."""
+    atlas = sampler.atlas
+    lm = atlas.landmarks
+    y, absx = atlas.position[1], atlas.position[0].abs()
+    chest = atlas.covered & sampler._torso & (y > lm["y_spine1"] + 0.08) & (y < lm["y_shoulder"] - 0.1)
+    centre, side = chest & (absx < 0.003), chest & (absx > 0.1) & (absx < 0.12)
+    fronts: dict[str | None, int] = {}
+    for seed in range(60):
+        tex, outfit = sampler.sample_with_outfit(_gen(seed))
+        fronts[outfit.front] = fronts.get(outfit.front, 0) + 1
+        if outfit.front is None or outfit.recipe[0] != "plain":  # a plain top: the front centre is the only change
+            continue
+        top = sampler.sample_with_regions(_gen(seed))[1] == REGION["upper"]  # not the long hair on the back
+        front_gap, back_gap = (
+            float((tex[:, centre & f & top].median(1).values - tex[:, side & f & top].median(1).values).abs().sum())
+            for f in (sampler._front, ~sampler._front)
+        )
+        assert front_gap > max(0.2, 2.0 * back_gap), (seed, outfit.front, front_gap, back_gap)  # back: the shading noise alone
+    assert fronts.get("open", 0) >= 5 and fronts.get("placket", 0) >= 3 and fronts.get(None, 0) >= 20, fronts
+
+
+def test_the_eyes_cross_the_face_with_a_dark_band(sampler):
+    """At 32-64 px a face is a light oval with a dark band at the eyes; the back of the head has none."""
+    band = sampler._eye_band & sampler.atlas.covered
+    assert int(band.sum()) > 30
+    darker = 0
+    for seed in range(12):
+        tex, regions = sampler.sample_with_regions(_gen(seed))
+        skin = regions == REGION["skin"]
+        cheeks = sampler._cheek & ~sampler._eye_band & skin & (sampler.atlas.position[1] < sampler.atlas.landmarks["y_eye"] - 0.02)
+        in_band = band & skin
+        if int(in_band.sum()) > 10:
+            darker += int(float(tex[:, in_band].mean()) < 0.85 * float(tex[:, cheeks].mean()))
+    assert darker >= 10
+
+
 def _render_front(body, textures: torch.Tensor, size: int = 64):
     n = textures.shape[0]
     pose = body.mean_params.pose.expand(n, -1, -1)  # upright in camera axes, arms down

@@ -25,6 +25,8 @@ from model.eval.real_people import (
     FAILED_DETECTION_SCORE,
     RealPeopleConfig,
     detection_score,
+    faces_camera,
+    facing_shares,
     format_tables,
     knee_flexion_deg,
     knees_pass,
@@ -348,6 +350,12 @@ def test_evaluate_real_people_with_a_mean_predictor(tmp_path, body) -> None:
     # The counter-check takes every sitting person; the mean pose's straight knees are not seated.
     assert result["seated_knees"]["people"] == ["skv_carphone_f000"]
     assert result["seated_knees"]["bent"]["32"] == [False]
+    # Front or back: answered for the people whose reviewed torso says it, the same for everyone by the mean pose.
+    truth, answers = result["facing"]["truth"], result["facing"]["network"]["32"]
+    assert truth[0] is False  # the red shirt is seen from behind
+    assert [a is None for a in answers] == [t is None for t in truth]
+    assert len({a for a in answers if a is not None}) == 1
+    assert "## Front or back" in format_tables(result)
     # Baseline (i) does not depend on the network.
     kp, extent = mean_skeleton(body)
     p = load_real_people(root)[0]
@@ -429,3 +437,34 @@ def test_framing_is_validated() -> None:
     assert cut.shape[:2] == (20, 8) and offset == (2, 2)
     with pytest.raises(ValueError, match="framing"):
         frame_person(image, (4.0, 2.0, 10.0, 20.0), "loose")
+
+
+def _facing_person(ls: float, rs: float, lh: float, rh: float, valid: bool = True) -> RealPerson:
+    """A person whose shoulders stand at y 100 and hips at y 200 (torso 100 px), at the given x."""
+    kp = np.zeros((17, 3), np.float32)
+    for name, x, y in (("left_shoulder", ls, 100), ("right_shoulder", rs, 100), ("left_hip", lh, 200), ("right_hip", rh, 200)):
+        kp[COCO17_NAMES.index(name)] = (x, y, 1.0)
+    v = np.ones(17, bool)
+    v[COCO17_NAMES.index("right_hip")] = valid
+    return _person(keypoints=kp, valid=v)
+
+
+def test_facing_reads_the_reviewed_shoulders_and_hips() -> None:
+    assert _facing_person(140, 100, 130, 110).facing is True  # the person's left on the image's right
+    assert _facing_person(100, 140, 110, 130).facing is False  # seen from behind
+    assert _facing_person(120, 100, 130, 110).facing is None  # span 20 px < 0.35 x 100 px: a side view
+    assert _facing_person(140, 100, 110, 130).facing is None  # shoulders and hips disagree
+    assert _facing_person(140, 100, 130, 110, valid=False).facing is None  # a hip the review did not keep
+
+
+def test_facing_shares_give_a_constant_answer_half() -> None:
+    truth = [True, True, True, False, None]
+    always_front = facing_shares([True] * 5, truth)
+    assert always_front == {"front": 1.0, "back": 0.0, "balanced": 0.5, "n_front": 3, "n_back": 1}
+    assert facing_shares([True, False, True, True, False], truth)["balanced"] == pytest.approx(1 / 3)
+
+
+def test_faces_camera_from_the_root_rotation() -> None:
+    pose = np.zeros((2, 24, 3), np.float32)
+    pose[1, 0] = (0.0, math.pi, 0.0)  # turned round: the body's forward +z now points at the camera
+    assert faces_camera(pose).tolist() == [False, True]
