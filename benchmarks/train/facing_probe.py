@@ -11,7 +11,7 @@ only, on clean crops of the shards (``--shards``, the first ``--subset`` scenes)
 ``--size`` px, with horizontal flips (which keep the answer) and colour jitter, on people whose forward
 axis points within 60 degrees of towards or away from the camera (the control question of the probe).
 Every ``--every`` steps it reports the accuracy on 400 such scenes of the fit subset and on people of
-the own test's generator (test seed) and, the question that matters, on the real people of the
+the own test (the test seed, drawn by the generator the shards were rendered with) and, the question that matters, on the real people of the
 committed sets (``--real``) whose reviewed shoulders and hips say clearly whether they face the camera
 (:attr:`~model.data.real_people.RealPerson.facing`), brought to ``--size`` px as a camera would give them:
 share right among those facing, among those seen from behind, and their mean (most real people face the
@@ -22,6 +22,8 @@ JSON twin.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from benchmarks.train.chirality_probe import QUESTIONS, body_frame_answers
 from model.data.degrade import bicubic_resize
 from model.data.real_people import DEFAULT_ROOT, load_real_people, real_crop_at_height
 from model.data.shards import ShardDataset
-from model.eval.evaluate import network_input, render_test_set
+from model.eval.evaluate import TEST_CROP, TEST_SEED, network_input, render_test_set
 from model.eval.real_people import display_path, facing_shares
 from model.geometry.rotations import axis_angle_to_matrix
 from model.nets.backbones.resnet import ResolutionAwareResNet
@@ -62,10 +64,19 @@ class FacingNet(torch.nn.Module):
         return self.head(self.backbone(x, torch.zeros(x.shape[0], dtype=torch.long)))[:, 0]
 
 
-def _facing(joints: torch.Tensor, root_aa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(asked, faces)``: people clearly facing towards or away from the camera, and which."""
-    answer = body_frame_answers(joints, axis_angle_to_matrix(root_aa))["facing"]
-    return answer.abs() >= QUESTIONS["facing"], answer > 0
+#: ``--upright``: the body's up axis within this many degrees of the image's up (standing, walking people).
+UPRIGHT_DEG = 25.0
+
+
+def _facing(joints: torch.Tensor, root_aa: torch.Tensor, upright: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(asked, faces)``: people clearly facing towards or away from the camera (and, with
+    ``upright``, upright in the picture), and which."""
+    root = axis_angle_to_matrix(root_aa)
+    answer = body_frame_answers(joints, root)["facing"]
+    asked = answer.abs() >= QUESTIONS["facing"]
+    if upright:  # the body's +y (up) against the camera's -y (image up)
+        asked = asked & (-root[:, 1, 1] >= math.cos(math.radians(UPRIGHT_DEG)))
+    return asked, answer > 0
 
 
 def _answers(net: FacingNet, images: torch.Tensor) -> torch.Tensor:
@@ -102,14 +113,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     images, labels = [], []
     for i in tqdm(range(len(data)), desc="reading scenes", unit="scene"):
         s = data.clean(i)
-        asked, faces = _facing(s["joints3d_lsp14"][None, :, :3].float(), s["pose"][None, 0].float())
+        asked, faces = _facing(s["joints3d_lsp14"][None, :, :3].float(), s["pose"][None, 0].float(), args.upright)
         if bool(asked):
             images.append(bicubic_resize(s["image"][None], (args.size, args.size)).clamp(0, 1)[0])
             labels.append(bool(faces))
     x, y = torch.stack(images), torch.tensor(labels)
     fit = (x[:400], y[:400])
-    test = render_test_set(args.samples)
-    asked, faces = _facing(test["joints3d_lsp14"][..., :3].float(), test["pose"][:, 0].float())
+    test = render_test_set(args.samples, config=dataclasses.replace(data.synthetic_config, seed=TEST_SEED, crop_size=TEST_CROP))
+    asked, faces = _facing(test["joints3d_lsp14"][..., :3].float(), test["pose"][:, 0].float(), args.upright)
     held = (network_input(test["images"][asked].float(), args.size, args.size), faces[asked])
     real_x, real_y, _ = real_facing_set(args.real, args.size)
     net = FacingNet()
@@ -143,7 +154,8 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
         "# Can the pictures tell a front view from a back view?", "",
         f"`{meta['command']}`", "",
         f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. A ResNet-18 trained from scratch on 'faces the camera' alone:"
-        f" {result['scenes']} clean scenes at {meta['size']} px (people within 60 degrees of facing towards or away from the camera),"
+        f" {result['scenes']} clean scenes at {meta['size']} px (people within 60 degrees of facing towards or away from the camera"
+        f"{', upright in the picture' if meta.get('upright') else ''}),"
         f" batch {meta['batch']}, Adam {meta['lr']:g}; accuracy on 400 of them (fit) and on {result['held_out_people']} people of the"
         f" own test (held out; majority answer {100 * result['held_out_majority']:.0f} %); and on {result['real_people']} real people"
         f" of {', '.join(meta['real'])} whose reviewed shoulders and hips say it ({result['real_front']} facing the camera,"
@@ -166,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--subset", type=int, default=16384, help="scenes read (those clearly facing towards or away are kept)")
     parser.add_argument("--samples", type=int, default=800, help="own-test people rendered (default: %(default)s)")
     parser.add_argument("--size", type=int, default=64, help="input size in pixels (default: %(default)s)")
+    parser.add_argument("--upright", action="store_true",
+                        help=f"only people upright in the picture (body up within {UPRIGHT_DEG:g} degrees of the image's up), in training and held out")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--every", type=int, default=300)
     parser.add_argument("--batch", type=int, default=64)
@@ -181,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     result = run(args)
     meta = run_meta("benchmarks.train.facing_probe", argv, threads=args.threads, size=args.size, batch=args.batch, lr=args.lr,
-                    real=[display_path(r) for r in args.real])
+                    real=[display_path(r) for r in args.real], upright=args.upright)
     publish(args.out, render(result, meta), {"meta": meta, **result})
 
 

@@ -65,6 +65,9 @@ class ClothingConfig:
         backpack_prob: backpack on the back.
         shoulder_bag_prob: bag hanging at the hip from a shoulder.
         hand_bag_prob: bag carried in one hand.
+        front_cues: show the front as real people do (:class:`~model.data.textures.TextureSampler`):
+            an open jacket's band of the layer beneath or a zip line down the front of a top, and the
+            eyes' dark band across the face. Off (the default): the issue-14 generator, draw for draw.
     """
 
     coat_prob: float = 0.12
@@ -74,6 +77,7 @@ class ClothingConfig:
     backpack_prob: float = 0.18
     shoulder_bag_prob: float = 0.1
     hand_bag_prob: float = 0.07
+    front_cues: bool = False
 
     def __post_init__(self) -> None:
         for name in ("coat_prob", "padded_prob", "loose_prob", "backpack_prob", "shoulder_bag_prob", "hand_bag_prob"):

@@ -34,6 +34,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from model.data.clothing import ClothingConfig
 from model.data.dataset import ResolutionConfig, ResolutionTransform
 from model.data.pose_families import FAMILIES
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
@@ -247,6 +248,31 @@ def write_shards(
     return RenderReport(index=path, rendered=rendered, skipped=skipped, seconds=seconds, workers=workers, bytes=_folder_bytes(out))
 
 
+def config_from_json(cls: type, data: Mapping[str, Any]) -> Any:
+    """Rebuild a (nested, frozen) config dataclass from its :func:`_jsonable` form: lists become
+    tuples, nested dataclasses are rebuilt, and fields the mapping lacks (a folder written before
+    they existed) keep their defaults, which reproduce the generator of that time."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        tp = hints[name]
+        if isinstance(value, Mapping) and dataclasses.is_dataclass(tp):
+            kwargs[name] = config_from_json(tp, value)  # type: ignore[arg-type]
+        else:
+            kwargs[name] = _tuples(value)
+    return cls(**kwargs)
+
+
+def _tuples(x: Any) -> Any:
+    return tuple(_tuples(v) for v in x) if isinstance(x, list) else x
+
+
 def _jsonable(x: Any) -> Any:
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -285,6 +311,11 @@ class ShardDataset(Dataset):
             total += len(shard["jpeg_offsets"]) - 1
         self.length = total if limit is None else min(total, int(limit))
         self.crop_size = int(self.index["crop_size"])
+
+    @property
+    def synthetic_config(self) -> SyntheticConfig:
+        """The generator the scenes were rendered with (:func:`config_from_json` of the index's record)."""
+        return config_from_json(SyntheticConfig, self.index["synthetic_config"])
 
     def __len__(self) -> int:
         return self.length
@@ -348,9 +379,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes (default: one per core; 0 = this process)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
     parser.add_argument("--report", type=Path, default=None, help="also write the run's time, disk and speed as Markdown here")
+    parser.add_argument("--front-cues", action="store_true",
+                        help="show the front as real people do: open jackets, zip lines, the eyes' dark band (ClothingConfig.front_cues)")
+    parser.add_argument("--shading-gamma", type=float, default=SyntheticConfig.shading_gamma,
+                        help="display gamma of the shading: 1 = the issue-14 generator, 2.2 = linear light as a camera records it (default: %(default)s)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    cfg = SyntheticConfig(crop_size=args.crop_size, seed=args.seed)
+    if not 1.0 <= args.shading_gamma <= 3.0:
+        parser.error(f"--shading-gamma must be in [1, 3], got {args.shading_gamma}")
+    cfg = SyntheticConfig(crop_size=args.crop_size, seed=args.seed, clothing=ClothingConfig(front_cues=args.front_cues), shading_gamma=args.shading_gamma)
     report = write_shards(args.out, args.samples, cfg, args.start, args.shard_size, args.batch_size, args.workers, args.quality)
     print(report.summary())
     print(f"wrote {report.index}")

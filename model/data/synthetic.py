@@ -95,7 +95,11 @@ class SyntheticConfig:
         framing: viewpoint and crop framing.
         poses: pose prior.
         occluders: which occluders appear.
-        clothing: how often coats, padded jackets, bags and backpacks appear.
+        clothing: how often coats, padded jackets, bags and backpacks appear, and whether the front
+            shows as on real people (``clothing.front_cues``).
+        shading_gamma: display gamma the renderer shades the textures' colours with
+            (:func:`~model.render.shading.lambert`): 1 (the issue-14 generator) darkens shadows and
+            dim light more than a camera does; 2.2 shades in linear light, as a camera records it.
     """
 
     crop_size: int = 224
@@ -115,8 +119,11 @@ class SyntheticConfig:
     poses: PosePriorConfig = field(default_factory=PosePriorConfig)
     occluders: OccluderConfig = field(default_factory=OccluderConfig)
     clothing: ClothingConfig = field(default_factory=ClothingConfig)
+    shading_gamma: float = 1.0
 
     def __post_init__(self) -> None:
+        if not 1.0 <= self.shading_gamma <= 3.0:
+            raise ValueError(f"shading_gamma must be in [1, 3], got {self.shading_gamma}")
         if not 16 <= self.crop_size <= 1024:
             raise ValueError(f"crop_size must be in [16, 1024], got {self.crop_size}")
         if self.num_identities < 1 or self.texture_cache < 1 or self.ssaa < 1:
@@ -199,7 +206,7 @@ class SyntheticPeople:
             photo_prob=config.garment_photo_prob, clothing=config.clothing,
         )  # fmt: skip
         self.backgrounds = BackgroundSampler(sources=config.backgrounds, photo_dirs=config.photo_dirs, pool=pool)
-        self.renderer = MeshRenderer(ssaa=config.ssaa)
+        self.renderer = MeshRenderer(ssaa=config.ssaa, shading_gamma=config.shading_gamma)
         self.clothing = ClothingRig(self.body)
         self.faces = self.clothing.faces.to(self.device)
         self.face_uvs = self.clothing.face_uvs(self.body.face_uvs).to(self.device)

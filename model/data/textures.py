@@ -786,14 +786,14 @@ class TextureSampler:
             upper = upper & ~(self._torso & cut)
         # the front of a top: an open jacket, cardigan or overshirt shows the layer beneath in a band
         # down the front (wider at the chest: lapels); a closed one often shows its zip or button
-        # placket as a line. Both only on the front, where real people show them.
+        # placket as a line. Both only on the front, where real people show them (ClothingConfig.front_cues).
         front_torso = self._torso & self._front
         opening = placket = None
-        if sleeve > 1.0 and r.chance(0.55 if coat or padded else 0.3):
+        if cc.front_cues and sleeve > 1.0 and r.chance(0.55 if coat or padded else 0.3):
             half = r.u(0.025, 0.08)
             lapel = r.u(0.0, 0.8) * ((y - waist) / max(lm["y_neck"] - waist, 1e-3)).clamp(0.0, 1.0)
             opening = front_torso & (self._absx < half * (1.0 + lapel))
-        elif r.chance(0.35):
+        elif cc.front_cues and r.chance(0.35):
             placket = front_torso & (self._absx < r.u(0.004, 0.01))
         # shoes and socks
         q = r.u()
@@ -906,7 +906,8 @@ class TextureSampler:
             ("pupil", (0.02, 0.02, 0.02)),
             ("mouth", (0.30, 0.08, 0.08)),
         )
-        tex = torch.where(self._eye_band, tex * r.u(0.6, 0.8), tex)
+        if cc.front_cues:
+            tex = torch.where(self._eye_band, tex * r.u(0.6, 0.8), tex)
         flat = tex.view(3, -1)
         for name, rgb in features:
             idx = self._features[name]

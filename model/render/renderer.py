@@ -92,6 +92,8 @@ class MeshRenderer:
             the image is unlit (``image = albedo``).
         padding_mode: ``grid_sample`` padding for texture lookups (``"border"`` keeps the bilinear
             weights summing to one at the texture border).
+        shading_gamma: display gamma of the albedo (:func:`~model.render.shading.lambert`): 1 (the
+            default) shades the albedo as given; 2.2 shades in linear light as a camera records it.
     """
 
     name: str = "torch"
@@ -102,9 +104,13 @@ class MeshRenderer:
         raster_settings: RasterSettings | None = None,
         lights: Lights | None = None,
         padding_mode: str = "border",
+        shading_gamma: float = 1.0,
     ) -> None:
         if int(ssaa) < 1:
             raise ValueError(f"ssaa must be >= 1, got {ssaa}")
+        if not shading_gamma > 0:
+            raise ValueError(f"shading_gamma must be > 0, got {shading_gamma}")
+        self.shading_gamma = float(shading_gamma)
         self.ssaa = int(ssaa)
         self.raster_settings = raster_settings or RasterSettings()
         self.lights = lights
@@ -199,7 +205,7 @@ class MeshRenderer:
                 pixels, verts_cam, faces, two_sided=not self.raster_settings.cull_backfaces
             )
         shaded = albedo if lights is None else lambert(
-            albedo, normals_p, lights.to(device).expand(bsz), pixels.batch_index
+            albedo, normals_p, lights.to(device).expand(bsz), pixels.batch_index, self.shading_gamma
         )
 
         fg = _to_image(shaded, pixels, bsz, hh, wh)

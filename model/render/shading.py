@@ -140,7 +140,7 @@ def pixel_normals(
     return n
 
 
-def lambert(albedo: Tensor, normals: Tensor, lights: Lights, batch_index: Tensor) -> Tensor:
+def lambert(albedo: Tensor, normals: Tensor, lights: Lights, batch_index: Tensor, gamma: float = 1.0) -> Tensor:
     """Lambertian shading of ``P`` pixels.
 
     Args:
@@ -148,6 +148,11 @@ def lambert(albedo: Tensor, normals: Tensor, lights: Lights, batch_index: Tensor
         normals: ``(P, 3)`` unit normals.
         lights: per-image lights; colours broadcast over channels (``(B, 1)`` or ``(B, C)``).
         batch_index: ``(P,)`` image of each pixel.
+        gamma: display gamma of ``albedo`` (values as a camera's encoded image shows them). The light
+            ``L = ambient + diffuse * max(0, n . l)`` acts on linear light, so the encoded colour is
+            ``albedo * L ** (1 / gamma)``: with 2.2 a surface in half light shows at 73 % of its lit
+            value, as on a camera; 1 (the default) multiplies the encoded albedo by ``L`` itself,
+            which makes shadows and dim scenes darker than cameras record them.
 
     Returns:
         ``(P, C)`` shaded colours.
@@ -157,4 +162,7 @@ def lambert(albedo: Tensor, normals: Tensor, lights: Lights, batch_index: Tensor
     cos = (normals.to(dtype) * direction).sum(-1, keepdim=True).clamp(min=0.0)
     ambient = lights.ambient.to(dtype)[batch_index]
     diffuse = lights.diffuse.to(dtype)[batch_index]
-    return albedo * (ambient + diffuse * cos)
+    light = ambient + diffuse * cos
+    if gamma != 1.0:
+        light = light.clamp(min=0.0) ** (1.0 / gamma)
+    return albedo * light

@@ -11,7 +11,7 @@ from benchmarks.train import chirality_probe as cp
 from benchmarks.train import facing_probe as fp
 from model.body.joint_names import LSP14_NAMES
 from model.data.real_people import DEFAULT_ROOT
-from model.geometry.rotations import axis_angle_to_matrix
+from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 
 def _skeleton() -> torch.Tensor:
@@ -74,3 +74,17 @@ def test_real_facing_set_reads_the_committed_people() -> None:
     assert bool(labels.any()) and bool((~labels).any())  # the set has people seen from behind
     with pytest.raises(ValueError, match="no real person"):
         fp.real_facing_set([], 32)
+
+
+def test_upright_keeps_standing_people_and_drops_lying_ones() -> None:
+    body = _skeleton()
+    # both face the camera (the body's forward +z to the camera's -z); one stands (body up +y to the
+    # image's up, camera -y), the other lies across the picture (body up to the camera's +x)
+    standing = torch.tensor([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
+    lying = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+    for root, upright in ((standing, True), (lying, False)):
+        aa = matrix_to_axis_angle(root[None])
+        cam = body[None] @ root.T
+        asked, faces = fp._facing(cam, aa)
+        assert bool(asked) and bool(faces)
+        assert bool(fp._facing(cam, aa, upright=True)[0]) == upright

@@ -345,3 +345,13 @@ def test_a_scene_can_be_placed_where_another_was_framed(people: SyntheticPeople,
     torch.testing.assert_close(placed["joints3d_smpl24"] - placed["cam_t"][:, None], batch["joints3d_smpl24"][:2] - batch["cam_t"][:2, None])
     again = people.render([dataclasses.replace(scenes[0], cam_t=batch["cam_t"][0]), scenes[1]])
     torch.testing.assert_close(again["image"], batch["image"][:2])  # placed where it was framed: the same picture
+
+
+def test_shading_gamma_is_validated_and_brightens_the_person() -> None:
+    with pytest.raises(ValueError, match="shading_gamma"):
+        SyntheticConfig(shading_gamma=0.5)
+    plain = SyntheticPeople(SyntheticConfig(crop_size=S)).generate([3])
+    camera_like = SyntheticPeople(SyntheticConfig(crop_size=S, shading_gamma=2.2)).generate([3])
+    person = plain["silhouette"][0, 0] > 0.5
+    assert torch.equal(person, camera_like["silhouette"][0, 0] > 0.5)  # the same scene
+    assert float(camera_like["image"][0][:, person].mean()) > 1.05 * float(plain["image"][0][:, person].mean())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from model.render.cameras import PerspectiveCameras
@@ -98,6 +99,25 @@ def test_lambert_shading_and_light_direction(quad, camera) -> None:
     assert torch.allclose(lit.image[0, :, 8, 8], albedo * 0.6)
     unlit = renderer.render(verts, faces, cams, vertex_colors=colours)
     assert torch.allclose(unlit.image[0, :, 8, 8], albedo)
+
+
+def test_shading_gamma_shades_in_linear_light(quad, camera) -> None:
+    """With gamma 2.2 half the light shows a surface at 0.5 ** (1 / 2.2) = 73 % of its colour, as a camera
+    encodes it; full light and the unlit render are unchanged."""
+    verts, faces, _ = quad(depth=3.0)
+    cams = camera(16, focal=12.0)
+    colours = torch.tensor([[[0.2, 0.4, 0.8]] * 4])
+    albedo = colours[0, 0]
+    camera_like = MeshRenderer(shading_gamma=2.2)
+    half = Lights.create(1, ambient=0.1, diffuse=0.4, direction=(0.0, 0.0, -1.0))
+    full = Lights.create(1, ambient=0.2, diffuse=0.8, direction=(0.0, 0.0, -1.0))
+    img = camera_like.render(verts, faces, cams, vertex_colors=colours, lights=half).image[0, :, 8, 8]
+    assert torch.allclose(img, albedo * 0.5 ** (1 / 2.2), atol=1e-6)
+    assert torch.allclose(MeshRenderer().render(verts, faces, cams, vertex_colors=colours, lights=half).image[0, :, 8, 8], albedo * 0.5)
+    assert torch.allclose(camera_like.render(verts, faces, cams, vertex_colors=colours, lights=full).image[0, :, 8, 8], albedo, atol=1e-6)
+    assert torch.allclose(camera_like.render(verts, faces, cams, vertex_colors=colours).image[0, :, 8, 8], albedo)
+    with pytest.raises(ValueError, match="shading_gamma"):
+        MeshRenderer(shading_gamma=0.0)
 
 
 def test_two_sided_normals_face_the_camera(quad, camera) -> None:
