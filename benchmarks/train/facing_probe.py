@@ -35,9 +35,10 @@ from tqdm import tqdm
 from benchmarks.report import publish, run_meta
 from benchmarks.train.chirality_probe import QUESTIONS, body_frame_answers
 from model.data.degrade import bicubic_resize
-from model.data.real_people import DEFAULT_ROOT, load_real_people, real_crop_at_height
+from model.data.real_people import real_crop_at_height
 from model.data.shards import ShardDataset
 from model.eval.evaluate import TEST_CROP, TEST_SEED, network_input, render_test_set
+from model.eval.real_facing import REAL_SETS, facing_people
 from model.eval.real_people import display_path, facing_shares
 from model.geometry.rotations import axis_angle_to_matrix
 from model.nets.backbones.resnet import ResolutionAwareResNet
@@ -45,8 +46,6 @@ from model.nets.config import BackboneConfig
 from model.nets.rscnet import IMAGENET_MEAN, IMAGENET_STD
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "FACING_PROBE.md"
-#: The committed real-people sets (``checks/<name>``).
-REAL_SETS = ("real_people", "real_people_b", "real_people_c", "real_people_d")
 
 
 class FacingNet(torch.nn.Module):
@@ -92,19 +91,11 @@ def _accuracy(net: FacingNet, images: torch.Tensor, labels: torch.Tensor) -> flo
 
 
 def real_facing_set(roots: list[Path], size: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Real people whose facing is clear: images ``(N, 3, size, size)`` in ``[0, 1]``, labels ``(N,)``
-    bool (faces the camera) and crop ids."""
-    images, labels, ids = [], [], []
-    for root in roots:
-        for p in load_real_people(root):
-            if p.facing is not None:
-                small, _ = real_crop_at_height(p, size)
-                images.append(torch.from_numpy(small).permute(2, 0, 1).float() / 255.0)
-                labels.append(p.facing)
-                ids.append(p.id)
-    if not images:
-        raise ValueError(f"no real person with a clear facing under {[str(r) for r in roots]}")
-    return torch.stack(images), torch.tensor(labels), ids
+    """Real people whose facing is clear (:func:`~model.eval.real_facing.facing_people`): images
+    ``(N, 3, size, size)`` in ``[0, 1]``, labels ``(N,)`` bool (faces the camera) and crop ids."""
+    people = facing_people(roots)
+    images = [torch.from_numpy(real_crop_at_height(p, size)[0]).permute(2, 0, 1).float() / 255.0 for p in people]
+    return torch.stack(images), torch.tensor([bool(p.facing) for p in people]), [p.id for p in people]
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -186,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=5.0e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--real", type=lambda v: [Path(p) for p in v.split(",") if p], default=[DEFAULT_ROOT.parent / n for n in REAL_SETS],
+    parser.add_argument("--real", type=lambda v: [Path(p) for p in v.split(",") if p], default=list(REAL_SETS),
                         help="real-people sets, comma-separated (default: the four committed sets)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
