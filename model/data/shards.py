@@ -21,6 +21,7 @@ import os
 import platform
 import sys
 import time
+import typing
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ def write_shards(
     plan_path = out / PLAN_FILE
     if plan_path.is_file():
         previous = json.loads(plan_path.read_text())
-        if previous != json.loads(json.dumps(plan)):
+        if not _same_plan(previous, json.loads(json.dumps(plan)), config):
             raise ValueError(f"{out} holds shards of another plan ({plan_path}); use a new folder or the same arguments")
     else:
         plan_path.write_text(json.dumps(plan, indent=2))
@@ -248,12 +249,21 @@ def write_shards(
     return RenderReport(index=path, rendered=rendered, skipped=skipped, seconds=seconds, workers=workers, bytes=_folder_bytes(out))
 
 
+def _same_plan(previous: Mapping[str, Any], plan: Mapping[str, Any], config: SyntheticConfig) -> bool:
+    """Does a folder's plan describe this render? The generator is compared as a config, so a plan
+    written before a field existed (its default reproduces that generator) still resumes."""
+    if {k: v for k, v in previous.items() if k != "synthetic_config"} != {k: v for k, v in plan.items() if k != "synthetic_config"}:
+        return False
+    try:
+        return config_from_json(SyntheticConfig, previous.get("synthetic_config", {})) == config
+    except (TypeError, ValueError):
+        return False
+
+
 def config_from_json(cls: type, data: Mapping[str, Any]) -> Any:
     """Rebuild a (nested, frozen) config dataclass from its :func:`_jsonable` form: lists become
     tuples, nested dataclasses are rebuilt, and fields the mapping lacks (a folder written before
     they existed) keep their defaults, which reproduce the generator of that time."""
-    import typing
-
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names

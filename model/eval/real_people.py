@@ -84,6 +84,7 @@ __all__ = [
     "display_path",
     "evaluate_real_people",
     "faces_camera",
+    "facing_shares",
     "frame_person",
     "knee_flexion_deg",
     "knees_pass",

@@ -153,6 +153,18 @@ def test_resume_with_another_plan_is_refused(shard_dir, tmp_path) -> None:
         write_shards(out, N + 1, CONFIG, start=START, shard_size=2, show_progress=False)
 
 
+def test_a_plan_written_before_a_generator_field_existed_still_resumes(shard_dir, tmp_path) -> None:
+    out = tmp_path / "older"
+    out.mkdir()
+    plan = json.loads((shard_dir / "plan.json").read_text())
+    del plan["synthetic_config"]["shading_gamma"], plan["synthetic_config"]["clothing"]["front_cues"]
+    (out / "plan.json").write_text(json.dumps(plan))
+    report = write_shards(out, N, CONFIG, start=START, shard_size=2, batch_size=3, show_progress=False)
+    assert report.rendered == N  # accepted: its defaults are the generator it was written with
+    with pytest.raises(ValueError, match="another plan"):  # but not for another generator
+        write_shards(out, N, dataclasses.replace(CONFIG, shading_gamma=2.2), start=START, shard_size=2, show_progress=False)
+
+
 def test_worker_processes_write_the_same_shards(shard_dir, tmp_path) -> None:
     """Shards rendered by a spawned worker process equal those of the calling process."""
     out = tmp_path / "workers"
