@@ -97,10 +97,10 @@ def load_config_from(config: TrainConfig, overrides: dict[str, Any]) -> TrainCon
     """``config`` with nested ``overrides`` (through the validated loader, as a file would be)."""
     import yaml
 
-    from model.train.config import _merge
+    from model.train.config import merge_overrides
 
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
-        yaml.safe_dump(_merge(config.to_dict(), overrides), fh)
+        yaml.safe_dump(merge_overrides(config.to_dict(), overrides), fh)
     try:
         return load_config(fh.name)
     finally:

@@ -17,18 +17,25 @@ to the left/right-swapped labels, and the same for the keypoint head's own answe
 ``--head-loss coordinates|heatmap``: the stride-8 soft-argmax head or the stride-4 heatmap head, supervised
 through its coordinates or its maps).
 ``--init`` starts from a trained checkpoint instead (can it still fit what it sees?), ``--lr`` sets the rate.
+A variant may carry its own settings over the benchmark's (``--variant "off:body net.pooling=flatten
+optim.lr=1e-4"``: any key of the training config, values read as YAML). Beside the evaluations, each
+chunk reports the mean unweighted training-loss terms of its steps (2D keypoints, 3D joints, root rotation,
+pose; the trainer's own log, train mode, on the augmented batches): the most sensitive sign of how fast a
+variant learns, before the eval-mode scores separate.
 Writes a Markdown table and a JSON file (``--out``, default ``benchmarks/train/LEARNING_SPEED.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from tqdm import tqdm
 
 from benchmarks.report import publish, run_meta
@@ -39,7 +46,7 @@ from model.eval.metrics import mirror_twin, pa_mpjpe
 from model.geometry.camera import crop_camera
 from model.geometry.heading import heading_angle, heading_error_deg, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
-from model.train.config import load_config
+from model.train.config import load_config, merge_overrides
 from model.train.trainer import Trainer
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "LEARNING_SPEED.md"
@@ -69,9 +76,67 @@ def _twin_share(pred: torch.Tensor, truth: torch.Tensor, swapped: torch.Tensor) 
     return round(float(err.mean()), 4), round(float((err_swapped < err).float().mean()), 3)
 
 
+def parse_variant(variant: str) -> tuple[str, str, dict[str, Any]]:
+    """``"<head>:<frame>[ key.path=value ...]"`` -> ``(head, frame, nested overrides)``; each value is
+    read as YAML (``net.pooling=flatten``, ``optim.lr=1e-3``, ``loss.basic.pose_weight=0``).
+
+    Raises:
+        ValueError: a malformed variant or setting."""
+    first, *settings = variant.split()
+    head, _, frame = first.partition(":")
+    if head not in ("off", "aux", "feed") or frame not in ("camera", "body"):
+        raise ValueError(f"a variant starts with <off|aux|feed>:<camera|body>, got {first!r}")
+    overrides: dict[str, Any] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ValueError(f"a variant's setting is key.path=value, got {item!r}")
+        node = overrides
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"{key!r} sets below a value set earlier in {variant!r}")
+        node[leaf] = _setting_value(value)
+    return head, frame, overrides
+
+
+def _setting_value(text: str) -> Any:
+    """A setting's value as YAML reads it, except that numbers YAML 1.1 leaves as text (``1e-3``) are numbers."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+#: Steps between the trainer's log lines, which :func:`training_losses` averages.
+LOSS_LOG_EVERY = 25
+#: Terms of the basic loss reported as training losses (unweighted), and their column labels.
+LOSS_TERMS = {"basic/keypoints2d": "2D", "basic/joints3d": "3D joints", "basic/global_orient": "root", "basic/pose": "pose"}
+
+
+def training_losses(log: Path, after: int, upto: int) -> dict[str, float]:
+    """Mean unweighted training-loss terms (:data:`LOSS_TERMS`) over the log lines of steps ``after < step <=
+    upto``, keyed ``train_<term>`` (e.g. ``train_keypoints2d``); the training batches' own error, in train
+    mode, before any evaluation. Empty when the log has no such lines."""
+    if not log.is_file():
+        return {}
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    lines = [r for r in lines if after < r.get("step", -1) <= upto]
+    out = {}
+    for key in LOSS_TERMS:
+        values = [float(r[key]) for r in lines if key in r]
+        if values:
+            out["train_" + key.split("/")[1]] = round(sum(values) / len(values), 4)
+    return out
+
+
 def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
     """Train one variant and return its learning curve."""
-    head, frame = variant.split(":")
+    head, frame, settings = parse_variant(variant)
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {
             "init": {"checkpoint": str(args.init) if args.init else None},
@@ -84,10 +149,10 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
                      "basic": {"joints3d_frame": frame, "global_orient_weight": args.orient_weight}},
             "optim": {"lr": args.lr, "batch_size": args.batch, "warmup_steps": 20, "schedule": "constant"},
             "stages": [{"ranges": [0], "steps": 10**6}],
-            "runtime": {"threads": args.threads, "workers": 0, "precision": "auto", "out_dir": tmp, "log_every": 10**6, "checkpoint_every": 10**9,
+            "runtime": {"threads": args.threads, "workers": 0, "precision": "auto", "out_dir": tmp, "log_every": LOSS_LOG_EVERY, "checkpoint_every": 10**9,
                         "resume_file": None, "seed": args.seed},
         }
-        cfg = load_config(BASE_CONFIG, overrides)
+        cfg = load_config(BASE_CONFIG, merge_overrides(overrides, settings))
         trainer = Trainer(cfg, device="cpu", show_progress=False)
         trainer.dataset = ShardDataset(args.shards, trainer.dataset.transform.config, limit=args.subset)
         every_probe = ShardDataset(args.shards)
@@ -126,11 +191,13 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
         rows, t0 = [], time.perf_counter()
         for _ in tqdm(range(args.steps // args.every), desc=variant, unit="chunk"):
             trainer.max_steps = args.every
+            first = trainer.step
             trainer.train()
             f, h = score(fit), score(held)
             row = {"step": trainer.step, "fit": f.pop("pa"), "held_out": h.pop("pa")}
             row.update({f"fit_{k}": v for k, v in f.items()})
             row.update({f"held_out_{k}": v for k, v in h.items()})
+            row.update(training_losses(Path(tmp) / "log.jsonl", first, trainer.step))
             rows.append({**row, "seconds": round(time.perf_counter() - t0)})
     return {"variant": variant, "rows": rows}
 
@@ -162,6 +229,11 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         if "fit_twin" in r["rows"][0]:
             cells = [f"{100 * row['fit_twin']:.0f} / {100 * row['held_out_twin']:.0f} %" for row in r["rows"]]
             lines.append(f"| {r['variant']} closer to the mirror twin | " + " | ".join(cells) + " | |")
+        terms = [t for t in LOSS_TERMS if f"train_{t.split('/')[1]}" in r["rows"][0]]
+        if terms:
+            cells = [" / ".join(f"{row.get('train_' + t.split('/')[1], float('nan')):.3f}" for t in terms) for row in r["rows"]]
+            label = " / ".join(LOSS_TERMS[t] for t in terms)
+            lines.append(f"| {r['variant']} training loss over the chunk ({label}) | " + " | ".join(cells) + " | |")
         for key, label in (("kp2d", "projected 2D"), ("head2d", "head 2D")):
             if f"fit_{key}" in r["rows"][0]:
                 cells = [f"{row[f'fit_{key}']:.3f} / {row[f'held_out_{key}']:.3f}" for row in r["rows"]]
@@ -173,7 +245,9 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.train.learning_speed", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variant", action="append", required=True, help="<off|aux|feed>:<camera|body>, repeatable")
+    parser.add_argument("--variant", action="append", required=True,
+                        help="'<off|aux|feed>:<camera|body>[ key.path=value ...]' (settings over the benchmark's own, e.g."
+                             " 'off:body net.pooling=flatten'), repeatable")
     parser.add_argument("--shards", type=Path, default=Path("data/shards/train-300k"))
     parser.add_argument("--subset", type=int, default=2048)
     parser.add_argument("--steps", type=int, default=600)
@@ -192,9 +266,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     for v in args.variant:
-        head, _, frame = v.partition(":")
-        if head not in ("off", "aux", "feed") or frame not in ("camera", "body"):
-            parser.error(f"--variant takes <off|aux|feed>:<camera|body>, got {v!r}")
+        try:
+            parse_variant(v)
+        except ValueError as exc:
+            parser.error(f"--variant: {exc}")
     torch.set_num_threads(args.threads)
     results = [run_variant(v, args) for v in args.variant]
     meta = run_meta("benchmarks.train.learning_speed", argv, threads=args.threads, subset=args.subset, batch=args.batch,

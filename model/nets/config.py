@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BLOCKS_PER_STAGE", "HEADING_HEAD_MODES", "KEYPOINT_HEAD_MODES", "KEYPOINT_HEAD_STRIDES", "OUTPUT_STRIDES", "BackboneConfig", "FlatConfig", "NetConfig"]
+__all__ = ["BLOCKS_PER_STAGE", "HEADING_HEAD_MODES", "KEYPOINT_HEAD_MODES", "KEYPOINT_HEAD_STRIDES", "OUTPUT_STRIDES", "POOLINGS", "BackboneConfig", "FlatConfig", "NetConfig"]
 
 #: Values of :attr:`NetConfig.keypoint_head`.
 KEYPOINT_HEAD_MODES = ("off", "aux", "feed")
@@ -24,6 +24,9 @@ KEYPOINT_HEAD_MODES = ("off", "aux", "feed")
 KEYPOINT_HEAD_STRIDES = (8, 4)
 #: Values of :attr:`NetConfig.heading_head`.
 HEADING_HEAD_MODES = ("off", "aux", "decode")
+
+#: Values of :attr:`NetConfig.pooling`.
+POOLINGS = ("mean", "flatten")
 
 #: Values of :attr:`BackboneConfig.output_stride`.
 OUTPUT_STRIDES = (32, 16)
@@ -141,6 +144,12 @@ class NetConfig:
             (a pyramid over layer1-layer3, answered at each map's peak,
             :class:`~model.nets.heads.heatmaps.HeatmapHead`; made for ``loss.keypoint_head_loss:
             heatmap``).
+        pooling: how the last feature map becomes the feature ``phi`` the regressor, the projection
+            head and the video and texture modules read: ``"mean"`` (global average pooling, HMR /
+            SPIN: ``(B, C)``, where anything is in the picture is lost and has to be coded into the
+            channels) or ``"flatten"`` (the map's cells side by side, ``(B, C * cells)``: at a 64-px
+            input and output stride 32, 2 x 2 cells, 2048 values for ResNet-18, each cell keeping
+            its place).
     """
 
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
@@ -154,8 +163,11 @@ class NetConfig:
     heading_head: str = "off"
     heading_bins: int = 12
     keypoint_head_stride: int = 8
+    pooling: str = "mean"
 
     def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.keypoint_head not in KEYPOINT_HEAD_MODES:
             raise ValueError(f"keypoint_head must be one of {KEYPOINT_HEAD_MODES}, got {self.keypoint_head!r}")
         if self.heading_head not in HEADING_HEAD_MODES:
@@ -177,6 +189,20 @@ class NetConfig:
             _check_int("projection_hidden_dim", self.projection_hidden_dim, 1)
         _check_int("projection_dim", self.projection_dim, 1)
         _check_int("input_size", self.input_size, 32)
+
+    @property
+    def feature_cells(self) -> int:
+        """Cells of the last feature map that ``phi`` keeps: 1 for ``"mean"`` pooling, else
+        ``ceil(S / output_stride)`` squared."""
+        if self.pooling == "mean":
+            return 1
+        side = -(-self.input_size // self.backbone.output_stride)
+        return side * side
+
+    @property
+    def feature_dim(self) -> int:
+        """Width of ``phi``: the backbone's channels times :attr:`feature_cells`."""
+        return self.backbone.feature_dim * self.feature_cells
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dict (``backbone`` is a dict too)."""

@@ -50,7 +50,8 @@ class RSCNetOutput:
     """Output of :class:`RSCNet` (all float32).
 
     Attributes:
-        phi: ``(B, C)`` pooled backbone feature (input of the regressor and of :meth:`RSCNet.project`).
+        phi: ``(B, D)`` pooled backbone feature (input of the regressor and of :meth:`RSCNet.project`;
+            ``D`` = :attr:`RSCNet.feature_dim`, C with mean pooling).
         pose_rotmat: ``(B, 24, 3, 3)`` SMPL-layout joint rotations, joint 0 = global orientation.
         betas: ``(B, 10)`` shape coefficients.
         camera: ``(B, 3)`` weak-perspective camera ``[s, tx, ty]`` of the crop.
@@ -96,7 +97,7 @@ class RSCNet(nn.Module):
             raise TypeError(f"config must be a NetConfig, got {type(config).__name__}")
         self.config = config
         self.backbone = ResolutionAwareResNet(config.backbone)
-        c = self.backbone.feature_dim
+        c = config.feature_dim
         self.keypoint_head: KeypointHead | HeatmapHead | None = None
         if config.keypoint_head != "off":
             widths = self.backbone.stage_channels
@@ -104,7 +105,7 @@ class RSCNet(nn.Module):
             self.keypoint_head = head(tuple(widths[i] for i in head.STAGES), NUM_HEAD_KEYPOINTS)
         self.heading_head: HeadingHead | None = None
         if config.heading_head != "off":
-            self.heading_head = HeadingHead(c, config.heading_bins)
+            self.heading_head = HeadingHead(self.backbone.feature_dim, config.heading_bins)
         feed = NUM_HEAD_KEYPOINTS * 2 if config.keypoint_head == "feed" else 0
         self.regressor = IterativeRegressor(
             c + feed,
@@ -119,8 +120,18 @@ class RSCNet(nn.Module):
 
     @property
     def feature_dim(self) -> int:
-        """C: 512 (ResNet-18/34) or 2048 (ResNet-50)."""
-        return self.backbone.feature_dim
+        """Width of ``phi``: C (512 for ResNet-18/34, 2048 for ResNet-50) with mean pooling, C times
+        the last map's cells with ``pooling: flatten``."""
+        return self.config.feature_dim
+
+    def pool(self, last: Tensor) -> Tensor:
+        """``phi`` float32 from the last feature map ``(B, C, h, w)``: ``(B, C)`` (mean) or
+        ``(B, C * h * w)`` (flatten, cell by cell in row-major order, channels within a cell)."""
+        if self.config.pooling == "mean":
+            return last.float().mean(dim=(2, 3))
+        if last.shape[2] * last.shape[3] != self.config.feature_cells:
+            raise ValueError(f"flatten pooling expects {self.config.feature_cells} cells, got {tuple(last.shape[2:])}")
+        return last.float().permute(0, 2, 3, 1).flatten(1)
 
     @property
     def num_ranges(self) -> int:
@@ -131,9 +142,9 @@ class RSCNet(nn.Module):
         return (images - self.pixel_mean.to(images.dtype)) / self.pixel_std.to(images.dtype)
 
     def extract(self, images: Tensor, range_index: Tensor | None) -> Tensor:
-        """Only the pooled feature ``phi (B, C)`` float32 (e.g. for the contrastive branch)."""
+        """Only the pooled feature ``phi (B, D)`` float32 (e.g. for the contrastive branch; see :meth:`pool`)."""
         self._check_images(images)
-        return self.backbone(self.normalize(images), range_index)
+        return self.pool(self.backbone.forward_features(self.normalize(images), range_index))
 
     def forward(self, images: Tensor, range_index: Tensor | None) -> RSCNetOutput:
         """Predict pose, shape and camera.
@@ -153,7 +164,7 @@ class RSCNet(nn.Module):
         """
         self._check_images(images)
         stages = self.backbone.forward_stages(self.normalize(images), range_index)
-        phi = stages[-1].float().mean(dim=(2, 3))
+        phi = self.pool(stages[-1])
         keypoints, keypoint_logits = None, None
         if self.keypoint_head is not None:
             keypoint_logits = self.keypoint_head.heatmap_logits(*(stages[i] for i in self.keypoint_head.STAGES))
@@ -178,7 +189,7 @@ class RSCNet(nn.Module):
         )
 
     def project(self, phi: Tensor) -> Tensor:
-        """Projection head for the contrastive loss: ``(B, C) -> (B, projection_dim)`` float32,
+        """Projection head for the contrastive loss: ``(B, D) -> (B, projection_dim)`` float32,
         not normalised (the loss normalises)."""
         return self.projection(phi)
 

@@ -368,10 +368,11 @@ def from_mapping(cls: type, data: Mapping[str, Any], where: str = "config") -> A
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def merge_overrides(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on it, mapping by mapping (a new dict; the inputs are not changed)."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+        out[k] = merge_overrides(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
     return out
 
 
@@ -389,7 +390,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     data = dict(data)
     base = data.pop("base", None)
     if base is not None:
-        data = _merge(read_yaml(p.parent / base), data)
+        data = merge_overrides(read_yaml(p.parent / base), data)
     return data
 
 
@@ -415,7 +416,7 @@ def load_kind_config(cls: type, path: str | Path, kind: str, overrides: Mapping[
     if found != kind:
         raise ConfigError(f"{path}: expected kind {kind!r}, got {found!r}")
     if overrides:
-        data = _merge(data, overrides)
+        data = merge_overrides(data, overrides)
     return from_mapping(cls, data, where=str(path))
 
 
@@ -426,5 +427,5 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     if kind != "rscnet":
         raise ConfigError(f"{path}: kind {kind!r} is not an RSC-Net config (python -m model.train dispatches it)")
     if overrides:
-        data = _merge(data, overrides)
+        data = merge_overrides(data, overrides)
     return from_mapping(TrainConfig, data, where=str(path))

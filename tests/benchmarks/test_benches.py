@@ -173,3 +173,37 @@ def test_learning_speed_scores_2d_and_left_right() -> None:
     assert "keypoint head: stride 4, heatmap loss, weight 1;" in text
     assert "| aux:body projected 2D (fraction of the crop) | 0.140 / 0.150 | |" in text
     assert "| aux:body head 2D closer to L/R-swapped labels | 40 / 60 % | |" in text
+
+
+def test_learning_speed_variants_carry_their_own_settings() -> None:
+    from benchmarks.train.learning_speed import parse_variant
+
+    assert parse_variant("off:body") == ("off", "body", {})
+    head, frame, settings = parse_variant("feed:camera net.pooling=flatten optim.lr=1e-3 loss.basic.pose_weight=0")
+    assert (head, frame) == ("feed", "camera")
+    assert settings == {"net": {"pooling": "flatten"}, "optim": {"lr": 0.001}, "loss": {"basic": {"pose_weight": 0}}}
+    for bad in ("off", "up:body", "off:body net.pooling", "off:body .x=1", "off:body net=1 net.pooling=flatten"):
+        with pytest.raises(ValueError):
+            parse_variant(bad)
+    with pytest.raises(SystemExit):
+        from benchmarks.train import learning_speed
+
+        learning_speed.main(["--variant", "off:body optim.lr"])
+
+
+def test_learning_speed_reports_the_chunks_training_losses(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.train.learning_speed import render, training_losses
+
+    log = tmp_path / "log.jsonl"
+    lines = [{"step": s, "basic/keypoints2d": 0.1 * s, "basic/joints3d": 0.01, "basic/global_orient": 0.5, "basic/pose": 0.08}
+             for s in (25, 50, 75, 100)]
+    log.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    chunk = training_losses(log, 50, 100)  # steps 75 and 100 only
+    assert chunk == {"train_keypoints2d": 8.75, "train_joints3d": 0.01, "train_global_orient": 0.5, "train_pose": 0.08}
+    assert training_losses(log, 100, 200) == {} and training_losses(tmp_path / "none.jsonl", 0, 10) == {}
+    rows = [{"step": 100, "fit": 150.0, "held_out": 160.0, "seconds": 5, **chunk}]
+    meta = {"command": "x", "cpu": "cpu", "threads": 1, "date": "d", "subset": 8, "batch": 2, "orient_weight": 1.0}
+    text = render([{"variant": "off:body optim.lr=1e-4", "rows": rows}], meta)
+    assert "| off:body optim.lr=1e-4 training loss over the chunk (2D / 3D joints / root / pose) | 8.750 / 0.010 / 0.500 / 0.080 | |" in text

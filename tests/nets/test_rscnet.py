@@ -126,3 +126,26 @@ def test_initialise_from_a_plain_network_keeps_its_outputs() -> None:
     with pytest.raises(IncompatibleStateDictError, match="regressor|shape"):
         make(depth=34).initialise_from(make(depth=50, resolution_aware=False).state_dict())
     assert all(torch.equal(before[k], v) for k, v in plain.state_dict().items())
+
+
+def test_flatten_pooling_keeps_every_cell_of_the_last_map() -> None:
+    torch.manual_seed(0)
+    cfg = NetConfig(backbone=BackboneConfig(depth=18, num_ranges=2), input_size=64, pooling="flatten")
+    net = RSCNet(cfg, MeanParams.default()).eval()
+    assert cfg.feature_cells == 4 and net.feature_dim == cfg.feature_dim == 4 * 512
+    x, r = torch.rand(2, 3, 64, 64), torch.tensor([0, 1])
+    with torch.no_grad():
+        out = net(x, r)
+        last = net.backbone.forward_features(net.normalize(x), r)
+    assert last.shape == (2, 512, 2, 2) and out.phi.shape == (2, 2048)
+    # cell by cell: the first 512 values are the top-left cell's channels, the last 512 the bottom-right's
+    torch.testing.assert_close(out.phi[:, :512], last[:, :, 0, 0].float())
+    torch.testing.assert_close(out.phi[:, -512:], last[:, :, 1, 1].float())
+    torch.testing.assert_close(net.extract(x, r), out.phi)
+    assert net.project(out.phi).shape == (2, 128) and out.pose_rotmat.shape == (2, 24, 3, 3)
+    # the mean (HMR / SPIN) pooling is the default and keeps C values
+    assert NetConfig().pooling == "mean" and NetConfig(input_size=64).feature_cells == 1
+    stride16 = NetConfig(backbone=BackboneConfig(depth=18, output_stride=16), input_size=64, pooling="flatten")
+    assert stride16.feature_cells == 16
+    with pytest.raises(ValueError, match="pooling"):
+        NetConfig(pooling="max")
