@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from benchmarks.report import publish, run_meta
 from benchmarks.train.chirality_probe import QUESTIONS, body_frame_answers
+from benchmarks.train.outline_probe import fill_figure
 from model.data.degrade import bicubic_resize
 from model.data.real_people import real_crop_at_height
 from model.data.shards import ShardDataset
@@ -106,13 +107,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         s = data.clean(i)
         asked, faces = _facing(s["joints3d_lsp14"][None, :, :3].float(), s["pose"][None, 0].float(), args.upright)
         if bool(asked):
-            images.append(bicubic_resize(s["image"][None], (args.size, args.size)).clamp(0, 1)[0])
+            image = s["image"][None]
+            if args.fill_figure:
+                image = fill_figure(image, s["silhouette"] > 0.5)
+            images.append(bicubic_resize(image, (args.size, args.size)).clamp(0, 1)[0])
             labels.append(bool(faces))
     x, y = torch.stack(images), torch.tensor(labels)
     fit = (x[:400], y[:400])
     test = render_test_set(args.samples, config=dataclasses.replace(data.synthetic_config, seed=TEST_SEED, crop_size=TEST_CROP))
     asked, faces = _facing(test["joints3d_lsp14"][..., :3].float(), test["pose"][:, 0].float(), args.upright)
-    held = (network_input(test["images"][asked].float(), args.size, args.size), faces[asked])
+    test_images = fill_figure(test["images"].float(), test["silhouette"]) if args.fill_figure else test["images"].float()
+    held = (network_input(test_images[asked], args.size, args.size), faces[asked])
     real_x, real_y, _ = real_facing_set(args.real, args.size)
     net = FacingNet()
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -146,7 +151,8 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
         f"`{meta['command']}`", "",
         f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. A ResNet-18 trained from scratch on 'faces the camera' alone:"
         f" {result['scenes']} clean scenes at {meta['size']} px (people within 60 degrees of facing towards or away from the camera"
-        f"{', upright in the picture' if meta.get('upright') else ''}),"
+        f"{', upright in the picture' if meta.get('upright') else ''}"
+        f"{'; every figure filled with its mean colour, the outline alone, in training and held out' if meta.get('fill_figure') else ''}),"
         f" batch {meta['batch']}, Adam {meta['lr']:g}; accuracy on 400 of them (fit) and on {result['held_out_people']} people of the"
         f" own test (held out; majority answer {100 * result['held_out_majority']:.0f} %); and on {result['real_people']} real people"
         f" of {', '.join(meta['real'])} whose reviewed shoulders and hips say it ({result['real_front']} facing the camera,"
@@ -171,6 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=64, help="input size in pixels (default: %(default)s)")
     parser.add_argument("--upright", action="store_true",
                         help=f"only people upright in the picture (body up within {UPRIGHT_DEG:g} degrees of the image's up), in training and held out")
+    parser.add_argument("--fill-figure", action="store_true",
+                        help="fill every figure with its mean colour (training and held-out scenes; the real people stay as"
+                             " photographed): how much of the answer is the outline alone")
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--every", type=int, default=300)
     parser.add_argument("--batch", type=int, default=64)
@@ -186,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     result = run(args)
     meta = run_meta("benchmarks.train.facing_probe", argv, threads=args.threads, size=args.size, batch=args.batch, lr=args.lr,
-                    real=[display_path(r) for r in args.real], upright=args.upright)
+                    real=[display_path(r) for r in args.real], upright=args.upright, fill_figure=args.fill_figure)
     publish(args.out, render(result, meta), {"meta": meta, **result})
 
 

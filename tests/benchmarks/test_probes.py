@@ -56,6 +56,10 @@ def test_reports_render() -> None:
     text = fp.render(rows, {"command": "x", "cpu": "cpu", "threads": 2, "date": "d", "size": 64, "batch": 64, "lr": 5e-4, "real": ["checks/a"]})
     assert "| 300 | 90 % | 80 % | 75 % | 25 % | 50 % | 7 |" in text and "majority answer 55 %" in text
     assert "12 real people of checks/a" in text and "8 facing the camera, 4 from behind" in text
+    assert "filled" not in text
+    filled = fp.render(rows, {"command": "x", "cpu": "cpu", "threads": 2, "date": "d", "size": 64, "batch": 64, "lr": 5e-4,
+                              "real": ["checks/a"], "fill_figure": True})
+    assert "every figure filled with its mean colour, the outline alone" in filled
     with pytest.raises(SystemExit):
         fp.main(["--steps", "10", "--every", "20"])
     with pytest.raises(SystemExit):
@@ -88,3 +92,33 @@ def test_upright_keeps_standing_people_and_drops_lying_ones() -> None:
         asked, faces = fp._facing(cam, aa)
         assert bool(asked) and bool(faces)
         assert bool(fp._facing(cam, aa, upright=True)[0]) == upright
+
+
+def test_outline_probe_fills_the_figure_and_reports_the_kept_gain() -> None:
+    from benchmarks.train.outline_probe import MEAN_ROW, PICTURES, fill_figure, pictures, render
+
+    images = torch.rand(2, 3, 16, 16)
+    sil = torch.zeros(2, 16, 16, dtype=torch.bool)
+    sil[:, 4:12, 6:10] = True
+    filled = fill_figure(images, sil)
+    inside = filled[0][:, sil[0]]
+    torch.testing.assert_close(inside, images[0][:, sil[0]].mean(1, keepdim=True).expand_as(inside))  # one colour: the mean
+    assert torch.equal(filled[:, :, ~sil[0]], images[:, :, ~sil[0]])  # the background untouched
+    flat = fill_figure(images, sil, background=True)
+    assert flat[0][:, ~sil[0]].std(1).max() < 1e-6 and torch.equal(flat[:, :, sil[0]], filled[:, :, sil[0]])
+    views = pictures({"images": images, "silhouette": sil}, tiny=4)
+    assert tuple(views) == PICTURES and all(v.shape == images.shape for v in views.values())
+    result = {"people": 2, "rendered": 3, "tiny": 8, "models": {
+        "net": {"as rendered": 150.0, "figure filled": 160.0, "figure filled, no background": 150.0, "tiny": 170.0},
+        MEAN_ROW: dict.fromkeys(PICTURES, 170.0)}}  # fmt: skip
+    text = render(result, {"command": "x", "cpu": "cpu", "date": "d"})
+    assert "| net | 150.0 | 160.0 (50 %) | 150.0 (100 %) | 170.0 (0 %) |" in text and "tiny (8 px)" in text
+    assert f"| {MEAN_ROW} | 170.0 | 170.0 | 170.0 | 170.0 |" in text
+
+
+def test_outline_probe_refuses_bad_sizes() -> None:
+    from benchmarks.train import outline_probe
+
+    for argv in (["--checkpoint", "x.pt", "--tiny", "2"], ["--checkpoint", "x.pt", "--samples", "0"], ["--tiny", "8"]):
+        with pytest.raises(SystemExit):
+            outline_probe.main(argv)
