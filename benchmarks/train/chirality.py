@@ -36,13 +36,12 @@ from tqdm import tqdm
 from benchmarks.report import publish, run_meta
 from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
 from model.data.poses import FAMILIES
-from model.eval.evaluate import checkpoint_label, mean_params_predictor, network_input, render_test_set
+from model.eval.evaluate import labelled_predictors, network_input, render_test_set
 from model.eval.metrics import mirror_twin, pa_mpjpe
 from model.geometry.camera import crop_camera
 from model.inference import Predictor
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "CHIRALITY.md"
-MEAN_ROW = "mean-params (no network)"
 
 
 @torch.inference_mode()
@@ -102,11 +101,7 @@ def run(checkpoints: list[str], samples: int, resolutions: list[int]) -> dict[st
     crop = data["images"].shape[-1]
     kp = data["keypoints2d_coco17"]
     in_crop = ((kp[..., :2] >= 0) & (kp[..., :2] <= crop)).all(-1).all(-1)
-    predictors: dict[str, Predictor] = {}
-    taken: set[str] = set()
-    for ckpt in checkpoints:
-        predictors[checkpoint_label(ckpt, taken)] = Predictor.from_checkpoint(ckpt, device="cpu")
-    predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
+    predictors = labelled_predictors(checkpoints)
     results: dict[str, Any] = {"people": samples, "people_in_crop": int(in_crop.sum()), "models": {}}
     for name, predictor in tqdm(predictors.items(), desc="models", unit="model"):
         results["models"][name] = {str(r): summarise(score(predictor, data, r), data["family"], in_crop) for r in resolutions}

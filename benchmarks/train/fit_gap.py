@@ -29,17 +29,14 @@ from model.data.synthetic import SyntheticConfig
 from model.eval.evaluate import (
     TEST_CROP,
     TEST_SEED,
-    checkpoint_label,
+    labelled_predictors,
     load_test_set,
-    mean_params_predictor,
     per_sample_errors,
     render_test_set,
 )
-from model.inference import Predictor
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "FIT_GAP.md"
 OWN_TEST = "own test (never trained on)"
-MEAN_ROW = "mean-params (no network)"
 
 
 def parse_seen(text: str) -> tuple[str, int, int]:
@@ -60,11 +57,7 @@ def fit_gap(
     for label, start, count in seen:
         sets[label] = render_test_set(count, config=SyntheticConfig(crop_size=TEST_CROP, seed=train_seed), start=start)
     sets[OWN_TEST] = load_test_set(samples, cache, SyntheticConfig(crop_size=TEST_CROP, seed=TEST_SEED))
-    predictors: dict[str, Predictor] = {}
-    taken: set[str] = set()
-    for ckpt in checkpoints:
-        predictors[checkpoint_label(ckpt, taken)] = Predictor.from_checkpoint(ckpt, device="cpu")
-    predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
+    predictors = labelled_predictors(checkpoints)
     top = max(resolutions)
     out: dict[str, Any] = {"sets": {}}
     for name, data in sets.items():

@@ -34,17 +34,15 @@ from benchmarks.report import publish, run_meta
 from model.data.degrade import bicubic_resize
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.evaluate import (
+    MEAN_ROW,
     TEST_CROP,
     TEST_SEED,
-    checkpoint_label,
-    mean_params_predictor,
+    labelled_predictors,
     per_sample_errors,
     render_test_set,
 )
-from model.inference import Predictor
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "OUTLINE_PROBE.md"
-MEAN_ROW = "mean-params (no network)"
 PICTURES = ("as rendered", "figure filled", "figure filled, no background", "tiny")
 
 
@@ -86,11 +84,7 @@ def run(checkpoints: list[str], samples: int, tiny: int) -> dict[str, Any]:
     keep = alone_in_crop(samples)
     data = {k: v[keep] for k, v in data.items()}
     views = pictures(data, tiny)
-    predictors: dict[str, Predictor] = {}
-    taken: set[str] = set()
-    for ckpt in checkpoints:
-        predictors[checkpoint_label(ckpt, taken)] = Predictor.from_checkpoint(ckpt, device="cpu")
-    predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
+    predictors = labelled_predictors(checkpoints)
     side = data["images"].shape[-1]
     models: dict[str, dict[str, float]] = {}
     for name, predictor in tqdm(predictors.items(), desc="models", unit="model"):

@@ -48,6 +48,7 @@ from model.data.partial_view import PartialViewConfig, partial_view
 from model.data.poses import FAMILIES, held_out_pose_config
 from model.data.synthetic import SyntheticConfig, generator_for
 from model.eval.evaluate import (
+    MEAN_ROW,
     TEST_CROP,
     TEST_SEED,
     checkpoint_label,
@@ -69,7 +70,6 @@ CHECKS: tuple[str, ...] = ("own", "poses", "appearance", "partial")
 #: The partial-view check's cuts (always cut; the training share is a config's ``data.partial_view.prob``).
 PARTIAL_CHECK_VIEW = PartialViewConfig(prob=1.0)
 DEFAULT_CHECK_RESOLUTIONS = (224, 96, 64, 48, 32, 24)
-MEAN_ROW = "mean-params (no network)"
 #: ``--camera realistic``: the training generator's camera effects, every crop degraded (none clean).
 REALISTIC_CAMERA = DegradeConfig(mode="realistic", clean_prob=0.0)
 CAMERAS: dict[str, DegradeConfig | None] = {"bicubic": None, "realistic": REALISTIC_CAMERA}

@@ -197,6 +197,23 @@ def mean_params_predictor(reference: Predictor) -> Predictor:
     return mean
 
 
+#: The row label of :func:`mean_params_predictor` in every report that sets networks beside it.
+MEAN_ROW = "mean-params (no network)"
+
+
+def labelled_predictors(checkpoints: list[str], device: str = "cpu") -> dict[str, Predictor]:
+    """Checkpoints loaded as predictors, keyed by :func:`checkpoint_label` in the given order, and the
+    constant mean answer (:func:`mean_params_predictor` of the first) last, under :data:`MEAN_ROW`."""
+    if not checkpoints:
+        raise ValueError("at least one checkpoint is needed")
+    predictors: dict[str, Predictor] = {}
+    taken: set[str] = set()
+    for ckpt in checkpoints:
+        predictors[checkpoint_label(ckpt, taken)] = Predictor.from_checkpoint(ckpt, device=device)
+    predictors[MEAN_ROW] = mean_params_predictor(next(iter(predictors.values())))
+    return predictors
+
+
 def markdown_table(results: dict[str, dict[int, dict[str, float]]], resolutions: list[int]) -> str:
     lines = []
     for metric, title in (("mpjpe", "MPJPE (mm)"), ("pa_mpjpe", "PA-MPJPE (mm)")):
