@@ -14,7 +14,9 @@ each checkpoint answers four pictures of the same scene, brought to its input:
   in front of the body) is gone;
 * **figure filled, no background**: the same, with the background set to its own mean colour too --
   a flat silhouette on a flat ground;
-* **tiny**: the picture brought down to ``--tiny`` pixels (bicubic) and up again.
+* **tiny**: the picture brought down to ``--tiny`` pixels (bicubic) and up again, given to the network
+  as a full-resolution crop (its first resolution row; ``model.eval.checks --resolutions 8`` uses the
+  row of an 8-px crop instead, and every test person, so its figure differs a little).
 
 PA-MPJPE (mm, LSP-14) and the share of each network's gain over the constant mean answer that each
 picture keeps: a network that reads limbs loses most of its gain when the inside is filled; one that
