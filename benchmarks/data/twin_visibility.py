@@ -36,27 +36,15 @@ from tqdm import tqdm
 
 from benchmarks.report import publish, run_meta
 from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
-from model.body.symmetry import depth_mirror_rotmat
 from model.data.degrade import bicubic_resize
-from model.data.framing import camera_root_rotation
 from model.data.poses import FAMILIES
 from model.data.synthetic import SceneParams, SyntheticConfig, SyntheticPeople
+from model.data.twins import twin_scene
 from model.eval.evaluate import TEST_CROP, TEST_SEED
 from model.eval.metrics import mirror_twin, pa_mpjpe
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "TWIN_VISIBILITY.md"
-
-
-def twin_scene(scene: SceneParams) -> SceneParams:
-    """The scene with its body posed as the depth-mirror twin (root turned in the camera frame)."""
-    view = scene.view
-    cam = camera_root_rotation(view.yaw, view.elevation, view.off_axis)[0].float()
-    rot = axis_angle_to_matrix(scene.body_pose.float())
-    rot = torch.cat([(cam @ rot[0])[None], rot[1:]])
-    twin = depth_mirror_rotmat(rot)
-    twin = torch.cat([(cam.T @ twin[0])[None], twin[1:]])
-    return dataclasses.replace(scene, body_pose=matrix_to_axis_angle(twin))
 
 
 def control_scene(scene: SceneParams, degrees: float, generator: torch.Generator) -> SceneParams:

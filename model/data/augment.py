@@ -173,12 +173,12 @@ def random_convolution(images: Tensor, kernel: int, gen: torch.Generator) -> Ten
     return y * images.std(dim=dims, keepdim=True) + images.mean(dim=dims, keepdim=True)
 
 
-def _randomise_appearance(imgs: Tensor, config: AugmentConfig, gen: torch.Generator) -> Tensor:
+def _randomise_appearance(imgs: Tensor, config: AugmentConfig, gen: torch.Generator, pick: Tensor) -> Tensor:
     b = imgs.shape[0]
-    gray = torch.rand(b, generator=gen) < config.grayscale_prob
-    conv = torch.rand(b, generator=gen) < config.random_conv_prob
-    sizes = torch.randint(0, config.random_conv_max_kernel // 2 + 1, (b,), generator=gen) * 2 + 1
-    mix = torch.rand(b, 1, 1, 1, 1, generator=gen)
+    gray = (torch.rand(b, generator=gen) < config.grayscale_prob)[pick]
+    conv = (torch.rand(b, generator=gen) < config.random_conv_prob)[pick]
+    sizes = (torch.randint(0, config.random_conv_max_kernel // 2 + 1, (b,), generator=gen) * 2 + 1)[pick]
+    mix = torch.rand(b, 1, 1, 1, 1, generator=gen)[pick]
     if gray.any():
         imgs = imgs.clone()
         imgs[gray] = grayscale(imgs[gray])
@@ -191,26 +191,30 @@ def _randomise_appearance(imgs: Tensor, config: AugmentConfig, gen: torch.Genera
     return imgs
 
 
-def augment_batch(batch: dict[str, Tensor], config: AugmentConfig, gen: torch.Generator) -> dict[str, Tensor]:
+def augment_batch(batch: dict[str, Tensor], config: AugmentConfig, gen: torch.Generator, shared: Tensor | None = None) -> dict[str, Tensor]:
     """Augment a collated batch in place-safe fashion (tensors are cloned) and return it.
 
     ``batch["images"]`` is ``(B, K, 3, S, S)`` in ``[0, 1]``; ground-truth keys follow
     :mod:`model.data.synthetic` (missing keys are skipped, so real-data batches work too).
+    ``shared`` (``(B,)`` long, optional): sample ``b`` takes the draws (flip, rotation, colour,
+    noise level, grey, filter choice) of sample ``shared[b]`` -- e.g. a twin pair augmented alike
+    (:func:`model.data.twins.partner_mask`). The same number of draws is taken either way.
     """
     out = {k: (v.clone() if isinstance(v, Tensor) else v) for k, v in batch.items()}
     b, _, _, size, _ = out["images"].shape
-    flip = torch.rand(b, generator=gen) < config.flip_prob
+    pick = torch.arange(b) if shared is None else shared.reshape(b).long().cpu()
+    flip = (torch.rand(b, generator=gen) < config.flip_prob)[pick]
     _flip_batch(out, flip, size)
     rotate = torch.rand(b, generator=gen) < config.rotation_prob
-    angle = (torch.rand(b, generator=gen) * 2 - 1) * math.radians(config.rotation_deg) * rotate
+    angle = ((torch.rand(b, generator=gen) * 2 - 1) * math.radians(config.rotation_deg) * rotate)[pick]
     _rotate_batch(out, angle, size)
-    gain = 1 + (torch.rand(b, 1, 3, 1, 1, generator=gen) * 2 - 1) * config.channel_gain
-    bright = (torch.rand(b, 1, 1, 1, 1, generator=gen) * 2 - 1) * config.brightness
-    contrast = 1 + (torch.rand(b, 1, 1, 1, 1, generator=gen) * 2 - 1) * config.contrast
-    noise_std = torch.rand(b, 1, 1, 1, 1, generator=gen) * config.noise_std
+    gain = (1 + (torch.rand(b, 1, 3, 1, 1, generator=gen) * 2 - 1) * config.channel_gain)[pick]
+    bright = ((torch.rand(b, 1, 1, 1, 1, generator=gen) * 2 - 1) * config.brightness)[pick]
+    contrast = (1 + (torch.rand(b, 1, 1, 1, 1, generator=gen) * 2 - 1) * config.contrast)[pick]
+    noise_std = (torch.rand(b, 1, 1, 1, 1, generator=gen) * config.noise_std)[pick]
     imgs = out["images"]
     if config.grayscale_prob > 0 or config.random_conv_prob > 0:  # no draws when off: old runs replay exactly
-        imgs = _randomise_appearance(imgs, config, gen)
+        imgs = _randomise_appearance(imgs, config, gen, pick)
     mean = imgs.mean(dim=(2, 3, 4), keepdim=True)
     imgs = (imgs - mean) * contrast + mean
     imgs = imgs * gain + bright

@@ -39,6 +39,7 @@ from model.data.clothing import ClothingConfig
 from model.data.dataset import ResolutionConfig, ResolutionTransform
 from model.data.pose_families import FAMILIES
 from model.data.synthetic import SyntheticConfig, SyntheticPeople, generator_for
+from model.data.twins import pair_base
 
 INDEX_FILE = "index.json"
 _NON_ARRAY = ("image", "silhouette")
@@ -368,9 +369,16 @@ class ShardDataset(Dataset):
                 sample[key] = torch.from_numpy(np.array(arr[j]))
         return sample
 
+    @property
+    def twin_pairs(self) -> bool:
+        """Whether the scenes come in twin pairs (:attr:`SyntheticConfig.twin_pairs`): a pair is
+        degraded alike (same resolutions, blur, noise, cut), so the two crops differ only in the pose."""
+        return bool(self.index["synthetic_config"].get("twin_pairs", False))
+
     def __getitem__(self, index: int) -> dict[str, Tensor]:
         sample = self.clean(index)
-        gen = generator_for(int(self.index["seed"]), "shard-resolution", int(sample["index"]), self.epoch)
+        scene = int(sample["index"])
+        gen = generator_for(int(self.index["seed"]), "shard-resolution", pair_base(scene) if self.twin_pairs else scene, self.epoch)
         return self.transform.apply(sample, gen, self.keep_clean)
 
 
@@ -391,13 +399,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", type=Path, default=None, help="also write the run's time, disk and speed as Markdown here")
     parser.add_argument("--front-cues", action="store_true",
                         help="show the front as real people do: open jackets, zip lines, the eyes' dark band (ClothingConfig.front_cues)")
+    parser.add_argument("--twin-pairs", action="store_true",
+                        help="scene 2n+1 is scene 2n posed as its depth-mirror twin (SyntheticConfig.twin_pairs; model/data/twins.py)")
     parser.add_argument("--shading-gamma", type=float, default=SyntheticConfig.shading_gamma,
                         help="display gamma of the shading: 1 = the issue-14 generator, 2.2 = linear light as a camera records it (default: %(default)s)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if not 1.0 <= args.shading_gamma <= 3.0:
         parser.error(f"--shading-gamma must be in [1, 3], got {args.shading_gamma}")
-    cfg = SyntheticConfig(crop_size=args.crop_size, seed=args.seed, clothing=ClothingConfig(front_cues=args.front_cues), shading_gamma=args.shading_gamma)
+    cfg = SyntheticConfig(crop_size=args.crop_size, seed=args.seed, clothing=ClothingConfig(front_cues=args.front_cues), shading_gamma=args.shading_gamma,
+                          twin_pairs=args.twin_pairs)
     report = write_shards(args.out, args.samples, cfg, args.start, args.shard_size, args.batch_size, args.workers, args.quality)
     print(report.summary())
     print(f"wrote {report.index}")

@@ -53,7 +53,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor
@@ -67,6 +67,7 @@ from model.data.occluders import OccluderConfig, draw_occluder
 from model.data.photo_textures import PhotoPatchSampler
 from model.data.pools import APPEARANCE_POOLS, sample_pool_betas
 from model.data.poses import PosePrior, PosePriorConfig, sample_betas
+from model.data.twins import pair_base, twin_scene
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from model.render import Lights, MeshRenderer, PerspectiveCameras
 
@@ -100,6 +101,8 @@ class SyntheticConfig:
         shading_gamma: display gamma the renderer shades the textures' colours with
             (:func:`~model.render.shading.lambert`): 1 (the issue-14 generator) darkens shadows and
             dim light more than a camera does; 2.2 shades in linear light, as a camera records it.
+        twin_pairs: scene ``2n + 1`` is scene ``2n`` posed as its depth-mirror twin, placed where
+            scene ``2n`` was framed (:mod:`model.data.twins`): pairs that differ only inside the figure.
     """
 
     crop_size: int = 224
@@ -120,6 +123,7 @@ class SyntheticConfig:
     occluders: OccluderConfig = field(default_factory=OccluderConfig)
     clothing: ClothingConfig = field(default_factory=ClothingConfig)
     shading_gamma: float = 1.0
+    twin_pairs: bool = False
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.shading_gamma <= 3.0:
@@ -429,8 +433,23 @@ class SyntheticPeople:
         return other_depth
 
     def generate(self, indices: list[int]) -> dict[str, Tensor]:
-        """Sample and render ``indices`` in one batch."""
+        """Sample and render ``indices`` in one batch (with ``config.twin_pairs``: see :meth:`generate_twin_pairs`)."""
+        if self.config.twin_pairs:
+            return self.generate_twin_pairs(indices)
         return self.render([self.sample_scene(int(i)) for i in indices])
+
+    def generate_twin_pairs(self, indices: list[int]) -> dict[str, Tensor]:
+        """Render ``indices`` as twin pairs: ``2n`` is scene ``2n``'s draw, ``2n + 1`` the same draw posed
+        as its depth-mirror twin and placed where ``2n`` was framed (:func:`~model.data.twins.twin_scene`).
+        Each pair's scene is rendered once however many of its two indices are asked for."""
+        bases = sorted({pair_base(i) for i in indices})
+        scenes = [self.sample_scene(b) for b in bases]
+        truth = self.render(scenes)
+        twins = [replace(twin_scene(sc), index=sc.index + 1, cam_t=t) for sc, t in zip(scenes, truth["cam_t"])]
+        twin = self.render(twins)
+        row = {b: k for k, b in enumerate(bases)}
+        picks = [(twin if int(i) % 2 else truth, row[pair_base(i)]) for i in indices]
+        return {key: torch.stack([src[key][k] for src, k in picks]) for key in truth}
 
 
 def _cat_lights(lights: list[Lights]) -> Lights:

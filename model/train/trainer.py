@@ -52,6 +52,7 @@ from model.data.dataset import ResolutionConfig, SyntheticDataset, make_loader
 from model.data.real import RealTrainingSet, SpinNpzDataset
 from model.data.shards import ShardDataset
 from model.data.synthetic import SyntheticConfig
+from model.data.twins import TwinPairSampler, shared_draws
 from model.geometry.camera import crop_camera
 from model.geometry.rotations import axis_angle_to_matrix
 from model.losses import (
@@ -67,6 +68,7 @@ from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_l
 from model.losses.basic import keypoints2d_loss
 from model.losses.heading import heading_loss
 from model.losses.heatmap import heatmap_loss
+from model.losses.twin_pairs import twin_pair_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
     body_model_entry,
@@ -192,7 +194,12 @@ def compute_losses(
     if out.heading_logits is not None and lw.heading_head_weight > 0:
         true_root = axis_angle_to_matrix(rep(batch["pose"])[:, 0].float())
         l_head = heading_loss(out.heading_logits, true_root, rep(batch["has_smpl"]))
-    total, combined = combine_losses(l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp, heading_head=l_head)
+    l_twin = None
+    if lw.twin_pair_weight > 0:
+        l_twin = twin_pair_loss(j3d.view(b, k, *j3d.shape[1:]), target.joints3d[::k], batch["index"], HIPS["lsp14"])
+    total, combined = combine_losses(
+        l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp, heading_head=l_head, twin_pair=l_twin
+    )
     terms = {**{f"basic/{n}": v for n, v in terms.items()}, **combined}
     return total, terms, None if feats is None else feats.detach(), out
 
@@ -282,6 +289,8 @@ class Trainer(TrainLoop):
             self.started_from = "init"
         self.sample_weights: Tensor | None = None  # per-scene sampling weights (data.family_weights)
         self.dataset = self._build_dataset()
+        #: Whether batches hold twin pairs (twin-pair shards): drawn and augmented pair by pair.
+        self._twin_pairs = isinstance(self.dataset, ShardDataset) and self.dataset.twin_pairs
 
     # ------------------------------------------------------------------ data
     def _build_dataset(self) -> torch.utils.data.Dataset:
@@ -318,6 +327,9 @@ class Trainer(TrainLoop):
             if self.world > 1:
                 sampler = DistributedSampler(self.dataset, self.world, self.rank, shuffle=True, seed=cfg.runtime.seed, drop_last=True)
                 sampler.set_epoch(self.epoch)
+            elif self._twin_pairs:  # whole pairs, side by side
+                draws = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
+                sampler = TwinPairSampler(len(self.dataset), draws, self.sample_weights)
             elif self.sample_weights is not None:  # data.family_weights: an epoch of draws with replacement
                 draws = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
                 sampler = WeightedRandomSampler(self.sample_weights, len(self.sample_weights), replacement=True, generator=draws)
@@ -508,7 +520,7 @@ class Trainer(TrainLoop):
             self._enter_stage(self.stage)
             self._batch_iter = self._batches()
         batch = next(self._batch_iter)
-        batch = augment_batch(batch, cfg.augment, self.aug_gen)
+        batch = augment_batch(batch, cfg.augment, self.aug_gen, shared_draws(batch["index"]) if self._twin_pairs else None)
         batch = {k: v.to(self.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
         loss, terms, feats, out = compute_losses(self.module, self.body, batch, cfg, self.queue, self.discriminator, self.precision)
         if not math.isfinite(float(loss.detach())):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from model.data.twins import partner_mask
 from model.nets.checkpoint import load_checkpoint
 from model.train.config import load_config
 from model.train.trainer import Trainer, compute_losses
@@ -289,3 +290,22 @@ def test_heatmap_supervised_keypoint_head_joins_the_loss(tiny_config_file: Path,
     assert trainer.net.keypoint_head is not None and trainer.net.keypoint_head.heatmaps.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="keypoint_head_weight"):
         load_config(tiny_config_file, {"loss": {"keypoint_head_weight": 1.0}})
+
+
+def test_twin_pair_shards_give_batches_of_whole_pairs_and_the_pair_loss(tiny_config_file: Path, tmp_path: Path) -> None:
+    from model.data.shards import write_shards
+    from model.data.synthetic import SyntheticConfig
+
+    shards = tmp_path / "twins"
+    write_shards(shards, 8, SyntheticConfig(crop_size=32, seed=5, twin_pairs=True), start=10, shard_size=4, show_progress=False)
+    cfg = load_config(tiny_config_file, {"data": {"source": "shards", "shards": str(shards)}, "loss": {"twin_pair_weight": 1.0}})
+    assert cfg.optim.batch_size % 2 == 0
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    batches = trainer._batches()
+    for _ in range(4):
+        index = next(batches)["index"]
+        assert bool(partner_mask(index).all()), index.tolist()
+    batch = next(batches)
+    loss, terms, _, _ = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
+    assert terms["twin_pair"] > 0 and math.isfinite(float(loss.detach()))
+    trainer.train()
