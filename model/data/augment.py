@@ -32,6 +32,7 @@ from model.body.joint_names import (
     LSP14_FLIP_PERMUTATION,
     SMPL_FLIP_PERMUTATION,
 )
+from model.body.parts import PART_FLIP_PERMUTATION
 from model.body.symmetry import mirror_joints
 from model.data.poses import mirror_pose
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -87,6 +88,9 @@ def _flip_batch(batch: dict[str, Tensor], mask: Tensor, size: int) -> None:
     for key in ("silhouette", "image_hr"):
         if key in batch:
             batch[key][sel] = batch[key][sel].flip(-1)
+    if "parts" in batch:  # the mirrored body's left parts are the picture's right ones
+        flip_classes = torch.tensor(PART_FLIP_PERMUTATION, dtype=torch.long)
+        batch["parts"][sel] = flip_classes[batch["parts"][sel].flip(-1).long()].to(batch["parts"].dtype)
     if "pose" in batch:
         batch["pose"][sel] = mirror_pose(batch["pose"][sel])
     if "cam_t" in batch:
@@ -121,6 +125,10 @@ def _rotate_batch(batch: dict[str, Tensor], angle: Tensor, size: int) -> None:
         if key in batch:
             g = F.affine_grid(theta.to(batch[key].dtype), list(batch[key].shape), align_corners=False)
             batch[key] = F.grid_sample(batch[key], g, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if "parts" in batch:  # class labels: nearest, never blended
+        parts = batch["parts"].float()
+        g = F.affine_grid(theta, list(parts.shape), align_corners=False)
+        batch["parts"] = F.grid_sample(parts, g, mode="nearest", padding_mode="zeros", align_corners=False).round().to(batch["parts"].dtype)
     # Points: image y is down, so a counter-clockwise image rotation is Rz(-angle) in camera axes.
     rz = axis_angle_to_matrix(torch.stack([torch.zeros_like(angle), torch.zeros_like(angle), -angle], -1))
     centre = size / 2.0

@@ -142,6 +142,8 @@ def _recrop(sample: dict[str, Tensor], x0: float, y0: float, side: float) -> Non
     size = sample["image"].shape[-1]
     sample["image"] = _resample(sample["image"], x0, y0, side, "bilinear")
     sample["silhouette"] = _resample(sample["silhouette"], x0, y0, side, "nearest")
+    if "parts" in sample:  # class labels: nearest, never blended
+        sample["parts"] = _resample(sample["parts"].float(), x0, y0, side, "nearest").round().to(torch.uint8)
     zoom = size / side
     for key in [k for k in sample if k.startswith("keypoints2d_")]:
         kp = sample[key].clone()

@@ -401,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="show the front as real people do: open jackets, zip lines, the eyes' dark band (ClothingConfig.front_cues)")
     parser.add_argument("--twin-pairs", action="store_true",
                         help="scene 2n+1 is scene 2n posed as its depth-mirror twin (SyntheticConfig.twin_pairs; model/data/twins.py)")
+    parser.add_argument("--part-maps", action="store_true",
+                        help="also store each crop's visible body-part classes (SyntheticConfig.part_maps; model/body/parts.py)")
     parser.add_argument("--shading-gamma", type=float, default=SyntheticConfig.shading_gamma,
                         help="display gamma of the shading: 1 = the issue-14 generator, 2.2 = linear light as a camera records it (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -408,7 +410,7 @@ def main(argv: list[str] | None = None) -> None:
     if not 1.0 <= args.shading_gamma <= 3.0:
         parser.error(f"--shading-gamma must be in [1, 3], got {args.shading_gamma}")
     cfg = SyntheticConfig(crop_size=args.crop_size, seed=args.seed, clothing=ClothingConfig(front_cues=args.front_cues), shading_gamma=args.shading_gamma,
-                          twin_pairs=args.twin_pairs)
+                          twin_pairs=args.twin_pairs, part_maps=args.part_maps)
     report = write_shards(args.out, args.samples, cfg, args.start, args.shard_size, args.batch_size, args.workers, args.quality)
     print(report.summary())
     print(f"wrote {report.index}")

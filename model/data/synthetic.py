@@ -32,6 +32,7 @@ key                    shape           meaning
 =====================  ==============  ==================================================
 image                  (3, S, S)       clean render over the background, float in [0, 1]
 silhouette             (1, S, S)       the clothed person's amodal silhouette, float 0/1
+parts                  (1, S, S)       uint8 visible body-part class (``config.part_maps`` only; model.body.parts)
 betas                  (10,)           shape
 pose                   (24, 3)         axis-angle; joint 0 is the root in camera axes
 cam_t                  (3,)            camera-frame translation of the body (pelvis joint)
@@ -59,6 +60,7 @@ import torch
 from torch import Tensor
 
 from model.body import BodyModel, BodyOutput, load_body_model
+from model.body.parts import face_part_classes
 from model.data.appearance import BackgroundSampler, TextureSampler
 from model.data.clothing import ClothingConfig, ClothingRig, Outfit
 from model.data.framing import FramingConfig, View, camera_root_rotation, concat_views, frame_person, sample_view
@@ -103,6 +105,9 @@ class SyntheticConfig:
             dim light more than a camera does; 2.2 shades in linear light, as a camera records it.
         twin_pairs: scene ``2n + 1`` is scene ``2n`` posed as its depth-mirror twin, placed where
             scene ``2n`` was framed (:mod:`model.data.twins`): pairs that differ only inside the figure.
+        part_maps: also return ``parts``, the visible body-part class of every pixel
+            (:mod:`model.body.parts`: left and right apart, front and back apart; 0 where the body
+            does not show).
     """
 
     crop_size: int = 224
@@ -124,6 +129,7 @@ class SyntheticConfig:
     clothing: ClothingConfig = field(default_factory=ClothingConfig)
     shading_gamma: float = 1.0
     twin_pairs: bool = False
+    part_maps: bool = False
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.shading_gamma <= 3.0:
@@ -214,6 +220,12 @@ class SyntheticPeople:
         self.clothing = ClothingRig(self.body)
         self.faces = self.clothing.faces.to(self.device)
         self.face_uvs = self.clothing.face_uvs(self.body.face_uvs).to(self.device)
+        #: ``(F,)`` part class of every face for ``parts`` (carried accessories: 0), or ``None``.
+        self.face_parts: Tensor | None = None
+        if config.part_maps:
+            body_parts = face_part_classes(self.body)
+            extra = self.faces.shape[0] - body_parts.shape[0]
+            self.face_parts = torch.cat([body_parts, body_parts.new_zeros(extra)]).to(self.device)
         self._texture_cache: OrderedDict[int, tuple[Tensor, Outfit]] = OrderedDict()
 
     # ----------------------------------------------------------------- identities
@@ -327,7 +339,8 @@ class SyntheticPeople:
         ).to(dev)
         lights = _cat_lights([sample_scene_lights(1, generator_for(sc.light_seed))[0] for sc in scenes]).to(dev)
         rendered = self.renderer.render(
-            verts, self.faces, cams, texture=textures, face_uvs=self.face_uvs, lights=lights, background=backgrounds
+            verts, self.faces, cams, texture=textures, face_uvs=self.face_uvs, lights=lights, background=backgrounds,
+            face_labels=self.face_parts,
         )
         image = rendered.image.clamp(0.0, 1.0)
         silhouette = rendered.mask > 0.5
@@ -353,6 +366,9 @@ class SyntheticPeople:
             "family": torch.tensor([sc.family for sc in scenes]),
             "index": torch.tensor([sc.index for sc in scenes]),
         }
+        if rendered.part_map is not None:  # what shows of the body: not behind an occluder or another person
+            shown = (rendered.part_map.clamp_min(0) * (~occluded & torch.isinf(other_depth))).to(torch.uint8)
+            result["parts"] = shown[:, None]
         for layout in KEYPOINT_LAYOUTS:
             joints = out.keypoints(layout) + t[:, None]
             uv = cams.project(joints).uv

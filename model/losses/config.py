@@ -28,7 +28,7 @@ def _default_output_weights() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class TotalLossConfig:
-    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp + w_h L_h + w_t L_t)``.
+    """Weights and settings of ``L = overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp + w_h L_h + w_t L_t + w_q L_q)``.
 
     Attributes:
         basic: weights inside ``L_b`` (Eq. 8).
@@ -58,6 +58,9 @@ class TotalLossConfig:
         keypoint_heatmap_sigma: the Gaussian's standard deviation in map cells (``"heatmap"`` only).
         heading_head_weight: ``w_h``, weight of the heading head's cross-entropy
             (:func:`~model.losses.heading.heading_loss`; only with ``net.heading_head`` on); 0 = off.
+        part_head_weight: ``w_q``, weight of the part head's cross-entropy
+            (:func:`~model.losses.parts.part_loss`; only with ``net.part_head`` on and shards rendered
+            with part maps); 0 = off.
         twin_pair_weight: ``w_t``, weight of the twin-pair loss (:func:`~model.losses.twin_pairs.twin_pair_loss`:
             the predicted difference between a scene and its depth-mirror twin against the true one;
             only batches of twin-pair shards hold pairs); 0 = off.
@@ -82,10 +85,11 @@ class TotalLossConfig:
     keypoint_heatmap_sigma: float = 1.0
     heading_head_weight: float = 0.0
     twin_pair_weight: float = 0.0
+    part_head_weight: float = 0.0
     overall_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "keypoint_head_weight", "heading_head_weight", "twin_pair_weight", "overall_scale"):
+        for name in ("self_supervision_weight", "contrastive_weight", "pose_prior_weight", "keypoint_head_weight", "heading_head_weight", "twin_pair_weight", "part_head_weight", "overall_scale"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.keypoint_head_loss not in KEYPOINT_HEAD_LOSSES:
@@ -107,12 +111,13 @@ def combine_losses(
     keypoint_head: Tensor | None = None,
     heading_head: Tensor | None = None,
     twin_pair: Tensor | None = None,
+    part_head: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """``overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp + w_h L_h + w_t L_t)``; a ``None`` term counts as 0.
+    """``overall_scale * (L_b + w_s L_s + w_f L_f + w_p L_adv + w_k L_kp + w_h L_h + w_t L_t + w_q L_q)``; a ``None`` term counts as 0.
 
     Returns:
         ``(total, terms)`` with the unweighted floats ``basic``, ``self_supervision``,
-        ``contrastive``, ``pose_prior``, ``keypoint_head``, ``heading_head``, ``twin_pair`` (the last four when given) and the
+        ``contrastive``, ``pose_prior``, ``keypoint_head``, ``heading_head``, ``twin_pair``, ``part_head`` (the last five when given) and the
         weighted ``total``.
     """
     total = basic
@@ -124,6 +129,7 @@ def combine_losses(
         ("keypoint_head", keypoint_head, config.keypoint_head_weight),
         ("heading_head", heading_head, config.heading_head_weight),
         ("twin_pair", twin_pair, config.twin_pair_weight),
+        ("part_head", part_head, config.part_head_weight),
     )
     for name, value, weight in weighted:
         if value is not None:

@@ -150,6 +150,10 @@ class NetConfig:
             channels) or ``"flatten"`` (the map's cells side by side, ``(B, C * cells)``: at a 64-px
             input and output stride 32, 2 x 2 cells, 2048 values for ResNet-18, each cell keeping
             its place).
+        part_head: a body-part segmentation head (:class:`~model.nets.heads.parts.PartHead`, a
+            stride-4 pyramid over layer1-layer3) answering each cell's class of
+            :mod:`model.body.parts` (left and right apart, front and back apart): an auxiliary dense
+            target that the inside of the figure decides and its outline does not. Off by default.
     """
 
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
@@ -164,6 +168,7 @@ class NetConfig:
     heading_bins: int = 12
     keypoint_head_stride: int = 8
     pooling: str = "mean"
+    part_head: bool = False
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:

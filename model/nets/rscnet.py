@@ -34,6 +34,7 @@ from model.nets.config import NetConfig
 from model.nets.heads.heading import HeadingHead
 from model.nets.heads.heatmaps import HeatmapHead
 from model.nets.heads.keypoints import KeypointHead
+from model.nets.heads.parts import PartHead
 from model.nets.heads.projection import ProjectionHead
 from model.nets.heads.regressor import IterationOutput, IterativeRegressor
 
@@ -63,6 +64,8 @@ class RSCNetOutput:
             or ``None``.
         heading_logits: ``(B, K)`` logits of the heading head over its bins, or ``None``
             (``config.heading_head == "off"``).
+        part_logits: ``(B, 21, S / 4, S / 4)`` the part head's per-cell class logits
+            (:mod:`model.body.parts`), or ``None`` (``config.part_head`` off).
     """
 
     phi: Tensor
@@ -74,6 +77,7 @@ class RSCNetOutput:
     keypoints2d: Tensor | None = None
     heading_logits: Tensor | None = None
     keypoint_logits: Tensor | None = None
+    part_logits: Tensor | None = None
 
 
 class RSCNet(nn.Module):
@@ -106,6 +110,9 @@ class RSCNet(nn.Module):
         self.heading_head: HeadingHead | None = None
         if config.heading_head != "off":
             self.heading_head = HeadingHead(self.backbone.feature_dim, config.heading_bins)
+        self.part_head: PartHead | None = None
+        if config.part_head:
+            self.part_head = PartHead(tuple(self.backbone.stage_channels[i] for i in PartHead.STAGES))
         feed = NUM_HEAD_KEYPOINTS * 2 if config.keypoint_head == "feed" else 0
         self.regressor = IterativeRegressor(
             c + feed,
@@ -170,6 +177,7 @@ class RSCNet(nn.Module):
             keypoint_logits = self.keypoint_head.heatmap_logits(*(stages[i] for i in self.keypoint_head.STAGES))
             keypoints = self.keypoint_head.decode(keypoint_logits)
         heading = None if self.heading_head is None else self.heading_head(stages[-1])
+        parts = None if self.part_head is None else self.part_head(*(stages[i] for i in self.part_head.STAGES))
         reg = self.regressor(phi if self.config.keypoint_head != "feed" else torch.cat([phi, keypoints.flatten(1)], dim=1))
         pose_rotmat, pose_6d = reg.pose_rotmat, reg.pose_6d
         if heading is not None and self.config.heading_head == "decode" and not self.training:
@@ -180,6 +188,7 @@ class RSCNet(nn.Module):
             keypoints2d=keypoints,
             keypoint_logits=keypoint_logits,
             heading_logits=heading,
+            part_logits=parts,
             phi=phi,
             pose_rotmat=pose_rotmat,
             betas=reg.betas,
@@ -210,7 +219,7 @@ class RSCNet(nn.Module):
         exceptions are ``backbone.alpha`` when the source is a plain ResNet and this network is
         resolution-aware: it keeps its initial value 1 (reported as newly initialised), which
         leaves the network's output unchanged; and a whole keypoint head (``keypoint_head: aux``)
-        or heading head (``heading_head``) the source lacks, which starts from its initialisation
+        or heading head (``heading_head``) or part head (``part_head``) the source lacks, which starts from its initialisation
         (reported as newly initialised). A source ``alpha`` this network cannot hold (a plain
         target) is refused rather than dropped.
 
@@ -226,7 +235,7 @@ class RSCNet(nn.Module):
         # A keypoint or heading head the source lacks as a whole starts from its initialisation
         # (reported); nothing else may.
         new_head: list[str] = []
-        for head in ("keypoint_head.", "heading_head."):
+        for head in ("keypoint_head.", "heading_head.", "part_head."):
             absent = [k for k in missing if k.startswith(head)]
             if absent and len(absent) == len([k for k in own_heads if k.startswith(head)]):
                 new_head += absent

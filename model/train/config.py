@@ -302,6 +302,8 @@ class TrainConfig:
             raise ValueError("self-supervision/contrastive losses need resolution.per_sample >= 2")
         if self.loss.heading_head_weight > 0 and self.net.heading_head == "off":
             raise ValueError("loss.heading_head_weight > 0 needs a heading head (net.heading_head: aux or decode)")
+        if self.loss.part_head_weight > 0 and not self.net.part_head:
+            raise ValueError("loss.part_head_weight > 0 needs the part head (net.part_head: true)")
         if self.loss.keypoint_head_weight > 0 and self.net.keypoint_head == "off":
             raise ValueError("loss.keypoint_head_weight > 0 needs a keypoint head (net.keypoint_head: aux or feed)")
 

@@ -68,6 +68,7 @@ from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_l
 from model.losses.basic import keypoints2d_loss
 from model.losses.heading import heading_loss
 from model.losses.heatmap import heatmap_loss
+from model.losses.parts import part_loss
 from model.losses.twin_pairs import twin_pair_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
@@ -197,8 +198,13 @@ def compute_losses(
     l_twin = None
     if lw.twin_pair_weight > 0:
         l_twin = twin_pair_loss(j3d.view(b, k, *j3d.shape[1:]), target.joints3d[::k], batch["index"], HIPS["lsp14"])
+    l_parts = None
+    if out.part_logits is not None and lw.part_head_weight > 0:
+        if "parts" not in batch:
+            raise ValueError("loss.part_head_weight > 0 needs part maps in the batch: shards rendered with --part-maps")
+        l_parts = part_loss(out.part_logits, batch["parts"])
     total, combined = combine_losses(
-        l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp, heading_head=l_head, twin_pair=l_twin
+        l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp, heading_head=l_head, twin_pair=l_twin, part_head=l_parts
     )
     terms = {**{f"basic/{n}": v for n, v in terms.items()}, **combined}
     return total, terms, None if feats is None else feats.detach(), out

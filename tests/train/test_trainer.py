@@ -309,3 +309,27 @@ def test_twin_pair_shards_give_batches_of_whole_pairs_and_the_pair_loss(tiny_con
     loss, terms, _, _ = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
     assert terms["twin_pair"] > 0 and math.isfinite(float(loss.detach()))
     trainer.train()
+
+
+def test_part_head_learns_from_part_map_shards_and_refuses_shards_without_them(tiny_config_file: Path, tmp_path: Path) -> None:
+    from model.data.shards import write_shards
+    from model.data.synthetic import SyntheticConfig
+    from model.train.config import ConfigError
+
+    with_maps, without = tmp_path / "parts", tmp_path / "plain"
+    write_shards(with_maps, 4, SyntheticConfig(crop_size=32, seed=5, part_maps=True), shard_size=4, show_progress=False)
+    write_shards(without, 4, SyntheticConfig(crop_size=32, seed=5), shard_size=4, show_progress=False)
+    head = {"net": {"part_head": True}, "loss": {"part_head_weight": 1.0}}
+    with pytest.raises(ConfigError, match="net.part_head"):
+        load_config(tiny_config_file, {"loss": {"part_head_weight": 1.0}})
+    cfg = load_config(tiny_config_file, {"data": {"source": "shards", "shards": str(with_maps)}, **head})
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    batch = next(trainer._batches())
+    assert batch["parts"].shape[-1] == 32 and batch["parts"].dtype == torch.uint8
+    loss, terms, _, out = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
+    assert out.part_logits is not None and 0 < terms["part_head"] and math.isfinite(float(loss.detach()))
+    trainer.train()
+    cfg = load_config(tiny_config_file, {"data": {"source": "shards", "shards": str(without)}, **head})
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    with pytest.raises(ValueError, match="--part-maps"):
+        compute_losses(trainer.module, trainer.body, next(trainer._batches()), cfg, trainer.queue)
