@@ -122,3 +122,29 @@ def test_outline_probe_refuses_bad_sizes() -> None:
     for argv in (["--checkpoint", "x.pt", "--tiny", "2"], ["--checkpoint", "x.pt", "--samples", "0"], ["--tiny", "8"]):
         with pytest.raises(SystemExit):
             outline_probe.main(argv)
+
+
+def test_part_probe_scores_the_truth_the_twin_and_an_outline_reader() -> None:
+    from benchmarks.train.part_probe import ROWS, render, scores
+    from model.body.parts import part_class_names
+
+    names = part_class_names()
+    c = {n: i for i, n in enumerate(names)}
+    truth = torch.tensor([[[c["torso_front"], c["left_forearm_front"], c["right_shin_back"], 0]]])
+    twin = torch.tensor([[[c["torso_back"], c["right_forearm_back"], c["left_shin_front"], 0]]])
+    right = scores(truth, truth)
+    assert right == {"exact": 1.0, "twin's class": 0.0, "part": 1.0, "front/back": 1.0, "left/right": 1.0}
+    mirrored = scores(twin, truth)
+    assert mirrored["exact"] == 0.0 and mirrored["twin's class"] == 1.0 and mirrored["front/back"] == 0.0
+    assert mirrored["left/right"] == 0.0 and mirrored["part"] == 1.0  # the outline's answer: the part, not its side
+    result = {"people": 3, "resolutions": [224], "models": {"net": {"224": {**right, "majority": 0.25}}}}
+    text = render(result, {"command": "x", "cpu": "cpu", "date": "d"})
+    assert "| net | 224 | " + " | ".join("100.0 %" if k != "twin's class" else "0.0 %" for k in ROWS) + " | 25.0 % |" in text
+
+
+def test_part_probe_refuses_bad_arguments() -> None:
+    from benchmarks.train import part_probe
+
+    for argv in (["--checkpoint", "x.pt", "--resolutions", "4"], ["--checkpoint", "x.pt", "--samples", "0"], ["--checkpoint", "x.pt", "--resolutions", "a"]):
+        with pytest.raises(SystemExit):
+            part_probe.main(argv)
