@@ -8,7 +8,8 @@ of a stride-4 grid, which part of the body shows there: left from right, front f
 inside of the figure decides the side and the left/right labels, which are exactly the ones the
 depth-mirror twin has swapped (its left is the truth's right, its front the truth's back). For people
 of the own test's generator (the test seed), brought to each size as the checks bring them, this
-reports on the cells the body covers:
+reports on the cells the body covers, with the head's strongest body class there (where the body is
+is the outline's answer; which part shows there is the question):
 
 * **exact**: the answered class is the true one;
 * **twin's class**: the answered class is the one the twin would have there (left and right swapped,
@@ -66,7 +67,7 @@ def scores(answer: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
         "exact": float((a == t).float().mean()),
         "twin's class": float((a == twin[t]).float().mean()),
         "part": float((group[a] == group[t]).float().mean()),
-        "front/back": float((side[a] == side[t])[said_body].float().mean()),
+        "front/back": float((side[a] == side[t])[said_body].float().mean()) if bool(said_body.any()) else float("nan"),
         "left/right": float((lr[a] == lr[t])[limbs].float().mean()),
     }
 
@@ -93,7 +94,7 @@ def probe(predictor: Predictor, data: dict[str, torch.Tensor], resolution: int, 
         imgs = network_input(data["images"][start : start + batch], resolution, predictor.input_size)
         ri = torch.full((imgs.shape[0],), row, dtype=torch.long)
         logits = net(imgs.to(predictor.device), ri.to(predictor.device)).part_logits.float().cpu()
-        answers.append(logits.argmax(1))
+        answers.append(logits[:, 1:].argmax(1) + 1)  # which part shows, asked where the body is
         truths.append(part_targets(data["parts"][start : start + batch], tuple(logits.shape[-2:])))
     answer, truth = torch.cat(answers), torch.cat(truths)
     result = scores(answer, truth)

@@ -147,6 +147,9 @@ class OptimConfig:
         anneal_from: with ``"cosine"``, the step the cosine starts at (the rate holds at ``lr``
             until then; 0 = right after the warm-up). A run trained in stretches at a constant rate
             anneals its last stretch this way, without knowing its length in advance.
+        part_head_lr_scale: the part head's rate (``net.part_head``) as a multiple of the schedule's:
+            a head started fresh on a trained backbone learns, at the backbone's 1e-4, only the class
+            prior in 2500 steps (model card, "A part head"). 1 = one rate for everything.
     """
 
     lr: float = 5e-5
@@ -157,8 +160,11 @@ class OptimConfig:
     schedule: str = "constant"
     final_lr_ratio: float = 0.05
     anneal_from: int = 0
+    part_head_lr_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        if not self.part_head_lr_scale > 0:
+            raise ValueError(f"optim.part_head_lr_scale must be > 0, got {self.part_head_lr_scale}")
         if self.anneal_from < 0:
             raise ValueError(f"optim.anneal_from must be >= 0, got {self.anneal_from}")
         if self.lr <= 0 or self.batch_size < 1:

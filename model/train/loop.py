@@ -204,8 +204,8 @@ class TrainLoop:
                 break
             t0 = time.perf_counter()
             lr = self.lr()
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            for group in self.optimizer.param_groups:  # a group may run at a multiple of the schedule
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             outcome = self.train_step()
             self.step += 1
             now = time.perf_counter()

@@ -262,7 +262,7 @@ class Trainer(TrainLoop):
         if self.world > 1:
             # The projection head is idle whenever a batch has a single resolution (K = 1).
             self.module = nn.parallel.DistributedDataParallel(self.module, find_unused_parameters=True)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+        self.optimizer = torch.optim.Adam(self._param_groups(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
         #: The adversarial pose prior (``None`` when ``loss.pose_prior_weight`` is 0).
         self.discriminator: PoseDiscriminator | None = None
         self.disc_optimizer: torch.optim.Optimizer | None = None
@@ -297,6 +297,15 @@ class Trainer(TrainLoop):
         self.dataset = self._build_dataset()
         #: Whether batches hold twin pairs (twin-pair shards): drawn and augmented pair by pair.
         self._twin_pairs = isinstance(self.dataset, ShardDataset) and self.dataset.twin_pairs
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """The network's parameters; the part head in a group of its own at ``optim.part_head_lr_scale``."""
+        head = self.net.part_head
+        if head is None or self.config.optim.part_head_lr_scale == 1.0:
+            return [{"params": list(self.net.parameters())}]
+        own = {id(p) for p in head.parameters()}
+        rest = [p for p in self.net.parameters() if id(p) not in own]
+        return [{"params": rest}, {"params": list(head.parameters()), "lr_scale": self.config.optim.part_head_lr_scale}]
 
     # ------------------------------------------------------------------ data
     def _build_dataset(self) -> torch.utils.data.Dataset:

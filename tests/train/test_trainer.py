@@ -11,7 +11,7 @@ import torch
 
 from model.data.twins import partner_mask
 from model.nets.checkpoint import load_checkpoint
-from model.train.config import load_config
+from model.train.config import ConfigError, load_config
 from model.train.trainer import Trainer, compute_losses
 
 
@@ -314,7 +314,6 @@ def test_twin_pair_shards_give_batches_of_whole_pairs_and_the_pair_loss(tiny_con
 def test_part_head_learns_from_part_map_shards_and_refuses_shards_without_them(tiny_config_file: Path, tmp_path: Path) -> None:
     from model.data.shards import write_shards
     from model.data.synthetic import SyntheticConfig
-    from model.train.config import ConfigError
 
     with_maps, without = tmp_path / "parts", tmp_path / "plain"
     write_shards(with_maps, 4, SyntheticConfig(crop_size=32, seed=5, part_maps=True), shard_size=4, show_progress=False)
@@ -333,3 +332,18 @@ def test_part_head_learns_from_part_map_shards_and_refuses_shards_without_them(t
     trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
     with pytest.raises(ValueError, match="--part-maps"):
         compute_losses(trainer.module, trainer.body, next(trainer._batches()), cfg, trainer.queue)
+
+
+def test_part_head_can_learn_at_its_own_rate(tiny_config_file: Path) -> None:
+    cfg = load_config(tiny_config_file, {"net": {"part_head": True}, "optim": {"part_head_lr_scale": 10.0}})
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    groups = trainer.optimizer.param_groups
+    assert len(groups) == 2 and groups[1]["lr_scale"] == 10.0
+    head = {id(p) for p in trainer.net.part_head.parameters()}
+    assert {id(p) for p in groups[1]["params"]} == head and not head & {id(p) for p in groups[0]["params"]}
+    trainer.train()
+    assert groups[1]["lr"] == pytest.approx(10.0 * groups[0]["lr"])
+    single = Trainer(load_config(tiny_config_file, {"net": {"part_head": True}}), device="cpu", max_steps=1, show_progress=False)
+    assert len(single.optimizer.param_groups) == 1
+    with pytest.raises(ConfigError, match="part_head_lr_scale"):
+        load_config(tiny_config_file, {"optim": {"part_head_lr_scale": 0.0}})
