@@ -26,14 +26,13 @@ Writes ``--out`` (Markdown, default ``benchmarks/train/CHIRALITY.md``) and its J
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from benchmarks.report import publish, run_meta
+from benchmarks.report import checkpoint_parser, parse_resolutions, publish, run_meta
 from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
 from model.data.poses import FAMILIES
 from model.eval.evaluate import labelled_predictors, network_input, render_test_set
@@ -134,19 +133,13 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.train.chirality", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", nargs="+", required=True, help="one or more checkpoints")
-    parser.add_argument("--samples", type=int, default=400, help="people (the own test's first ones)")
-    parser.add_argument("--resolutions", default="224,32", help="comma-separated crop sizes")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser = checkpoint_parser("benchmarks.train.chirality", __doc__, DEFAULT_OUT, 400, "people (the own test's first ones)")
     args = parser.parse_args(argv)
+    resolutions = parse_resolutions(parser, args.resolutions, 8, 224)
     torch.set_num_threads(args.threads)
-    resolutions = [int(r) for r in args.resolutions.split(",") if r]
     result = run(args.checkpoint, args.samples, resolutions)
     meta = run_meta("benchmarks.train.chirality", argv, resolutions=resolutions)
     publish(args.out, render(result, meta), {"meta": meta, **result})
-
 
 if __name__ == "__main__":
     main()

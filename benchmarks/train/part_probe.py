@@ -24,14 +24,13 @@ and 50 % for the two binary rows). Writes ``--out`` (Markdown) and its JSON twin
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from benchmarks.report import publish, run_meta
+from benchmarks.report import checkpoint_parser, parse_resolutions, publish, run_meta
 from model.body.parts import PART_FLIP_PERMUTATION, PART_GROUPS, part_class_names
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.evaluate import TEST_CROP, TEST_SEED, checkpoint_label, network_input
@@ -131,24 +130,15 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.train.part_probe", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", nargs="+", required=True, help="checkpoints with a part head")
-    parser.add_argument("--samples", type=int, default=200, help="test people (default: %(default)s)")
-    parser.add_argument("--resolutions", default="224,32", help="comma-separated person heights in pixels (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser = checkpoint_parser("benchmarks.train.part_probe", __doc__, DEFAULT_OUT, 200, "test people")
     args = parser.parse_args(argv)
-    try:
-        resolutions = [int(r) for r in args.resolutions.split(",")]
-    except ValueError:
-        parser.error(f"--resolutions must be comma-separated integers, got {args.resolutions!r}")
-    if args.samples < 1 or any(not 8 <= r <= TEST_CROP for r in resolutions):
-        parser.error(f"--samples must be >= 1 and every resolution in [8, {TEST_CROP}]")
+    resolutions = parse_resolutions(parser, args.resolutions, 8, TEST_CROP)
+    if args.samples < 1:
+        parser.error("--samples must be >= 1")
     torch.set_num_threads(args.threads)
     result = run(args.checkpoint, args.samples, resolutions)
     meta = run_meta("benchmarks.train.part_probe", argv, threads=args.threads)
     publish(args.out, render(result, meta), {"meta": meta, **result})
-
 
 if __name__ == "__main__":
     main()
