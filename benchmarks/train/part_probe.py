@@ -32,8 +32,8 @@ from tqdm import tqdm
 
 from benchmarks.report import checkpoint_parser, parse_resolutions, publish, run_meta
 from model.body.parts import PART_FLIP_PERMUTATION, PART_GROUPS, part_class_names
-from model.data.synthetic import SyntheticConfig, SyntheticPeople
-from model.eval.evaluate import TEST_CROP, TEST_SEED, checkpoint_label, network_input
+from model.data.synthetic import SyntheticConfig
+from model.eval.evaluate import TEST_CROP, TEST_SEED, checkpoint_label, network_input, render_test_set
 from model.inference.predictor import Predictor
 from model.losses.parts import part_targets
 
@@ -71,17 +71,6 @@ def scores(answer: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
     }
 
 
-def render_parts(samples: int, batch: int = 16) -> dict[str, torch.Tensor]:
-    """``images (N, 3, 224, 224)`` and ``parts (N, 1, 224, 224)`` of the own test's people."""
-    people = SyntheticPeople(SyntheticConfig(crop_size=TEST_CROP, seed=TEST_SEED, part_maps=True))
-    images, parts = [], []
-    for first in tqdm(range(0, samples, batch), desc="rendering test people with part maps", unit="batch"):
-        out = people.generate(list(range(first, min(first + batch, samples))))
-        images.append(out["image"].cpu())
-        parts.append(out["parts"].cpu())
-    return {"images": torch.cat(images), "parts": torch.cat(parts)}
-
-
 @torch.inference_mode()
 def probe(predictor: Predictor, data: dict[str, torch.Tensor], resolution: int, batch: int = 32) -> dict[str, float]:
     net = predictor.net.eval()
@@ -103,7 +92,7 @@ def probe(predictor: Predictor, data: dict[str, torch.Tensor], resolution: int, 
 
 
 def run(checkpoints: list[str], samples: int, resolutions: list[int]) -> dict[str, Any]:
-    data = render_parts(samples)
+    data = render_test_set(samples, config=SyntheticConfig(crop_size=TEST_CROP, seed=TEST_SEED, part_maps=True))
     taken: set[str] = set()
     models: dict[str, dict[str, dict[str, float]]] = {}
     for ckpt in tqdm(checkpoints, desc="models", unit="model"):

@@ -45,7 +45,7 @@ def render_test_set(
 ) -> dict[str, torch.Tensor]:
     """Clean 224-px test crops ``images (N, 3, 224, 224)``, ``joints3d_lsp14 (N, 14, 3)``, ``keypoints2d_coco17
     (N, 17, 3)`` (crop pixels, visibility), ``betas (N, 10)``, ``pose (N, 24, 3)`` (axis-angle), ``family (N,)``
-    and the amodal ``silhouette (N, 224, 224)`` (bool).
+    and the amodal ``silhouette (N, 224, 224)`` (bool); with ``config.part_maps`` also ``parts (N, 1, 224, 224)``.
 
     ``config`` (default: the training generator at :data:`TEST_SEED`) sets what the people look like;
     the people are the generator's samples ``start .. start + samples - 1`` (with a training seed and
@@ -54,6 +54,7 @@ def render_test_set(
     config = config or SyntheticConfig(crop_size=TEST_CROP, seed=seed)
     people = SyntheticPeople(config)
     images, joints, keypoints, family, betas, poses, silhouettes = [], [], [], [], [], [], []
+    parts: list[torch.Tensor] = []
     for first in tqdm(range(start, start + samples, batch), desc="rendering test set", unit="batch"):
         out = people.generate(list(range(first, min(first + batch, start + samples))))
         images.append(out["image"].cpu())
@@ -63,9 +64,14 @@ def render_test_set(
         betas.append(out["betas"].cpu())
         poses.append(out["pose"].reshape(-1, 24, 3).cpu())
         silhouettes.append(out["silhouette"][:, 0].cpu() > 0.5)
-    return {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "keypoints2d_coco17": torch.cat(keypoints),
+        if "parts" in out:
+            parts.append(out["parts"].cpu())
+    data = {"images": torch.cat(images), "joints3d_lsp14": torch.cat(joints), "keypoints2d_coco17": torch.cat(keypoints),
             "family": torch.cat(family), "betas": torch.cat(betas),
             "pose": torch.cat(poses), "silhouette": torch.cat(silhouettes)}
+    if parts:  # config.part_maps
+        data["parts"] = torch.cat(parts)
+    return data
 
 
 def generator_fingerprint(config: SyntheticConfig) -> str:

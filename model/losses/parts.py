@@ -22,6 +22,18 @@ def part_targets(parts: Tensor, size: tuple[int, int]) -> Tensor:
     return F.interpolate(parts.float(), size=size, mode="nearest")[:, 0].round().long()
 
 
+def _map_targets(logits: Tensor, parts: Tensor) -> Tensor:
+    """``(N, H, W)`` targets of logit maps ``(N, C, H, W)``: each sample's part map ``(B, 1, S, S)`` on the
+    maps' grid, repeated for its ``N / B`` resolutions (sample-major, as the trainer flattens them)."""
+    n, c, h, w = logits.shape
+    if n % parts.shape[0] != 0:
+        raise ValueError(f"{n} logit maps for {parts.shape[0]} part maps")
+    target = part_targets(parts, (h, w)).repeat_interleave(n // parts.shape[0], dim=0)
+    if int(target.max()) >= c:
+        raise ValueError(f"part class {int(target.max())} >= the head's {c} classes")
+    return target
+
+
 def part_loss(logits: Tensor, parts: Tensor) -> Tensor:
     """Cross-entropy of the part head.
 
@@ -33,21 +45,14 @@ def part_loss(logits: Tensor, parts: Tensor) -> Tensor:
     Returns:
         Scalar float32 loss.
     """
-    n, c, h, w = logits.shape
-    if n % parts.shape[0] != 0:
-        raise ValueError(f"{n} logit maps for {parts.shape[0]} part maps")
-    target = part_targets(parts, (h, w)).repeat_interleave(n // parts.shape[0], dim=0)
-    if int(target.max()) >= c:
-        raise ValueError(f"part class {int(target.max())} >= the head's {c} classes")
-    return F.cross_entropy(logits.float(), target)
+    return F.cross_entropy(logits.float(), _map_targets(logits, parts))
 
 
-def part_accuracy(logits: Tensor, parts: Tensor, body_only: bool = True) -> Tensor:
-    """Share of cells whose strongest class is the true one (``body_only``: among body cells)."""
-    n, _, h, w = logits.shape
-    target = part_targets(parts, (h, w)).repeat_interleave(n // parts.shape[0], dim=0)
-    hit = (logits.argmax(1) == target).float()
-    if body_only:
-        body = (target > 0).float()
-        return (hit * body).sum() / body.sum().clamp_min(1.0)
-    return hit.mean()
+def part_accuracy(logits: Tensor, parts: Tensor) -> Tensor:
+    """Share of the body cells whose strongest body class is the true one (which part shows, asked
+    where the body is: the training log's ``part_head/accuracy``; a loss near the class prior's hides
+    a head that never names a part)."""
+    target = _map_targets(logits, parts)
+    answer = logits[:, 1:].argmax(1) + 1
+    body = (target > 0).float()
+    return ((answer == target).float() * body).sum() / body.sum().clamp_min(1.0)

@@ -68,7 +68,7 @@ from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_l
 from model.losses.basic import keypoints2d_loss
 from model.losses.heading import heading_loss
 from model.losses.heatmap import heatmap_loss
-from model.losses.parts import part_loss
+from model.losses.parts import part_accuracy, part_loss
 from model.losses.twin_pairs import twin_pair_loss
 from model.nets import RSCNet
 from model.nets.checkpoint import (
@@ -207,6 +207,8 @@ def compute_losses(
         l_basic, l_ss, l_cl, lw, pose_prior=l_prior, keypoint_head=l_kp, heading_head=l_head, twin_pair=l_twin, part_head=l_parts
     )
     terms = {**{f"basic/{n}": v for n, v in terms.items()}, **combined}
+    if l_parts is not None:
+        terms["part_head/accuracy"] = float(part_accuracy(out.part_logits.detach(), batch["parts"]))
     return total, terms, None if feats is None else feats.detach(), out
 
 

@@ -327,6 +327,7 @@ def test_part_head_learns_from_part_map_shards_and_refuses_shards_without_them(t
     assert batch["parts"].shape[-1] == 32 and batch["parts"].dtype == torch.uint8
     loss, terms, _, out = compute_losses(trainer.module, trainer.body, batch, cfg, trainer.queue)
     assert out.part_logits is not None and 0 < terms["part_head"] and math.isfinite(float(loss.detach()))
+    assert 0.0 <= terms["part_head/accuracy"] <= 1.0
     trainer.train()
     cfg = load_config(tiny_config_file, {"data": {"source": "shards", "shards": str(without)}, **head})
     trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
