@@ -16,6 +16,10 @@ In 2D (people wholly in the crop): the projected keypoints' error (fraction of t
 to the left/right-swapped labels, and the same for the keypoint head's own answer (``--head-stride 8|4``,
 ``--head-loss coordinates|heatmap``: the stride-8 soft-argmax head or the stride-4 heatmap head, supervised
 through its coordinates or its maps).
+With a part head (``net.part_head=true`` in a variant, on shards rendered with ``--part-maps``): which part the head
+says shows in the body's cells, whatever the side (``part``), the side right (``front/back``) and the left/right label
+right (``left/right``), scored as :mod:`benchmarks.train.part_probe` scores them -- can sides be learnt from these
+pictures at all, from scratch?
 ``--init`` starts from a trained checkpoint instead (can it still fit what it sees?), ``--lr`` sets the rate.
 A variant may carry its own settings over the benchmark's (``--variant "off:body net.pooling=flatten
 optim.lr=1e-4"``: any key of the training config, values read as YAML). Beside the evaluations, each
@@ -39,6 +43,7 @@ import yaml
 from tqdm import tqdm
 
 from benchmarks.report import publish, run_meta
+from benchmarks.train.part_probe import scores as part_scores
 from model.body.joint_names import COCO17_FLIP_PERMUTATION, LSP14_FLIP_PERMUTATION
 from model.data.degrade import bicubic_resize
 from model.data.shards import ShardDataset
@@ -46,6 +51,7 @@ from model.eval.metrics import mirror_twin, pa_mpjpe
 from model.geometry.camera import crop_camera
 from model.geometry.heading import heading_angle, heading_error_deg, heading_weight
 from model.geometry.rotations import axis_angle_to_matrix
+from model.losses.parts import part_targets
 from model.train.config import load_config, merge_overrides
 from model.train.trainer import Trainer
 
@@ -55,12 +61,14 @@ BASE_CONFIG = "configs/train/cpu.yaml"
 
 def _probe(data: ShardDataset, ids: list[int], size: int) -> dict[str, torch.Tensor]:
     """Clean crops at the network's size, their LSP-14 joints, true root rotations and COCO-17 keypoints
-    (``kp2d (N, 17, 2)`` as a fraction of the crop side; ``whole (N,)``: all 17 in the crop)."""
+    (``kp2d (N, 17, 2)`` as a fraction of the crop side; ``whole (N,)``: all 17 in the crop), and their part maps
+    (``parts (N, 1, S, S)``) when the shards hold them."""
     samples = [data.clean(i) for i in ids]
     images = torch.stack([s["image"] for s in samples])
     crop = images.shape[-1]
     kp = torch.stack([s["keypoints2d_coco17"] for s in samples]).float()[..., :2] / crop
-    return {
+    parts = {"parts": torch.stack([s["parts"] for s in samples]).reshape(len(samples), 1, crop, crop)} if "parts" in samples[0] else {}
+    return {**parts,
         "images": bicubic_resize(images, (size, size)).clamp(0, 1),
         "joints": torch.stack([s["joints3d_lsp14"] for s in samples]).float()[..., :3],
         "roots": axis_angle_to_matrix(torch.stack([s["pose"][0] for s in samples]).float()),
@@ -116,6 +124,9 @@ def _setting_value(text: str) -> Any:
 LOSS_LOG_EVERY = 25
 #: Terms of the basic loss reported as training losses (unweighted), and their column labels.
 LOSS_TERMS = {"basic/keypoints2d": "2D", "basic/joints3d": "3D joints", "basic/global_orient": "root", "basic/pose": "pose"}
+#: Rows of :func:`benchmarks.train.part_probe.scores` reported for a part head: what the outline gives, and the side
+#: and left/right labels only the inside of the figure gives (chance: 50 %).
+PART_ROWS = ("part", "front/back", "left/right")
 
 
 def training_losses(log: Path, after: int, upto: int) -> dict[str, float]:
@@ -186,6 +197,10 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
             row["kp2d"], row["kp2d_swapped"] = _twin_share(projected[whole] / size, truth2d, swapped2d)
             if out.keypoints2d is not None:
                 row["head2d"], row["head2d_swapped"] = _twin_share((out.keypoints2d[whole] + 1) / 2, truth2d, swapped2d)
+            if out.part_logits is not None and "parts" in data:
+                logits = out.part_logits.float()
+                shares = part_scores(logits[:, 1:].argmax(1) + 1, part_targets(data["parts"], tuple(logits.shape[-2:])))
+                row.update({f"parts_{k}": round(shares[k], 3) for k in PART_ROWS})
             return row
 
         rows, t0 = [], time.perf_counter()
@@ -240,6 +255,10 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 lines.append(f"| {r['variant']} {label} (fraction of the crop) | " + " | ".join(cells) + " | |")
                 cells = [f"{100 * row[f'fit_{key}_swapped']:.0f} / {100 * row[f'held_out_{key}_swapped']:.0f} %" for row in r["rows"]]
                 lines.append(f"| {r['variant']} {label} closer to L/R-swapped labels | " + " | ".join(cells) + " | |")
+        for key in PART_ROWS:
+            if f"fit_parts_{key}" in r["rows"][0]:
+                cells = [f"{100 * row[f'fit_parts_{key}']:.0f} / {100 * row[f'held_out_parts_{key}']:.0f} %" for row in r["rows"]]
+                lines.append(f"| {r['variant']} part head: {key} right | " + " | ".join(cells) + " | |")
     return "\n".join(lines) + "\n"
 
 

@@ -93,16 +93,31 @@ class BlazePose:
         self._pose.close()
 
 
-def pseudo_gt(root: Path, min_visibility: float) -> None:
-    """Keypoints of every native crop, merged with ``review.json``, into ``people.json``."""
+def upscaled(pose: BlazePose, rgb: np.ndarray, side: int) -> np.ndarray | None:
+    """BlazePose on ``rgb`` enlarged (bicubic) to ``side`` px when it is smaller, keypoints in ``rgb``'s pixels.
+    Its person detector misses whole people under ~200 px that it finds on the same picture enlarged."""
+    h, w = rgb.shape[:2]
+    scale = side / max(h, w)
+    if scale <= 1.0:
+        return pose(rgb)
+    kp = pose(cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC))
+    if kp is not None:
+        kp[:, :2] /= scale
+    return kp
+
+
+def pseudo_gt(root: Path, min_visibility: float, upscale_to: int = 0, min_detection: float = 0.5) -> None:
+    """Keypoints of every native crop, merged with ``review.json``, into ``people.json``; with ``upscale_to``,
+    crops smaller than that are enlarged to it for BlazePose (:func:`upscaled`); ``min_detection``: its person
+    detector's confidence threshold."""
     data = json.loads((root / "people.json").read_text())
     review_file = root / "review.json"
     reviews: dict[str, Any] = json.loads(review_file.read_text()) if review_file.exists() else {}
     people = {p.id: p for p in load_real_people(root, usable_only=False)}
-    pose = BlazePose()
+    pose = BlazePose(min_detection)
     for entry in tqdm(data["people"], desc="BlazePose native"):
         person = people[entry["id"]]
-        kp = pose(person.isolated(person.image()))
+        kp = upscaled(pose, person.isolated(person.image()), upscale_to)
         rev = reviews.get(entry["id"], {})
         bad = set(rev.get("wrong_joints", []))
         unknown = bad - set(COCO17_NAMES)
@@ -120,6 +135,8 @@ def pseudo_gt(root: Path, min_visibility: float) -> None:
     data["pseudo_gt"] = {
         "model": f"mediapipe {pose.version} BlazePose-full (model_complexity={MODEL_COMPLEXITY}), static image mode",
         "valid_rule": f"visibility >= {min_visibility} and not rejected in review.json",
+        **({"upscale_to": upscale_to} if upscale_to else {}),
+        **({"min_detection_confidence": min_detection} if min_detection != 0.5 else {}),
     }
     (root / "people.json").write_text(json.dumps(data, indent=1) + "\n")
     print(f"keypoints of {len(data['people'])} crops written to {root / 'people.json'}")
@@ -224,6 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     gt = sub.add_parser("pseudo-gt", help="keypoints of the native crops into people.json, then the contact sheet")
     gt.add_argument("--min-visibility", type=float, default=0.5, help="BlazePose visibility for a valid joint")
+    gt.add_argument("--upscale-to", type=int, default=0,
+                    help="enlarge crops smaller than this (px, bicubic) before BlazePose (default: off, as sets A-D)")
+    gt.add_argument("--min-detection", type=float, default=0.5,
+                    help="BlazePose's person-detection confidence threshold (default: %(default)s, as sets A-D)")
     sheet = sub.add_parser("sheet", help="only redraw contact_sheet.png")
     for p in (gt, sheet):
         p.add_argument("--tile", type=int, default=150, help="tile side in the contact sheet (pixels)")
@@ -232,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     deg.add_argument("--heights", default="64,48,32,24", help="comma-separated crop heights in pixels")
     args = parser.parse_args(argv)
     if args.command == "pseudo-gt":
-        pseudo_gt(args.root, args.min_visibility)
+        pseudo_gt(args.root, args.min_visibility, args.upscale_to, args.min_detection)
         contact_sheet(args.root, args.tile, args.cols)
     elif args.command == "sheet":
         contact_sheet(args.root, args.tile, args.cols)

