@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--real", type=lambda v: [Path(p) for p in v.split(",") if p], default=list(REAL_SETS),
-                        help="real-people sets, comma-separated (default: the four committed sets)")
+                        help="real-people sets, comma-separated (default: the committed sets, model.eval.real_facing.REAL_SETS)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.steps < args.every or args.every < 1 or args.subset < 400:

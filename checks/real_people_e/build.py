@@ -89,17 +89,12 @@ PEOPLE: tuple[tuple[str, str, str, int | None, tuple[int, int, int, int], str, b
     ("cal_c3_f1000", "caliscope", "cam_3_frame_1000.jpg", None, (645, 326, 86, 105), "other", True, "same man bent double, putting the board on the floor, from a third camera"),
 )  # fmt: skip
 
+#: Crop-id prefixes of the people seen in several crops, and their identity.
+_SEVERAL_CROPS = {p: p.rstrip("_") for p in ("tv_segway_", "tv_tlc_red_", "tv_police_", "tv_gym_", "tv_juggler_a_", "tv_basket_", "gv_tennis_")}
+_SEVERAL_CROPS["cal_"] = "cal_man"
+
 #: Crops that show one person share an identity (``person_id``); every other crop is its own.
-SAME_PERSON: dict[str, str] = {
-    **{pid: "tv_segway" for pid, *_ in PEOPLE if pid.startswith("tv_segway_")},
-    **{pid: "tv_tlc_red" for pid, *_ in PEOPLE if pid.startswith("tv_tlc_red_")},
-    **{pid: "tv_police" for pid, *_ in PEOPLE if pid.startswith("tv_police_")},
-    **{pid: "tv_gym" for pid, *_ in PEOPLE if pid.startswith("tv_gym_")},
-    **{pid: "tv_juggler_a" for pid, *_ in PEOPLE if pid.startswith("tv_juggler_a_")},
-    **{pid: "tv_basket" for pid, *_ in PEOPLE if pid.startswith("tv_basket_")},
-    **{pid: "gv_tennis" for pid, *_ in PEOPLE if pid.startswith("gv_tennis_")},
-    **{pid: "cal_man" for pid, *_ in PEOPLE if pid.startswith("cal_")},
-}  # fmt: skip
+SAME_PERSON: dict[str, str] = {pid: who for pid, *_ in PEOPLE for prefix, who in _SEVERAL_CROPS.items() if pid.startswith(prefix)}
 
 #: People whose neighbours stand so close that BlazePose, run on the whole crop, takes one of them
 #: (seen on the first contact sheet): their pseudo-ground truth sees only their box.

@@ -36,7 +36,7 @@ from model.inference.predictor import Predictor
 __all__ = ["REAL_SETS", "evaluate_real_facing", "facing_people", "format_real_facing", "main"]
 
 #: The committed real-people sets (folders beside :data:`~model.data.real_people.DEFAULT_ROOT`).
-REAL_SETS = tuple(DEFAULT_ROOT.parent / n for n in ("real_people", "real_people_b", "real_people_c", "real_people_d"))
+REAL_SETS = tuple(DEFAULT_ROOT.parent / n for n in ("real_people", "real_people_b", "real_people_c", "real_people_d", "real_people_e"))
 
 
 def facing_people(sets: Sequence[Path]) -> list[RealPerson]:
@@ -88,7 +88,7 @@ def format_real_facing(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m model.eval.real_facing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", nargs="+", required=True, help="single-frame checkpoints")
-    parser.add_argument("--sets", default=",".join(display_path(s) for s in REAL_SETS), help="real-set folders, comma-separated (default: the four committed sets)")
+    parser.add_argument("--sets", default=",".join(display_path(s) for s in REAL_SETS), help="real-set folders, comma-separated (default: the committed sets, REAL_SETS)")
     parser.add_argument("--heights", default="64,32", help="crop heights in pixels, comma-separated (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True, help="folder for REAL_FACING.md and real_facing.json")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
