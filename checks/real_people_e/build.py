@@ -38,10 +38,9 @@ person, limbs included (a racket, a stick or a board is not the person).
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
 import sys
 from pathlib import Path
-from types import ModuleType
 
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parents[1]
@@ -110,17 +109,9 @@ SOURCE_HELP = {
 }
 
 
-def set_b_build() -> ModuleType:
-    """Set B's ``checks/real_people_b/build.py`` (the reader and the first set's builder), imported as a module."""
-    spec = importlib.util.spec_from_file_location("real_people_build_b", _REPO / "checks" / "real_people_b" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv: list[str] | None = None) -> None:
-    set_b_build().set_cli(__doc__, PEOPLE, SAME_PERSON, ISOLATE, SOURCE_ARGS, SOURCE_HELP, ROOT_E, argv)
+    set_b = runpy.run_path(str(_REPO / "checks" / "real_people_b" / "build.py"))  # its functions, not its main
+    set_b["set_cli"](__doc__, PEOPLE, SAME_PERSON, ISOLATE, SOURCE_ARGS, SOURCE_HELP, ROOT_E, argv)
 
 
 if __name__ == "__main__":
