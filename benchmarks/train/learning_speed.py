@@ -227,7 +227,7 @@ def render(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"{meta['cpu']}, {meta['threads']} threads, {meta['date']}. Subset {meta['subset']} scenes, batch {meta['batch']}, "
         f"Adam {meta.get('lr', 5.0e-4):g} (constant), "
         + (f"keypoint head: stride {meta['head_stride']}, {meta['head_loss']} loss, weight {meta['keypoint_weight']:g}; "
-           if "head_stride" in meta else "")
+           if "head_stride" in meta and any(not r["variant"].startswith("off:") for r in results) else "")
         + f"clean full-resolution crops, root-rotation weight {meta.get('orient_weight', 0.0):g}; PA-MPJPE (mm) fit / held out"
         " (mean answer: ~171), and the heading error (degrees, people whose forward axis is within 60 degrees of the"
         " horizontal; a constant answer: ~90) fit / held out, and (when measured) the share answered closer to the mirror twin of the truth (hedging: ~50 %).",
