@@ -64,24 +64,52 @@ class TwinPairSampler(Sampler[int]):
     A dataset of twin-pair scenes keeps each pair at two consecutive positions (the scene at an even
     position). With a batch size that is even, every batch holds whole pairs.
 
+    With ``pair_share < 1`` only part of each batch is whole pairs: a batch of ``batch_size`` starts with
+    ``round(pair_share * batch_size / 2)`` whole pairs and is filled with single samples, each one member
+    (the scene or its twin, at random) of a further pair, so a batch shows more different scenes and the
+    pair loss (:mod:`model.losses.twin_pairs`) still sees the pairs at the front. Singles never sit next to
+    their own twin, so :func:`partner_mask` finds exactly the whole pairs.
+
     Args:
         length: dataset length (an odd last position is never drawn).
         generator: the random order (one epoch per iteration).
         weights: ``(length,)`` optional per-position sampling weights; pairs are then drawn with
             replacement, weighted by their first sample's weight (as
             :class:`torch.utils.data.WeightedRandomSampler` draws single samples).
+        pair_share: share of each batch's samples that come as whole pairs, in ``[0, 1]`` (1: all).
+        batch_size: the loader's batch size (needed, and even, when ``pair_share < 1``); the sampler then
+            yields whole batches only.
     """
 
-    def __init__(self, length: int, generator: torch.Generator | None = None, weights: Tensor | None = None) -> None:
+    def __init__(
+        self, length: int, generator: torch.Generator | None = None, weights: Tensor | None = None,
+        pair_share: float = 1.0, batch_size: int | None = None,
+    ) -> None:
         if length < 2:
             raise ValueError(f"twin pairs need at least 2 samples, got {length}")
         if weights is not None and weights.shape != (length,):
             raise ValueError(f"weights must have shape ({length},), got {tuple(weights.shape)}")
+        if not 0.0 <= pair_share <= 1.0:
+            raise ValueError(f"pair_share must be in [0, 1], got {pair_share}")
+        if pair_share < 1.0 and (batch_size is None or batch_size < 2 or batch_size % 2):
+            raise ValueError(f"pair_share < 1 needs an even batch_size >= 2, got {batch_size}")
         self.pairs = length // 2
         self.generator = generator
         self.weights = None if weights is None else weights[0 : 2 * self.pairs : 2].double()
+        self.pair_share = float(pair_share)
+        self.batch_size = batch_size
+        if pair_share < 1.0:
+            assert batch_size is not None
+            self.whole = round(pair_share * batch_size / 2)  # whole pairs per batch
+            self.singles = batch_size - 2 * self.whole
+            self.batches = self.pairs // (self.whole + self.singles)
+            if self.batches == 0:
+                raise ValueError(f"{self.pairs} pairs cannot fill one batch of {batch_size} with pair_share {pair_share}")
 
     def __len__(self) -> int:
+        if self.pair_share < 1.0:
+            assert self.batch_size is not None
+            return self.batches * self.batch_size
         return 2 * self.pairs
 
     def __iter__(self) -> Iterator[int]:
@@ -89,9 +117,21 @@ class TwinPairSampler(Sampler[int]):
             order = torch.randperm(self.pairs, generator=self.generator)
         else:
             order = torch.multinomial(self.weights, self.pairs, replacement=True, generator=self.generator)
-        for p in order.tolist():
-            yield 2 * p
-            yield 2 * p + 1
+        if self.pair_share >= 1.0:
+            for p in order.tolist():
+                yield 2 * p
+                yield 2 * p + 1
+            return
+        members = torch.randint(0, 2, (self.pairs,), generator=self.generator).tolist()
+        pairs = order.tolist()
+        per_batch = self.whole + self.singles
+        for b in range(self.batches):
+            chunk = pairs[b * per_batch : (b + 1) * per_batch]
+            for p in chunk[: self.whole]:
+                yield 2 * p
+                yield 2 * p + 1
+            for i, p in enumerate(chunk[self.whole :], start=b * per_batch + self.whole):
+                yield 2 * p + members[i]
 
 
 def shared_draws(index: Tensor) -> Tensor:

@@ -83,6 +83,10 @@ class DataConfig:
             default) reads every scene once per epoch in a shuffled order; with weights, an epoch
             is as many scenes drawn with replacement, each with its family's weight (the training
             mix then follows the people a deployment sees rather than the generator's mix).
+        twin_pair_share: with twin-pair shards (``model.data.shards --twin-pairs``), the share of
+            each batch's samples drawn as whole pairs (scene and twin side by side); the rest are single
+            members of other pairs (:class:`model.data.twins.TwinPairSampler`). 1 (the default): whole
+            batches of pairs. Refused below 1 with shards that hold no pairs.
     """
 
     source: str = "synthetic"
@@ -97,8 +101,12 @@ class DataConfig:
     poses: PosePriorConfig = field(default_factory=PosePriorConfig)
     partial_view: PartialViewConfig = field(default_factory=PartialViewConfig)
     family_weights: dict[str, float] | None = None
+    twin_pair_share: float = 1.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.twin_pair_share, bool) or not isinstance(self.twin_pair_share, (int, float)) or not 0.0 <= self.twin_pair_share <= 1.0:
+            raise ValueError(f"data.twin_pair_share must be a number in [0, 1], got {self.twin_pair_share!r}")
+        object.__setattr__(self, "twin_pair_share", float(self.twin_pair_share))
         if self.family_weights is not None:
             if self.source != "shards":
                 raise ValueError(f"data.family_weights needs data.source 'shards' (the shards carry each scene's family), got {self.source!r}")

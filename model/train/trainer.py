@@ -299,6 +299,8 @@ class Trainer(TrainLoop):
         self.dataset = self._build_dataset()
         #: Whether batches hold twin pairs (twin-pair shards): drawn and augmented pair by pair.
         self._twin_pairs = isinstance(self.dataset, ShardDataset) and self.dataset.twin_pairs
+        if config.data.twin_pair_share < 1.0 and not self._twin_pairs:
+            raise ValueError(f"data.twin_pair_share {config.data.twin_pair_share} needs twin-pair shards (model.data.shards --twin-pairs); {config.data.shards} holds none")
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """The network's parameters; the part head in a group of its own at ``optim.part_head_lr_scale``."""
@@ -346,7 +348,9 @@ class Trainer(TrainLoop):
                 sampler.set_epoch(self.epoch)
             elif self._twin_pairs:  # whole pairs, side by side
                 draws = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
-                sampler = TwinPairSampler(len(self.dataset), draws, self.sample_weights)
+                sampler = TwinPairSampler(
+                    len(self.dataset), draws, self.sample_weights, pair_share=cfg.data.twin_pair_share, batch_size=cfg.optim.batch_size,
+                )
             elif self.sample_weights is not None:  # data.family_weights: an epoch of draws with replacement
                 draws = torch.Generator().manual_seed(cfg.runtime.seed * 7919 + self.epoch)
                 sampler = WeightedRandomSampler(self.sample_weights, len(self.sample_weights), replacement=True, generator=draws)

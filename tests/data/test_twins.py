@@ -96,6 +96,29 @@ def test_twin_pair_sampler_draws_whole_pairs() -> None:
         TwinPairSampler(4, weights=torch.ones(3))
 
 
+def test_twin_pair_sampler_mixes_pairs_and_singles_by_share() -> None:
+    sampler = TwinPairSampler(40, torch.Generator().manual_seed(3), pair_share=0.5, batch_size=8)
+    order = list(sampler)
+    # 2 whole pairs + 4 singles per batch use 6 of the 20 pairs: 3 whole batches
+    assert len(sampler) == 24 and len(order) == 24
+    seen: set[int] = set()
+    for b in range(3):
+        batch = torch.tensor(order[8 * b : 8 * b + 8])
+        assert partner_mask(batch).tolist() == [True, True, False, False]
+        pairs = [pair_base(i) for i in batch.tolist()]
+        assert len(set(pairs)) == 6  # the singles are members of six further, different pairs
+        assert not seen & set(pairs)  # an epoch uses each pair once
+        seen |= set(pairs)
+    assert {i % 2 for i in order[4::8] + order[5::8] + order[6::8] + order[7::8]} == {0, 1}  # scenes and twins
+    assert partner_mask(torch.tensor(list(TwinPairSampler(40, torch.Generator().manual_seed(3), pair_share=0.0, batch_size=8)))).sum() == 0
+    with pytest.raises(ValueError, match="even batch_size"):
+        TwinPairSampler(40, pair_share=0.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        TwinPairSampler(40, pair_share=1.5, batch_size=8)
+    with pytest.raises(ValueError, match="cannot fill"):
+        TwinPairSampler(6, pair_share=0.5, batch_size=8)
+
+
 def test_augmentation_shares_a_pairs_draws() -> None:
     b, s = 6, 16
     batch = {"images": torch.rand(b, 1, 3, s, s).expand(b, 1, 3, s, s).clone(), "keypoints2d_coco17": torch.rand(b, 17, 3) * s}

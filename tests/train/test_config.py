@@ -98,6 +98,15 @@ def test_family_weights_are_validated(tiny_config_file: Path) -> None:
         load_config(tiny_config_file, {"data": {"family_weights": {"sitting": 0.5}}})
 
 
+def test_twin_pair_share_is_validated(tiny_config_file: Path) -> None:
+    shards = {"source": "shards", "shards": "data/shards/x"}
+    assert load_config(tiny_config_file, {"data": shards}).data.twin_pair_share == 1.0
+    assert load_config(tiny_config_file, {"data": {**shards, "twin_pair_share": 0.5}}).data.twin_pair_share == 0.5
+    for bad in (-0.1, 1.5, "half", True):
+        with pytest.raises(ConfigError, match="twin_pair_share"):
+            load_config(tiny_config_file, {"data": {**shards, "twin_pair_share": bad}})
+
+
 def test_base_inheritance(tmp_path: Path, tiny_config_file: Path) -> None:
     child = tmp_path / "child.yaml"
     child.write_text(yaml.safe_dump({"base": tiny_config_file.name, "name": "child", "optim": {"lr": 0.5}}))

@@ -311,6 +311,27 @@ def test_twin_pair_shards_give_batches_of_whole_pairs_and_the_pair_loss(tiny_con
     trainer.train()
 
 
+def test_twin_pair_share_puts_pairs_at_the_front_of_each_batch_and_needs_pair_shards(tiny_config_file: Path, tmp_path: Path) -> None:
+    from model.data.shards import write_shards
+    from model.data.synthetic import SyntheticConfig
+
+    twins, plain = tmp_path / "twins", tmp_path / "plain"
+    write_shards(twins, 16, SyntheticConfig(crop_size=32, seed=5, twin_pairs=True), shard_size=8, show_progress=False)
+    write_shards(plain, 4, SyntheticConfig(crop_size=32, seed=5), shard_size=4, show_progress=False)
+    share = {"loss": {"twin_pair_weight": 1.0}, "optim": {"batch_size": 4}}
+    cfg = load_config(tiny_config_file, {"data": {"source": "shards", "shards": str(twins), "twin_pair_share": 0.5}, **share})
+    trainer = Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+    batches = trainer._batches()
+    for _ in range(4):  # one whole pair, then two singles of two other pairs
+        index = next(batches)["index"]
+        assert partner_mask(index).tolist() == [True, False], index.tolist()
+        assert len({int(i) // 2 for i in index}) == 3
+    trainer.train()
+    cfg = load_config(tiny_config_file, {"data": {"source": "shards", "shards": str(plain), "twin_pair_share": 0.5}, **share})
+    with pytest.raises(ValueError, match="twin-pair shards"):
+        Trainer(cfg, device="cpu", max_steps=1, show_progress=False)
+
+
 def test_part_head_learns_from_part_map_shards_and_refuses_shards_without_them(tiny_config_file: Path, tmp_path: Path) -> None:
     from model.data.shards import write_shards
     from model.data.synthetic import SyntheticConfig
