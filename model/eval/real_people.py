@@ -92,6 +92,7 @@ __all__ = [
     "mean_skeleton",
     "normalised_error",
     "place_skeleton_in_box",
+    "predict_at",
 ]
 
 #: Score of a person whose detector found nobody (half the person's height).
@@ -301,7 +302,7 @@ def frame_person(
     return cut_person_box(image, (x0, y0, x1 - x0, y1 - y0))
 
 
-def _predict_at(
+def predict_at(
     predictor: Predictor,
     people: Sequence[RealPerson],
     height: int | None,
@@ -353,14 +354,14 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progres
     facing_net: dict[str, list[bool | None]] = {}
     for h in tqdm(columns, desc="heights", disable=not progress):
         key = "native" if h is None else str(h)
-        kps, people_poses, disagreement[key] = _predict_at(predictor, people, h, config.batch_size, config.keypoints, config.framing)
+        kps, people_poses, disagreement[key] = predict_at(predictor, people, h, config.batch_size, config.keypoints, config.framing)
         facing_net[key] = [bool(f) if t is not None else None for f, t in zip(faces_camera(np.stack(people_poses)), facing_truth)]
         net[key] = [normalised_error(kp, p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
         swapped[key] = [normalised_error(kp[list(COCO17_FLIP_PERMUTATION)], p.keypoints, p.valid, p.box_height) for kp, p in zip(kps, people)]
-        _, poses, _ = _predict_at(predictor, upright, h, config.batch_size, framing=config.framing)
+        _, poses, _ = predict_at(predictor, upright, h, config.batch_size, framing=config.framing)
         knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if seated:
-            _, poses, _ = _predict_at(predictor, seated, h, config.batch_size, framing=config.framing)
+            _, poses, _ = predict_at(predictor, seated, h, config.batch_size, framing=config.framing)
             seated_knees[key] = knee_flexion_deg(np.stack(poses)).tolist()
         if h is not None:
             entries = [blaze["keypoints"][p.id][key] for p in people]

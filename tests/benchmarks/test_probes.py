@@ -148,3 +148,39 @@ def test_part_probe_refuses_bad_arguments() -> None:
     for argv in (["--checkpoint", "x.pt", "--resolutions", "4"], ["--checkpoint", "x.pt", "--samples", "0"], ["--checkpoint", "x.pt", "--resolutions", "a"]):
         with pytest.raises(SystemExit):
             part_probe.main(argv)
+
+
+def test_partial_scale_fits_the_size_a_network_drew_and_groups_real_people() -> None:
+    import numpy as np
+
+    from benchmarks.train.partial_scale import REAL_GROUPS, fit_scale, placement_scores, real_group, render, summarise
+
+    truth = np.array([[10.0, 10.0], [30.0, 10.0], [20.0, 40.0], [20.0, 60.0]])
+    drawn = (truth - truth.mean(0)) / 2.0 + truth.mean(0) + np.array([0.0, -5.0])  # half the size, 5 px too high
+    s, fitted = fit_scale(drawn, truth)
+    assert s == pytest.approx(2.0) and np.allclose(fitted, truth)
+    valid = np.array([True, True, True, False])
+    scale, error, after = placement_scores(drawn, np.c_[truth, np.ones(4)], valid, norm=50.0)  # type: ignore[misc]
+    assert scale == pytest.approx(2.0) and error > 0.1 and after == pytest.approx(0.0, abs=1e-9)
+    assert placement_scores(drawn, truth, np.array([True, True, False, False]), 50.0) is None  # < 3 joints: no fit
+    assert summarise([(2.0, 0.2, 0.1), (1.0, 0.1, 0.1), (3.0, 0.3, 0.1)]) == {"n": 3, "scale": 2.0, "error": 0.2, "fitted": 0.1}
+    assert summarise([]) == {"n": 0}
+
+    class Person:
+        def __init__(self, full_body: bool, hips: bool) -> None:
+            self.full_body, self.valid = full_body, np.array([True] * 11 + [hips, hips] + [False] * 4)
+
+    assert [real_group(Person(True, True)), real_group(Person(False, True)), real_group(Person(False, False))] == list(REAL_GROUPS)  # type: ignore[arg-type]
+    cell = {"n": 2, "scale": 1.5, "error": 0.2, "fitted": 0.1}
+    result = {"height": 32, "framing": "box", "samples": 4, "sets": ["checks/x"], "crops": {"uncut": 4},
+              "models": {"net": {"synthetic": {"uncut": cell}, "real": {"x": dict.fromkeys(REAL_GROUPS, cell)}}}}
+    text = render(result, {"command": "c", "cpu": "cpu", "date": "d"})
+    assert "| net | 1.50 / 0.200 / 0.100 |" in text and "full body (2)" in text
+
+
+def test_partial_scale_refuses_bad_arguments() -> None:
+    from benchmarks.train import partial_scale
+
+    for argv in (["--checkpoint", "x.pt", "--height", "8"], ["--checkpoint", "x.pt", "--samples", "0"], ["--height", "32"]):
+        with pytest.raises(SystemExit):
+            partial_scale.main(argv)

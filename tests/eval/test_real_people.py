@@ -404,11 +404,11 @@ class _CentrePredictor:
 
 @pytest.mark.parametrize("framing", ["crop", "box", "square"])
 def test_framings_give_the_network_the_box_and_map_keypoints_back(framing: str) -> None:
-    from model.eval.real_people import _predict_at
+    from model.eval.real_people import predict_at
 
     people = [p for p in load_real_people() if p.id in ("skv_bikes_f110", "ocv_doc_multi_red")]
     fake = _CentrePredictor()
-    kps, _, _ = _predict_at(fake, people, 32, 8, framing=framing)  # type: ignore[arg-type]
+    kps, _, _ = predict_at(fake, people, 32, 8, framing=framing)  # type: ignore[arg-type]
     for p, crop, kp in zip(people, fake.crops, kps):
         x0, y0, w, h = p.box_in_crop
         scale = 32 / p.crop_side
