@@ -108,6 +108,11 @@ class BasicLossConfig:
             ``joints3d``) against the nearer of the truth and its mirror twin, per sample, on their
             weighted sum (see the module docstring); needs ``joints3d_frame: body`` and the joint
             layout's left/right permutation (``basic_loss(flip_permutation=...)``). Off by default.
+        keypoints2d_per_visible: average each sample's 2D error over its visible keypoints (summed
+            confidence) instead of over all of them (SPIN). With SPIN's mean a partial view -- six of
+            31 keypoints in the crop -- weighs a fifth of a whole person in the 2D term, the only term
+            that tells the network how large to draw a body the crop cuts (the body-frame 3D terms do not
+            see the camera). Off by default.
     """
 
     pose_weight: float = 1.0
@@ -120,6 +125,7 @@ class BasicLossConfig:
     global_orient_weight: float = 0.0
     joints3d_camera_weight: float = 0.0
     either_twin: bool = False
+    keypoints2d_per_visible: bool = False
 
     def __post_init__(self) -> None:
         if self.joints3d_frame not in ("camera", "body"):
@@ -221,7 +227,8 @@ def normalize_keypoints(uv: Tensor, crop_size: float | Tensor) -> Tensor:
 
 
 def keypoints2d_loss(
-    pred: Tensor, target: Tensor, crop_size: float | Tensor, has: Tensor | None = None, sample_weights: Tensor | None = None
+    pred: Tensor, target: Tensor, crop_size: float | Tensor, has: Tensor | None = None, sample_weights: Tensor | None = None,
+    per_visible: bool = False,
 ) -> Tensor:
     """The ``keypoints2d`` term: SPIN's confidence-weighted squared error of normalised keypoints.
 
@@ -231,9 +238,12 @@ def keypoints2d_loss(
         crop_size: crop side ``S`` (a number or ``(B,)``).
         has: ``(B,)`` 0/1 samples with 2D keypoints; ``None`` = all.
         sample_weights: optional ``(B,)`` multipliers.
+        per_visible: divide each sample's summed error by its summed confidence instead of by ``K``
+            (see :attr:`BasicLossConfig.keypoints2d_per_visible`); equal for a sample whose keypoints
+            all have confidence 1.
 
     Returns:
-        scalar: the mean over keypoints and coordinates, then over the valid samples.
+        scalar: the mean over keypoints and coordinates (or over the visible ones), then over the valid samples.
     """
     batch = pred.shape[0]
     gt = target.to(pred)
@@ -244,7 +254,10 @@ def keypoints2d_loss(
     conf = _sanitize(conf, point_ok)
     err = (normalize_keypoints(pred, crop_size) - normalize_keypoints(gt_uv, crop_size)).square()
     err = torch.where(point_ok[..., None], err, torch.zeros_like(err))
-    per_sample = (conf[..., None] * err).flatten(1).mean(-1)
+    if per_visible:
+        per_sample = (conf[..., None] * err).flatten(1).sum(-1) / (err.shape[-1] * conf.sum(-1)).clamp_min(1.0)
+    else:
+        per_sample = (conf[..., None] * err).flatten(1).mean(-1)
     return masked_sample_mean(per_sample, has_2d, sample_weights)
 
 
@@ -386,7 +399,9 @@ def basic_loss(
     # 2D keypoints, normalised to [-1, 1] by the crop size.
     terms["keypoints2d"] = zero
     if pred.keypoints2d is not None and target.keypoints2d is not None and config.keypoints2d_weight != 0:
-        terms["keypoints2d"] = keypoints2d_loss(pred.keypoints2d, target.keypoints2d, crop_size, target.has_keypoints2d, sample_weights)
+        terms["keypoints2d"] = keypoints2d_loss(
+            pred.keypoints2d, target.keypoints2d, crop_size, target.has_keypoints2d, sample_weights, config.keypoints2d_per_visible,
+        )
 
     # SPIN's camera-scale regulariser (off by default).
     terms["camera_reg"] = zero

@@ -143,6 +143,26 @@ def test_has_keypoints2d_mask_and_visibility() -> None:
     assert terms_vis["keypoints2d"] == pytest.approx(terms_moved["keypoints2d"])
 
 
+def test_keypoints2d_per_visible_gives_a_partial_view_a_whole_persons_weight() -> None:
+    from model.losses.basic import keypoints2d_loss
+
+    pred = torch.zeros(2, 4, 2, dtype=F64)
+    target = torch.zeros(2, 4, 3, dtype=F64)
+    target[..., 0] = 32.0  # every point off by half the crop (normalised error 1 in x)
+    target[0, :, 2] = 1.0  # a whole person
+    target[1, :1, 2] = 1.0  # a partial view: one keypoint of four in the crop
+    per_sample = [float(keypoints2d_loss(pred[i : i + 1], target[i : i + 1], 64)) for i in range(2)]
+    assert per_sample[1] == pytest.approx(per_sample[0] / 4)  # SPIN: diluted by the invisible points
+    visible = [float(keypoints2d_loss(pred[i : i + 1], target[i : i + 1], 64, per_visible=True)) for i in range(2)]
+    assert visible[0] == pytest.approx(per_sample[0]) and visible[1] == pytest.approx(visible[0])
+    nobody = target[1:].clone()
+    nobody[..., 2] = 0.0
+    assert float(keypoints2d_loss(pred[1:], nobody, 64, per_visible=True)) == 0.0  # nothing visible: 0, not NaN
+    p, t = _batch()
+    on = BasicLossConfig(keypoints2d_per_visible=True)
+    assert basic_loss(p, t, 64, on, hips=HIPS)[1]["keypoints2d"] == pytest.approx(basic_loss(p, t, 64, hips=HIPS)[1]["keypoints2d"])
+
+
 def test_pelvis_centring_makes_joint_loss_translation_invariant() -> None:
     pred, target = _batch()
     _, t1 = basic_loss(pred, target, 64, hips=HIPS)
