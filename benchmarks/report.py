@@ -36,14 +36,17 @@ def publish(path: Path, markdown: str, payload: dict[str, Any]) -> None:
     write_report(path, markdown, payload)
 
 
-def checkpoint_parser(module: str, doc: str | None, default_out: Path, samples: int, samples_help: str) -> argparse.ArgumentParser:
-    """The command line of a benchmark that scores checkpoints on test people at several sizes:
-    ``--checkpoint C [C2 ...]``, ``--samples``, ``--resolutions`` (read them with
+def checkpoint_parser(
+    module: str, doc: str | None, default_out: Path, samples: int, samples_help: str, resolutions: bool = True
+) -> argparse.ArgumentParser:
+    """The command line of a benchmark that scores checkpoints on test people:
+    ``--checkpoint C [C2 ...]``, ``--samples``, with ``resolutions`` ``--resolutions`` (read them with
     :func:`parse_resolutions`), ``--threads`` and ``--out``."""
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n\n")[0])
     parser.add_argument("--checkpoint", nargs="+", required=True, help="one or more checkpoints")
     parser.add_argument("--samples", type=int, default=samples, help=f"{samples_help} (default: %(default)s)")
-    parser.add_argument("--resolutions", default="224,32", help="comma-separated person heights in pixels (default: %(default)s)")
+    if resolutions:
+        parser.add_argument("--resolutions", default="224,32", help="comma-separated person heights in pixels (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=default_out)
     return parser

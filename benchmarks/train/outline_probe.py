@@ -25,14 +25,13 @@ reads the outline keeps it. Writes ``--out`` (Markdown) and its JSON twin.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from benchmarks.report import publish, run_meta
+from benchmarks.report import checkpoint_parser, publish, run_meta
 from model.data.degrade import bicubic_resize
 from model.data.synthetic import SyntheticConfig, SyntheticPeople
 from model.eval.evaluate import (
@@ -120,12 +119,10 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.train.outline_probe", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", nargs="+", required=True, help="one or more checkpoints")
-    parser.add_argument("--samples", type=int, default=400, help="test scenes rendered; those alone in their crop are scored")
+    parser = checkpoint_parser(
+        "benchmarks.train.outline_probe", __doc__, DEFAULT_OUT, 400, "test scenes rendered; those alone in their crop are scored", resolutions=False,
+    )
     parser.add_argument("--tiny", type=int, default=8, help="height in pixels of the tiny picture (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.samples < 1 or not 4 <= args.tiny <= 224:
         parser.error("--samples must be >= 1 and --tiny in [4, 224]")

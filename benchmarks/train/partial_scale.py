@@ -24,7 +24,6 @@ Writes ``--out`` (Markdown) and its JSON twin.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from benchmarks.report import publish, run_meta
+from benchmarks.report import checkpoint_parser, publish, run_meta
 from model.data.degrade import bicubic_resize
 from model.data.partial_view import PartialViewConfig, partial_view
 from model.data.real_people import RealPerson, load_real_people
@@ -177,16 +176,12 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.train.partial_scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", nargs="+", required=True, help="one or more checkpoints")
+    parser = checkpoint_parser("benchmarks.train.partial_scale", __doc__, DEFAULT_OUT, 400, "own-test people rendered", resolutions=False)
     parser.add_argument("--height", type=int, default=32, help="crop height in pixels (default: %(default)s)")
-    parser.add_argument("--samples", type=int, default=400, help="own-test people rendered (default: %(default)s)")
     parser.add_argument("--sets", nargs="*", type=Path, default=[Path("checks/real_people"), Path("checks/real_people_c")],
                         help="real sets (default: the two with partial people)")
     parser.add_argument("--framing", choices=FRAMINGS, default="box", help="real crops' framing (default: %(default)s, the service's cut)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="own-test cache (model.eval.checks'; default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if args.samples < 1 or not 16 <= args.height <= 224:
         parser.error("--samples must be >= 1 and --height in [16, 224]")
