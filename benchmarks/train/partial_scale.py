@@ -42,7 +42,7 @@ from model.eval.real_people import FRAMINGS, predict_at
 from model.inference.predictor import Predictor
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "PARTIAL_SCALE.md"
-DEFAULT_CACHE = Path("data/eval/checks/own-400.pt")
+DEFAULT_CACHE_DIR = Path("data/eval/checks")
 #: Bins of the kept fraction of the person's height (from the top); ``(1, 1)``: uncut.
 KEEP_BINS: tuple[tuple[float, float], ...] = ((0.2, 0.35), (0.35, 0.55), (0.55, 0.8), (1.0, 1.0))
 #: COCO-17 hips: a partial real crop "shows the hips" when both are scored.
@@ -84,18 +84,19 @@ def summarise(rows: Sequence[tuple[float, float, float]]) -> dict[str, float | i
             "fitted": round(float(a[:, 2].mean()), 4)}
 
 
-def synthetic_views(samples: int, seed: int, cache: Path | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def synthetic_views(samples: int, seed: int, cache_dir: Path | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Per keep bin (label): ``(images (N, 3, 224, 224), keypoints2d_coco17 (N, 17, 3))`` of the own test's people
     cut to that bin (uncut: every person)."""
-    data = load_test_set(samples, cache)
+    data = load_test_set(samples, cache_dir / f"own-{samples}.pt" if cache_dir is not None else None)  # model.eval.checks' cache
     out: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     for lo, hi in KEEP_BINS:
         images, kps = [], []
+        view = PartialViewConfig(prob=1.0, keep=(lo, hi)) if lo < 1.0 else None
         for i in range(data["images"].shape[0]):
             sample = {"image": data["images"][i].float(), "silhouette": data["silhouette"][i][None].float(),
                       "keypoints2d_coco17": data["keypoints2d_coco17"][i].clone()}
-            if lo < 1.0:
-                sample = partial_view(sample, PartialViewConfig(prob=1.0, keep=(lo, hi)), generator_for(seed, "partial-scale", i))
+            if view is not None:
+                sample = partial_view(sample, view, generator_for(seed, "partial-scale", i))
                 if float(sample["partial_view"]) != 1.0:  # not upright enough to cut
                     continue
             images.append(sample["image"].clamp(0, 1))
@@ -134,9 +135,9 @@ def score_real(predictor: Predictor, people: list[RealPerson], height: int, fram
     return {g: summarise(v) for g, v in rows.items()}
 
 
-def run(checkpoints: list[str], height: int, samples: int, sets: list[Path], framing: str, cache: Path | None, seed: int = 0) -> dict[str, Any]:
+def run(checkpoints: list[str], height: int, samples: int, sets: list[Path], framing: str, cache_dir: Path | None, seed: int = 0) -> dict[str, Any]:
     predictors = labelled_predictors(checkpoints)
-    views = synthetic_views(samples, seed, cache)
+    views = synthetic_views(samples, seed, cache_dir)
     people = {s.name: load_real_people(s, usable_only=True) for s in sets}
     models: dict[str, Any] = {}
     for name, predictor in tqdm(predictors.items(), desc="models", unit="model"):
@@ -181,12 +182,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="*", type=Path, default=[Path("checks/real_people"), Path("checks/real_people_c")],
                         help="real sets (default: the two with partial people)")
     parser.add_argument("--framing", choices=FRAMINGS, default="box", help="real crops' framing (default: %(default)s, the service's cut)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="own-test cache (model.eval.checks'; default: %(default)s)")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
+                        help="folder of model.eval.checks' test-set caches, own-<samples>.pt (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.samples < 1 or not 16 <= args.height <= 224:
         parser.error("--samples must be >= 1 and --height in [16, 224]")
     torch.set_num_threads(args.threads)
-    result = run(args.checkpoint, args.height, args.samples, args.sets, args.framing, args.cache)
+    result = run(args.checkpoint, args.height, args.samples, args.sets, args.framing, args.cache_dir)
     meta = run_meta("benchmarks.train.partial_scale", argv, threads=args.threads)
     publish(args.out, render(result, meta), {"meta": meta, **result})
 
