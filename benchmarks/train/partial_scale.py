@@ -106,13 +106,17 @@ def synthetic_views(samples: int, seed: int, cache_dir: Path | None) -> dict[str
     return out
 
 
-def score_synthetic(predictor: Predictor, views: dict[str, tuple[torch.Tensor, torch.Tensor]], height: int) -> dict[str, dict[str, float | int]]:
+def score_synthetic(
+    predictor: Predictor, views: dict[str, tuple[torch.Tensor, torch.Tensor]], height: int, tell_cut: bool = True
+) -> dict[str, dict[str, float | int]]:
+    """Per keep bin, the :func:`summarise`\ d placement of the network's 2D keypoints; a network with a cut
+    input is told which crops are cut (every bin but ``uncut``) unless ``tell_cut`` is off."""
     result = {}
     for label, (images, kps) in views.items():
         side = images.shape[-1]
         small = bicubic_resize(images, (height, height)).clamp(0, 1)
         crops = (small.permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
-        preds = predictor.predict(list(crops), batch_size=32)
+        preds = predictor.predict(list(crops), batch_size=32, cut=[label != "uncut"] * len(crops) if tell_cut else None)
         rows = [placement_scores(p.keypoints2d_coco17, k[:, :2].numpy() * height / side, k[:, 2].numpy() > 0.5, height)
                 for p, k in zip(preds, kps)]
         result[label] = summarise([r for r in rows if r is not None])
@@ -125,8 +129,11 @@ def real_group(person: RealPerson) -> str:
     return REAL_GROUPS[1] if all(bool(person.valid[j]) for j in _HIPS) else REAL_GROUPS[2]
 
 
-def score_real(predictor: Predictor, people: list[RealPerson], height: int, framing: str) -> dict[str, dict[str, float | int]]:
-    kps, _, _ = predict_at(predictor, people, height, 32, framing=framing)
+def score_real(
+    predictor: Predictor, people: list[RealPerson], height: int, framing: str, tell_cut: bool = True
+) -> dict[str, dict[str, float | int]]:
+    """Per :data:`REAL_GROUPS` group, the :func:`summarise`\ d placement (cut flags as :func:`predict_at` gives them)."""
+    kps, _, _ = predict_at(predictor, people, height, 32, framing=framing, tell_cut=tell_cut)
     rows: dict[str, list[tuple[float, float, float]]] = {g: [] for g in REAL_GROUPS}
     for kp, p in zip(kps, people):
         r = placement_scores(kp, p.keypoints, p.valid, p.box_height)
@@ -135,20 +142,28 @@ def score_real(predictor: Predictor, people: list[RealPerson], height: int, fram
     return {g: summarise(v) for g, v in rows.items()}
 
 
-def run(checkpoints: list[str], height: int, samples: int, sets: list[Path], framing: str, cache_dir: Path | None, seed: int = 0) -> dict[str, Any]:
+def run(
+    checkpoints: list[str], height: int, samples: int, sets: list[Path], framing: str, cache_dir: Path | None, seed: int = 0,
+    tell_cut: bool = True,
+) -> dict[str, Any]:
     predictors = labelled_predictors(checkpoints)
     views = synthetic_views(samples, seed, cache_dir)
     people = {s.name: load_real_people(s, usable_only=True) for s in sets}
     models: dict[str, Any] = {}
     for name, predictor in tqdm(predictors.items(), desc="models", unit="model"):
-        models[name] = {"synthetic": score_synthetic(predictor, views, height),
-                        "real": {s: score_real(predictor, ps, height, framing) for s, ps in people.items()}}
-    return {"height": height, "framing": framing, "samples": samples, "sets": [str(s) for s in sets],
+        models[name] = {"synthetic": score_synthetic(predictor, views, height, tell_cut),
+                        "real": {s: score_real(predictor, ps, height, framing, tell_cut) for s, ps in people.items()},
+                        "cut_input": predictor.cut_input}
+    return {"height": height, "framing": framing, "tell_cut": tell_cut, "samples": samples, "sets": [str(s) for s in sets],
             "crops": {label: int(v[0].shape[0]) for label, v in views.items()}, "models": models}
 
 
 def _cell(s: dict[str, float | int]) -> str:
     return "-" if not s.get("n") else f"{s['scale']:.2f} / {s['error']:.3f} / {s['fitted']:.3f}"
+
+
+def _label(result: dict[str, Any], name: str) -> str:
+    return f"{name} *cut*" if result["models"][name].get("cut_input") else name
 
 
 def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -160,19 +175,22 @@ def render(result: dict[str, Any], meta: dict[str, Any]) -> str:
         f"{meta['cpu']}, {meta['date']}. Crops {result['height']} px. Each cell: **scale** (median over crops of the best"
         " fit `s` of the predicted visible 2D joints onto the true ones; 1.0 = drawn at the right size, 2.0 = drawn half"
         " as large as the person is) / 2D error / 2D error after that fit (size and position given: the pose).", "",
+        "Networks with a cut input (marked *cut*) are " + ("told which crops are cut: every cut bin of the generator, and the real"
+        " people the review finds not wholly inside their photo." if result.get("tell_cut", True) else "not told which crops are cut"
+        " (`--no-cut-flags`: every flag 0, as for a client that sends none)."), "",
         f"**The own test's generator** (test seed, {result['samples']} people; the upright ones cut to the top fraction"
         " of their height named, as `model.data.partial_view` cuts training crops; errors per crop side):", "",
         "| model | " + " | ".join(f"{b} ({result['crops'][b]})" for b in bins) + " |", "|---|" + "---|" * len(bins),
     ]  # fmt: skip
     for name in names:
-        lines.append(f"| {name} | " + " | ".join(_cell(result["models"][name]["synthetic"][b]) for b in bins) + " |")
+        lines.append(f"| {_label(result, name)} | " + " | ".join(_cell(result["models"][name]["synthetic"][b]) for b in bins) + " |")
     for s in result["sets"]:
         label = Path(s).name
         first = result["models"][names[0]]["real"][label]
         lines += ["", f"**{s}** (framing `{result['framing']}`; errors per person-box height):", "",
                   "| model | " + " | ".join(f"{g} ({first[g]['n']})" for g in REAL_GROUPS) + " |", "|---|" + "---|" * len(REAL_GROUPS)]
         for name in names:
-            lines.append(f"| {name} | " + " | ".join(_cell(result["models"][name]["real"][label][g]) for g in REAL_GROUPS) + " |")
+            lines.append(f"| {_label(result, name)} | " + " | ".join(_cell(result["models"][name]["real"][label][g]) for g in REAL_GROUPS) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -184,11 +202,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--framing", choices=FRAMINGS, default="box", help="real crops' framing (default: %(default)s, the service's cut)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
                         help="folder of model.eval.checks' test-set caches, own-<samples>.pt (default: %(default)s)")
+    parser.add_argument("--no-cut-flags", action="store_true",
+                        help="do not tell networks with a cut input which crops are cut (every flag 0, as for a client that sends none)")
     args = parser.parse_args(argv)
     if args.samples < 1 or not 16 <= args.height <= 224:
         parser.error("--samples must be >= 1 and --height in [16, 224]")
     torch.set_num_threads(args.threads)
-    result = run(args.checkpoint, args.height, args.samples, args.sets, args.framing, args.cache_dir)
+    result = run(args.checkpoint, args.height, args.samples, args.sets, args.framing, args.cache_dir, tell_cut=not args.no_cut_flags)
     meta = run_meta("benchmarks.train.partial_scale", argv, threads=args.threads)
     publish(args.out, render(result, meta), {"meta": meta, **result})
 

@@ -98,7 +98,8 @@ Errors = dict[int, dict[str, torch.Tensor]]
 
 def partial_test_set(data: dict[str, torch.Tensor], seed: int, view: PartialViewConfig = PARTIAL_CHECK_VIEW) -> dict[str, torch.Tensor]:
     """The people of a test set (``images``, ``silhouette``, ...) that :func:`partial_view` can cut,
-    each cut once with a generator seeded by ``seed`` and its index; 3D ground truth unchanged."""
+    each cut once with a generator seeded by ``seed`` and its index; 3D ground truth unchanged;
+    ``cut`` (all ones) tells a network with a cut input that they are."""
     images, keep = [], []
     for i in range(data["images"].shape[0]):
         sample = {"image": data["images"][i], "silhouette": data["silhouette"][i][None].float()}
@@ -109,6 +110,7 @@ def partial_test_set(data: dict[str, torch.Tensor], seed: int, view: PartialView
     index = torch.tensor(keep, dtype=torch.long)
     out = {k: v[index] for k, v in data.items() if k not in ("images", "silhouette", "keypoints2d_coco17")}  # 2D moved with the cut
     out["images"] = torch.stack(images) if images else data["images"][:0]
+    out["cut"] = torch.ones(len(keep))  # every one of them goes on beyond its crop
     return out
 
 

@@ -142,6 +142,9 @@ def per_sample_errors(
     :class:`~model.data.degrade.DegradeConfig` degrades it as a camera would (blur, noise,
     compression, dark and night frames), drawn by :func:`camera_generator`, the same for every model
     (:func:`network_input`).
+
+    A set with a ``cut`` entry ``(N,)`` (people cut to a partial view, :func:`model.eval.checks.partial_test_set`)
+    gives each crop's flag to a network that reads one (:attr:`Predictor.cut_input`).
     """
     results: dict[int, dict[str, torch.Tensor]] = {}
     hips = HIPS["lsp14"]
@@ -152,7 +155,8 @@ def per_sample_errors(
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
             ri = torch.full((imgs.shape[0],), range_row, dtype=torch.long)
-            out = predictor.predict_tensor(network_input(imgs, res, s, camera, start), ri)
+            cut = data["cut"][start : start + batch] if "cut" in data else None
+            out = predictor.predict_tensor(network_input(imgs, res, s, camera, start), ri, cut=cut)
             pred = out.lsp14.float().cpu()
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))

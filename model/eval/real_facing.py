@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from model.data.real_people import DEFAULT_ROOT, RealPerson, load_real_people, real_crop_at_height
 from model.eval.markdown import publish
-from model.eval.real_people import display_path, faces_camera, facing_shares
+from model.eval.real_people import cut_flags, display_path, faces_camera, facing_shares
 from model.inference.predictor import Predictor
 
 __all__ = ["REAL_SETS", "evaluate_real_facing", "facing_people", "format_real_facing", "main"]
@@ -54,7 +54,7 @@ def evaluate_real_facing(
     answers: dict[str, list[bool]] = {}
     for h in heights:
         crops = [real_crop_at_height(p, h)[0] for p in people]
-        poses = np.stack([pr.pose for pr in predictor.predict(crops, batch_size=batch_size)])
+        poses = np.stack([pr.pose for pr in predictor.predict(crops, batch_size=batch_size, cut=cut_flags(people))])
         answers[str(h)] = faces_camera(poses).tolist()
     return answers
 

@@ -80,6 +80,7 @@ __all__ = [
     "KNEE_PASS_DEG",
     "SEATED_KNEE_MIN_DEG",
     "RealPeopleConfig",
+    "cut_flags",
     "detection_score",
     "display_path",
     "evaluate_real_people",
@@ -302,6 +303,13 @@ def frame_person(
     return cut_person_box(image, (x0, y0, x1 - x0, y1 - y0))
 
 
+def cut_flags(people: Sequence[RealPerson]) -> list[bool]:
+    """Per person, whether they go on beyond their photo (not :attr:`RealPerson.full_body`: the
+    review found head or feet outside the source image) -- the cut flag a network with a cut input
+    reads (:attr:`model.nets.config.NetConfig.cut_input`)."""
+    return [not p.full_body for p in people]
+
+
 def predict_at(
     predictor: Predictor,
     people: Sequence[RealPerson],
@@ -309,10 +317,15 @@ def predict_at(
     batch_size: int,
     keypoints: str = "projected",
     framing: str = "crop",
+    tell_cut: bool = True,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[float | None]]:
     """Keypoints in native crop pixels ``(17, 2)``, poses ``(24, 3)`` and the flip test's
     disagreement (metres, ``None`` without it) per person at ``height`` (``None``: the native crop),
-    framed as :attr:`RealPeopleConfig.framing` says."""
+    framed as :attr:`RealPeopleConfig.framing` says.
+
+    A network with a cut input (:attr:`Predictor.cut_input`) is told which people go on beyond
+    their photo (:func:`cut_flags`), as a client whose detector box touches the frame's edge tells
+    the service; ``tell_cut=False`` leaves every flag 0 (a client that sends none)."""
     crops, scales, offsets = [], [], []
     for p in people:
         image, scale = (p.image(), 1.0) if height is None else real_crop_at_height(p, height)
@@ -320,7 +333,7 @@ def predict_at(
         crops.append(image)
         scales.append(scale)
         offsets.append(np.asarray(offset, dtype=np.float64))
-    preds = predictor.predict(crops, batch_size=batch_size)
+    preds = predictor.predict(crops, batch_size=batch_size, cut=cut_flags(people) if tell_cut else None)
     if keypoints == "head" and any(pr.keypoints2d_head_coco17 is None for pr in preds):
         raise ValueError("keypoints='head' needs a network with a 2D keypoint head (NetConfig.keypoint_head)")
     kps = [pr.keypoints2d_head_coco17 if keypoints == "head" else pr.keypoints2d_coco17 for pr in preds]
@@ -375,6 +388,7 @@ def evaluate_real_people(predictor: Predictor, config: RealPeopleConfig, progres
         "checkpoint": display_path(predictor.checkpoint_path) if predictor.checkpoint_path else None,
         "checkpoint_id": predictor.checkpoint_id,
         "flip_test": predictor.flip_test,
+        "cut_flags": "review (not full_body)" if predictor.cut_input else None,
         "keypoints": config.keypoints,
         "framing": config.framing,
         "body_model": predictor.model_id,

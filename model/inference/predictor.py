@@ -421,17 +421,37 @@ class Predictor:
             "device": str(self._device),
             "precision": self._precision,
             "flip_test": self._flip_test,
+            "cut_input": self.cut_input,
         }
 
     # ------------------------------------------------------------------ low level
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         return autocast(self._precision, self._device)
 
-    def _run(self, images: Tensor, range_index: Tensor, include_vertices: bool) -> TensorPrediction:
+    @property
+    def cut_input(self) -> bool:
+        """Whether the network reads a cut flag per crop (:attr:`model.nets.config.NetConfig.cut_input`);
+        without it, the ``cut`` of :meth:`predict` and :meth:`predict_tensor` is not used."""
+        return bool(self._net.config.cut_input)
+
+    def _cut_tensor(self, cut: Tensor | Sequence[bool] | None, n: int) -> Tensor | None:
+        """``cut`` as an ``(n,)`` float tensor on the device, or ``None`` (no flags, or a network
+        without a cut input)."""
+        if cut is None or not self.cut_input:
+            return None
+        flags = torch.as_tensor(cut).reshape(-1).to(self._device, torch.float32)
+        if flags.numel() != n:
+            raise ValueError(f"cut must have {n} entries, one per crop, got {flags.numel()}")
+        if bool(((flags != 0) & (flags != 1)).any()):
+            raise ValueError("cut flags must be 0/1 (False/True)")
+        return flags
+
+    def _run(self, images: Tensor, range_index: Tensor, include_vertices: bool, cut: Tensor | None = None) -> TensorPrediction:
         if self._flip_test:  # originals and mirrors in one call
             images, range_index = flip_images(images), torch.cat([range_index, range_index])
+            cut = None if cut is None else torch.cat([cut, cut])  # a mirror is cut where its original is
         with self._autocast():  # the backbone goes channels_last itself when its weights are
-            net_out: RSCNetOutput = self._net(images, range_index)
+            net_out: RSCNetOutput = self._net(images, range_index) if cut is None else self._net(images, range_index, cut)
         head = net_out.keypoints2d
         if not self._flip_test:
             out = self.decode(net_out.phi, net_out.pose_rotmat, net_out.pose_6d, net_out.betas, net_out.camera, include_vertices)
@@ -476,7 +496,11 @@ class Predictor:
         )
 
     def predict_tensor(
-        self, images: Tensor, range_index: Tensor | Sequence[int], include_vertices: bool = False
+        self,
+        images: Tensor,
+        range_index: Tensor | Sequence[int],
+        include_vertices: bool = False,
+        cut: Tensor | Sequence[bool] | None = None,
     ) -> TensorPrediction:
         """The network and the body model on ready-made network inputs (evaluation).
 
@@ -484,6 +508,8 @@ class Predictor:
             images: ``(B, 3, S, S)`` float RGB in ``[0, 1]``, any device (moved to the predictor's).
             range_index: ``(B,)`` resolution rows.
             include_vertices: also return ``(B, V, 3)`` vertices.
+            cut: ``(B,)`` per-image cut flags (the person goes on beyond the image), read by a
+                network with a cut input (:attr:`cut_input`); ``None``: every person whole.
 
         Returns:
             :class:`TensorPrediction` on the predictor's device.
@@ -498,8 +524,9 @@ class Predictor:
             raise ValueError(f"range_index must have {images.shape[0]} entries, got {idx.numel()}")
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self._ranges.num_ranges):
             raise ValueError(f"range_index must be in [0, {self._ranges.num_ranges}), got {idx.tolist()}")
+        flags = self._cut_tensor(cut, images.shape[0])
         with torch.inference_mode():
-            return self._run(images.to(self._device, torch.float32), idx.to(self._device), include_vertices)
+            return self._run(images.to(self._device, torch.float32), idx.to(self._device), include_vertices, flags)
 
     def features(self, images: Tensor, range_index: Tensor | Sequence[int]) -> Tensor:
         """Backbone features ``phi (B, C)`` of ready-made network inputs (those of :meth:`predict_tensor`)."""
@@ -525,7 +552,11 @@ class Predictor:
         return _Prepared(image, self._ranges.index(side), side, left, top)
 
     def predict(
-        self, crops: Sequence[np.ndarray], include_vertices: bool = False, batch_size: int = 32
+        self,
+        crops: Sequence[np.ndarray],
+        include_vertices: bool = False,
+        batch_size: int = 32,
+        cut: Sequence[bool] | None = None,
     ) -> list[Prediction]:
         """Predict on person crops.
 
@@ -534,6 +565,9 @@ class Predictor:
                 ``(N, H, W, 3)`` array is taken as ``N`` crops).
             include_vertices: also return the mesh vertices of each crop.
             batch_size: crops per network call.
+            cut: one flag per crop: the person goes on beyond the crop (the frame's edge or
+                something in front cuts them). Read by a network with a cut input
+                (:attr:`cut_input`); ``None``: every person whole.
 
         Returns:
             One :class:`Prediction` per crop, in order.
@@ -554,13 +588,15 @@ class Predictor:
         rejected = {i: r for i, crop in enumerate(crops) if (r := check_crop(crop)) is not None}
         if rejected:
             raise CropsRejected(rejected)
+        flags = self._cut_tensor(cut, len(crops))
         results: list[Prediction] = []
         with torch.inference_mode():
             for start in range(0, len(crops), batch_size):
                 prepared = [self._prepare(c) for c in crops[start : start + batch_size]]
                 images = torch.stack([p.image for p in prepared])
                 idx = torch.tensor([p.range_index for p in prepared], dtype=torch.int64, device=self._device)
-                out = self._run(images, idx, include_vertices)
+                part = None if flags is None else flags[start : start + batch_size]
+                out = self._run(images, idx, include_vertices, part)
                 geometry = [CropGeometry(p.side, p.left, p.top, p.range_index) for p in prepared]
                 results.extend(self.to_predictions(out, geometry))
         return results

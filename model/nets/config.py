@@ -154,6 +154,13 @@ class NetConfig:
             stride-4 pyramid over layer1-layer3) answering each cell's class of
             :mod:`model.body.parts` (left and right apart, front and back apart): an auxiliary dense
             target that the inside of the figure decides and its outline does not. Off by default.
+        cut_input: the regressor also reads a cut flag per crop: 1 when the person goes on beyond
+            the crop (the frame's edge or something in front cuts them), 0 for a whole person
+            (:meth:`~model.nets.rscnet.RSCNet.forward`'s ``cut``; in training the partial-view cut of
+            :mod:`model.data.partial_view`, in the service the client's ``cut`` field). A learned
+            vector, zero at the start, is added to the regressor's first layer, so a network
+            initialised from one without the flag answers the same until training moves it. Off
+            by default.
     """
 
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
@@ -169,6 +176,7 @@ class NetConfig:
     keypoint_head_stride: int = 8
     pooling: str = "mean"
     part_head: bool = False
+    cut_input: bool = False
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
@@ -194,6 +202,9 @@ class NetConfig:
             _check_int("projection_hidden_dim", self.projection_hidden_dim, 1)
         _check_int("projection_dim", self.projection_dim, 1)
         _check_int("input_size", self.input_size, 32)
+        for flag in ("part_head", "cut_input"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{flag} must be a bool, got {getattr(self, flag)!r}")
 
     @property
     def feature_cells(self) -> int:

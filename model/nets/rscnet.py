@@ -120,6 +120,7 @@ class RSCNet(nn.Module):
             num_iterations=config.regressor_iterations,
             hidden_dim=config.regressor_hidden_dim,
             dropout=config.regressor_dropout,
+            condition_dim=1 if config.cut_input else 0,
         )
         self.projection = ProjectionHead(c, config.projection_hidden_dim, config.projection_dim)
         self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
@@ -153,7 +154,7 @@ class RSCNet(nn.Module):
         self._check_images(images)
         return self.pool(self.backbone.forward_features(self.normalize(images), range_index))
 
-    def forward(self, images: Tensor, range_index: Tensor | None) -> RSCNetOutput:
+    def forward(self, images: Tensor, range_index: Tensor | None, cut: Tensor | None = None) -> RSCNetOutput:
         """Predict pose, shape and camera.
 
         Args:
@@ -162,6 +163,9 @@ class RSCNet(nn.Module):
             range_index: ``(B,)`` int64 resolution range of each sample (row of ``backbone.alpha``,
                 see :func:`model.geometry.resolution.resolution_index`); may be ``None`` only for the
                 baseline (``resolution_aware=False``).
+            cut: ``(B,)`` float cut flag (1: the person goes on beyond the crop, 0: whole; see
+                :attr:`NetConfig.cut_input`); ``None`` reads as all zeros. Only a network built with
+                ``cut_input`` takes it.
 
         Returns:
             :class:`RSCNetOutput`. With ``config.heading_head == "decode"`` and the network in eval
@@ -170,6 +174,7 @@ class RSCNet(nn.Module):
             mean); in training mode it is always the regressor's, which the losses supervise.
         """
         self._check_images(images)
+        condition = self._cut_condition(cut, images.shape[0], images.device)
         stages = self.backbone.forward_stages(self.normalize(images), range_index)
         phi = self.pool(stages[-1])
         keypoints, keypoint_logits = None, None
@@ -178,7 +183,9 @@ class RSCNet(nn.Module):
             keypoints = self.keypoint_head.decode(keypoint_logits)
         heading = None if self.heading_head is None else self.heading_head(stages[-1])
         parts = None if self.part_head is None else self.part_head(*(stages[i] for i in self.part_head.STAGES))
-        reg = self.regressor(phi if self.config.keypoint_head != "feed" else torch.cat([phi, keypoints.flatten(1)], dim=1))
+        reg = self.regressor(
+            phi if self.config.keypoint_head != "feed" else torch.cat([phi, keypoints.flatten(1)], dim=1), condition=condition
+        )
         pose_rotmat, pose_6d = reg.pose_rotmat, reg.pose_6d
         if heading is not None and self.config.heading_head == "decode" and not self.training:
             root = with_heading(pose_rotmat[:, 0].float(), heading_from_logits(heading))
@@ -196,6 +203,19 @@ class RSCNet(nn.Module):
             pose_6d=pose_6d,
             iterations=reg.iterations,
         )
+
+    def _cut_condition(self, cut: Tensor | None, batch: int, device: torch.device) -> Tensor | None:
+        """The regressor's ``(B, 1)`` condition from ``cut`` (zeros when ``None``), or ``None``
+        for a network without :attr:`NetConfig.cut_input`."""
+        if not self.config.cut_input:
+            if cut is not None:
+                raise ValueError("this network has no cut input (NetConfig.cut_input is off); pass cut=None")
+            return None
+        if cut is None:
+            return torch.zeros(batch, 1, device=device)
+        if tuple(cut.shape) != (batch,):
+            raise ValueError(f"cut must be ({batch},), got {tuple(cut.shape)}")
+        return cut.to(device=device, dtype=torch.float32).reshape(batch, 1)
 
     def project(self, phi: Tensor) -> Tensor:
         """Projection head for the contrastive loss: ``(B, D) -> (B, projection_dim)`` float32,
@@ -220,8 +240,9 @@ class RSCNet(nn.Module):
         resolution-aware: it keeps its initial value 1 (reported as newly initialised), which
         leaves the network's output unchanged; and a whole keypoint head (``keypoint_head: aux``)
         or heading head (``heading_head``) or part head (``part_head``) the source lacks, which starts from its initialisation
-        (reported as newly initialised). A source ``alpha`` this network cannot hold (a plain
-        target) is refused rather than dropped.
+        (reported as newly initialised); and the cut input (``cut_input``, ``regressor.condition``)
+        the source lacks, which starts at zero and so leaves the output unchanged. A source
+        ``alpha`` this network cannot hold (a plain target) is refused rather than dropped.
 
         Raises:
             IncompatibleStateDictError: missing, unexpected or mismatched keys (all named); the
@@ -239,6 +260,7 @@ class RSCNet(nn.Module):
             absent = [k for k in missing if k.startswith(head)]
             if absent and len(absent) == len([k for k in own_heads if k.startswith(head)]):
                 new_head += absent
+        new_head += [k for k in missing if k == "regressor.condition.weight"]  # zero-initialised: same output
         missing = [k for k in missing if k not in new_head]
         heads = {**heads, **{k: own_heads[k] for k in new_head}}
         problems = [f"missing keys: {missing}"] if missing else []

@@ -318,6 +318,8 @@ class TrainConfig:
             raise ValueError("loss.heading_head_weight > 0 needs a heading head (net.heading_head: aux or decode)")
         if self.loss.part_head_weight > 0 and not self.net.part_head:
             raise ValueError("loss.part_head_weight > 0 needs the part head (net.part_head: true)")
+        if self.net.cut_input and self.data.partial_view.prob <= 0:
+            raise ValueError("net.cut_input learns from cut people: it needs data.partial_view.prob > 0")
         if self.loss.keypoint_head_weight > 0 and self.net.keypoint_head == "off":
             raise ValueError("loss.keypoint_head_weight > 0 needs a keypoint head (net.keypoint_head: aux or feed)")
 

@@ -99,8 +99,12 @@ class TrainModule(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, images: Tensor, range_index: Tensor, with_projection: bool) -> tuple[Any, Tensor | None]:
-        out = self.net(images, range_index)
+    def forward(
+        self, images: Tensor, range_index: Tensor, with_projection: bool, cut: Tensor | None = None
+    ) -> tuple[Any, Tensor | None]:
+        """``cut``: ``(B,)`` the batch's partial-view flags, read by a network with
+        ``NetConfig.cut_input`` (zeros when ``None``) and not given to one without it."""
+        out = self.net(images, range_index, cut if self.net.config.cut_input else None)
         proj = self.net.project(out.phi) if with_projection else None
         return out, proj
 
@@ -146,12 +150,14 @@ def compute_losses(
     use_cl = lw.contrastive_weight > 0 and k > 1
     if precision is None:
         precision = resolve_precision(config.runtime.precision, flat.device)
-    with autocast(precision, flat.device):
-        out, proj = model(flat, ranges.reshape(-1), use_cl)
-    j3d, kp2d = predicted_keypoints(body, out, s)
 
     def rep(x: Tensor) -> Tensor:
         return x.repeat_interleave(k, dim=0)
+
+    cut = rep(batch["partial_view"]) if "partial_view" in batch else None  # every resolution of a sample shares its cut
+    with autocast(precision, flat.device):
+        out, proj = model(flat, ranges.reshape(-1), use_cl, cut)
+    j3d, kp2d = predicted_keypoints(body, out, s)
 
     target = BasicTarget(
         pose=rep(batch["pose"]),

@@ -176,6 +176,10 @@ def test_partial_scale_fits_the_size_a_network_drew_and_groups_real_people() -> 
               "models": {"net": {"synthetic": {"uncut": cell}, "real": {"x": dict.fromkeys(REAL_GROUPS, cell)}}}}
     text = render(result, {"command": "c", "cpu": "cpu", "date": "d"})
     assert "| net | 1.50 / 0.200 / 0.100 |" in text and "full body (2)" in text
+    assert "told which crops are cut" in text
+    result["models"]["net"]["cut_input"], result["tell_cut"] = True, False
+    text = render(result, {"command": "c", "cpu": "cpu", "date": "d"})
+    assert "| net *cut* | 1.50 / 0.200 / 0.100 |" in text and "not told which crops are cut" in text
 
 
 def test_partial_scale_refuses_bad_arguments() -> None:

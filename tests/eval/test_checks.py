@@ -135,6 +135,7 @@ def test_partial_check_cuts_upright_people_and_keeps_their_ground_truth() -> Non
     assert "keypoints2d_coco17" not in cut  # the uncut picture's 2D points would be wrong for the cut one
     assert torch.equal(cut["joints3d_lsp14"], data["joints3d_lsp14"][[0, 2]]) and torch.equal(cut["family"], torch.tensor([0, 1]))
     assert not torch.equal(cut["images"][0], data["images"][0])  # re-cropped
+    assert torch.equal(cut["cut"], torch.ones(2))  # a network with a cut input is told
     again = checks.partial_test_set(data, seed=7)
     assert torch.equal(again["images"], cut["images"])  # seeded: the same cuts every run
 

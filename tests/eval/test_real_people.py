@@ -390,11 +390,12 @@ class _CentrePredictor:
 
     def __init__(self) -> None:
         self.crops: list[np.ndarray] = []
+        self.cut: list[bool] | None = None
 
-    def predict(self, crops, batch_size=32):  # noqa: ANN001, ANN201 - the Predictor's signature
+    def predict(self, crops, batch_size=32, cut=None):  # noqa: ANN001, ANN201 - the Predictor's signature
         from types import SimpleNamespace
 
-        self.crops = list(crops)
+        self.crops, self.cut = list(crops), cut
         return [
             SimpleNamespace(keypoints2d_coco17=np.tile([[c.shape[1] / 2, c.shape[0] / 2]], (17, 1)), pose=np.zeros((24, 3)),
                             flip_disagreement=None)  # fmt: skip
@@ -468,3 +469,16 @@ def test_faces_camera_from_the_root_rotation() -> None:
     pose = np.zeros((2, 24, 3), np.float32)
     pose[1, 0] = (0.0, math.pi, 0.0)  # turned round: the body's forward +z now points at the camera
     assert faces_camera(pose).tolist() == [False, True]
+
+
+def test_cut_flags_tell_which_people_go_on_beyond_their_photo() -> None:
+    from model.eval.real_people import cut_flags, predict_at
+
+    people = load_real_people()
+    flags = cut_flags(people)
+    assert flags == [not p.full_body for p in people] and any(flags) and not all(flags)
+    fake = _CentrePredictor()
+    predict_at(fake, people[:4], 32, 8)  # type: ignore[arg-type]
+    assert fake.cut == flags[:4]
+    predict_at(fake, people[:4], 32, 8, tell_cut=False)  # type: ignore[arg-type]
+    assert fake.cut is None  # a client that sends no flags

@@ -94,6 +94,11 @@ class IterativeRegressor(nn.Module):
         num_iterations: refinement steps (HMR / SPIN: 3).
         hidden_dim: width of ``fc1`` and ``fc2`` (SPIN: 1024).
         dropout: dropout probability after ``fc1`` and after ``fc2`` (SPIN: 0.5).
+        condition_dim: K, width of an optional per-sample condition (e.g. the cut flag of
+            :attr:`~model.nets.config.NetConfig.cut_input`) read at every refinement step through
+            ``condition`` (a ``K -> hidden_dim`` linear map without bias, added to ``fc1``'s output).
+            Its weights start at zero, so a regressor given a condition answers what one without it
+            answers until training moves them. 0: none.
 
     Buffers:
         mean_state: ``(24*6 + num_betas + 3,)`` the initial state; persistent, so it is saved with
@@ -110,6 +115,7 @@ class IterativeRegressor(nn.Module):
         num_iterations: int = 3,
         hidden_dim: int = 1024,
         dropout: float = 0.5,
+        condition_dim: int = 0,
     ) -> None:
         super().__init__()
         if num_iterations < 1:
@@ -129,6 +135,13 @@ class IterativeRegressor(nn.Module):
         self.decpose = nn.Linear(hidden_dim, POSE_6D_DIM)
         self.decshape = nn.Linear(hidden_dim, self.num_betas)
         self.deccam = nn.Linear(hidden_dim, CAMERA_DIM)
+        if condition_dim < 0:
+            raise ValueError(f"condition_dim must be >= 0, got {condition_dim}")
+        self.condition_dim = condition_dim
+        self.condition: nn.Linear | None = None
+        if condition_dim:
+            self.condition = nn.Linear(condition_dim, hidden_dim, bias=False)
+            nn.init.zeros_(self.condition.weight)
         self.reset_decoders()
 
     def reset_decoders(self) -> None:
@@ -145,7 +158,11 @@ class IterativeRegressor(nn.Module):
         return pose_6d, betas, camera
 
     def forward(
-        self, phi: Tensor, init_state: Tensor | None = None, num_iterations: int | None = None
+        self,
+        phi: Tensor,
+        init_state: Tensor | None = None,
+        num_iterations: int | None = None,
+        condition: Tensor | None = None,
     ) -> RegressorOutput:
         """Regress parameters from features.
 
@@ -154,6 +171,8 @@ class IterativeRegressor(nn.Module):
             init_state: optional ``(B, 24*6 + num_betas + 3)`` starting state (e.g. a previous
                 frame's prediction); default: the mean state for every sample.
             num_iterations: override of the number of refinement steps.
+            condition: ``(B, condition_dim)`` per-sample condition; required exactly when the
+                regressor was built with ``condition_dim > 0``.
 
         Returns:
             :class:`RegressorOutput`, float32.
@@ -164,8 +183,15 @@ class IterativeRegressor(nn.Module):
         if steps < 1:
             raise ValueError(f"num_iterations must be >= 1, got {steps}")
         b = phi.shape[0]
+        if (condition is None) != (self.condition is None):
+            raise ValueError(
+                f"this regressor takes a (B, {self.condition_dim}) condition" if self.condition is not None else "this regressor takes no condition"
+            )
+        if condition is not None and tuple(condition.shape) != (b, self.condition_dim):
+            raise ValueError(f"condition must be ({b}, {self.condition_dim}), got {tuple(condition.shape)}")
         with torch.autocast(device_type=phi.device.type, enabled=False):
             phi = phi.float()
+            shift = None if self.condition is None or condition is None else self.condition(condition.float())
             if init_state is None:
                 state = self.mean_state.unsqueeze(0).expand(b, -1)
             else:
@@ -176,7 +202,8 @@ class IterativeRegressor(nn.Module):
                 state = init_state.float()
             iterations: list[IterationOutput] = []
             for _ in range(steps):
-                x = self.drop1(self.fc1(torch.cat([phi, state], dim=1)))
+                x = self.fc1(torch.cat([phi, state], dim=1))
+                x = self.drop1(x if shift is None else x + shift)
                 x = self.drop2(self.fc2(x))
                 delta = torch.cat([self.decpose(x), self.decshape(x), self.deccam(x)], dim=1)
                 state = state + delta
@@ -189,4 +216,7 @@ class IterativeRegressor(nn.Module):
         )
 
     def extra_repr(self) -> str:
-        return f"feature_dim={self.feature_dim}, num_iterations={self.num_iterations}, num_betas={self.num_betas}"
+        return (
+            f"feature_dim={self.feature_dim}, num_iterations={self.num_iterations}, num_betas={self.num_betas}, "
+            f"condition_dim={self.condition_dim}"
+        )
