@@ -277,6 +277,16 @@ class RSCNet(nn.Module):
         report.newly_initialised = [prefix + k for k in report.newly_initialised] + new_head
         return report
 
+    def with_new_inputs(self, state_dict: dict[str, Tensor]) -> tuple[dict[str, Tensor], list[str]]:
+        """``state_dict`` completed with the zero weights of an input this network reads and its source
+        did not (the cut input, :attr:`NetConfig.cut_input`): loaded strictly, the network then answers
+        as the source did. Returns the completed dict and the names added (e.g. a long run's
+        next stretch that adds the input to the committed resume file's network)."""
+        key = "regressor.condition.weight"
+        if self.config.cut_input and key not in state_dict:
+            return {**state_dict, key: torch.zeros_like(self.state_dict()[key])}, [key]
+        return dict(state_dict), []
+
     def _check_images(self, images: Tensor) -> None:
         s = self.config.input_size
         if images.ndim != 4 or images.shape[1] != 3 or images.shape[2] != s or images.shape[3] != s:

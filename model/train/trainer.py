@@ -481,6 +481,7 @@ class Trainer(TrainLoop):
         ckpt = self._load_same_body(path, resume_file=True)
         if int(ckpt["input_size"]) != self.config.net.input_size:
             raise ValueError(f"{path} has input size {ckpt['input_size']}, this run {self.config.net.input_size}")
+        ckpt["model"], added = self.net.with_new_inputs(ckpt["model"])  # e.g. a stretch that adds the cut input
         self._restore_position(ckpt)
         self.optimizer_restart_step = self.step
         if self.rank == 0:
@@ -488,6 +489,7 @@ class Trainer(TrainLoop):
                 f"resumed from the committed file {path} at step {self.step}: weights restored (fp16); the optimiser, "
                 f"contrastive queue and discriminator restart, learning-rate warm-up over "
                 f"{self.config.runtime.resume_warmup_steps} steps"
+                + (f"; new input(s) {added} start at zero (same answers)" if added else "")
             )
 
     # ------------------------------------------------------------------ loop

@@ -352,7 +352,8 @@ class VideoTrainer(TrainLoop):
             regressor_iterations=net_cfg.regressor_iterations,
         )
         self.model = TemporalRegressor(self.temporal_config, self.body.mean_params).to(self.device)
-        self.model.regressor.load_state_dict(self.backbone.net.regressor.state_dict(), strict=True)
+        # A backbone's cut input (NetConfig.cut_input) stays behind: clip frames are read as whole people (flag 0).
+        self.model.regressor.load_state_dict(self.backbone.net.regressor.unconditioned_state_dict(), strict=True)
         self.model.regressor.requires_grad_(config.optim.train_regressor)
         self.disc = MotionDiscriminator(config.discriminator).to(self.device)
         trained = [p for p in self.model.parameters() if p.requires_grad]

@@ -84,10 +84,14 @@ class Crop:
         pixels: ``(H, W, 3)`` uint8 RGB.
         offset: ``(x, y)`` of the crop's top-left corner in the uploaded image (integers; may be
             negative when the box sticks out of the image).
+        cut_by_frame: the person box reaches the image's bottom row (:func:`box_reaches_bottom`): the
+            person is taken to go on below the frame (the cut flag a network with a cut input reads,
+            unless the client says otherwise). ``False`` for a whole image without a box.
     """
 
     pixels: np.ndarray
     offset: tuple[int, int]
+    cut_by_frame: bool = False
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -178,6 +182,18 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
+#: How close (pixels) a box's bottom edge must come to the image's last row to count as cut by the frame.
+CUT_EDGE_PX = 1.0
+
+
+def box_reaches_bottom(box: Box, image_height: int) -> bool:
+    """Whether ``box`` ends at the image's bottom row (within :data:`CUT_EDGE_PX`): a person whose
+    detector box does is cut by the frame, the legs going on below -- the cut the training data's
+    partial views make (:mod:`model.data.partial_view`: the top of a person kept). A box at a side or
+    the top edge is not taken as cut: the network learned only the missing lower body."""
+    return box.y0 + box.h >= image_height - CUT_EDGE_PX
+
+
 def crop_box(image: np.ndarray, box: Box, *, max_pixels: int, what: str = "box") -> Crop:
     """Cut ``box`` out of ``image`` (``(H, W, 3)`` uint8); outside parts are black.
 
@@ -210,4 +226,4 @@ def crop_box(image: np.ndarray, box: Box, *, max_pixels: int, what: str = "box")
     else:
         pixels = np.zeros((h, w, 3), dtype=np.uint8)
         pixels[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = image[iy0:iy1, ix0:ix1]
-    return Crop(pixels=pixels, offset=(x0, y0))
+    return Crop(pixels=pixels, offset=(x0, y0), cut_by_frame=box_reaches_bottom(box, img_h))

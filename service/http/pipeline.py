@@ -317,15 +317,20 @@ async def predict_crops(
     *,
     include_vertices: bool,
     deadline: Deadline,
+    cut: Sequence[bool] | None = None,
 ) -> list[Prediction | ApiError]:
-    """Run crops through the shared batcher: one prediction or per-item error per crop.
+    """Run crops through the shared batcher: one prediction or per-item error per crop; ``cut``: one
+    flag per crop (the person goes on beyond it; default: none is).
 
     Raises:
         ApiError: 429 ``queue_full``, 504 ``timeout``, 503 ``shutting_down`` or 499
             ``client_closed_request`` (the client disconnected; its queued crops were dropped) for
             the whole request.
     """
-    items = [CropItem(c, include_vertices) for c in crops]
+    flags = [False] * len(crops) if cut is None else [bool(f) for f in cut]
+    if len(flags) != len(crops):
+        raise ValueError(f"cut has {len(flags)} flags for {len(crops)} crops")
+    items = [CropItem(c, include_vertices, f) for c, f in zip(crops, flags)]
     state.requests_waiting += 1
     try:
         results = await _run_unless_disconnected(batcher, items, deadline.remaining())

@@ -69,6 +69,16 @@ class SmplParams(BaseModel):
         examples=[[[12, 30, 64, 160], None]],
     )
 
+    cut: list[bool | None] | None = Field(
+        None,
+        description="Per image: does the person go on beyond the picture (cut by the frame's edge, or only the "
+        "upper body shows)? null (or no list): the service decides -- true when the image's box reaches the "
+        "image's bottom row, false otherwise. Read by a network with a cut input (GET /v1/models "
+        "network.cut_input), which then draws the visible part at its size instead of a whole body shrunk into "
+        "the crop; ignored by others. One entry per image.",
+        examples=[[None, True]],
+    )
+
     @field_validator("boxes")
     @classmethod
     def _boxes(cls, v: list[list[float] | None] | None) -> list[list[float] | None] | None:
@@ -184,6 +194,11 @@ class SmplResult(BaseModel):
     resolution_index: int = Field(description="Resolution range used (0 = full resolution).")
     crop_size: int = Field(description="Side max(H, W) of the person crop in pixels.")
     crop_box: list[int] = Field(description="[x0, y0, w, h]: the pixels of the uploaded image used as the crop.")
+    cut: bool | None = Field(
+        None,
+        description="The cut flag the person was read with (the request's 'cut', else the service's rule: the box "
+        "reaches the image's bottom row); null where the endpoint reads every person as whole.",
+    )
     flip_disagreement: float | None = Field(
         None,
         description=(
@@ -309,6 +324,7 @@ def prediction_json(
     offset: tuple[int, int],
     crop_box: tuple[int, int, int, int],
     timings_ms: dict[str, float],
+    cut: bool | None = None,
 ) -> dict[str, Any]:
     """A :class:`SmplResult` dict; ``offset`` ``(x, y)`` moves crop pixels to uploaded-image pixels."""
     ox, oy = offset
@@ -333,6 +349,7 @@ def prediction_json(
         "resolution_index": int(pred.resolution_index),
         "crop_size": int(pred.input_size),
         "crop_box": [int(v) for v in crop_box],
+        "cut": cut,
         "flip_disagreement": None if pred.flip_disagreement is None else round(float(pred.flip_disagreement), 6),
         "timings_ms": {k: round(float(v), 3) for k, v in timings_ms.items()},
     }

@@ -40,10 +40,13 @@ class CropItem:
     Attributes:
         crop: ``(H, W, 3)`` uint8 RGB person crop.
         include_vertices: also return the ``(V, 3)`` mesh vertices.
+        cut: the person goes on beyond the crop (read by a network with a cut input,
+            :attr:`model.nets.config.NetConfig.cut_input`; ignored by others).
     """
 
     crop: np.ndarray
     include_vertices: bool = False
+    cut: bool = False
 
 
 class ItemFailure(Exception):
@@ -108,7 +111,11 @@ class PredictorEngine:
 
     def _predict(self, items: Sequence[CropItem]) -> list[Prediction]:
         want_vertices = any(it.include_vertices for it in items)
-        preds = self.predictor.predict([it.crop for it in items], include_vertices=want_vertices, batch_size=len(items))
+        crops = [it.crop for it in items]
+        if any(it.cut for it in items):  # flags only when someone is cut: a batch of whole people is the plain call
+            preds = self.predictor.predict(crops, include_vertices=want_vertices, batch_size=len(items), cut=[it.cut for it in items])
+        else:
+            preds = self.predictor.predict(crops, include_vertices=want_vertices, batch_size=len(items))
         if len(preds) != len(items):
             raise RuntimeError(f"the predictor returned {len(preds)} predictions for {len(items)} crops")
         if want_vertices:

@@ -26,14 +26,18 @@ def test_regressor_condition_starts_at_zero_and_then_moves_the_answer() -> None:
     torch.testing.assert_close(reg(phi, condition=torch.zeros(3, 1)).camera, whole.camera)  # 0 still reads as no shift
     assert moved.pose_rotmat.shape == (3, 24, 3, 3) and len(moved.iterations) == 3
     assert "condition_dim=1" in repr(reg)
+    plain = IterativeRegressor(16, MeanParams.default(), hidden_dim=32, dropout=0.0).eval()
+    plain.load_state_dict(reg.unconditioned_state_dict(), strict=True)  # e.g. the video module's copy
+    torch.testing.assert_close(plain(phi).camera, reg(phi, condition=torch.zeros(3, 1)).camera)
 
 
-def test_regressor_condition_is_required_exactly_when_built_with_one() -> None:
-    with_flag = IterativeRegressor(8, MeanParams.default(), hidden_dim=16, condition_dim=2)
+def test_regressor_condition_is_checked_and_none_reads_as_zeros() -> None:
+    torch.manual_seed(0)
+    with_flag = IterativeRegressor(8, MeanParams.default(), hidden_dim=16, condition_dim=2).eval()
     plain = IterativeRegressor(8, MeanParams.default(), hidden_dim=16)
     phi = torch.randn(2, 8)
-    with pytest.raises(ValueError, match=r"takes a \(B, 2\) condition"):
-        with_flag(phi)
+    torch.nn.init.normal_(with_flag.condition.weight)
+    torch.testing.assert_close(with_flag(phi).camera, with_flag(phi, condition=torch.zeros(2, 2)).camera)
     with pytest.raises(ValueError, match=r"condition must be \(2, 2\)"):
         with_flag(phi, condition=torch.zeros(2, 1))
     with pytest.raises(ValueError, match="takes no condition"):

@@ -221,7 +221,7 @@ class FaultyPredictor:
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
-    def predict(self, crops, include_vertices: bool = False, batch_size: int = 32):  # noqa: ANN001, ANN201
+    def predict(self, crops, include_vertices: bool = False, batch_size: int = 32, cut=None):  # noqa: ANN001, ANN201
         marks = [tuple(int(v) for v in c[0, 0]) for c in crops]
         self.calls.append([int(c[0, 1, 0]) for c in crops])
         if MARK_SLOW in marks:
@@ -231,7 +231,7 @@ class FaultyPredictor:
             raise SystemExit("simulated crash of the inference worker")
         if MARK_RAISE in marks:
             raise RuntimeError("simulated predictor bug")
-        return self._inner.predict(crops, include_vertices=include_vertices, batch_size=batch_size)
+        return self._inner.predict(crops, include_vertices=include_vertices, batch_size=batch_size, cut=cut)
 
     def computed_tags(self) -> set[int]:
         """Tags of crops that went through a successful or failing ``predict`` call."""
@@ -248,10 +248,10 @@ class ExitingPredictor:
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
-    def predict(self, crops, include_vertices: bool = False, batch_size: int = 32):  # noqa: ANN001, ANN201
+    def predict(self, crops, include_vertices: bool = False, batch_size: int = 32, cut=None):  # noqa: ANN001, ANN201
         if any(tuple(int(v) for v in c[0, 0]) == MARK_CRASH for c in crops):
             os._exit(17)
-        return self._inner.predict(crops, include_vertices=include_vertices, batch_size=batch_size)
+        return self._inner.predict(crops, include_vertices=include_vertices, batch_size=batch_size, cut=cut)
 
 
 def exiting_network_loader(settings: object) -> tuple[object, str | None]:

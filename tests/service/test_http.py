@@ -105,6 +105,7 @@ def test_smpl_multipart_boxes_and_per_item_errors(client: httpx.Client) -> None:
     assert boxed["vertices"] is None and boxed["crop_size"] == 80 and boxed["resolution_index"] == 2
     assert set(boxed["timings_ms"]) == {"decode", "inference"}
     assert boxed["flip_disagreement"] is None  # the flip test is off by default
+    assert boxed["cut"] is False and crop["cut"] is False  # the box ends above the last row; a crop is whole
     # Same pixels, so same body; 2D keypoints and principal point move by the box offset exactly.
     np.testing.assert_allclose(boxed["betas"], crop["betas"], atol=1e-5)
     kp_box, kp_crop = np.asarray(boxed["keypoints2d"]["coco17"]), np.asarray(crop["keypoints2d"]["coco17"])

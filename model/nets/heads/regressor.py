@@ -150,6 +150,12 @@ class IterativeRegressor(nn.Module):
             nn.init.xavier_uniform_(dec.weight, gain=0.01)
             nn.init.zeros_(dec.bias)
 
+    def unconditioned_state_dict(self) -> dict[str, Tensor]:
+        """The weights without the condition's: a regressor built without one and loaded with them
+        answers exactly as this one does for a zero condition (e.g. the video module's copy of a
+        single-frame regressor with a cut input: its frames are whole people)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("condition.")}
+
     def _split(self, state: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         b = state.shape[0]
         pose_6d = state[:, :POSE_6D_DIM].reshape(b, NUM_JOINTS, 6)
@@ -171,8 +177,9 @@ class IterativeRegressor(nn.Module):
             init_state: optional ``(B, 24*6 + num_betas + 3)`` starting state (e.g. a previous
                 frame's prediction); default: the mean state for every sample.
             num_iterations: override of the number of refinement steps.
-            condition: ``(B, condition_dim)`` per-sample condition; required exactly when the
-                regressor was built with ``condition_dim > 0``.
+            condition: ``(B, condition_dim)`` per-sample condition of a regressor built with
+                ``condition_dim > 0``; ``None`` reads as zeros (e.g. the video module's frames, a
+                whole person each).
 
         Returns:
             :class:`RegressorOutput`, float32.
@@ -183,10 +190,8 @@ class IterativeRegressor(nn.Module):
         if steps < 1:
             raise ValueError(f"num_iterations must be >= 1, got {steps}")
         b = phi.shape[0]
-        if (condition is None) != (self.condition is None):
-            raise ValueError(
-                f"this regressor takes a (B, {self.condition_dim}) condition" if self.condition is not None else "this regressor takes no condition"
-            )
+        if condition is not None and self.condition is None:
+            raise ValueError("this regressor takes no condition (condition_dim=0)")
         if condition is not None and tuple(condition.shape) != (b, self.condition_dim):
             raise ValueError(f"condition must be ({b}, {self.condition_dim}), got {tuple(condition.shape)}")
         with torch.autocast(device_type=phi.device.type, enabled=False):

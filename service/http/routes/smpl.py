@@ -88,10 +88,11 @@ _EXAMPLE_RESULT = {
                 True,
             )
         },
-        json_fields={"boxes"},
+        json_fields={"boxes", "cut"},
         json_example={
             "images": [EXAMPLE_PNG_BASE64, EXAMPLE_PNG_BASE64],
             "boxes": [None, [2, 0, 12, 32]],
+            "cut": [None, True],
             "include_vertices": False,
         },
     ),
@@ -105,8 +106,9 @@ async def estimate_smpl(
     keypoints in the uploaded image's pixels, the resolution range used, and timings.
 
     Send ``multipart/form-data`` with one ``images`` file part per image (optional text fields
-    ``boxes`` as JSON and ``include_vertices``), or ``application/json`` with the same fields and
-    base64 images. If every image fails, the answer is the first image's error status with all
+    ``boxes`` and ``cut`` as JSON and ``include_vertices``), or ``application/json`` with the same
+    fields and base64 images. ``cut`` tells a network with a cut input which people go on beyond
+    their picture (default: those whose box reaches the image's bottom row). If every image fails, the answer is the first image's error status with all
     per-image errors in ``items``; otherwise 200 with per-image entries.
     """
     deadline = Deadline.for_request(state.settings.request_timeout_s, request_timeout)
@@ -120,7 +122,7 @@ async def estimate_smpl(
         too_many_what="images",
         max_json_depth=s.max_json_depth,
     )
-    params = parse_fields(SmplParams, upload, json_fields={"boxes"})
+    params = parse_fields(SmplParams, upload, json_fields={"boxes", "cut"})
     files = upload.files.get("images", [])
     if not files:
         raise ApiError(400, "bad_request", "no images: send one or more image files in the field 'images'")
@@ -129,12 +131,16 @@ async def estimate_smpl(
         if len(params.boxes) != len(files):
             raise ApiError(422, "invalid_field", f"boxes has {len(params.boxes)} entries for {len(files)} images")
         boxes = [to_box(b, f"boxes[{i}]") for i, b in enumerate(params.boxes)]
+    if params.cut is not None and len(params.cut) != len(files):
+        raise ApiError(422, "invalid_field", f"cut has {len(params.cut)} entries for {len(files)} images")
     check_capacity(batcher, len(files))
     prepared = await decode_crops(state, [f.data for f in files], boxes, "images")
     ok = [(i, p) for i, p in enumerate(prepared) if isinstance(p, PreparedCrop)]
+    cut = {i: p.crop.cut_by_frame if params.cut is None or params.cut[i] is None else params.cut[i] for i, p in ok}
     started = time.perf_counter()
     preds = await predict_crops(
-        state, batcher, [p.crop.pixels for _, p in ok], include_vertices=params.include_vertices, deadline=deadline
+        state, batcher, [p.crop.pixels for _, p in ok], include_vertices=params.include_vertices, deadline=deadline,
+        cut=[cut[i] for i, _ in ok],
     )
     inference_ms = (time.perf_counter() - started) * 1000.0
     entries: list[dict[str, Any] | None] = [None] * len(prepared)
@@ -151,6 +157,7 @@ async def estimate_smpl(
                 offset=p.crop.offset,
                 crop_box=p.crop.box,
                 timings_ms={"decode": p.decode_ms, "inference": inference_ms},
+                cut=cut[i],
             )
     results = [e for e in entries if e is not None]
     raise_if_all_failed(results, "image")

@@ -188,6 +188,7 @@ _MODELS_EXAMPLE = {
         "device": "cpu",
         "precision": "fp32",
         "flip_test": False,
+        "cut_input": False,
     },
     "modules": {
         "smpl": {"loaded": True, "trained": False},
@@ -245,6 +246,7 @@ async def get_models(state: StateDep) -> JSONResponse:
                 "device": str(predictor.device),
                 "precision": predictor.precision,
                 "flip_test": predictor.flip_test,
+                "cut_input": predictor.cut_input,  # reads /v1/smpl's per-image cut flag
             },
             "modules": {
                 "smpl": {"loaded": True, "trained": trained, "endpoints": ["/v1/smpl", "/v1/sequence", "/v1/texture"]},
