@@ -31,15 +31,18 @@ class FakePredictor:
 
     def __init__(self, oom_above: int | None = None) -> None:
         self.calls: list[int] = []
+        self.cuts: list[list[bool] | None] = []
         self.oom_above = oom_above
 
     def predict(
-        self, crops: Sequence[np.ndarray], include_vertices: bool = False, batch_size: int = 32
+        self, crops: Sequence[np.ndarray], include_vertices: bool = False, batch_size: int = 32,
+        cut: Sequence[bool] | None = None,
     ) -> list[Prediction]:
         rejected = {i: r for i, c in enumerate(crops) if (r := check_crop(c)) is not None}
         if rejected:
             raise CropsRejected(rejected)
         self.calls.append(len(crops))
+        self.cuts.append(None if cut is None else list(cut))
         if self.oom_above is not None and len(crops) > self.oom_above:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         if any(c[0, 0, 0] == 255 for c in crops):
@@ -145,3 +148,14 @@ def test_fake_predictor_sanity(value: int) -> None:
             fake.predict([crop(value=value)])
     else:
         assert len(fake.predict([crop(value=value)])) == 1
+
+
+def test_cut_flags_go_with_their_crops_through_splits() -> None:
+    fake = FakePredictor()
+    engine = PredictorEngine(fake)
+    engine.run_batch([CropItem(crop()), CropItem(crop())])
+    assert fake.cuts == [None]  # nobody cut: the plain call
+    out = engine.run_batch([CropItem(crop(), cut=True), CropItem(crop(2, 2)), CropItem(crop(), cut=False), CropItem(crop(), cut=True)])
+    assert isinstance(out[1], ItemFailure) and out[1].reason == "rejected"
+    assert fake.cuts[-1] == [True, False, True]  # the refused crop left out, the flags stay with their crops
+

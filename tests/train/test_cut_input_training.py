@@ -39,3 +39,26 @@ def test_trainer_feeds_the_partial_view_flags(tiny_config_file: Path, monkeypatc
     assert torch.equal(seen[0], batch["partial_view"].repeat_interleave(k))  # every resolution of a crop shares its flag
     loss.backward()
     assert float(trainer.net.regressor.condition.weight.grad.abs().sum()) > 0.0
+
+
+def test_a_stretch_adds_the_cut_input_to_a_committed_resume_file(tiny_config_file: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    resume_file = tmp_path / "committed" / "resume.pt"
+    plain = load_config(tiny_config_file, {"runtime": {"resume_file": str(resume_file)}})
+    first = Trainer(plain, device="cpu", max_steps=2, show_progress=False)
+    first.train()
+    for f in Path(plain.runtime.out_dir).iterdir():  # a fresh machine: only the committed file
+        f.unlink()
+    flagged = load_config(tiny_config_file, {"runtime": {"resume_file": str(resume_file)}, "net": {"cut_input": True},
+                                             "data": {"partial_view": {"prob": 1.0}}})
+    second = Trainer(flagged, device="cpu", resume=True, show_progress=False)
+    assert second.step == 2 and "new input(s) ['regressor.condition.weight'] start at zero" in capsys.readouterr().out
+    assert float(second.net.regressor.condition.weight.detach().abs().sum()) == 0.0
+    images, ranges = torch.rand(2, 3, 32, 32), torch.zeros(2, dtype=torch.long)
+    first.net.eval()
+    second.net.eval()
+    with torch.no_grad():  # the same answers as the file's network, cut or not
+        ref = first.net(images, ranges)
+        out = second.net(images, ranges, torch.ones(2))
+    torch.testing.assert_close(out.camera, ref.camera, atol=2e-3, rtol=0)  # fp16 weights in the file
+    second.train()
+    assert float(second.net.regressor.condition.weight.detach().abs().sum()) > 0.0  # it learns from the cut samples
