@@ -44,6 +44,8 @@ __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "RSCNet", "RSCNetOutput"]
 NUM_HEAD_KEYPOINTS = 17
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+#: The cut input's weights (:attr:`NetConfig.cut_input`): a source without them starts them at zero.
+CUT_INPUT_KEY = "regressor.condition.weight"
 
 
 @dataclass
@@ -205,14 +207,14 @@ class RSCNet(nn.Module):
         )
 
     def _cut_condition(self, cut: Tensor | None, batch: int, device: torch.device) -> Tensor | None:
-        """The regressor's ``(B, 1)`` condition from ``cut`` (zeros when ``None``), or ``None``
-        for a network without :attr:`NetConfig.cut_input`."""
+        """The regressor's ``(B, 1)`` condition from ``cut``, or ``None`` (no flags, which the
+        regressor reads as zeros, or a network without :attr:`NetConfig.cut_input`)."""
         if not self.config.cut_input:
             if cut is not None:
                 raise ValueError("this network has no cut input (NetConfig.cut_input is off); pass cut=None")
             return None
         if cut is None:
-            return torch.zeros(batch, 1, device=device)
+            return None
         if tuple(cut.shape) != (batch,):
             raise ValueError(f"cut must be ({batch},), got {tuple(cut.shape)}")
         return cut.to(device=device, dtype=torch.float32).reshape(batch, 1)
@@ -260,7 +262,7 @@ class RSCNet(nn.Module):
             absent = [k for k in missing if k.startswith(head)]
             if absent and len(absent) == len([k for k in own_heads if k.startswith(head)]):
                 new_head += absent
-        new_head += [k for k in missing if k == "regressor.condition.weight"]  # zero-initialised: same output
+        new_head += [k for k in missing if k == CUT_INPUT_KEY]  # zero-initialised: same output
         missing = [k for k in missing if k not in new_head]
         heads = {**heads, **{k: own_heads[k] for k in new_head}}
         problems = [f"missing keys: {missing}"] if missing else []
@@ -282,9 +284,8 @@ class RSCNet(nn.Module):
         did not (the cut input, :attr:`NetConfig.cut_input`): loaded strictly, the network then answers
         as the source did. Returns the completed dict and the names added (e.g. a long run's
         next stretch that adds the input to the committed resume file's network)."""
-        key = "regressor.condition.weight"
-        if self.config.cut_input and key not in state_dict:
-            return {**state_dict, key: torch.zeros_like(self.state_dict()[key])}, [key]
+        if self.config.cut_input and CUT_INPUT_KEY not in state_dict:
+            return {**state_dict, CUT_INPUT_KEY: torch.zeros_like(self.state_dict()[CUT_INPUT_KEY])}, [CUT_INPUT_KEY]
         return dict(state_dict), []
 
     def _check_images(self, images: Tensor) -> None:
