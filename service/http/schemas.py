@@ -196,8 +196,9 @@ class SmplResult(BaseModel):
     crop_box: list[int] = Field(description="[x0, y0, w, h]: the pixels of the uploaded image used as the crop.")
     cut: bool | None = Field(
         None,
-        description="The cut flag the person was read with (the request's 'cut', else the service's rule: the box "
-        "reaches the image's bottom row); null where the endpoint reads every person as whole.",
+        description="The cut flag given with the person (the request's 'cut', else the service's rule: the box "
+        "reaches the image's bottom row); a network without a cut input (GET /v1/models network.cut_input) "
+        "ignores it. null where the endpoint reads every person as whole.",
     )
     flip_disagreement: float | None = Field(
         None,

@@ -211,6 +211,8 @@ def test_sequence_frames_smoothed_and_single(client: httpx.Client) -> None:
     assert f0["smoothed"]["crop_box"] == [0, 0, 40, 64] and f0["single_frame"]["crop_box"] == [0, 0, 40, 64]
     assert not np.allclose(f0["smoothed"]["betas"], f0["single_frame"]["betas"])  # neighbours were mixed in
     assert frames_out[3]["smoothed"]["crop_box"] == [2, 2, 36, 60]
+    # track boxes reaching the frame's bottom row mark the person as cut by the frame
+    assert [f["single_frame"]["cut"] for f in frames_out if f["ok"]] == [True, True, False, True]
 
 
 def test_sequence_video_with_track(client: httpx.Client) -> None:

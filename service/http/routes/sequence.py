@@ -114,6 +114,9 @@ async def estimate_sequence(
     per-frame smoothed results (same fields as ``/v1/smpl``) and, with ``include_single_frame``,
     the unsmoothed ones.
 
+    A track box that reaches its frame's bottom row marks the person as cut by the frame (``cut``
+    in each result), which a network with a cut input reads for the single-frame answers.
+
     A ``track`` must have one entry per frame: otherwise 422 ``track_length_mismatch`` naming
     both counts (for a truncated video file, the count its header states is accepted too). A video
     that decodes fewer frames than its header states answers with a ``truncated_video`` entry in
@@ -148,8 +151,11 @@ async def estimate_sequence(
 
     ok = [(i, p) for i, p in enumerate(prepared) if isinstance(p, PreparedCrop)]
     started = time.perf_counter()
+    # A track box reaching the frame's bottom row is a person cut by the frame (as /v1/smpl's default rule):
+    # the single-frame answers read it; the GRU reads the features, the same either way.
     preds = await predict_crops(
-        state, batcher, [p.crop.pixels for _, p in ok], include_vertices=params.include_vertices, deadline=deadline
+        state, batcher, [p.crop.pixels for _, p in ok], include_vertices=params.include_vertices, deadline=deadline,
+        cut=[p.crop.cut_by_frame for _, p in ok],
     )
     inference_ms = (time.perf_counter() - started) * 1000.0
 
@@ -180,11 +186,13 @@ async def estimate_sequence(
         entry: dict[str, Any] = {
             "index": i,
             "ok": True,
-            "smoothed": prediction_json(smooth, index=i, offset=p.crop.offset, crop_box=p.crop.box, timings_ms=timings),
+            "smoothed": prediction_json(
+                smooth, index=i, offset=p.crop.offset, crop_box=p.crop.box, timings_ms=timings, cut=p.crop.cut_by_frame
+            ),
         }
         if params.include_single_frame:
             entry["single_frame"] = prediction_json(
-                raw, index=i, offset=p.crop.offset, crop_box=p.crop.box, timings_ms=timings
+                raw, index=i, offset=p.crop.offset, crop_box=p.crop.box, timings_ms=timings, cut=p.crop.cut_by_frame
             )
         entries[i] = entry
     results = [e for e in entries if e is not None]
