@@ -155,8 +155,8 @@ def per_sample_errors(
         for start in range(0, data["images"].shape[0], batch):
             imgs = data["images"][start : start + batch]
             ri = torch.full((imgs.shape[0],), range_row, dtype=torch.long)
-            x = network_input(imgs, res, s, camera, start)
-            out = predictor.predict_tensor(x, ri) if "cut" not in data else predictor.predict_tensor(x, ri, cut=data["cut"][start : start + batch])
+            cut = data["cut"][start : start + batch] if "cut" in data else None
+            out = predictor.predict_tensor(network_input(imgs, res, s, camera, start), ri, cut=cut)
             pred = out.lsp14.float().cpu()
             gt = data["joints3d_lsp14"][start : start + batch]
             errs.append(mpjpe(pelvis_center(pred, *hips), pelvis_center(gt, *hips)))

@@ -451,7 +451,7 @@ class Predictor:
             images, range_index = flip_images(images), torch.cat([range_index, range_index])
             cut = None if cut is None else torch.cat([cut, cut])  # a mirror is cut where its original is
         with self._autocast():  # the backbone goes channels_last itself when its weights are
-            net_out: RSCNetOutput = self._net(images, range_index) if cut is None else self._net(images, range_index, cut)
+            net_out: RSCNetOutput = self._net(images, range_index, cut)
         head = net_out.keypoints2d
         if not self._flip_test:
             out = self.decode(net_out.phi, net_out.pose_rotmat, net_out.pose_6d, net_out.betas, net_out.camera, include_vertices)

@@ -80,7 +80,11 @@ class CropPredictor(Protocol):
     ``predict`` raises :class:`~model.inference.CropsRejected` for crops it refuses."""
 
     def predict(
-        self, crops: Sequence[np.ndarray], include_vertices: bool = False, batch_size: int = 32
+        self,
+        crops: Sequence[np.ndarray],
+        include_vertices: bool = False,
+        batch_size: int = 32,
+        cut: Sequence[bool] | None = None,
     ) -> list[Prediction]: ...
 
 
@@ -111,11 +115,9 @@ class PredictorEngine:
 
     def _predict(self, items: Sequence[CropItem]) -> list[Prediction]:
         want_vertices = any(it.include_vertices for it in items)
-        crops = [it.crop for it in items]
-        if any(it.cut for it in items):  # flags only when someone is cut: a batch of whole people is the plain call
-            preds = self.predictor.predict(crops, include_vertices=want_vertices, batch_size=len(items), cut=[it.cut for it in items])
-        else:
-            preds = self.predictor.predict(crops, include_vertices=want_vertices, batch_size=len(items))
+        preds = self.predictor.predict(
+            [it.crop for it in items], include_vertices=want_vertices, batch_size=len(items), cut=[it.cut for it in items]
+        )
         if len(preds) != len(items):
             raise RuntimeError(f"the predictor returned {len(preds)} predictions for {len(items)} crops")
         if want_vertices:

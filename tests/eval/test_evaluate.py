@@ -66,9 +66,9 @@ def test_realistic_camera_degrades_the_same_pixels_for_every_model(tmp_path: Pat
     seen: list[torch.Tensor] = []
     original = predictor.predict_tensor
 
-    def record(images: torch.Tensor, ranges: torch.Tensor):
+    def record(images: torch.Tensor, ranges: torch.Tensor, cut=None):  # noqa: ANN001
         seen.append(images.clone())
-        return original(images, ranges)
+        return original(images, ranges, cut=cut)
 
     monkeypatch.setattr(predictor, "predict_tensor", record)
     camera = DegradeConfig(mode="realistic", clean_prob=0.0, noise_prob=1.0)

@@ -121,9 +121,9 @@ def test_range_row_reaches_the_network(predictor: Predictor, monkeypatch: pytest
     seen: list[list[int]] = []
     forward = predictor.net.forward
 
-    def spy(images, range_index):
+    def spy(images, range_index, cut=None):
         seen.append(range_index.tolist())
-        return forward(images, range_index)
+        return forward(images, range_index, cut)
 
     monkeypatch.setattr(predictor.net, "forward", spy)
     predictor.predict([crop(30, 20), crop(224, 100), crop(50, 64)])
@@ -209,9 +209,9 @@ def test_batches_are_chunked(predictor: Predictor, monkeypatch: pytest.MonkeyPat
     sizes: list[int] = []
     forward = predictor.net.forward
 
-    def spy(images, range_index):
+    def spy(images, range_index, cut=None):
         sizes.append(images.shape[0])
-        return forward(images, range_index)
+        return forward(images, range_index, cut)
 
     monkeypatch.setattr(predictor.net, "forward", spy)
     chunked = predictor.predict(crops, batch_size=2)

@@ -154,7 +154,7 @@ def test_cut_flags_go_with_their_crops_through_splits() -> None:
     fake = FakePredictor()
     engine = PredictorEngine(fake)
     engine.run_batch([CropItem(crop()), CropItem(crop())])
-    assert fake.cuts == [None]  # nobody cut: the plain call
+    assert fake.cuts == [[False, False]]  # every crop's flag goes with it, whole people too
     out = engine.run_batch([CropItem(crop(), cut=True), CropItem(crop(2, 2)), CropItem(crop(), cut=False), CropItem(crop(), cut=True)])
     assert isinstance(out[1], ItemFailure) and out[1].reason == "rejected"
     assert fake.cuts[-1] == [True, False, True]  # the refused crop left out, the flags stay with their crops
