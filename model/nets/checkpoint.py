@@ -67,6 +67,7 @@ import torch
 from model.body import BodyModel, BodyModelInfo
 from model.body.model import MeanParams
 from model.geometry.resolution import ResolutionRanges
+from model.nets.backbones.resnet import fold_alpha_row
 from model.nets.config import NetConfig
 from model.nets.reid import ReIDConfig, ReIDNet
 from model.nets.rscnet import RSCNet
@@ -289,6 +290,25 @@ def _dequantize(ckpt: dict[str, Any]) -> dict[str, Any]:
             raise CheckpointError(f"int8 scale given for {key!r}, which is not an int8 tensor of the checkpoint")
         model[key] = model[key].float() * scale.float()
     return {**ckpt, "model": model}
+
+
+def plain_from_range(ckpt: dict[str, Any], row: int) -> dict[str, Any]:
+    """An RSC-Net checkpoint made plain (no resolution table) by folding range ``row``'s ``alpha``
+    into the blocks (:func:`~model.nets.backbones.resnet.fold_alpha_row`): the same answers as the
+    source gives a crop of that range, for every crop. Its ``net_config`` says
+    ``resolution_aware: false``; ``plain_from`` records the source's step and row. Optimiser and
+    other training-only state are dropped (their parameters changed)."""
+    if "net_config" not in ckpt or "model" not in ckpt:
+        raise ValueError("plain_from_range: not an RSC-Net checkpoint (no net_config / model)")
+    prefix = "backbone."
+    backbone = {k[len(prefix):]: v for k, v in ckpt["model"].items() if k.startswith(prefix)}
+    plain = {prefix + k: v for k, v in fold_alpha_row(backbone, row).items()}
+    model = {**{k: v for k, v in ckpt["model"].items() if not k.startswith(prefix)}, **plain}
+    net_config = {**ckpt["net_config"], "backbone": {**ckpt["net_config"]["backbone"], "resolution_aware": False}}
+    NetConfig.from_dict(net_config)  # still a valid configuration
+    keep = {k: v for k, v in ckpt.items() if k in ("train_config", "body_model", "resolution_bounds", "input_size", "step", "stretches")}
+    return {**keep, "model": model, "net_config": net_config, "alpha_initialised": [0],
+            "plain_from": {"step": int(ckpt.get("step", 0)), "row": int(row)}}
 
 
 def export_served(

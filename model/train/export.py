@@ -4,7 +4,9 @@ Turns a resumable training checkpoint into the file the service loads: optimiser
 discriminators dropped, floating weights in fp16 (``--fp32`` keeps them), optionally large
 convolutions as int8 with per-channel scales (``--int8-min-numel``) to stay under the 25 MB limit
 of committed files, or lossless fp16 byte planes (``--packed``, ~14 % smaller than fp16). Works for every checkpoint format of :mod:`model.nets.checkpoint` (RSC-Net, video, ReID, TexGlo):
-the format is kept and checked on load. Prints the size and the largest weight difference to the
+the format is kept and checked on load. ``--plain-from-range ROW`` writes a resolution-aware RSC-Net as a
+plain ResNet that answers as its range ``ROW`` does (the start of the paper's baselines,
+:func:`model.nets.checkpoint.plain_from_range`). Prints the size and the largest weight difference to the
 training checkpoint.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.nets.checkpoint import export_served, load_checkpoint
+from model.nets.checkpoint import export_served, load_checkpoint, plain_from_range
 
 #: Training-only entries of each checkpoint format.
 TRAINING_ONLY = ("optimizer", "queue", "disc_optimizer", "discriminator", "discriminator_config", "optimizer_restart_step")
@@ -26,8 +28,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fp32", action="store_true", help="keep float32 weights")
     parser.add_argument("--int8-min-numel", type=int, default=None, help="store conv weights with >= this many elements as int8")
     parser.add_argument("--packed", action="store_true", help="lossless fp16 byte planes, zlib-compressed (no int8)")
+    parser.add_argument("--plain-from-range", type=int, default=None, metavar="ROW",
+                        help="fold this resolution range's alpha row into the blocks: a plain ResNet (RSC-Net files only)")
     args = parser.parse_args(argv)
     ckpt = load_checkpoint(args.checkpoint, expected_format=None)
+    if args.plain_from_range is not None:
+        ckpt = plain_from_range(ckpt, args.plain_from_range)
     out = export_served(ckpt, args.out, half=not args.fp32, int8_min_numel=args.int8_min_numel, drop=TRAINING_ONLY, packed=args.packed)
     served = load_checkpoint(out, expected_format=None)  # packed weights unpacked, int8 dequantized
     worst = 0.0
