@@ -67,8 +67,8 @@ import torch
 from model.body import BodyModel, BodyModelInfo
 from model.body.model import MeanParams
 from model.geometry.resolution import ResolutionRanges
-from model.nets.backbones.resnet import fold_alpha_row
-from model.nets.config import NetConfig
+from model.nets.backbones.resnet import ResolutionAwareResNet
+from model.nets.config import BackboneConfig, NetConfig
 from model.nets.reid import ReIDConfig, ReIDNet
 from model.nets.rscnet import RSCNet
 from model.nets.temporal import TemporalConfig, TemporalRegressor
@@ -294,7 +294,7 @@ def _dequantize(ckpt: dict[str, Any]) -> dict[str, Any]:
 
 def plain_from_range(ckpt: dict[str, Any], row: int) -> dict[str, Any]:
     """An RSC-Net checkpoint made plain (no resolution table) by folding range ``row``'s ``alpha``
-    into the blocks (:func:`~model.nets.backbones.resnet.fold_alpha_row`): the same answers as the
+    into the blocks (:meth:`~model.nets.backbones.resnet.ResolutionAwareResNet.folded_state_dict`): the same answers as the
     source gives a crop of that range, for every crop. Its ``net_config`` says
     ``resolution_aware: false``; ``plain_from`` records the source's step and row. Optimiser and
     other training-only state are dropped (their parameters changed)."""
@@ -302,7 +302,10 @@ def plain_from_range(ckpt: dict[str, Any], row: int) -> dict[str, Any]:
         raise ValueError("plain_from_range: not an RSC-Net checkpoint (no net_config / model)")
     prefix = "backbone."
     backbone = {k[len(prefix):]: v for k, v in ckpt["model"].items() if k.startswith(prefix)}
-    plain = {prefix + k: v for k, v in fold_alpha_row(backbone, row).items()}
+    resnet = ResolutionAwareResNet(BackboneConfig.from_dict(ckpt["net_config"]["backbone"]))
+    resnet.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in backbone.items()}, strict=True)
+    # each folded tensor in its source dtype (a served file's fp16 stays fp16)
+    plain = {prefix + k: v.to(backbone[k].dtype) for k, v in resnet.folded_state_dict(row).items()}
     model = {**{k: v for k, v in ckpt["model"].items() if not k.startswith(prefix)}, **plain}
     net_config = {**ckpt["net_config"], "backbone": {**ckpt["net_config"]["backbone"], "resolution_aware": False}}
     NetConfig.from_dict(net_config)  # still a valid configuration

@@ -9,7 +9,7 @@ import torch
 
 from model.body.model import MeanParams
 from model.nets import BackboneConfig, NetConfig, RSCNet
-from model.nets.backbones.resnet import ResolutionAwareResNet, fold_alpha_row
+from model.nets.backbones.resnet import ResolutionAwareResNet
 from model.nets.checkpoint import load_network_file, plain_from_range, save_checkpoint
 from model.train.export import main as export_main
 
@@ -35,7 +35,7 @@ def test_folded_backbone_answers_as_its_range(depth: int, train_mode: bool) -> N
     x = torch.rand(2, 3, 64, 64)
     for row in range(3):
         plain = ResolutionAwareResNet(BackboneConfig(depth=depth, resolution_aware=False))
-        plain.load_state_dict(fold_alpha_row(ra.state_dict(), row), strict=True)
+        plain.load_state_dict(ra.folded_state_dict(row), strict=True)
         ra.train(train_mode)
         plain.train(train_mode)
         with torch.no_grad():
@@ -52,15 +52,11 @@ def test_folded_backbone_answers_as_its_range(depth: int, train_mode: bool) -> N
 
 def test_fold_refuses_a_plain_backbone_and_a_row_outside_the_table() -> None:
     ra = ResolutionAwareResNet(BackboneConfig(depth=18, num_ranges=2))
-    with pytest.raises(ValueError, match="row 2"):
-        fold_alpha_row(ra.state_dict(), 2)
+    with pytest.raises(IndexError, match="row 2"):
+        ra.folded_state_dict(2)
     plain = ResolutionAwareResNet(BackboneConfig(depth=18, resolution_aware=False))
-    with pytest.raises(KeyError, match="no alpha"):
-        fold_alpha_row(plain.state_dict(), 0)
-    bad = dict(ra.state_dict())
-    bad["alpha"] = torch.ones(2, 5)
-    with pytest.raises(ValueError, match="5 columns"):
-        fold_alpha_row(bad, 0)
+    with pytest.raises(RuntimeError, match="no alpha"):
+        plain.folded_state_dict(0)
 
 
 def test_export_writes_a_plain_checkpoint_with_the_ranges_answers(tmp_path: Path) -> None:
@@ -88,5 +84,5 @@ def test_export_writes_a_plain_checkpoint_with_the_ranges_answers(tmp_path: Path
     # a plain start feeds a resolution-aware run again (alpha restarts at 1, every range = the folded row)
     ra = RSCNet(cfg, MeanParams.default()).eval()
     assert ra.initialise_from(ckpt["model"]).newly_initialised == ["backbone.alpha"]
-    with pytest.raises(KeyError, match="no alpha"):
+    with pytest.raises(RuntimeError, match="no alpha"):
         plain_from_range(ckpt, 0)

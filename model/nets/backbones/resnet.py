@@ -35,7 +35,6 @@ __all__ = [
     "IncompatibleStateDictError",
     "LoadReport",
     "ResolutionAwareResNet",
-    "fold_alpha_row",
     "load_torchvision_state_dict",
 ]
 
@@ -287,53 +286,40 @@ class ResolutionAwareResNet(nn.Module):
                 raise IndexError(f"copy_alpha_row: {name}={value} outside [0, {self.num_ranges})")
         self.alpha[int(dst)].copy_(self.alpha[int(src)])
 
+    @torch.no_grad()
+    def folded_state_dict(self, row: int) -> dict[str, Tensor]:
+        """These weights as a plain ResNet (no ``alpha``) that answers as range ``row`` does.
+
+        Each block's residual branch ends in a batch norm, so ``alpha[row, k] * h_k`` is ``h_k`` with that
+        norm's weight and bias scaled by ``alpha[row, k]`` (exact in training and in evaluation mode: the
+        normalisation itself does not change). The paper's baselines (Ba, HR-only) have no ``alpha``;
+        this gives them the same start as a resolution-aware run, e.g. a long run's file read at its
+        highest range (row 0) as the full-resolution network every model of Table 6 starts from.
+
+        Returns:
+            a state dict for ``ResolutionAwareResNet(config with resolution_aware=False)`` (strict).
+
+        Raises:
+            RuntimeError: the backbone has no ``alpha``; IndexError: ``row`` outside ``[0, P)``.
+        """
+        if self.alpha is None:
+            raise RuntimeError("folded_state_dict: this backbone is not resolution-aware (it has no alpha)")
+        if not 0 <= int(row) < self.num_ranges:
+            raise IndexError(f"folded_state_dict: row {row} outside [0, {self.num_ranges})")
+        state = {k: v for k, v in self.state_dict().items() if k != "alpha"}
+        names = {module: name for name, module in self.named_modules()}
+        for k, blk in enumerate(self.blocks()):
+            last = blk.bn3 if isinstance(blk, Bottleneck) else blk.bn2
+            for part in ("weight", "bias"):
+                state[f"{names[last]}.{part}"] = getattr(last, part) * self.alpha[int(row), k]
+        return state
+
     def extra_repr(self) -> str:
         c = self.config
         return (
             f"depth={c.depth}, num_ranges={c.num_ranges}, resolution_aware={c.resolution_aware}, "
             f"output_stride={c.output_stride}"
         )
-
-
-def fold_alpha_row(state_dict: dict[str, Tensor], row: int) -> dict[str, Tensor]:
-    """A resolution-aware backbone's weights as a plain ResNet that answers as range ``row`` does.
-
-    Each block's residual branch ends in a batch norm, so ``alpha[row, k] * h_k`` is ``h_k`` with that
-    norm's weight and bias scaled by ``alpha[row, k]`` (exact in training and in evaluation mode: the
-    normalisation itself does not change). The paper's baselines (Ba, HR-only) have no ``alpha``;
-    this gives them the same start as a resolution-aware run, e.g. a long run's file read at its
-    highest range (row 0) as the "full-resolution" network every model of Table 6 starts from.
-
-    Args:
-        state_dict: backbone weights (torchvision names, no ``backbone.`` prefix) with ``alpha``
-            ``(P, num_blocks)``.
-        row: the range whose scales are folded in, ``0 <= row < P``.
-
-    Returns:
-        the same weights without ``alpha``; tensors not touched are shared, not copied.
-
-    Raises:
-        KeyError: no ``alpha``; ValueError: ``row`` outside the table or a column count that does
-            not match the blocks found.
-    """
-    if "alpha" not in state_dict:
-        raise KeyError("fold_alpha_row: the state dict has no alpha (already a plain ResNet)")
-    alpha = state_dict["alpha"].float()
-    if not 0 <= row < alpha.shape[0]:
-        raise ValueError(f"fold_alpha_row: row {row} outside [0, {alpha.shape[0]})")
-    blocks = sorted(
-        {k.rsplit(".", 2)[0] for k in state_dict if k.startswith("layer") and k.count(".") >= 2 and ".downsample." not in k},
-        key=lambda name: (int(name[5]), int(name.split(".")[1])),
-    )
-    if len(blocks) != alpha.shape[1]:
-        raise ValueError(f"fold_alpha_row: alpha has {alpha.shape[1]} columns but the weights hold {len(blocks)} blocks")
-    out = {k: v for k, v in state_dict.items() if k != "alpha"}
-    for k, block in enumerate(blocks):
-        last = f"{block}.bn3" if f"{block}.bn3.weight" in state_dict else f"{block}.bn2"
-        for part in ("weight", "bias"):
-            key = f"{last}.{part}"
-            out[key] = (state_dict[key].float() * alpha[row, k]).to(state_dict[key].dtype)
-    return out
 
 
 class IncompatibleStateDictError(RuntimeError):
