@@ -28,8 +28,9 @@ Two behaviour checks beside the table:
   ``--turn-deg`` degrees around the person while it follows them, so the side in view changes
   steadily. Per frame the facing direction is the body's forward axis in the camera's horizontal
   plane; a *flip* is a frame-to-frame change above 90 degrees (the truth turns a few degrees per
-  frame), and *wrong facing* a frame whose facing is more than 90 degrees from the truth. The
-  table of errors is reported on these clips too.
+  frame), and *wrong facing* a frame whose facing is more than 90 degrees from the truth. Flips
+  into the first :data:`EARLY_FRAMES` frames after the first are also counted apart: there a
+  causal model has seen little of the clip. The table of errors is reported on these clips too.
 
 Writes ``video_eval.md`` (tables), ``video_eval.json`` and ``video_trajectory.png`` (one joint of
 one clip over time: ground truth, single-frame, video).
@@ -61,9 +62,10 @@ from model.inference.facing import DEFAULT_SWITCH_COST_MM, consistent_rotmat
 from model.inference.predictor import TensorPrediction
 from model.inference.sequence import SequencePredictor
 from model.inference.temporal import gaussian_weights, project_to_rotation
+from model.inference.turn_limit import DEFAULT_MAX_TURN_DEG, limit_turn
 from model.runtime import atomic_save
 
-__all__ = ["VIDEO_TEST_SEED", "VIDEO_VALIDATION_SEED", "FACING_MODELS", "MODELS", "evaluate_video", "facing_angle", "facing_flips", "facing_jumps", "feature_change", "main", "predict", "still_drift", "wrapped_angle"]
+__all__ = ["VIDEO_TEST_SEED", "VIDEO_VALIDATION_SEED", "EARLY_FRAMES", "FACING_MODELS", "MODELS", "TURN_MODELS", "evaluate_video", "facing_angle", "facing_flips", "facing_jumps", "feature_change", "main", "predict", "still_drift", "wrapped_angle"]
 
 #: Seed of the evaluation people and clips (training configs use 0 by default).
 VIDEO_TEST_SEED = 31_337
@@ -74,9 +76,14 @@ DEFAULT_RESOLUTIONS = (32, 52)
 FILTER_SIGMA = 1.5
 #: Rows of every table: the backbone's own answer, the served filter over it, the video model.
 MODELS = ("single-frame", "filter", "video")
+#: Flips into frames ``1..EARLY_FRAMES`` are counted apart (:attr:`Facing.early_flips_per_clip`).
+EARLY_FRAMES = 4
 #: Rows added by ``--facing``: the filter and the video model with the facing decoder
 #: (:mod:`model.inference.facing`; the filter's input is decoded, the video model's output).
 FACING_MODELS = ("filter+facing", "video+facing")
+#: Rows added by ``--max-turn``: each model's answer with its heading's turn limited per frame
+#: (:mod:`model.inference.turn_limit`, served by ``/v1/sequence``'s ``max_turn_deg``).
+TURN_MODELS = ("single-frame+turn", "filter+turn", "video+turn")
 
 
 @dataclass(frozen=True)
@@ -107,34 +114,45 @@ def sequence_errors(pred: Tensor, gt: Tensor) -> ModelErrors:
 
 
 @torch.inference_mode()
-def predict(seq: SequencePredictor, phi: Tensor, model: str, switch_cost_mm: float = DEFAULT_SWITCH_COST_MM) -> TensorPrediction:
-    """``(N, T, C)`` features -> a :class:`TensorPrediction` of ``N*T`` rows (``(n, t)`` order) of one of :data:`MODELS`.
+def predict(
+    seq: SequencePredictor, phi: Tensor, model: str, switch_cost_mm: float = DEFAULT_SWITCH_COST_MM, max_turn_deg: float = DEFAULT_MAX_TURN_DEG
+) -> TensorPrediction:
+    """``(N, T, C)`` features -> a :class:`TensorPrediction` of ``N*T`` rows (``(n, t)`` order) of one
+    of :data:`MODELS`, :data:`FACING_MODELS` or :data:`TURN_MODELS`.
 
-    ``switch_cost_mm``: the facing decoder's price of a turned frame (the ``+facing`` rows).
+    ``switch_cost_mm``: the facing decoder's price of a turned frame (the ``+facing`` rows);
+    ``max_turn_deg``: the turn limit per frame of the ``+turn`` rows.
     """
-    if model not in MODELS + FACING_MODELS:
-        raise ValueError(f"model must be one of {MODELS + FACING_MODELS}, got {model!r}")
-    base, _, facing = model.partition("+")
+    if model not in MODELS + FACING_MODELS + TURN_MODELS:
+        raise ValueError(f"model must be one of {MODELS + FACING_MODELS + TURN_MODELS}, got {model!r}")
+    base, _, post = model.partition("+")
     n, t = phi.shape[:2]
     out = seq.predict_features(phi, temporal=base == "video")
-    if facing:
+    if post == "facing":
         rot, _ = consistent_rotmat(out.pose_rotmat.reshape(n, t, 24, 3, 3), out.smpl24.reshape(n, t, 24, 3), None, switch_cost_mm)
         rot = rot.reshape(n * t, 24, 3, 3)
         out = seq.backbone.decode(out.phi, rot, matrix_to_rot6d(rot), out.betas, out.camera)
-    if base != "filter":
-        return out
-    w = torch.from_numpy(gaussian_weights(torch.ones(t, dtype=torch.bool).numpy(), FILTER_SIGMA)).to(out.pose_rotmat)
-    rot = project_to_rotation(torch.einsum("ts,nsjab->ntjab", w, out.pose_rotmat.reshape(n, t, 24, 3, 3)))
-    betas = torch.einsum("ts,nsk->ntk", w, out.betas.reshape(n, t, -1))
-    camera = torch.einsum("ts,nsk->ntk", w, out.camera.reshape(n, t, 3))
-    rot = rot.reshape(n * t, 24, 3, 3)
-    return seq.backbone.decode(out.phi, rot, matrix_to_rot6d(rot), betas.reshape(n * t, -1), camera.reshape(n * t, 3))
+    if base == "filter":
+        w = torch.from_numpy(gaussian_weights(torch.ones(t, dtype=torch.bool).numpy(), FILTER_SIGMA)).to(out.pose_rotmat)
+        rot = project_to_rotation(torch.einsum("ts,nsjab->ntjab", w, out.pose_rotmat.reshape(n, t, 24, 3, 3)))
+        betas = torch.einsum("ts,nsk->ntk", w, out.betas.reshape(n, t, -1))
+        camera = torch.einsum("ts,nsk->ntk", w, out.camera.reshape(n, t, 3))
+        rot = rot.reshape(n * t, 24, 3, 3)
+        out = seq.backbone.decode(out.phi, rot, matrix_to_rot6d(rot), betas.reshape(n * t, -1), camera.reshape(n * t, 3))
+    if post == "turn":
+        rot = out.pose_rotmat.reshape(n, t, 24, 3, 3).clone()
+        rot[:, :, 0] = limit_turn(rot[:, :, 0], max_turn_deg)
+        rot = rot.reshape(n * t, 24, 3, 3)
+        out = seq.backbone.decode(out.phi, rot, matrix_to_rot6d(rot), out.betas, out.camera)
+    return out
 
 
-def predict_lsp14(seq: SequencePredictor, phi: Tensor, model: str, switch_cost_mm: float = DEFAULT_SWITCH_COST_MM) -> Tensor:
-    """``(N, T, C)`` features -> ``(N, T, 14, 3)`` LSP-14 joints of one of :data:`MODELS`."""
+def predict_lsp14(
+    seq: SequencePredictor, phi: Tensor, model: str, switch_cost_mm: float = DEFAULT_SWITCH_COST_MM, max_turn_deg: float = DEFAULT_MAX_TURN_DEG
+) -> Tensor:
+    """``(N, T, C)`` features -> ``(N, T, 14, 3)`` LSP-14 joints of one model (:func:`predict`)."""
     n, t = phi.shape[:2]
-    return predict(seq, phi, model, switch_cost_mm).lsp14.reshape(n, t, 14, 3).cpu()
+    return predict(seq, phi, model, switch_cost_mm, max_turn_deg).lsp14.reshape(n, t, 14, 3).cpu()
 
 
 def evaluate_video(
@@ -143,11 +161,12 @@ def evaluate_video(
     resolutions: list[int],
     switch_cost_mm: float = DEFAULT_SWITCH_COST_MM,
     models: tuple[str, ...] = MODELS,
+    max_turn_deg: float = DEFAULT_MAX_TURN_DEG,
 ) -> dict[int, dict[str, ModelErrors]]:
     """``{resolution: {model: errors}}`` for ``models`` (default :data:`MODELS`) on a feature cache."""
     gt = data["joints3d_lsp14"]
     return {
-        res: {m: sequence_errors(predict_lsp14(seq, data["phi"][:, k].float(), m, switch_cost_mm), gt) for m in models}
+        res: {m: sequence_errors(predict_lsp14(seq, data["phi"][:, k].float(), m, switch_cost_mm, max_turn_deg), gt) for m in models}
         for k, res in enumerate(resolutions)
     }
 
@@ -239,12 +258,15 @@ class Facing:
 
     Attributes:
         flips_per_clip: frame-to-frame facing changes above 90 degrees, mean per clip.
+        early_flips_per_clip: of those, the ones into the first :data:`EARLY_FRAMES` frames after
+            the first (where a causal model has seen little of the clip), mean per clip.
         clips_with_flip: fraction of clips with at least one flip.
         wrong_facing: fraction of frames facing more than 90 degrees away from the truth.
         mean_error_deg: mean facing error in degrees.
     """
 
     flips_per_clip: float
+    early_flips_per_clip: float
     clips_with_flip: float
     wrong_facing: float
     mean_error_deg: float
@@ -266,6 +288,7 @@ def facing_flips(root_pred: Tensor, root_true: Tensor) -> Facing:
     error = wrapped_angle(pred - true).abs()
     return Facing(
         flips_per_clip=float(jumps.sum(1).float().mean()),
+        early_flips_per_clip=float(jumps[:, :EARLY_FRAMES].sum(1).float().mean()),
         clips_with_flip=float(jumps.any(1).float().mean()),
         wrong_facing=float((error > torch.pi / 2).float().mean()),
         mean_error_deg=float(torch.rad2deg(error).mean()),
@@ -278,6 +301,7 @@ def evaluate_facing(
     resolutions: list[int],
     switch_cost_mm: float = DEFAULT_SWITCH_COST_MM,
     models: tuple[str, ...] = MODELS,
+    max_turn_deg: float = DEFAULT_MAX_TURN_DEG,
 ) -> dict[int, dict[str, Facing]]:
     """``{resolution: {model: Facing}}`` on a feature cache (of turning-camera clips)."""
     true = axis_angle_to_matrix(data["pose"][:, :, 0].float())
@@ -285,7 +309,9 @@ def evaluate_facing(
     results: dict[int, dict[str, Facing]] = {}
     for k, res in enumerate(resolutions):
         phi = data["phi"][:, k].float()
-        results[res] = {m: facing_flips(predict(seq, phi, m, switch_cost_mm).pose_rotmat[:, 0].reshape(n, t, 3, 3).cpu(), true) for m in models}
+        results[res] = {
+            m: facing_flips(predict(seq, phi, m, switch_cost_mm, max_turn_deg).pose_rotmat[:, 0].reshape(n, t, 3, 3).cpu(), true) for m in models
+        }
     return results
 
 
@@ -407,10 +433,17 @@ def still_table(results: dict[int, StillDrift], frames: int, clips: int) -> str:
 
 
 def facing_table(results: dict[int, dict[str, Facing]], title: str) -> str:
-    lines = [f"### {title}", "", "| person size | model | flips per clip | clips with a flip | frames facing > 90° wrong | mean facing error (°) |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        f"| person size | model | flips per clip | of them into frames 1-{EARLY_FRAMES} | clips with a flip | frames facing > 90° wrong | mean facing error (°) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for res, models in results.items():
         for name, f in models.items():
-            lines.append(f"| {res} px | {name} | {f.flips_per_clip:.2f} | {100 * f.clips_with_flip:.0f} % | {100 * f.wrong_facing:.1f} % | {f.mean_error_deg:.1f} |")
+            lines.append(
+                f"| {res} px | {name} | {f.flips_per_clip:.2f} | {f.early_flips_per_clip:.2f} | {100 * f.clips_with_flip:.0f} % | {100 * f.wrong_facing:.1f} % | {f.mean_error_deg:.1f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -502,18 +535,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--facing", action="store_true", help="add the rows of the facing decoder (filter+facing, video+facing); not served")
     parser.add_argument("--switch-cost", type=float, default=DEFAULT_SWITCH_COST_MM, help="facing decoder: price of a turned frame, mm (the +facing rows)")
     parser.add_argument("--sweep", default="", help="with --facing: tabulate the +facing rows on the turning clips for these switch costs (mm, comma-separated)")
+    parser.add_argument(
+        "--max-turn", type=float, default=None, metavar="DEG",
+        help=f"add the rows of the turn limit at DEG degrees per frame ({', '.join(TURN_MODELS)}; served: {DEFAULT_MAX_TURN_DEG:g})",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--device", default=None)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.max_turn is not None and not 0 < args.max_turn <= 180:
+        parser.error(f"--max-turn must be in (0, 180] degrees, got {args.max_turn:g}")
     torch.set_num_threads(args.threads)
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
     turn_lo, turn_hi = (float(x) for x in args.turn_deg.split(","))
     seq = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.backbone, device=args.device)
     cache = Path(args.cache) if args.cache else None
     data = test_features(seq, args.clips, args.frames, resolutions, cache, None, "video test features", args.seed)
-    models = MODELS + FACING_MODELS if args.facing else MODELS
-    results = evaluate_video(seq, data, resolutions, args.switch_cost, models)
+    models = MODELS + (FACING_MODELS if args.facing else ()) + (TURN_MODELS if args.max_turn is not None else ())
+    max_turn = DEFAULT_MAX_TURN_DEG if args.max_turn is None else args.max_turn
+    results = evaluate_video(seq, data, resolutions, args.switch_cost, models, max_turn)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     title = f"Held-out synthetic CCTV clips ({args.clips} x {args.frames} frames, static cameras, realistic degradation), LSP-14 joints"
@@ -529,9 +569,9 @@ def main(argv: list[str] | None = None) -> None:
         turn_cache = None if cache is None else cache.with_name(cache.stem + "-turn.pt")
         turning = test_features(seq, args.turn_clips, args.frames, resolutions, turn_cache, (turn_lo, turn_hi), "turning-camera test features", args.seed)
         desc = f"{args.turn_clips} held-out clips x {args.frames} frames, camera turning {turn_lo:g}-{turn_hi:g}° around the person"
-        facing = evaluate_facing(seq, turning, resolutions, args.switch_cost, models)
+        facing = evaluate_facing(seq, turning, resolutions, args.switch_cost, models, max_turn)
         parts.append(facing_table(facing, f"Facing on turning-camera clips ({desc})"))
-        turn_errors = evaluate_video(seq, turning, resolutions, args.switch_cost, models)
+        turn_errors = evaluate_video(seq, turning, resolutions, args.switch_cost, models, max_turn)
         parts.append(markdown_table(turn_errors, f"Errors on the turning-camera clips ({desc}), LSP-14 joints"))
         plain["turning"] = {
             "facing": {str(r): {m: f.to_dict() for m, f in models.items()} for r, models in facing.items()},
@@ -553,6 +593,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.facing:
         plain["switch_cost_mm"] = args.switch_cost
         head += f"; facing decoder's switch cost {args.switch_cost:g} mm (the +facing rows)"
+    if args.max_turn is not None:
+        plain["max_turn_deg"] = args.max_turn
+        head += f"; turn limit {args.max_turn:g} degrees per frame (the +turn rows)"
     parts.insert(0, head + ".\n")
     table = "\n".join(parts)
     (out / "video_eval.md").write_text(table)

@@ -77,6 +77,7 @@ from model.eval.real_people import FRAMINGS, display_path, frame_person, normali
 from model.eval.video import MODELS, facing_angle, facing_jumps, feature_change, feature_change_line, predict
 from model.inference import Predictor
 from model.inference.sequence import SequencePredictor
+from model.inference.turn_limit import DEFAULT_MAX_TURN_DEG
 from model.nets.temporal import TemporalConfig, TemporalRegressor
 
 __all__ = [
@@ -247,10 +248,11 @@ def predict_clip(
     camera: str = "clean",
     framing: str = "crop",
     models: Sequence[str] = MODELS,
+    max_turn_deg: float = DEFAULT_MAX_TURN_DEG,
 ) -> ClipPredictions:
     """Every frame's crop at ``height`` px (through ``camera``, one of :data:`CAMERAS`; framed as
     ``framing``, one of :data:`~model.eval.real_people.FRAMINGS`) through the backbone, then each of
-    ``models`` (of :data:`MODELS`)."""
+    ``models`` (of :data:`MODELS`, or their ``+turn`` rows with the turn limit ``max_turn_deg``)."""
     if camera not in CAMERAS:
         raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
     if framing not in FRAMINGS:
@@ -267,7 +269,7 @@ def predict_clip(
     scale = np.asarray(scales, np.float64)[:, None, None]
     keypoints, lsp14, root = {}, {}, {}
     for model in models:
-        out = predict(seq, phi, model)
+        out = predict(seq, phi, model, max_turn_deg=max_turn_deg)
         preds = seq.backbone.to_predictions(out, geometry)
         keypoints[model] = (np.stack([p.keypoints2d_coco17 for p in preds]).astype(np.float64) + offsets) / scale
         lsp14[model] = out.lsp14.detach().float().cpu()
@@ -307,6 +309,7 @@ def evaluate_video_real(
     camera: str = "clean",
     framing: str = "crop",
     models: tuple[str, ...] = MODELS,
+    max_turn_deg: float = DEFAULT_MAX_TURN_DEG,
 ) -> tuple[dict[str, Any], dict[str, dict[int, ClipPredictions]]]:
     """Scores of every clip x height x model, BlazePose's reference and the means (JSON-ready),
     and the predictions (for the strip)."""
@@ -320,7 +323,7 @@ def evaluate_video_real(
         reference[clip.id] = blazepose_reference(clip).to_dict()
         per_clip[clip.id], predictions[clip.id] = {}, {}
         for h in heights:
-            pred = predict_clip(seq, clip, h, images, batch_size, camera, framing, models)
+            pred = predict_clip(seq, clip, h, images, batch_size, camera, framing, models, max_turn_deg)
             predictions[clip.id][h] = pred
             per_clip[clip.id][str(h)] = {m: score_clip(pred, clip, m).to_dict() for m in models}
             changes.setdefault(clip.id, {})[str(h)] = pred.feature_change
@@ -388,7 +391,8 @@ def format_tables(result: dict[str, Any]) -> str:
     desc = ", ".join(f"{c['id']} ({c['frames']} frames)" for c in clips)
     lines = [
         f"## Real video: single-frame vs filter vs video model ({len(clips)} clips: {desc}; video checkpoint "
-        f"{result['video_checkpoint_id']}, backbone {result['backbone_checkpoint_id']}, {'causal' if result['causal'] else 'bidirectional'}; camera: {result.get('camera', 'clean')}; framing: {result.get('framing', 'crop')})",
+        f"{result['video_checkpoint_id']}, backbone {result['backbone_checkpoint_id']}, {'causal' if result['causal'] else 'bidirectional'}; camera: {result.get('camera', 'clean')}; framing: {result.get('framing', 'crop')}"
+        f"{'' if 'max_turn_deg' not in result else '; turn limit %g degrees per frame (the +turn rows)' % result['max_turn_deg']})",
         "",
         "### Mean over clips (each clip weighs the same; still drift: still clips only)",
         "",
@@ -518,6 +522,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--framing", choices=FRAMINGS, default="crop", help="square crops with margin, or the person box alone as the service cuts it"
     )
+    parser.add_argument(
+        "--max-turn", type=float, default=None, metavar="DEG",
+        help=f"add each model's row with the turn limit at DEG degrees per frame ('+turn'; served: {DEFAULT_MAX_TURN_DEG:g})",
+    )  # fmt: skip
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--batch-size", type=int, default=64, help="crops per backbone call")
@@ -537,9 +545,14 @@ def main(argv: list[str] | None = None) -> None:
         seq, models = SequencePredictor.from_checkpoint(args.video_checkpoint, backbone=args.checkpoint, device=args.device), MODELS
     else:
         seq, models = backbone_only(args.checkpoint, args.device), BACKBONE_MODELS
+    if args.max_turn is not None:
+        models = models + tuple(f"{m}+turn" for m in models)
     result, predictions = evaluate_video_real(
-        seq, clips, heights, args.batch_size, progress=not args.no_progress, camera=args.camera, framing=args.framing, models=models
-    )
+        seq, clips, heights, args.batch_size, progress=not args.no_progress, camera=args.camera, framing=args.framing, models=models,
+        max_turn_deg=DEFAULT_MAX_TURN_DEG if args.max_turn is None else args.max_turn,
+    )  # fmt: skip
+    if args.max_turn is not None:
+        result["max_turn_deg"] = args.max_turn
     tables = format_tables(result)
     print(tables)
     out = args.out if args.out is not None else Path(args.video_checkpoint or args.checkpoint).parent / "eval" / "real_video"

@@ -7,7 +7,8 @@
   over the single-frame features of a sequence of crops.
 * :class:`TemporalModel` (:mod:`model.inference.temporal`): one interface for smoothing a sequence
   of single-frame predictions, by the GRU (:class:`GruTemporalModel`) or a Gaussian filter
-  (:class:`GaussianFilter`).
+  (:class:`GaussianFilter`), either with a limit on how fast the body turns (:class:`TurnLimited`,
+  :mod:`model.inference.turn_limit`).
 * :class:`TexturePredictor` (:mod:`model.inference.texture`): TexGlo's UV texture for a crop and
   ``texture(crop) -> (vertices, faces, uvs, texture image)``.
 """
@@ -21,7 +22,7 @@ from model.inference.predictor import (
     cpu_supports_bf16,
 )
 from model.inference.sequence import BackboneMismatch, SequencePredictor
-from model.inference.temporal import GaussianFilter, GruTemporalModel, TemporalModel
+from model.inference.temporal import GaussianFilter, GruTemporalModel, TemporalModel, TurnLimited
 from model.inference.texture import TexturedMesh, TexturePredictor
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "TensorPrediction",
     "TexturePredictor",
     "TexturedMesh",
+    "TurnLimited",
     "check_crop",
     "cpu_supports_bf16",
 ]

@@ -8,7 +8,8 @@
 Both take the per-frame :class:`Prediction` objects of :meth:`Predictor.predict` and return one
 entry per frame (``None`` where the input was ``None``), each in its own frame's crop geometry, so
 a caller (the service's ``/v1/sequence``) treats them alike. A sequence without any prediction
-gives all ``None`` from either.
+gives all ``None`` from either. :class:`TurnLimited` wraps either with the causal turn limit of
+:mod:`model.inference.turn_limit` (no facing flip between two frames; served by default).
 
 :class:`GruTemporalModel` is RSC-Net's video module (:class:`SequencePredictor`: a GRU over the
 frames' backbone features ``phi``, gaps bridged). It is causal or bidirectional as trained.
@@ -45,13 +46,16 @@ from model.geometry.camera import crop_camera, perspective_projection
 from model.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from model.inference.predictor import Prediction
 from model.inference.sequence import SequencePredictor
+from model.inference.turn_limit import limit_turn
 
 __all__ = [
     "FILTER_NAME",
     "GaussianFilter",
     "GruTemporalModel",
     "TemporalModel",
+    "TurnLimited",
     "gaussian_weights",
+    "posed_predictions",
     "project_to_rotation",
 ]
 
@@ -161,39 +165,119 @@ class GaussianFilter:
         betas = torch.from_numpy(np.stack([p.betas for p in present])).to(**f64)  # (N, 10)
         cam = torch.from_numpy(np.stack([p.camera_weak for p in present])).to(**f64)  # (N, 3)
         rot_s = project_to_rotation(torch.einsum("ts,sjab->tjab", w, axis_angle_to_matrix(pose))).float()
-        betas_s = (w @ betas).float()
-        cam_s = (w @ cam).float()
-        s = self.input_size
-        trans, _ = crop_camera(cam_s, s)  # (N, 3), the network crop's camera
-        focal = torch.tensor([p.focal for p in present], dtype=torch.float32, device=device)
-        principal = torch.from_numpy(np.stack([p.principal for p in present])).to(device=device, dtype=torch.float32)
-        body = self.body
-        with torch.inference_mode():
-            for start in range(0, len(present), _CHUNK):
-                sl = slice(start, start + _CHUNK)
-                posed = (
-                    body(betas_s[sl], rot_s[sl]) if include_vertices else body.keypoints_only(betas_s[sl], rot_s[sl])
-                )
-                t = trans[sl]
-                host = {
-                    "betas": betas_s[sl],
-                    "pose": matrix_to_axis_angle(rot_s[sl]),
-                    "camera_weak": cam_s[sl],
-                    "translation": t,
-                    "joints3d_smpl24": posed.joints + t[:, None],
-                    "joints3d_coco17": posed.coco17 + t[:, None],
-                    "keypoints2d_coco17": perspective_projection(posed.coco17, t, focal[sl], principal[sl]),
-                }
-                if include_vertices:
-                    host["vertices"] = posed.vertices + t[:, None]  # type: ignore[attr-defined]
-                arrays = {k: v.detach().float().cpu().numpy() for k, v in host.items()}
-                for j, frame in enumerate(present[sl]):
-                    values = {k: v[j] for k, v in arrays.items()}
-                    if not include_vertices:
-                        values["vertices"] = None
-                    out[int(idx[start + j])] = dataclasses.replace(frame, **values)
+        posed = posed_predictions(self.body, self.input_size, present, rot_s, (w @ betas).float(), (w @ cam).float(), include_vertices)
+        for i, p in zip(idx, posed):
+            out[int(i)] = p
         return out
 
+
+class TurnLimited:
+    """Any :class:`TemporalModel` with the turn limit of :mod:`model.inference.turn_limit` on its answer.
+
+    The inner model smooths; then, frame by frame in order, each answer's heading turns by at most
+    ``max_turn_deg`` from the previous answer's (that times the frames between, across frames with no
+    person), about the camera's vertical axis, and the frames it turned are posed again (the others
+    are the inner model's answers as they were). No facing flip (a turn above 90 degrees between two
+    frames) survives it.
+
+    Args:
+        inner: the temporal model whose answers are limited.
+        body: the body model the answers are posed with.
+        input_size: the network input side ``S`` their weak cameras refer to.
+        max_turn_deg: degrees per frame, in ``(0, 180]``.
+    """
+
+    def __init__(self, inner: TemporalModel, body: BodyModel, input_size: int, max_turn_deg: float) -> None:
+        if not 0 < max_turn_deg <= 180:
+            raise ValueError(f"max_turn_deg must be in (0, 180], got {max_turn_deg!r}")
+        self.inner = inner
+        self.body = body
+        self.input_size = int(input_size)
+        self.max_turn_deg = float(max_turn_deg)
+        self.kind = inner.kind
+
+    def summary(self) -> dict[str, Any]:
+        inner = self.inner.summary()
+        note = f" Then the heading turns by at most {self.max_turn_deg:g} degrees per frame (no facing flips)."
+        return {**inner, "max_turn_deg": self.max_turn_deg, "description": inner["description"] + note}
+
+    def smooth(self, frames: Sequence[Prediction | None], include_vertices: bool = False) -> list[Prediction | None]:
+        out = self.inner.smooth(frames, include_vertices=include_vertices)
+        idx = [i for i, p in enumerate(out) if p is not None]
+        if not idx:
+            return out
+        device = self.body.faces.device
+        root = torch.eye(3, dtype=torch.float64, device=device).repeat(len(out), 1, 1)
+        root[idx] = axis_angle_to_matrix(torch.from_numpy(np.stack([out[i].pose[0] for i in idx])).to(device=device, dtype=torch.float64))  # type: ignore[union-attr]
+        valid = torch.zeros(len(out), dtype=torch.bool, device=device)
+        valid[idx] = True
+        limited = limit_turn(root, self.max_turn_deg, valid)
+        turned = [i for i in idx if not torch.equal(limited[i], root[i])]
+        if not turned:
+            return out
+        frames_turned: list[Prediction] = [out[i] for i in turned]  # type: ignore[misc]
+        f32 = {"device": device, "dtype": torch.float32}
+        rot = axis_angle_to_matrix(torch.from_numpy(np.stack([p.pose for p in frames_turned])).to(**f32))
+        rot[:, 0] = limited[turned].float()
+        betas = torch.from_numpy(np.stack([p.betas for p in frames_turned])).to(**f32)
+        cam = torch.from_numpy(np.stack([p.camera_weak for p in frames_turned])).to(**f32)
+        result = list(out)
+        for i, p in zip(turned, posed_predictions(self.body, self.input_size, frames_turned, rot, betas, cam, include_vertices)):
+            result[i] = p
+        return result
+
+
+def posed_predictions(
+    body: BodyModel,
+    input_size: int,
+    frames: Sequence[Prediction],
+    rotmat: torch.Tensor,
+    betas: torch.Tensor,
+    camera: torch.Tensor,
+    include_vertices: bool,
+) -> list[Prediction]:
+    """``frames`` with new parameters, the body posed again and projected in each frame's own crop.
+
+    Args:
+        body: the body model.
+        input_size: the network input side ``S`` (the translation is ``[tx, ty, 2 f_S / (S s)]``, as
+            :class:`Predictor` makes it).
+        frames: ``N`` predictions whose ``focal``, ``principal`` and everything not set here are kept.
+        rotmat: ``(N, 24, 3, 3)`` joint rotations; ``betas``: ``(N, 10)``; ``camera``: ``(N, 3)``
+            weak-perspective ``[s, tx, ty]``.
+        include_vertices: pose the whole mesh too (else ``vertices`` is ``None``).
+
+    Returns:
+        ``N`` predictions, in order.
+    """
+    device = body.faces.device
+    trans, _ = crop_camera(camera, input_size)  # (N, 3), the network crop's camera
+    focal = torch.tensor([p.focal for p in frames], dtype=torch.float32, device=device)
+    principal = torch.from_numpy(np.stack([p.principal for p in frames])).to(device=device, dtype=torch.float32)
+    out: list[Prediction] = []
+    with torch.inference_mode():
+        for start in range(0, len(frames), _CHUNK):
+            sl = slice(start, start + _CHUNK)
+            posed = body(betas[sl], rotmat[sl]) if include_vertices else body.keypoints_only(betas[sl], rotmat[sl])
+            t = trans[sl]
+            host = {
+                "betas": betas[sl],
+                "pose": matrix_to_axis_angle(rotmat[sl]),
+                "camera_weak": camera[sl],
+                "translation": t,
+                "joints3d_smpl24": posed.joints + t[:, None],
+                "joints3d_coco17": posed.coco17 + t[:, None],
+                "keypoints2d_coco17": perspective_projection(posed.coco17, t, focal[sl], principal[sl]),
+            }
+            if include_vertices:
+                host["vertices"] = posed.vertices + t[:, None]  # type: ignore[attr-defined]
+            arrays = {k: v.detach().float().cpu().numpy() for k, v in host.items()}
+            for j, frame in enumerate(frames[sl]):
+                values = {k: v[j] for k, v in arrays.items()}
+                if not include_vertices:
+                    values["vertices"] = None
+                out.append(dataclasses.replace(frame, **values))
+    return out
 
 def gaussian_weights(valid: np.ndarray, sigma: float) -> np.ndarray:
     """Normalised Gaussian weights over valid frames.

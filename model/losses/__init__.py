@@ -1,5 +1,6 @@
 """Training losses of RSC-Net: basic supervision (Eq. 8), self-supervision (Eqs. 9-10), contrastive
-(Eqs. 11-12), and the least-squares GAN losses of the video model's motion discriminator."""
+(Eqs. 11-12), the least-squares GAN losses of the video model's motion discriminator, and its root
+angular-velocity loss."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from model.losses.contrastive import (
     multi_resolution_contrastive_loss,
 )
 from model.losses.heading import heading_loss
+from model.losses.root_velocity import root_velocity_loss, rotation_angle
 from model.losses.self_supervision import (
     SelfSupervisionMode,
     output_self_supervision_loss,
@@ -48,6 +50,8 @@ __all__ = [
     "normalize_keypoints",
     "output_self_supervision_loss",
     "resolution_pairs",
+    "root_velocity_loss",
+    "rotation_angle",
     "self_supervision_loss",
     "stack_resolutions",
 ]

@@ -20,7 +20,8 @@
    acceleration loss on pelvis-centred 3D joints and ``L_static`` the mean squared distance of the
    pelvis-centred SMPL-24 joints of a repeated-frame window to the frozen single-frame answer for
    that frame (when nothing moves, time adds nothing: the video answer should be the single-frame
-   one, with no drift); then one discriminator step on real vs generated
+   one, with no drift), and optionally ``+ w_rv * L_rv``, the root angular-velocity loss
+   (:mod:`model.losses.root_velocity`, against facing flips); then one discriminator step on real vs generated
    (detached) body-pose sequences. Unlike the single-frame trainer, ``L_b``'s joint terms use the
    24 SMPL-layout joints only (3D, and 2D projected), which :meth:`BodyModel.joints_only` gives
    without skinning the mesh: a batch holds ``B x T`` = 512 frames, and skinning 13718 vertices
@@ -57,7 +58,7 @@ from model.data.synthetic import generator_for
 from model.data.video_features import GT_KEYS, build_feature_cache
 from model.geometry.camera import crop_camera
 from model.geometry.rotations import axis_angle_to_matrix
-from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss
+from model.losses import BasicLossConfig, BasicPrediction, BasicTarget, basic_loss, root_velocity_loss
 from model.losses.adversarial import lsgan_discriminator_loss, lsgan_generator_loss
 from model.losses.basic import pelvis_centre
 from model.nets.checkpoint import (
@@ -140,9 +141,12 @@ class VideoDataConfig:
 
 @dataclass(frozen=True)
 class VideoLossConfig:
-    """``L = L_b + adversarial_weight * L_adv + accel_weight * L_acc + static_weight * L_static``
-    (see the module docstring; ``L_static`` only on the repeated-frame windows of
-    :attr:`VideoOptimConfig.static_prob`).
+    """``L = L_b + adversarial_weight * L_adv + accel_weight * L_acc + static_weight * L_static
+    + root_velocity_weight * L_rv`` (see the module docstring; ``L_static`` only on the
+    repeated-frame windows of :attr:`VideoOptimConfig.static_prob`; ``L_rv``:
+    :func:`model.losses.root_velocity_loss`, the squared angle between the predicted and the true
+    frame-to-frame change of the root rotation, against facing flips; a change within
+    ``root_velocity_margin_deg`` of the true one is free).
 
     ``static_ground_truth``: whether the repeated-frame windows also get ``L_b`` against the ground
     truth. With it the GRU may answer a still frame better than the single-frame network (it is an
@@ -155,9 +159,11 @@ class VideoLossConfig:
     accel_weight: float = 0.0
     static_weight: float = 0.0
     static_ground_truth: bool = True
+    root_velocity_weight: float = 0.0
+    root_velocity_margin_deg: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.adversarial_weight < 0 or self.accel_weight < 0 or self.static_weight < 0:
+        if min(self.adversarial_weight, self.accel_weight, self.static_weight, self.root_velocity_weight, self.root_velocity_margin_deg) < 0:
             raise ValueError("loss weights must be >= 0")
 
 
@@ -455,6 +461,11 @@ class VideoTrainer(TrainLoop):
             l_acc = acceleration_loss(j3d.reshape(b, t, -1, 3), gt, HIPS["smpl24"])
             total = total + cfg.loss.accel_weight * l_acc
             logs["accel"] = float(l_acc.detach())
+        if cfg.loss.root_velocity_weight > 0 and t >= 2:
+            true_root = axis_angle_to_matrix(batch["pose"][:, :, 0].float())
+            l_rv = root_velocity_loss(out.pose_rotmat[:, :, 0], true_root, math.radians(cfg.loss.root_velocity_margin_deg))
+            total = total + cfg.loss.root_velocity_weight * l_rv
+            logs["root_velocity"] = float(l_rv.detach())
         static = batch["static"]
         if cfg.loss.static_weight > 0 and bool(static.any()):
             l_static = self.static_loss(batch["phi"][static], j3d.reshape(b, t, -1, 3)[static])

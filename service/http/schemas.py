@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from model.inference import Prediction
+from model.inference.turn_limit import DEFAULT_MAX_TURN_DEG
 from service.http.images import Box
 
 __all__ = [
@@ -104,6 +105,16 @@ class SequenceParams(BaseModel):
     )
     sigma: float = Field(
         1.5, ge=0.0, le=30.0, description="Gaussian filter strength (sigma, in frames); used by the filter only."
+    )
+    max_turn_deg: float = Field(
+        DEFAULT_MAX_TURN_DEG,
+        ge=0.0,
+        le=180.0,
+        description="Most the body's heading may turn between two frames, degrees (times the frames between, "
+        "across frames with no person): after the temporal model, frame by frame in order, each answer is turned "
+        "about the camera's vertical axis towards the model's heading by at most this, so the mesh never flips "
+        "round between two frames (a flip: a turn above 90 degrees). Causal. 0: no limit. The default is above any "
+        "real person's turn between two frames at 10 fps or more.",
     )
     include_single_frame: bool = Field(False, description="Also return the unsmoothed per-frame results.")
     include_vertices: bool = Field(False, description="Also return (V, 3) mesh vertices per frame.")
@@ -238,6 +249,9 @@ class TemporalModelJson(BaseModel):
         description="'gru': RSC-Net's temporal module; 'filter': Gaussian smoothing of per-frame predictions."
     )
     sigma: float | None = None
+    max_turn_deg: float | None = Field(
+        None, description="The turn limit per frame applied after the model, degrees; absent: no limit."
+    )
     checkpoint_id: str | None = Field(None, description="The GRU checkpoint's id (kind 'gru').")
     bidirectional: bool | None = Field(None, description="Whether the GRU reads future frames (kind 'gru').")
     description: str

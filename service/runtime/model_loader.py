@@ -36,6 +36,7 @@ from model.inference import (
     Predictor,
     SequencePredictor,
     TemporalModel,
+    TurnLimited,
 )
 from model.inference.texture import TexturePredictor
 from service.settings import ServiceSettings
@@ -77,21 +78,26 @@ class LoadedPredictor:
     sequence: SequencePredictor | None = None
     sequence_note: str | None = None
 
-    def temporal_model(self, choice: str, sigma: float) -> TemporalModel:
+    def temporal_model(self, choice: str, sigma: float, max_turn_deg: float = 0.0) -> TemporalModel:
         """The temporal model for ``choice``: ``"gru"``, ``"filter"`` or ``"auto"`` (the GRU when loaded).
 
         Args:
             choice: ``"auto"``, ``"gru"`` or ``"filter"``.
             sigma: the Gaussian filter's strength in frames (used by the filter only).
+            max_turn_deg: the turn limit per frame (:class:`TurnLimited`); ``0``: none.
 
         Raises:
             TemporalModelUnavailable: ``"gru"`` while no video model is loaded.
         """
         if choice == "gru" and self.sequence is None:
             raise TemporalModelUnavailable(self.sequence_note or "no video checkpoint is loaded")
+        p = self.predictor
+        model: TemporalModel
         if self.sequence is not None and choice != "filter":
-            return GruTemporalModel(self.sequence)
-        return GaussianFilter(self.predictor.body_model, self.predictor.input_size, sigma)
+            model = GruTemporalModel(self.sequence)
+        else:
+            model = GaussianFilter(p.body_model, p.input_size, sigma)
+        return TurnLimited(model, p.body_model, p.input_size, max_turn_deg) if max_turn_deg > 0 else model
 
 
 def resolve_device(setting: str) -> torch.device:

@@ -102,3 +102,40 @@ def test_gru_adapter(predictor: Predictor) -> None:
     assert out[0].input_size == preds[0].input_size
     summary = gru.summary()
     assert summary["kind"] == "gru" and summary["bidirectional"] is False and summary["checkpoint_id"] == "untrained"
+
+
+def test_turn_limited_turns_a_flipped_frame_and_keeps_the_rest(predictor: Predictor) -> None:
+    """A frame whose body is turned round (heading +180 degrees) comes back turned by at most the
+    limit from its neighbour, posed again (joints, keypoints, vertices from the new root); frames the
+    limit does not touch are the inner model's answers unchanged."""
+    from model.geometry.heading import heading_angle, rotation_about_y
+    from model.geometry.rotations import matrix_to_axis_angle
+    from model.inference.temporal import TurnLimited
+
+    crops = [random_rgb(64, 40, seed=i) for i in range(4)]
+    preds = predictor.predict(crops, include_vertices=True)
+    root = axis_angle_to_matrix(torch.from_numpy(np.stack([p.pose[0] for p in preds])).double())
+    flipped = matrix_to_axis_angle(rotation_about_y(torch.tensor(torch.pi * 0.98, dtype=torch.float64)) @ root[2]).float().numpy()
+    pose2 = preds[2].pose.copy()
+    pose2[0] = flipped
+    frames = [preds[0], preds[1], replace(preds[2], pose=pose2), None, preds[3]]
+    inner = GaussianFilter(predictor.body_model, predictor.input_size, sigma=0.0)
+    limited = TurnLimited(inner, predictor.body_model, predictor.input_size, max_turn_deg=30.0)
+    plain = inner.smooth(frames, include_vertices=True)
+    out = limited.smooth(frames, include_vertices=True)
+    assert out[3] is None
+    headings = heading_angle(axis_angle_to_matrix(torch.from_numpy(np.stack([p.pose[0] for p in out if p is not None])).double()))
+    steps = torch.rad2deg(torch.remainder(headings[1:] - headings[:-1] + torch.pi, 2 * torch.pi) - torch.pi).abs()
+    assert float(steps[:2].max()) <= 30.0 + 1e-3  # frame 1 -> 2 at most 30 degrees
+    assert out[0] is plain[0] or np.array_equal(out[0].joints3d_smpl24, plain[0].joints3d_smpl24)
+    moved = out[2]
+    assert moved is not None and plain[2] is not None
+    assert not np.allclose(moved.joints3d_smpl24, plain[2].joints3d_smpl24, atol=1e-3)  # the body was turned and posed again
+    np.testing.assert_allclose(moved.pose[1:], plain[2].pose[1:], atol=1e-5)  # only the root changed
+    np.testing.assert_allclose(moved.translation, plain[2].translation, atol=1e-6)
+    assert moved.vertices is not None and moved.vertices.shape == plain[2].vertices.shape
+    summary = limited.summary()
+    assert summary["max_turn_deg"] == 30.0 and summary["kind"] == "filter" and "30 degrees per frame" in summary["description"]
+    with pytest.raises(ValueError, match="max_turn_deg"):
+        TurnLimited(inner, predictor.body_model, predictor.input_size, max_turn_deg=0.0)
+    assert limited.smooth([None, None]) == [None, None]

@@ -213,6 +213,17 @@ def test_sequence_frames_smoothed_and_single(client: httpx.Client) -> None:
     assert frames_out[3]["smoothed"]["crop_box"] == [2, 2, 36, 60]
     # track boxes reaching the frame's bottom row mark the person as cut by the frame
     assert [f["single_frame"]["cut"] for f in frames_out if f["ok"]] == [True, True, False, True]
+    assert body["temporal_model"]["max_turn_deg"] == 45.0 and "45 degrees per frame" in body["temporal_model"]["description"]
+
+
+def test_sequence_turn_limit_off_and_on(client: httpx.Client) -> None:
+    """``max_turn_deg=0`` answers without the limit (none in the summary); a limit is reported as given."""
+    frames = [image_part(png_bytes(64, 40, seed=i), f"{i}.png", field="frames") for i in range(3)]
+    off = client.post("/v1/sequence", files=frames, data={"max_turn_deg": "0"})
+    assert off.status_code == 200, off.text
+    assert off.json()["temporal_model"].get("max_turn_deg") is None
+    on = client.post("/v1/sequence", files=frames, data={"max_turn_deg": "10"})
+    assert on.status_code == 200 and on.json()["temporal_model"]["max_turn_deg"] == 10.0
 
 
 def test_sequence_video_with_track(client: httpx.Client) -> None:
@@ -243,11 +254,12 @@ def test_sequence_video_with_track(client: httpx.Client) -> None:
         ),
         ([], {"sigma": "1"}, 400, "bad_request"),
         ([image_part(png_bytes(20, 20), field="frames")], {"sigma": "-1"}, 422, "invalid_field"),
+        ([image_part(png_bytes(20, 20), field="frames")], {"max_turn_deg": "-5"}, 422, "invalid_field"),
         ([image_part(png_bytes(20, 20), field="frames")], {"track": "[null, null]"}, 422, "track_length_mismatch"),
         ([image_part(png_bytes(20, 20), f"{i}.png", field="frames") for i in range(17)], {}, 413, "too_many_frames"),
         ([image_part(png_bytes(20, 20), field="frames")], {"temporal": "gru"}, 422, "invalid_field"),
     ],
-    ids=["corrupt-mp4", "mkv", "both", "neither", "bad-sigma", "track-length", "too-many-frames", "gru-not-loaded"],
+    ids=["corrupt-mp4", "mkv", "both", "neither", "bad-sigma", "bad-max-turn", "track-length", "too-many-frames", "gru-not-loaded"],
 )
 def test_sequence_bad_requests(client: httpx.Client, files: list, data: dict, status: int, code: str) -> None:
     kwargs = {"files": files, "data": data} if files else {"json": {"sigma": 1}}  # "neither": no frames, no video

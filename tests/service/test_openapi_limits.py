@@ -148,6 +148,9 @@ def test_numeric_field_and_header_bounds(client: httpx.Client) -> None:
     image = [("image", ("a.png", PNG, "image/png"))]
     assert client.post("/v1/sequence", files=frame, data={"sigma": str(sigma["maximum"])}).status_code == 200
     assert client.post("/v1/sequence", files=frame, data={"sigma": str(sigma["maximum"] + 0.5)}).status_code == 422
+    turn = props(doc, "/v1/sequence")["max_turn_deg"]
+    assert client.post("/v1/sequence", files=frame, data={"max_turn_deg": str(turn["maximum"])}).status_code == 200
+    assert client.post("/v1/sequence", files=frame, data={"max_turn_deg": str(turn["maximum"] + 1)}).status_code == 422
     assert (
         client.post(
             "/v1/texture", files=image, data={"format": "png", "size": "64", "yaw": str(yaw["maximum"] + 1)}

@@ -55,7 +55,7 @@ def write_config(tmp: Path, backbone: Path, steps: int = 3) -> Path:
         "discriminator": {"hidden_dim": 16, "attention_dim": 8},
         "data": {"clips": 2, "clip_length": 6, "resolution_range": [16, 24], "cache": str(tmp / "cache.pt"), "real_motion_clips": 4,
                  "orbit_fraction": 0.5},
-        "loss": {"accel_weight": 1.0, "static_weight": 1.0},
+        "loss": {"accel_weight": 1.0, "static_weight": 1.0, "root_velocity_weight": 1.0, "root_velocity_margin_deg": 10.0},
         "optim": {"batch_size": 2, "seq_len": 4, "steps": steps, "warmup_steps": 1, "static_prob": 0.5},
         "runtime": {"out_dir": str(tmp / "run"), "log_every": 1, "checkpoint_every": 1},
     }
@@ -85,7 +85,7 @@ def test_training_resumes_and_records_provenance(trained, body) -> None:
     assert ckpt["backbone"]["resolution_bounds"] == list(BOUNDS)
     lines = [json.loads(x) for x in (trained["tmp"] / "run" / "log.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [1, 2, 3]
-    assert all(np.isfinite(x["total"]) and "discriminator" in x and "accel" in x for x in lines)
+    assert all(np.isfinite(x["total"]) and "discriminator" in x and "accel" in x and np.isfinite(x["root_velocity"]) for x in lines)
     cache = torch.load(trained["tmp"] / "cache.pt", weights_only=True)
     assert cache["phi"].shape == (2, 2, 6, 512) and cache["phi"].dtype == torch.float16
     assert ((cache["sizes"] >= 16) & (cache["sizes"] <= 24)).all()
@@ -269,6 +269,11 @@ def test_facing_flips_hand_made() -> None:
     flipped[0, 6:, 1] += torch.pi  # turns round at frame 6 and stays
     f = facing_flips(axis_angle_to_matrix(flipped), true)
     assert f.flips_per_clip == 1 and f.clips_with_flip == 1 and abs(f.wrong_facing - 0.4) < 1e-6
+    assert f.early_flips_per_clip == 0  # frame 6 is past the first EARLY_FRAMES
+    early = axis.clone()
+    early[0, 2:, 1] += torch.pi  # turns round at frame 2: a flip into the first frames
+    e = facing_flips(axis_angle_to_matrix(early), true)
+    assert e.flips_per_clip == 1 and e.early_flips_per_clip == 1
 
 
 def test_still_drift_of_the_untrained_video_model_is_zero(body) -> None:

@@ -137,7 +137,7 @@ async def estimate_sequence(
     params = parse_fields(SequenceParams, upload, json_fields={"track"})
     assert state.loaded is not None  # require_ready() passed
     try:  # chosen before any work: asking for a GRU that is not loaded fails at once
-        temporal = state.loaded.temporal_model(params.temporal, params.sigma)
+        temporal = state.loaded.temporal_model(params.temporal, params.sigma, params.max_turn_deg)
     except TemporalModelUnavailable as exc:
         raise ApiError(422, "invalid_field", f"temporal='gru' but the GRU video module is not loaded ({exc})") from exc
     track = None if params.track is None else [to_box(b, f"track[{i}]") for i, b in enumerate(params.track)]
