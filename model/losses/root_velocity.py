@@ -63,7 +63,9 @@ def root_velocity_loss(pred_root: Tensor, true_root: Tensor, margin: float = 0.0
         (rad^2, less ``margin``) between the predicted and the true frame-to-frame change.
     """
     if pred_root.ndim != 4 or pred_root.shape[-2:] != (3, 3) or pred_root.shape != true_root.shape:
-        raise ValueError(f"pred_root and true_root must both be (B, T, 3, 3), got {tuple(pred_root.shape)} and {tuple(true_root.shape)}")
+        raise ValueError(
+            f"pred_root and true_root must both be (B, T, 3, 3), got {tuple(pred_root.shape)} and {tuple(true_root.shape)}"
+        )
     if pred_root.shape[1] < 2:
         raise ValueError(f"need at least two frames, got T = {pred_root.shape[1]}")
     if margin < 0:

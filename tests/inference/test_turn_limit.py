@@ -61,7 +61,9 @@ def test_gaps_allow_the_limit_per_missing_frame() -> None:
 
 def test_a_root_without_heading_passes_and_resets_the_limit() -> None:
     lying = axis_angle_to_matrix(torch.tensor([math.pi / 2, 0.0, 0.0]))  # forward axis along camera y
-    root = torch.stack([rotation_about_y(torch.tensor(0.0)), lying, rotation_about_y(torch.tensor(math.pi * 0.9))])[None]
+    root = torch.stack([rotation_about_y(torch.tensor(0.0)), lying, rotation_about_y(torch.tensor(math.pi * 0.9))])[
+        None
+    ]
     out = limit_turn(root, 10.0)
     assert torch.allclose(out[0, 1], lying, atol=1e-6)
 

@@ -26,7 +26,9 @@ def test_rotation_angle_matches_the_axis_angle_norm() -> None:
     assert got.shape == (500,)
     assert torch.allclose(got, angle, atol=1e-3)
     assert float(rotation_angle(torch.eye(3))) < 1e-3
-    assert float(rotation_angle(torch.diag(torch.tensor([-1.0, 1.0, -1.0])))) == pytest.approx(math.pi, abs=2e-4)  # the sine floor (1e-4 rad)
+    assert float(rotation_angle(torch.diag(torch.tensor([-1.0, 1.0, -1.0])))) == pytest.approx(
+        math.pi, abs=2e-4
+    )  # the sine floor (1e-4 rad)
 
 
 def test_zero_when_the_prediction_turns_like_the_truth() -> None:

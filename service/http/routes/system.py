@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 import service
 from model.inference import MIN_SIDE
 from model.inference.temporal import FILTER_NAME
+from model.inference.turn_limit import DEFAULT_MAX_TURN_DEG
 from service.http.api_docs import error_responses, service_limits
 from service.http.auth import require_api_key
 from service.http.deps import StateDep
@@ -136,6 +137,7 @@ def _sequence_module(loaded: Any, settings: Any) -> dict[str, Any]:
             "temporal_model": FILTER_NAME,
             "kind": "filter",
             "gru_loaded": False,
+            "default_max_turn_deg": DEFAULT_MAX_TURN_DEG,
             "configured_path": str(settings.video_checkpoint),
             "note": getattr(loaded, "sequence_note", None)
             or "RSC-Net's temporal (GRU) module is not loaded: /v1/sequence predicts each frame and smooths "
@@ -144,6 +146,7 @@ def _sequence_module(loaded: Any, settings: Any) -> dict[str, Any]:
     return {
         "temporal_model": "gru",
         "gru_loaded": True,
+        "default_max_turn_deg": DEFAULT_MAX_TURN_DEG,
         "configured_path": str(settings.video_checkpoint),
         **sequence.describe(),
     }
@@ -192,7 +195,13 @@ _MODELS_EXAMPLE = {
     },
     "modules": {
         "smpl": {"loaded": True, "trained": False},
-        "sequence": {"temporal_model": "gru", "kind": "gru", "gru_loaded": True, "bidirectional": False},
+        "sequence": {
+            "temporal_model": "gru",
+            "kind": "gru",
+            "gru_loaded": True,
+            "default_max_turn_deg": DEFAULT_MAX_TURN_DEG,
+            "bidirectional": False,
+        },
         "texture": {"texture_model": "Glo-S:0123456789abcdef", "loaded": True, "texture": "texglo", "uv_size": 128},
     },
     "batching": {"max_batch_size": 8, "max_delay_ms": 10.0, "queue_size": 512, "worker": "process", "worker_pid": 4242},
