@@ -532,6 +532,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
+    if args.max_turn is not None and not 0 < args.max_turn <= 180:
+        parser.error(f"--max-turn must be in (0, 180] degrees, got {args.max_turn:g}")
     heights = [int(h) for h in args.heights.split(",") if h.strip()]
     if not heights or any(not 8 <= h <= 4096 for h in heights) or len(set(heights)) != len(heights):
         parser.error(f"--heights must be distinct integers in [8, 4096], got {args.heights!r}")
