@@ -279,6 +279,7 @@ def posed_predictions(
                 out.append(dataclasses.replace(frame, **values))
     return out
 
+
 def gaussian_weights(valid: np.ndarray, sigma: float) -> np.ndarray:
     """Normalised Gaussian weights over valid frames.
 

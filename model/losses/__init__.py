@@ -21,7 +21,7 @@ from model.losses.contrastive import (
     multi_resolution_contrastive_loss,
 )
 from model.losses.heading import heading_loss
-from model.losses.root_velocity import root_velocity_loss, rotation_angle
+from model.losses.root_velocity import root_velocity_loss
 from model.losses.self_supervision import (
     SelfSupervisionMode,
     output_self_supervision_loss,
@@ -51,7 +51,6 @@ __all__ = [
     "output_self_supervision_loss",
     "resolution_pairs",
     "root_velocity_loss",
-    "rotation_angle",
     "self_supervision_loss",
     "stack_resolutions",
 ]

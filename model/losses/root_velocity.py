@@ -24,31 +24,11 @@ velocity, which a network unsure of the heading meets best by hardly turning at 
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-__all__ = ["root_velocity_loss", "rotation_angle"]
+from model.geometry.rotations import rotation_angle
 
-# Added under the square root of the sine so that its gradient stays finite at angle 0 (the angle
-# then reads ~1e-4 rad, far below anything the loss weighs).
-_SINE_EPS = 1e-8
-
-
-def rotation_angle(matrix: Tensor) -> Tensor:
-    """Geodesic angle ``(...)`` in ``[0, pi]`` (radians) of rotation matrices ``(..., 3, 3)``.
-
-    ``atan2(sin, cos)`` with ``cos = (tr R - 1) / 2`` and ``sin = |vee(R - R^T)| / 2``, which keeps
-    the value and the gradient finite near 0 and pi (``acos`` of the trace alone has an infinite
-    slope at both).
-    """
-    if matrix.shape[-2:] != (3, 3):
-        raise ValueError(f"expected (..., 3, 3) rotation matrices, got {tuple(matrix.shape)}")
-    cos = (matrix.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2
-    skew = matrix - matrix.transpose(-1, -2)
-    vee = torch.stack([skew[..., 2, 1], skew[..., 0, 2], skew[..., 1, 0]], dim=-1)
-    sin = torch.sqrt(vee.square().sum(-1) / 4 + _SINE_EPS)
-    return torch.atan2(sin, cos)
-
+__all__ = ["root_velocity_loss"]
 
 def root_velocity_loss(pred_root: Tensor, true_root: Tensor, margin: float = 0.0) -> Tensor:
     """``L_rv`` (module docstring) of a batch of windows.

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from model.geometry.rotations import axis_angle_to_matrix
-from model.losses import root_velocity_loss, rotation_angle
+from model.geometry.rotations import axis_angle_to_matrix, rotation_angle
+from model.losses import root_velocity_loss
 
 
 def about_vertical(angles: torch.Tensor) -> torch.Tensor:
